@@ -1,0 +1,143 @@
+/* sock.c - the parts every socket transport shares (see sock.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+struct sock_listener {
+	struct vrpc_listener l;
+	const struct vrpc_transport_ops *ops;
+	void (*fill_peer)(struct vrpc_transport *t);
+};
+
+int sock_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+struct vrpc_transport *sock_transport_new(const struct vrpc_transport_ops *ops, int fd)
+{
+	struct vrpc_transport *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ops = ops;
+	t->fd = fd;
+	return t;
+}
+
+ssize_t sock_read(struct vrpc_transport *t, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(t->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+ssize_t sock_write(struct vrpc_transport *t, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	/* MSG_NOSIGNAL: a peer that went away is -EPIPE here, not a SIGPIPE. */
+	do
+		n = send(t->fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
+void sock_close(struct vrpc_transport *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t);
+}
+
+int sock_connect(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms)
+{
+	int err = sock_set_nonblock(fd);
+	socklen_t elen = sizeof(err);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int n;
+
+	if (err)
+		return err;
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EAGAIN)
+		return -errno;
+	do
+		n = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : -1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -errno;
+	return -err;
+}
+
+static int sock_accept(struct vrpc_listener *l, struct vrpc_transport **out)
+{
+	struct sock_listener *sl = (struct sock_listener *)l;
+	struct vrpc_transport *t;
+	int fd;
+
+	do
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	t = sock_transport_new(sl->ops, fd);
+	if (!t) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (sl->fill_peer)
+		sl->fill_peer(t);
+	*out = t;
+	return 0;
+}
+
+static void sock_listener_close(struct vrpc_listener *l)
+{
+	if (!l)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+}
+
+static const struct vrpc_listener_ops sock_listener_ops = {
+	.accept = sock_accept,
+	.close = sock_listener_close,
+};
+
+struct vrpc_listener *sock_listener_new(int fd, const struct vrpc_transport_ops *ops,
+					void (*fill_peer)(struct vrpc_transport *t))
+{
+	struct sock_listener *sl = calloc(1, sizeof(*sl));
+
+	if (!sl)
+		return NULL;
+	sl->l.ops = &sock_listener_ops;
+	sl->l.fd = fd;
+	sl->ops = ops;
+	sl->fill_peer = fill_peer;
+	return &sl->l;
+}

@@ -1,0 +1,30 @@
+/*
+ * sock.h - private: helpers shared by the socket-based transports (unix,
+ * tcp, vsock, hvsock, the host side of serial): a transport or listener that
+ * is just a non-blocking socket fd.
+ */
+#ifndef VRPC_SOCK_H
+#define VRPC_SOCK_H
+
+#include <sys/socket.h>
+
+#include "transport.h"
+
+/* A transport whose ops read/write/close are the socket ones below. */
+struct vrpc_transport *sock_transport_new(const struct vrpc_transport_ops *ops, int fd);
+ssize_t sock_read(struct vrpc_transport *t, void *buf, size_t len);
+ssize_t sock_write(struct vrpc_transport *t, const void *buf, size_t len);
+void sock_close(struct vrpc_transport *t);
+
+/* Connects @p fd (blocking or not) to @p sa within @p timeout_ms, and leaves
+ * it non-blocking. @return 0 or -errno (-ETIMEDOUT). */
+int sock_connect(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms);
+
+/* A listener on the bound, listening socket @p fd; accepted transports get
+ * @p ops, and @p fill_peer (may be NULL) fills their peer identity. */
+struct vrpc_listener *sock_listener_new(int fd, const struct vrpc_transport_ops *ops,
+					void (*fill_peer)(struct vrpc_transport *t));
+
+int sock_set_nonblock(int fd);
+
+#endif /* VRPC_SOCK_H */

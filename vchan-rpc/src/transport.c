@@ -1,0 +1,115 @@
+/* transport.c - the table of transports, found by an address's scheme. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport.h"
+
+/* One line per transport; a transport file adds itself here. */
+static const struct vrpc_transport_ops *const transports[] = {
+	&vrpc_transport_unix,
+};
+
+const struct vrpc_transport_ops *transport_find(const char *addr, const char **rest)
+{
+	const char *colon = addr ? strchr(addr, ':') : NULL;
+
+	if (!colon)
+		return NULL;
+	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+		const struct vrpc_transport_ops *ops = transports[i];
+
+		if (strlen(ops->scheme) == (size_t)(colon - addr) &&
+		    !memcmp(ops->scheme, addr, (size_t)(colon - addr))) {
+			*rest = colon + 1;
+			return ops;
+		}
+	}
+	return NULL;
+}
+
+int transport_connect(const char *addr, int timeout_ms, struct vrpc_transport **out)
+{
+	const char *rest;
+	const struct vrpc_transport_ops *ops = transport_find(addr, &rest);
+
+	if (!ops)
+		return -EINVAL;
+	if (!ops->connect)
+		return -ENOTSUP;
+	return ops->connect(rest, timeout_ms, out);
+}
+
+int transport_listen(const char *addr, struct vrpc_listener **out)
+{
+	const char *rest;
+	const struct vrpc_transport_ops *ops = transport_find(addr, &rest);
+
+	if (!ops)
+		return -EINVAL;
+	if (!ops->listen)
+		return -ENOTSUP;
+	return ops->listen(rest, out);
+}
+
+int transport_attach(const char *addr, struct vrpc_transport **out)
+{
+	const char *rest;
+	const struct vrpc_transport_ops *ops = transport_find(addr, &rest);
+
+	if (!ops)
+		return -EINVAL;
+	if (!ops->attach)
+		return -ENOTSUP;
+	return ops->attach(rest, out);
+}
+
+short transport_poll_events(struct vrpc_transport *t, int want_write)
+{
+	if (t->ops->poll_events)
+		return t->ops->poll_events(t, want_write);
+	return (short)(POLLIN | (want_write ? POLLOUT : 0));
+}
+
+void transport_poll_done(struct vrpc_transport *t)
+{
+	if (t->ops->poll_done)
+		t->ops->poll_done(t);
+}
+
+void transport_close(struct vrpc_transport *t)
+{
+	if (t)
+		t->ops->close(t);
+}
+
+void listener_close(struct vrpc_listener *l)
+{
+	if (l)
+		l->ops->close(l);
+}
+
+int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
+{
+	short events = transport_poll_events(t, want_write);
+	struct pollfd pfd = { .fd = t->fd, .events = events };
+	int n;
+
+	if (!events) {
+		/* Peer absent: nothing to poll, look again a little later. */
+		if (timeout_ms < 0 || timeout_ms > VRPC_TRANSPORT_RETRY_MS)
+			timeout_ms = VRPC_TRANSPORT_RETRY_MS;
+		pfd.fd = -1;
+	}
+	do
+		n = poll(&pfd, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (!events)
+		return 1; /* time to try read() again */
+	if (n > 0)
+		transport_poll_done(t);
+	return n;
+}

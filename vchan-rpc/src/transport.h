@@ -1,0 +1,102 @@
+/*
+ * transport.h - private: the byte stream every vrpc transport provides.
+ *
+ * A transport is a reliable, ordered, non-blocking byte stream with one
+ * pollable fd. The RPC engine (conn.c) never knows which transport it drives:
+ * it polls t->fd for transport_poll_events(), calls transport_poll_done()
+ * after a wake-up, then reads and writes until -EAGAIN.
+ *
+ * Each transport is a `const struct vrpc_transport_ops` in its own file
+ * (transport_unix.c, transport_shm.c, ...) and is listed in transport.c's
+ * table, found by the scheme before the first ':' of an address.
+ */
+#ifndef VRPC_TRANSPORT_H
+#define VRPC_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vrpc.h"
+
+/* When poll_events() returns 0 the peer is absent (a virtio-serial port
+ * whose host side went away): do not poll fd, call read() again after this
+ * many milliseconds. */
+#define VRPC_TRANSPORT_RETRY_MS 100
+
+struct vrpc_transport;
+struct vrpc_listener;
+
+struct vrpc_transport_ops {
+	const char *scheme; /* "unix", "shm", ... */
+
+	/* Client side. @p rest is the address after "scheme:". Connecting may
+	 * block, bounded by @p timeout_ms. The transport returned is
+	 * non-blocking. @return 0 or -errno. */
+	int (*connect)(const char *rest, int timeout_ms, struct vrpc_transport **out);
+	/* Server side: bind and listen. @return 0 or -errno (-ENOTSUP if the
+	 * transport has no listening side). */
+	int (*listen)(const char *rest, struct vrpc_listener **out);
+	/* A single-connection endpoint opened in place (a virtio-serial port
+	 * in a guest). NULL if not supported. @return 0 or -errno. */
+	int (*attach)(const char *rest, struct vrpc_transport **out);
+
+	/* @return bytes read (> 0), 0 at end of stream, -EAGAIN when nothing
+	 * is ready (the transport has then arranged to be woken through fd),
+	 * -ENOTCONN when the peer went away but may come back (serial), or
+	 * another -errno for a broken stream (-EPROTO: the peer corrupted
+	 * shared state). */
+	ssize_t (*read)(struct vrpc_transport *t, void *buf, size_t len);
+	/* @return bytes written (> 0, may be short), -EAGAIN when full (woken
+	 * through fd once there is room), or -errno (-EPIPE: peer gone). */
+	ssize_t (*write)(struct vrpc_transport *t, const void *buf, size_t len);
+	/* Events (POLLIN/POLLOUT) to wait for on t->fd, given whether the
+	 * caller has bytes waiting to be written. 0: see VRPC_TRANSPORT_RETRY_MS.
+	 * NULL means POLLIN, plus POLLOUT when want_write. */
+	short (*poll_events)(struct vrpc_transport *t, int want_write);
+	/* Called after poll reported t->fd ready, before read/write (drain an
+	 * eventfd, say). NULL if nothing to do. */
+	void (*poll_done)(struct vrpc_transport *t);
+	/* Releases everything; t may be half-built. */
+	void (*close)(struct vrpc_transport *t);
+};
+
+struct vrpc_transport {
+	const struct vrpc_transport_ops *ops;
+	int fd;                 /* pollable; -1 where there is none (Windows) */
+	struct vrpc_peer peer;  /* identity of the other end, as known here */
+};
+
+struct vrpc_listener_ops {
+	/* @return 0 with *out set, -EAGAIN when no connection is pending, or -errno. */
+	int (*accept)(struct vrpc_listener *l, struct vrpc_transport **out);
+	void (*close)(struct vrpc_listener *l);
+};
+
+struct vrpc_listener {
+	const struct vrpc_listener_ops *ops;
+	int fd; /* pollable for POLLIN when a connection is pending */
+};
+
+/* transport.c: address parsing and the table of transports. */
+const struct vrpc_transport_ops *transport_find(const char *addr, const char **rest);
+int transport_connect(const char *addr, int timeout_ms, struct vrpc_transport **out);
+int transport_listen(const char *addr, struct vrpc_listener **out);
+int transport_attach(const char *addr, struct vrpc_transport **out);
+short transport_poll_events(struct vrpc_transport *t, int want_write);
+void transport_poll_done(struct vrpc_transport *t);
+void transport_close(struct vrpc_transport *t);
+void listener_close(struct vrpc_listener *l);
+
+/* Waits up to @p timeout_ms for t to become ready for @p want_write.
+ * @return > 0 ready, 0 timed out, -errno. */
+int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms);
+
+extern const struct vrpc_transport_ops vrpc_transport_unix;
+extern const struct vrpc_transport_ops vrpc_transport_tcp;
+extern const struct vrpc_transport_ops vrpc_transport_shm;
+extern const struct vrpc_transport_ops vrpc_transport_serial;
+extern const struct vrpc_transport_ops vrpc_transport_vsock;
+extern const struct vrpc_transport_ops vrpc_transport_hvsock;
+extern const struct vrpc_transport_ops vrpc_transport_xen;
+
+#endif /* VRPC_TRANSPORT_H */
