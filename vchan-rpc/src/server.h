@@ -1,0 +1,88 @@
+/*
+ * server.h - private: the server's connections and calls, shared by
+ * server.c (connections, epoll, HELLO) and dispatch.c (requests, replies).
+ */
+#ifndef VRPC_SERVER_H
+#define VRPC_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+struct service_entry {
+	ProtobufCService *impl;
+	bool *streaming; /* per method index */
+};
+
+/* What an epoll event points at. */
+enum ev_kind { EV_LISTENER, EV_CONN };
+
+struct sconn {
+	enum ev_kind kind; /* EV_CONN; first, see struct listener_entry */
+	struct vrpc_server *srv;
+	struct vrpc_conn c;
+	const struct service_entry *svc; /* NULL until HELLO */
+	struct vrpc_call **calls;        /* open addressing by call id */
+	uint32_t mask;
+	unsigned inflight;
+	uint32_t events;       /* registered with epoll; 0: not registered */
+	int64_t hello_deadline;   /* -1 once HELLO is done */
+	int64_t retry_at;         /* serial peer absent: read again then; else -1 */
+	bool attached;         /* a single endpoint (serial): reset, never close */
+	bool paused;           /* not reading: the peer does not read our replies */
+	bool dirty;            /* on srv->dirty: has output to flush */
+	bool dead;
+	struct sconn *next, *prev;   /* srv->conns */
+	struct sconn *dirty_next;
+};
+
+struct vrpc_call {
+	struct vrpc_server *srv;
+	struct sconn *conn; /* NULL once the connection is gone */
+	uint32_t id;
+	unsigned method;
+	bool streaming;
+	bool cancelled;
+	int status;
+	char *message;
+	int64_t deadline; /* -1: none */
+	ProtobufCMessage *input;
+	struct vrpc_peer peer;
+	struct vrpc_call *next, *prev; /* srv->calls: every call not yet finished */
+};
+
+struct vrpc_server {
+	int epfd;
+	struct vrpc_server_opts opts;
+	struct service_entry *services;
+	unsigned n_services;
+	struct listener_entry *listeners;
+	struct sconn *conns;
+	unsigned n_conns;
+	struct sconn *dirty;   /* connections with output queued during process() */
+	struct sconn *zombies; /* dead connections, freed after process() */
+	struct vrpc_call *calls;
+	bool in_process;
+};
+
+/* dispatch.c */
+int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *payload);
+void server_on_cancel(struct sconn *sc, uint32_t id);
+/* Ends every call of @p sc: handlers still running see them cancelled. */
+void server_orphan_calls(struct sconn *sc);
+void server_free_call(struct vrpc_call *call);
+
+/* server.c */
+/* Queues a frame on @p sc and arranges for it to be written. @return 0 or -errno. */
+int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg,
+	       const void *raw, size_t len);
+/* Sends GOAWAY with @p status and a reason, then drops the connection (or,
+ * for an attached endpoint, its session). */
+void sconn_goaway(struct sconn *sc, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Logs a problem with a peer when VRPC_DEBUG is set in the environment. */
+void vrpc_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* VRPC_SERVER_H */
