@@ -9,6 +9,7 @@
 /* One line per transport; a transport file adds itself here. */
 static const struct vrpc_transport_ops *const transports[] = {
 	&vrpc_transport_unix,
+	&vrpc_transport_shm,
 	&vrpc_transport_tcp,
 };
 
