@@ -22,6 +22,24 @@ int sock_set_nonblock(int fd)
 	return 0;
 }
 
+int sock_parse_u32(const char *s, size_t len, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	/* At most 10 digits, so v cannot overflow before the check. */
+	if (len == 0 || len > 10 || (s[0] == '0' && len > 1))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 struct vrpc_transport *sock_transport_new(const struct vrpc_transport_ops *ops, int fd)
 {
 	struct vrpc_transport *t = calloc(1, sizeof(*t));

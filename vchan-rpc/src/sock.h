@@ -6,6 +6,7 @@
 #ifndef VRPC_SOCK_H
 #define VRPC_SOCK_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "transport.h"
@@ -26,5 +27,10 @@ struct vrpc_listener *sock_listener_new(int fd, const struct vrpc_transport_ops 
 					void (*fill_peer)(struct vrpc_transport *t));
 
 int sock_set_nonblock(int fd);
+
+/* Parses the @p len bytes at @p s as a decimal number no greater than @p max
+ * (digits only: no sign, space, or leading zero but "0"). For the numbers in
+ * addresses (ports, CIDs). @return 0 or -EINVAL. */
+int sock_parse_u32(const char *s, size_t len, uint32_t max, uint32_t *out);
 
 #endif /* VRPC_SOCK_H */

@@ -11,6 +11,9 @@ static const struct vrpc_transport_ops *const transports[] = {
 	&vrpc_transport_unix,
 	&vrpc_transport_shm,
 	&vrpc_transport_tcp,
+	&vrpc_transport_vsock,
+	&vrpc_transport_hvsock,
+	&vrpc_transport_xen,
 };
 
 const struct vrpc_transport_ops *transport_find(const char *addr, const char **rest)
