@@ -16,6 +16,8 @@
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# Generated sources are kept, never removed as intermediates.
+.SECONDARY:
 
 TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 SAN ?= 0
@@ -97,7 +99,8 @@ objs-of = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter %.c,$(1))) \
 gen-headers-of = $(patsubst %.proto,$(BUILD)/gen/%.pb-c.h,$(filter %.proto,$(1)))
 
 include vchan-rpc/rules.mk
-#include examples/rules.mk
+include vchan-rpc/windows.mk
+include examples/rules.mk
 include tests/rules.mk
 
 all: $(LIBS) $(PROGRAMS)

@@ -22,7 +22,7 @@ static void echo_echo(Vrpc__Test__Echo_Service *s, const Vrpc__Test__EchoRequest
 	out.text = in->text;
 	out.data = in->data;
 	if (in->reply_bytes) {
-		buf = malloc(in->reply_bytes);
+		buf = in->reply_bytes <= (16u << 20) ? malloc(in->reply_bytes) : NULL;
 		if (!buf) {
 			vrpc_call_set_status(vrpc_call_of(data), VRPC_RESOURCE_EXHAUSTED, "no memory");
 			closure(NULL, data);

@@ -198,6 +198,8 @@ struct vrpc_server_opts {
 	size_t max_send_queue;     /* bytes queued per connection; 0: 8 MiB */
 	unsigned max_connections;  /* 0: 256 */
 	int handshake_timeout_ms;  /* 0: 5000 */
+	int stall_timeout_ms;      /* drop a peer that reads none of its replies for
+				    * this long; 0: 30000 */
 };
 
 struct vrpc_server *vrpc_server_new(const struct vrpc_server_opts *opts);

@@ -16,6 +16,7 @@
 #define DEFAULT_MAX_SEND_QUEUE (8u << 20)
 #define DEFAULT_MAX_CONNECTIONS 256
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 5000
+#define DEFAULT_STALL_TIMEOUT_MS 30000
 
 struct listener_entry {
 	enum ev_kind kind; /* EV_LISTENER; first, like struct sconn */
@@ -119,10 +120,30 @@ static void sconn_fail(struct sconn *sc, int err)
 		sconn_kill(sc, err);
 }
 
+/* Writes what the peer takes, noting when it last took anything. */
+static int sconn_flush(struct sconn *sc)
+{
+	size_t before = conn_queued(&sc->c);
+	int err = conn_flush(&sc->c);
+
+	if (err >= 0 && conn_queued(&sc->c) < before)
+		sc->last_write = vrpc_now_ms();
+	return err;
+}
+
+/* When a peer that reads nothing of what is queued for it gets dropped, or -1. */
+static int64_t stall_deadline(const struct sconn *sc)
+{
+	if (!conn_queued(&sc->c))
+		return -1;
+	return sc->last_write + sc->srv->opts.stall_timeout_ms;
+}
+
 int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg,
 	       const void *raw, size_t len)
 {
 	struct vrpc_server *srv = sc->srv;
+	bool was_empty = !conn_queued(&sc->c);
 	int err = conn_queue(&sc->c, h, msg, raw, len);
 
 	if (err == -ENOBUFS) {
@@ -133,6 +154,8 @@ int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg
 	}
 	if (err)
 		return err;
+	if (was_empty) /* the stall clock starts with something to write */
+		sc->last_write = vrpc_now_ms();
 	if (srv->in_process) {
 		if (!sc->dirty) {
 			sc->dirty = true;
@@ -141,7 +164,7 @@ int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg
 		}
 		return 0;
 	}
-	err = conn_flush(&sc->c);
+	err = sconn_flush(sc);
 	if (err < 0)
 		sconn_fail(sc, err);
 	else
@@ -276,12 +299,15 @@ static void sconn_ready(struct sconn *sc)
 	int err;
 
 	transport_poll_done(sc->c.t);
-	err = conn_flush(&sc->c);
-	if (err < 0)
-		goto fail;
-	if (sc->paused && conn_queued(&sc->c) < sc->srv->opts.max_send_queue / 4)
+	do {
+		err = sconn_flush(sc);
+		if (err < 0)
+			goto fail;
+		/* Requests wait (in our buffer or the transport) while replies
+		 * pile up; they are taken again once most replies are gone. */
+		if (sc->paused && conn_queued(&sc->c) > sc->srv->opts.max_send_queue / 4)
+			break;
 		sc->paused = false;
-	if (!sc->paused) {
 		err = conn_receive(&sc->c, server_frame, sc);
 		if (sc->dead)
 			return;
@@ -297,7 +323,7 @@ static void sconn_ready(struct sconn *sc)
 		}
 		if (err < 0)
 			goto fail;
-	}
+	} while (sc->paused);
 	sconn_update_events(sc);
 	return;
 fail:
@@ -308,7 +334,7 @@ fail:
 		sconn_update_events(sc);
 }
 
-static int sconn_add(struct vrpc_server *srv, struct vrpc_transport *t, bool attached)
+int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached)
 {
 	struct sconn *sc = calloc(1, sizeof(*sc));
 	uint32_t slots = 2;
@@ -369,19 +395,24 @@ static void accept_all(struct vrpc_server *srv, struct vrpc_listener *l)
 			transport_close(t);
 			continue;
 		}
-		sconn_add(srv, t, false);
+		server_adopt(srv, t, false);
 	}
 }
 
-/* Handshake deadlines and absent serial peers, checked once per process(). */
+/* Handshake deadlines, stalled readers and absent serial peers, checked
+ * once per process(). */
 static void run_timers(struct vrpc_server *srv)
 {
 	int64_t now = vrpc_now_ms();
 
 	for (struct sconn *sc = srv->conns, *next; sc; sc = next) {
 		next = sc->next;
+		int64_t stall = stall_deadline(sc);
+
 		if (sc->hello_deadline >= 0 && now >= sc->hello_deadline)
 			sconn_kill(sc, -ETIMEDOUT);
+		else if (stall >= 0 && now >= stall)
+			sconn_fail(sc, -ETIMEDOUT); /* reads none of its replies */
 		else if (sc->retry_at >= 0 && now >= sc->retry_at) {
 			sc->retry_at = -1;
 			sconn_ready(sc);
@@ -423,9 +454,11 @@ int vrpc_server_process(struct vrpc_server *srv)
 		sc->dirty = false;
 		if (sc->dead)
 			continue;
-		err = conn_flush(&sc->c);
+		err = sconn_flush(sc);
 		if (err < 0)
 			sconn_fail(sc, err);
+		else if (sc->paused)
+			sconn_ready(sc); /* room again: take the waiting requests */
 		else
 			sconn_update_events(sc);
 	}
@@ -448,6 +481,8 @@ int vrpc_server_next_timeout(const struct vrpc_server *srv)
 			next = sc->hello_deadline;
 		if (sc->retry_at >= 0 && (next < 0 || sc->retry_at < next))
 			next = sc->retry_at;
+		if (stall_deadline(sc) >= 0 && (next < 0 || stall_deadline(sc) < next))
+			next = stall_deadline(sc);
 	}
 	return ms_until(next, vrpc_now_ms());
 }
@@ -493,7 +528,7 @@ int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 		err = transport_connect(addr, srv->opts.handshake_timeout_ms, &t);
 	if (err)
 		return err;
-	return sconn_add(srv, t, true);
+	return server_adopt(srv, t, true);
 }
 
 int vrpc_server_add_service(struct vrpc_server *srv, ProtobufCService *impl,
@@ -549,6 +584,8 @@ struct vrpc_server *vrpc_server_new(const struct vrpc_server_opts *opts)
 		srv->opts.max_connections = DEFAULT_MAX_CONNECTIONS;
 	if (!srv->opts.handshake_timeout_ms)
 		srv->opts.handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+	if (!srv->opts.stall_timeout_ms)
+		srv->opts.stall_timeout_ms = DEFAULT_STALL_TIMEOUT_MS;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0) {
 		free(srv);

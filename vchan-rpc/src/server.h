@@ -29,6 +29,7 @@ struct sconn {
 	uint32_t events;       /* registered with epoll; 0: not registered */
 	int64_t hello_deadline;   /* -1 once HELLO is done */
 	int64_t retry_at;         /* serial peer absent: read again then; else -1 */
+	int64_t last_write;       /* when the peer last took bytes from us */
 	bool attached;         /* a single endpoint (serial): reset, never close */
 	bool paused;           /* not reading: the peer does not read our replies */
 	bool dirty;            /* on srv->dirty: has output to flush */
@@ -74,6 +75,9 @@ void server_orphan_calls(struct sconn *sc);
 void server_free_call(struct vrpc_call *call);
 
 /* server.c */
+/* Serves an open transport (taken over even on failure). @p attached: a
+ * single endpoint whose peer may go and come back. @return 0 or -errno. */
+int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached);
 /* Queues a frame on @p sc and arranges for it to be written. @return 0 or -errno. */
 int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg,
 	       const void *raw, size_t len);
