@@ -1,19 +1,25 @@
 /* transport.c - the table of transports, found by an address's scheme. */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "transport.h"
 
-/* One line per transport; a transport file adds itself here. */
+/* One line per transport; a transport file adds itself here. The Windows
+ * build (vchan-rpc/windows.mk) has only the client half's stream transports. */
 static const struct vrpc_transport_ops *const transports[] = {
+#ifdef _WIN32
+	&vrpc_transport_tcp,
+	&vrpc_transport_serial,
+#else
 	&vrpc_transport_unix,
 	&vrpc_transport_shm,
 	&vrpc_transport_tcp,
 	&vrpc_transport_vsock,
 	&vrpc_transport_hvsock,
 	&vrpc_transport_xen,
+#endif
 };
 
 const struct vrpc_transport_ops *transport_find(const char *addr, const char **rest)
@@ -95,6 +101,7 @@ void listener_close(struct vrpc_listener *l)
 		l->ops->close(l);
 }
 
+#ifndef _WIN32 /* compat_win.c has the Windows one */
 int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
 {
 	short events = transport_poll_events(t, want_write);
@@ -118,3 +125,4 @@ int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
 		transport_poll_done(t);
 	return n;
 }
+#endif
