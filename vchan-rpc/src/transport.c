@@ -14,6 +14,7 @@ static const struct vrpc_transport_ops *const transports[] = {
 	&vrpc_transport_serial,
 #else
 	&vrpc_transport_unix,
+	&vrpc_transport_serial,
 	&vrpc_transport_shm,
 	&vrpc_transport_tcp,
 	&vrpc_transport_vsock,
