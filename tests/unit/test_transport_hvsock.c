@@ -24,9 +24,13 @@
 
 #include <cmocka.h>
 
+#include "server_thread.h"
 #include "transport.h"
 
-enum mux_mode { MUX_OK, MUX_SPLIT, MUX_GARBAGE, MUX_CLOSE, MUX_SILENT, MUX_LONG, MUX_NOEOL };
+enum mux_mode {
+	MUX_OK, MUX_SPLIT, MUX_GARBAGE, MUX_CLOSE, MUX_SILENT, MUX_LONG, MUX_NOEOL,
+	MUX_RELAY, /* as Firecracker: "guest" port N is the unix socket DIR/guest_N */
+};
 
 struct mux {
 	enum mux_mode mode;
@@ -67,6 +71,47 @@ static void write_all(int fd, const char *s, size_t len)
 	}
 }
 
+/* Copies bytes both ways until one side closes or the test stops us. */
+static void mux_relay(struct mux *m, int a, int b)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = a, .events = POLLIN },
+		{ .fd = b, .events = POLLIN },
+		{ .fd = m->stop[0], .events = POLLIN },
+	};
+	char buf[4096];
+
+	while (poll(pfd, 3, 5000) > 0 && !pfd[2].revents) {
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (!pfd[i].revents)
+				continue;
+			n = recv(pfd[i].fd, buf, sizeof(buf), 0);
+			if (n <= 0)
+				return;
+			write_all(pfd[1 - i].fd, buf, (size_t)n);
+		}
+	}
+}
+
+static int mux_connect_guest(struct mux *m)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	unsigned port;
+	int fd;
+
+	if (sscanf(m->line, "CONNECT %u\n", &port) != 1)
+		return -1;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/guest_%u", m->dir, port);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static void *mux_main(void *arg)
 {
 	struct mux *m = arg;
@@ -85,6 +130,17 @@ static void *mux_main(void *arg)
 			break;
 	}
 	switch (m->mode) {
+	case MUX_RELAY: {
+		/* No guest listening on the port: Firecracker just closes. */
+		int gfd = mux_connect_guest(m);
+
+		if (gfd < 0)
+			break;
+		write_all(fd, "OK 1073741824\n", 14);
+		mux_relay(m, fd, gfd);
+		close(gfd);
+		break;
+	}
 	case MUX_OK:
 		/* The guest talks first, in the very write that carries the reply. */
 		write_all(fd, "OK 1073741824\nhello", 19);
@@ -351,6 +407,78 @@ static void test_listen(void **state)
 	rmdir(dir);
 }
 
+enum { M_ECHO, M_COUNT, M_SLEEP, M_FAIL, M_WHOAMI };
+
+static void echo_call(struct vrpc_client *cli, unsigned method, const char *text, char *peer,
+		      size_t peer_len)
+{
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	Vrpc__Test__EchoReply *reply;
+	ProtobufCMessage *msg = NULL;
+	char *err = NULL;
+
+	req.text = (char *)text;
+	assert_int_equal(vrpc_client_call(cli, method, &req.base, &msg, 3000, &err), VRPC_OK);
+	assert_null(err);
+	reply = (Vrpc__Test__EchoReply *)msg;
+	if (method == M_ECHO)
+		assert_string_equal(reply->text, text);
+	if (peer)
+		snprintf(peer, peer_len, "%s", reply->peer);
+	protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+/* Host -> guest: a vrpc client dials hvsock:PATH:PORT, the fake Firecracker
+ * relays to the "guest" server; the RPC engine never knows. */
+static void test_rpc_through_muxer(void **state)
+{
+	struct server_thread st;
+	struct vrpc_client *cli;
+	struct mux m;
+	char addr[160], guest[128];
+
+	mux_start(&m, MUX_RELAY);
+	snprintf(addr, sizeof(addr), "unix:%s/guest_5000", m.dir);
+	assert_int_equal(server_thread_start(&st, addr, NULL), 0);
+	snprintf(addr, sizeof(addr), "hvsock:%s:5000", m.path);
+	cli = vrpc_client_open(addr, &vrpc__test__echo__descriptor, NULL);
+	assert_non_null(cli);
+	for (int i = 0; i < 20; i++)
+		echo_call(cli, M_ECHO, "through the muxer", NULL, 0);
+	vrpc_client_close(cli);
+	mux_stop(&m);
+	server_thread_stop(&st);
+	assert_string_equal(m.line, "CONNECT 5000\n");
+	snprintf(guest, sizeof(guest), "%s/guest_5000", m.dir);
+	unlink(guest);
+	rmdir(m.dir);
+}
+
+/* Guest -> host: the server listens on hvsock PATH:PORT (the unix socket
+ * PATH_PORT that Firecracker dials) and names its caller by PATH. */
+static void test_rpc_listen_identity(void **state)
+{
+	struct server_thread st;
+	struct vrpc_client *cli;
+	char dir[] = "/tmp/vrpc-hvsock-XXXXXX", addr[160], peer[128], want[128];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(addr, sizeof(addr), "hvsock:%s/v.sock:6000", dir);
+	assert_int_equal(server_thread_start(&st, addr, NULL), 0);
+	/* The VMM's side of that connection is a plain unix stream. */
+	snprintf(addr, sizeof(addr), "unix:%s/v.sock_6000", dir);
+	cli = vrpc_client_open(addr, &vrpc__test__echo__descriptor, NULL);
+	assert_non_null(cli);
+	echo_call(cli, M_WHOAMI, "", peer, sizeof(peer));
+	snprintf(want, sizeof(want), "label:%s/v.sock", dir);
+	assert_string_equal(peer, want);
+	vrpc_client_close(cli);
+	server_thread_stop(&st);
+	snprintf(addr, sizeof(addr), "%s/v.sock_6000", dir);
+	unlink(addr);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +491,8 @@ int main(void)
 		cmocka_unit_test(test_connect_oversized_reply),
 		cmocka_unit_test(test_connect_timeout),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_rpc_through_muxer),
+		cmocka_unit_test(test_rpc_listen_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
