@@ -80,6 +80,26 @@ char *vrpc_json_from_message(const ProtobufCMessage *msg, int flags);
  */
 int vrpc_json_find_method(const ProtobufCServiceDescriptor *svc, const char *name);
 
+struct vrpc_client;
+
+/* Handed each item of a streamed reply, as JSON text valid during the call. */
+typedef void (*vrpc_json_item_fn)(void *ud, const char *json);
+
+/**
+ * Calls @p method (a name as vrpc_json_find_method() takes it) with the
+ * request written as JSON, and waits for the outcome. For a streaming method
+ * @p on_item (may be NULL) gets each item as it arrives.
+ * @param reply_json on VRPC_OK, the reply as malloc'd JSON text (NULL for
+ *        the end of a stream).
+ * @param message if not NULL, receives a malloc'd error text or NULL; a
+ *        request that does not parse is INVALID_ARGUMENT naming the field,
+ *        an unknown method NOT_FOUND, and in both cases nothing is sent.
+ * @return an enum vrpc_status.
+ */
+int vrpc_client_call_json(struct vrpc_client *cli, const char *method,
+			  const char *request_json, vrpc_json_item_fn on_item, void *ud,
+			  int timeout_ms, char **reply_json, char **message);
+
 #ifdef __cplusplus
 }
 #endif
