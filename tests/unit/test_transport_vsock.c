@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "server_thread.h"
 #include "transport.h"
 
 /* A port unlikely to be in use, different for concurrent runs. */
@@ -153,6 +154,35 @@ static void test_loopback_exchange(void **state)
 	listener_close(l);
 }
 
+/* The RPC engine over loopback vsock: the server names its caller "cid:1". */
+static void test_loopback_rpc(void **state)
+{
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	struct server_thread st;
+	struct vrpc_client *cli;
+	ProtobufCMessage *reply = NULL;
+	char addr[64];
+
+	snprintf(addr, sizeof(addr), "vsock:any:%u", test_port(4));
+	assert_int_equal(server_thread_start(&st, addr, NULL), 0);
+	snprintf(addr, sizeof(addr), "vsock:local:%u", test_port(4));
+	cli = vrpc_client_open(addr, &vrpc__test__echo__descriptor, NULL);
+	assert_non_null(cli);
+	req.text = "over vsock";
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(vrpc_client_call(cli, 0 /* Echo */, &req.base, &reply, 3000, NULL),
+				 VRPC_OK);
+		assert_string_equal(((Vrpc__Test__EchoReply *)reply)->text, "over vsock");
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	assert_int_equal(vrpc_client_call(cli, 4 /* WhoAmI */, &req.base, &reply, 3000, NULL),
+			 VRPC_OK);
+	assert_string_equal(((Vrpc__Test__EchoReply *)reply)->peer, "cid:1");
+	protobuf_c_message_free_unpacked(reply, NULL);
+	vrpc_client_close(cli);
+	server_thread_stop(&st);
+}
+
 /* A skipped cmocka case prints "not ok ... # SKIP", which tests/run.sh counts
  * as a failure: cases that cannot run here are left out, and we say why. */
 int main(void)
@@ -168,9 +198,10 @@ int main(void)
 	} else {
 		printf("# no AF_VSOCK in this kernel: listening not tested\n");
 	}
-	if (have_loopback())
+	if (have_loopback()) {
 		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_loopback_exchange);
-	else
+		tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_loopback_rpc);
+	} else
 		printf("# vsock_loopback is not loaded (no /sys/module/vsock_loopback): "
 		       "live connect/accept not tested\n");
 	return _cmocka_run_group_tests("test_transport_vsock", tests, n, NULL, NULL);
