@@ -5,6 +5,13 @@
  * and checks every answer.
  *
  *   echo_client.exe ADDR
+ *   echo_client.exe -p tcp:HOST:PORT
+ *
+ * With -p the client uses the serial transport: it opens the named pipe
+ * \\.\pipe\vrpc-echo-PID as serial:\\.\pipe\vrpc-echo-PID, and a relay in
+ * this process carries the bytes between that pipe and a TCP connection to
+ * HOST:PORT. A named pipe is what wine has of a virtio-serial port: a file
+ * opened with CreateFile and driven by overlapped ReadFile/WriteFile.
  *
  * Prints "ok N - what" or "not ok N - what: why" per check and exits 0 only
  * if every check passed.
@@ -15,6 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <winsock2.h>
+#include <windows.h>
+#include <ws2tcpip.h>
+
+#include "hostport.h"
 #include "vrpc.h"
 #include "vrpc_json.h"
 #include "tests/proto/echo.pb-c.h"
@@ -178,17 +190,171 @@ static void test_json(struct vrpc_client *cli)
 	free(msg);
 }
 
+/* Malformed addresses and an absent port fail at once, with the right errno. */
+static void test_bad_addresses(void)
+{
+	static const struct {
+		const char *addr;
+		int err;
+	} cases[] = {
+		{ "tcp:127.0.0.1", EINVAL },
+		{ "tcp:127.0.0.1:0", EINVAL },
+		{ "tcp:[::1:80", EINVAL },
+		{ "serial:", EINVAL },
+		{ "serial:a\\b", EINVAL },
+		{ "serial:vrpc-no-such-port", ENOENT },
+		{ "unix:/tmp/x", EINVAL }, /* no unix transport on Windows */
+	};
+	char what[80], why[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vrpc_client *cli = vrpc_client_open(cases[i].addr,
+							   &vrpc__test__echo__descriptor, NULL);
+		int err = cli ? 0 : errno;
+
+		snprintf(what, sizeof(what), "open %s fails with errno %d", cases[i].addr, cases[i].err);
+		snprintf(why, sizeof(why), "errno %d", err);
+		check(err == cases[i].err, what, why);
+		vrpc_client_close(cli);
+	}
+}
+
+/* ---- the pipe <-> TCP relay of -p ---- */
+
+struct relay {
+	HANDLE pipe;
+	SOCKET s;
+};
+
+/* Waits for one overlapped ReadFile/WriteFile. @return bytes, or 0 on error. */
+static DWORD pipe_io(HANDLE pipe, void *buf, DWORD len, bool write)
+{
+	OVERLAPPED ov = { .hEvent = CreateEventA(NULL, TRUE, FALSE, NULL) };
+	DWORD n = 0;
+	BOOL ok = write ? WriteFile(pipe, buf, len, NULL, &ov) : ReadFile(pipe, buf, len, NULL, &ov);
+
+	if ((ok || GetLastError() == ERROR_IO_PENDING) &&
+	    !GetOverlappedResult(pipe, &ov, &n, TRUE))
+		n = 0;
+	CloseHandle(ov.hEvent);
+	return n;
+}
+
+static DWORD WINAPI relay_pipe_to_sock(void *ud)
+{
+	struct relay *r = ud;
+	char buf[8192];
+	DWORD n;
+
+	while ((n = pipe_io(r->pipe, buf, sizeof(buf), false)) > 0) {
+		for (DWORD off = 0; off < n;) {
+			int k = send(r->s, buf + off, (int)(n - off), 0);
+
+			if (k <= 0)
+				goto out;
+			off += (DWORD)k;
+		}
+	}
+out:
+	shutdown(r->s, SD_SEND);
+	return 0;
+}
+
+static DWORD WINAPI relay_sock_to_pipe(void *ud)
+{
+	struct relay *r = ud;
+	char buf[8192];
+	int n;
+
+	while ((n = recv(r->s, buf, sizeof(buf), 0)) > 0)
+		for (DWORD off = 0; off < (DWORD)n;) {
+			DWORD k = pipe_io(r->pipe, buf + off, (DWORD)n - off, true);
+
+			if (!k)
+				return 0;
+			off += k;
+		}
+	return 0;
+}
+
+/* Waits for the client to open the pipe, then relays both ways. */
+static DWORD WINAPI relay_main(void *ud)
+{
+	struct relay *r = ud;
+	OVERLAPPED ov = { .hEvent = CreateEventA(NULL, TRUE, FALSE, NULL) };
+	DWORD n;
+
+	if (!ConnectNamedPipe(r->pipe, &ov)) {
+		DWORD e = GetLastError();
+
+		if (e == ERROR_IO_PENDING && !GetOverlappedResult(r->pipe, &ov, &n, TRUE))
+			e = GetLastError();
+		else if (e == ERROR_IO_PENDING)
+			e = ERROR_PIPE_CONNECTED;
+		if (e != ERROR_PIPE_CONNECTED) {
+			fprintf(stderr, "relay: ConnectNamedPipe: error %lu\n", e);
+			return 0;
+		}
+	}
+	CloseHandle(ov.hEvent);
+	if (CreateThread(NULL, 0, relay_pipe_to_sock, r, 0, NULL))
+		relay_sock_to_pipe(r);
+	return 0;
+}
+
+/* Makes the pipe, connects to @p tcp_addr, starts the two relay threads.
+ * @return 0, or -1 with a message printed. */
+static int relay_start(const char *tcp_addr, char *pipe_name, size_t len)
+{
+	static struct relay r;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	struct hostport hp;
+	WSADATA wsa;
+
+	snprintf(pipe_name, len, "\\\\.\\pipe\\vrpc-echo-%lu", GetCurrentProcessId());
+	if (strncmp(tcp_addr, "tcp:", 4) || hostport_parse(tcp_addr + 4, &hp) ||
+	    WSAStartup(MAKEWORD(2, 2), &wsa) || getaddrinfo(hp.host, hp.port, &hints, &res)) {
+		fprintf(stderr, "relay: bad address %s\n", tcp_addr);
+		return -1;
+	}
+	r.s = socket(res->ai_family, SOCK_STREAM, 0);
+	if (r.s == INVALID_SOCKET || connect(r.s, res->ai_addr, (int)res->ai_addrlen)) {
+		fprintf(stderr, "relay: connect %s: error %d\n", tcp_addr, WSAGetLastError());
+		return -1;
+	}
+	freeaddrinfo(res);
+	r.pipe = CreateNamedPipeA(pipe_name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+				  PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1,
+				  65536, 65536, 0, NULL);
+	if (r.pipe == INVALID_HANDLE_VALUE) {
+		fprintf(stderr, "relay: CreateNamedPipe: error %lu\n", GetLastError());
+		return -1;
+	}
+	if (!CreateThread(NULL, 0, relay_main, &r, 0, NULL)) {
+		fprintf(stderr, "relay: CreateThread: error %lu\n", GetLastError());
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vrpc_client_opts opts = { .connect_timeout_ms = 5000 };
 	struct vrpc_client *cli;
-	char why[64];
+	char why[64], pipe_name[64], serial_addr[80];
+	const char *addr = argv[argc - 1];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s ADDR\n", argv[0]);
+	if (argc == 3 && !strcmp(argv[1], "-p")) {
+		if (relay_start(addr, pipe_name, sizeof(pipe_name)))
+			return 1;
+		snprintf(serial_addr, sizeof(serial_addr), "serial:%s", pipe_name);
+		addr = serial_addr;
+	} else if (argc != 2) {
+		fprintf(stderr, "usage: %s [-p] ADDR\n", argv[0]);
 		return 2;
 	}
-	cli = vrpc_client_open(argv[1], &vrpc__test__echo__descriptor, &opts);
+	cli = vrpc_client_open(addr, &vrpc__test__echo__descriptor, &opts);
 	if (!cli) {
 		/* msvcrt's strerror() knows no socket errors: name the one
 		 * the test looks for. */
@@ -198,6 +364,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	check(true, "connect and HELLO", NULL);
+	test_bad_addresses();
 	vrpc_client_set_timeout(cli, 5000);
 	test_stubs(cli);
 	test_blocking(cli);
