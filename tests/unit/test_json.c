@@ -425,6 +425,13 @@ static void test_errors(void **state)
 		{ "{\"mInt64Nested\":{\"x\":{}}}",
 		  "at .mInt64Nested[\"x\"]: expected integer -9223372036854775808..9223372036854775807, "
 		  "got \"x\"" },
+		/* One key, two spellings: the map would hold it twice. */
+		{ "{\"mUint32Enum\":{\"7\":2,\"07\":1}}",
+		  "at .mUint32Enum[\"07\"]: map key not in canonical form, expected \"7\"" },
+		{ "{\"mInt64Nested\":{\"-0\":{}}}",
+		  "at .mInt64Nested[\"-0\"]: map key not in canonical form, expected \"0\"" },
+		{ "{\"mSint64Bytes\":{\"1e0\":\"\"}}",
+		  "at .mSint64Bytes[\"1e0\"]: map key not in canonical form, expected \"1\"" },
 		{ "{\"mBoolStr\":{\"yes\":\"\"}}",
 		  "at .mBoolStr[\"yes\"]: expected true or false, got \"yes\"" },
 		{ "{\"oInt32\":1,\"o_string\":\"a\"}",

@@ -3,6 +3,8 @@
  * encoder and decoder, and method lookup by name.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "json_priv.h"
@@ -181,6 +183,41 @@ bool pbj_field_present(const ProtobufCMessage *msg, const ProtobufCFieldDescript
 		if (pbj_value_size(f->type) == 8)
 			return *(const uint64_t *)member != 0;
 		return *(const uint32_t *)member != 0;
+	}
+}
+
+int pbj_map_key_text(const ProtobufCFieldDescriptor *kf, const void *p, char *buf, size_t len,
+		     const char **key)
+{
+	*key = buf;
+	switch (kf->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		*key = *(const char *const *)p ? *(const char *const *)p : "";
+		return 0;
+	case PROTOBUF_C_TYPE_BOOL:
+		*key = *(const protobuf_c_boolean *)p ? "true" : "false";
+		return 0;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		snprintf(buf, len, "%" PRId32, *(const int32_t *)p);
+		return 0;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		snprintf(buf, len, "%" PRIu32, *(const uint32_t *)p);
+		return 0;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		snprintf(buf, len, "%" PRId64, *(const int64_t *)p);
+		return 0;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
+		return 0;
+	default:
+		*key = "";
+		return -EINVAL;
 	}
 }
 

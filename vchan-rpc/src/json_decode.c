@@ -1,7 +1,7 @@
 /*
  * json_decode.c - proto3 JSON text to a protobuf-c message, through its
  * descriptor. json-c parses the text; this file maps the tree onto the
- * message.
+ * message (numbers: json_number.c).
  *
  * Memory: every part of the message is malloc'd, as protobuf-c's unpacker
  * does with the default allocator, so protobuf_c_message_free_unpacked(m,
@@ -10,9 +10,7 @@
  * so a failure half-way frees it the same way.
  */
 #include <errno.h>
-#include <float.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,121 +111,17 @@ static const char *describe(struct json_object *v, char *buf, size_t len)
 
 #define GOT(v) describe((v), gotbuf, sizeof(gotbuf))
 
-/* An integer as sign and magnitude, from a JSON number or string. */
-struct bigint {
-	bool neg;
-	uint64_t mag;
-};
-
-/* "-123", "456", and (for tools that print every number as a float)
- * "1e3", "12.0": exact integers written otherwise. */
-static bool parse_int_text(const char *s, size_t n, struct bigint *out)
-{
-	const char *p = s, *end = s + n;
-	uint64_t mag = 0;
-	double dv;
-	char *dend;
-
-	out->neg = p < end && *p == '-';
-	p += out->neg;
-	if (p == end)
-		return false;
-	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (mag > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return false;
-		mag = mag * 10 + (uint64_t)(*p - '0');
-	}
-	if (p == end) {
-		out->mag = mag;
-		return true;
-	}
-	/* Only number syntax goes to strtod: not "inf", "0x1p3" nor spaces. */
-	for (p = s; p < end; p++) {
-		if (*p == '\0' || !strchr("0123456789+-.eE", *p))
-			return false;
-	}
-	dv = strtod(s, &dend);
-	if (dend != end || !isfinite(dv) || dv != floor(dv) || fabs(dv) >= 0x1p64)
-		return false;
-	out->mag = (uint64_t)fabs(dv);
-	return true;
-}
-
-static bool get_bigint(struct json_object *v, struct bigint *out)
-{
-	double dv;
-
-	switch (json_object_get_type(v)) {
-	case json_type_int: {
-		int64_t i = json_object_get_int64(v);
-
-		/* json-c saturates out-of-range literals to these two values
-		 * without a word, so they are refused: give them as strings. */
-		if (i == INT64_MIN)
-			return false;
-		out->neg = i < 0;
-		if (out->neg) {
-			out->mag = (uint64_t)-i;
-			return true;
-		}
-		out->mag = json_object_get_uint64(v);
-		return out->mag != UINT64_MAX;
-	}
-	case json_type_double:
-		dv = json_object_get_double(v);
-		if (!isfinite(dv) || dv != floor(dv) || fabs(dv) >= 0x1p64)
-			return false;
-		out->neg = dv < 0;
-		out->mag = (uint64_t)fabs(dv);
-		return true;
-	case json_type_string:
-		return parse_int_text(json_object_get_string(v),
-				      (size_t)json_object_get_string_len(v), out);
-	default:
-		return false;
-	}
-}
-
-/* Integer types: their range, and whether they are 64 bits wide. */
-static void int_range(ProtobufCType t, int64_t *min, uint64_t *max)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		*min = 0;
-		*max = UINT32_MAX;
-		break;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		*min = INT64_MIN;
-		*max = INT64_MAX;
-		break;
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		*min = 0;
-		*max = UINT64_MAX;
-		break;
-	default: /* 32-bit signed, and enum numbers */
-		*min = INT32_MIN;
-		*max = INT32_MAX;
-		break;
-	}
-}
-
 static int dec_int(struct dec *d, ProtobufCType t, struct json_object *v, void *dst)
 {
 	char gotbuf[48];
-	struct bigint b;
 	int64_t min;
 	uint64_t max, u;
 
-	int_range(t, &min, &max);
-	if (!get_bigint(v, &b) ||
-	    (b.neg ? b.mag > (uint64_t)-(min + 1) + 1 : b.mag > max))
+	if (!pbj_get_int(v, t, &u)) {
+		pbj_int_range(t, &min, &max);
 		return dec_fail(d, "expected integer %lld..%llu, got %s", (long long)min,
 				(unsigned long long)max, GOT(v));
-	u = b.neg ? (uint64_t)0 - b.mag : b.mag;
+	}
 	if (pbj_value_size(t) == 8)
 		memcpy(dst, &u, 8);
 	else
@@ -235,56 +129,19 @@ static int dec_int(struct dec *d, ProtobufCType t, struct json_object *v, void *
 	return 0;
 }
 
-/* A float or double: a number, a numeric string, or "NaN", "Infinity",
- * "-Infinity". Numbers too large for the type are refused, not rounded to
- * infinity. */
 static int dec_real(struct dec *d, ProtobufCType t, struct json_object *v, void *dst)
 {
 	bool is_float = t == PROTOBUF_C_TYPE_FLOAT;
-	char gotbuf[48], *end;
-	const char *s, *p;
+	char gotbuf[48];
 	double dv;
 
-	switch (json_object_get_type(v)) {
-	case json_type_int:
-	case json_type_double:
-		dv = json_object_get_double(v);
-		break;
-	case json_type_string:
-		s = json_object_get_string(v);
-		if (strcmp(s, "NaN") == 0) {
-			dv = NAN;
-		} else if (strcmp(s, "Infinity") == 0) {
-			dv = INFINITY;
-		} else if (strcmp(s, "-Infinity") == 0) {
-			dv = -INFINITY;
-		} else {
-			for (p = s; *p && strchr("0123456789+-.eE", *p); p++)
-				;
-			dv = strtod(s, &end);
-			if (*s == '\0' || *p != '\0' || end != p ||
-			    (size_t)json_object_get_string_len(v) != (size_t)(p - s) || !isfinite(dv))
-				goto bad;
-		}
-		goto store;
-	default:
-		goto bad;
-	}
-	if (!isfinite(dv))
-		goto bad;
-store:
-	if (is_float) {
-		/* From here up, a double rounds to float infinity (and converting
-		 * it would be undefined behaviour). */
-		if (isfinite(dv) && fabs(dv) >= 0x1.ffffffp127)
-			goto bad;
+	if (!pbj_get_real(v, is_float, &dv))
+		return dec_fail(d, "expected %s, got %s", is_float ? "float" : "double", GOT(v));
+	if (is_float)
 		*(float *)dst = (float)dv;
-	} else {
+	else
 		*(double *)dst = dv;
-	}
 	return 0;
-bad:
-	return dec_fail(d, "expected %s, got %s", is_float ? "float" : "double", GOT(v));
 }
 
 static int dec_bool(struct dec *d, struct json_object *v, protobuf_c_boolean *dst)
@@ -458,6 +315,8 @@ static int dec_map_entry(struct dec *d, const ProtobufCMessageDescriptor *ed,
 {
 	ProtobufCMessage *ent;
 	struct json_object *k;
+	const char *canon = "";
+	char kbuf[24];
 	int err;
 
 	if (json_object_is_type(v, json_type_null))
@@ -479,6 +338,14 @@ static int dec_map_entry(struct dec *d, const ProtobufCMessageDescriptor *ed,
 	json_object_put(k);
 	if (err)
 		goto err_entry;
+	/* JSON object keys are unique as text; insisting on the canonical text
+	 * ("7", not "07" or "7.0") keeps them unique as values too, so a map
+	 * never carries one key twice. */
+	if (pbj_map_key_text(&ed->fields[0], (char *)ent + ed->fields[0].offset, kbuf,
+			     sizeof(kbuf), &canon) || strcmp(canon, key) != 0) {
+		err = dec_fail(d, "map key not in canonical form, expected \"%s\"", canon);
+		goto err_entry;
+	}
 	err = dec_singular(d, ent, &ed->fields[1], v);
 	if (err)
 		goto err_entry;

@@ -182,41 +182,6 @@ static int enc_value(const ProtobufCFieldDescriptor *f, const void *p, int depth
 	return 0;
 }
 
-/* A map key as JSON object keys need it: its text. */
-static int enc_map_key(const ProtobufCFieldDescriptor *kf, const void *p, char *buf,
-		       size_t len, const char **key)
-{
-	*key = buf;
-	switch (kf->type) {
-	case PROTOBUF_C_TYPE_STRING:
-		*key = *(const char *const *)p ? *(const char *const *)p : "";
-		return 0;
-	case PROTOBUF_C_TYPE_BOOL:
-		*key = *(const protobuf_c_boolean *)p ? "true" : "false";
-		return 0;
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		snprintf(buf, len, "%" PRId32, *(const int32_t *)p);
-		return 0;
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		snprintf(buf, len, "%" PRIu32, *(const uint32_t *)p);
-		return 0;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		snprintf(buf, len, "%" PRId64, *(const int64_t *)p);
-		return 0;
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
-		return 0;
-	default:
-		return -EINVAL;
-	}
-}
-
 /* A string key may hold bytes that are not UTF-8; json-c wants a C string. */
 static int add_key(struct json_object *obj, const char *key, struct json_object *val)
 {
@@ -260,7 +225,7 @@ static int enc_map(const ProtobufCFieldDescriptor *f, const ProtobufCMessage *co
 			err = -EINVAL;
 			goto err_obj;
 		}
-		err = enc_map_key(kf, (const char *)ents[i] + kf->offset, buf, sizeof(buf), &key);
+		err = pbj_map_key_text(kf, (const char *)ents[i] + kf->offset, buf, sizeof(buf), &key);
 		if (err)
 			goto err_obj;
 		vp = (const char *)ents[i] + vf->offset;

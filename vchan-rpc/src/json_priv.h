@@ -12,6 +12,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+struct json_object;
+
 /* The member at byte offset @p off of message @p msg, as protobuf-c's
  * descriptors describe members (offset, quantifier_offset). */
 #define PBJ_MEMBER(type, msg, off) (*(type *)(void *)((char *)(msg) + (off)))
@@ -37,8 +39,22 @@ int pbj_json_name(const ProtobufCFieldDescriptor *f, char *buf, size_t len);
 bool pbj_is_map(const ProtobufCMessageDescriptor *parent,
 		const ProtobufCFieldDescriptor *f);
 
+/* The text of map key @p p (field @p kf) as a JSON object key: @p buf
+ * (at least 24 bytes) holds numbers; strings point into the message.
+ * @return 0, or -EINVAL for a type that cannot be a key. */
+int pbj_map_key_text(const ProtobufCFieldDescriptor *kf, const void *p, char *buf, size_t len,
+		     const char **key);
+
 /* Whether a singular field would be packed by protobuf-c, i.e. is set. */
 bool pbj_field_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f);
+
+/* The range of integer type @p type (enums: int32). */
+void pbj_int_range(ProtobufCType type, int64_t *min, uint64_t *max);
+/* An integer in the range of @p type from a JSON number or string; negative
+ * values as two's complement. @return false when @p v is not one. */
+bool pbj_get_int(struct json_object *v, ProtobufCType type, uint64_t *out);
+/* A float (@p is_float) or double from a JSON number or string. */
+bool pbj_get_real(struct json_object *v, bool is_float, double *out);
 
 /* Base64 (RFC 4648). Encoding writes pbj_base64_len(n) chars and a NUL. */
 size_t pbj_base64_len(size_t n);
