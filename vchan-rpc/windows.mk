@@ -35,7 +35,7 @@ WIN_VRPC_SRCS := $(wildcard $(addprefix vchan-rpc/src/, \
 	wire.c status.c transport.c hostport.c compat_win.c \
 	transport_tcp_win.c transport_serial_win.c \
 	conn.c client.c deadline_heap.c)) \
-	$(sort $(wildcard vchan-rpc/src/json*.c))
+	$(sort $(wildcard vchan-rpc/src/*json*.c))
 WIN_VRPC_OBJS := $(patsubst %.c,$(WIN)/obj/%.o,$(WIN_VRPC_SRCS)) \
 	$(patsubst %.proto,$(WIN)/obj/gen/%.pb-c.o,$(VRPC_PROTOS))
 WIN_VRPC_LIB := $(WIN)/lib/libvrpc.a

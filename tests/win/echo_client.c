@@ -338,6 +338,37 @@ static int relay_start(const char *tcp_addr, char *pipe_name, size_t len)
 	return 0;
 }
 
+static void count_item(void *ud, const char *json)
+{
+	unsigned *n = ud;
+
+	/* Each item echoes the request's text; anything else spoils the count. */
+	*n = strstr(json, "\"text\":\"s\"") ? *n + 1 : 1000;
+}
+
+/* vrpc_client_call_json: what a generic tool (`vapp call`) does. */
+static void test_call_json(struct vrpc_client *cli)
+{
+	char *reply = NULL, *msg = NULL, why[160];
+	unsigned items = 0;
+	int st;
+
+	st = vrpc_client_call_json(cli, "Count", "{\"text\": \"s\", \"count\": 3}",
+				   count_item, &items, 5000, &reply, &msg);
+	snprintf(why, sizeof(why), "status %s, %u items", vrpc_status_name(st), items);
+	check(st == VRPC_OK && items == 3, "call_json Count streams 3 items", why);
+	free(reply);
+	free(msg);
+	reply = msg = NULL;
+	st = vrpc_client_call_json(cli, "Echo", "{\"count\": \"many\"}", NULL, NULL, 5000,
+				   &reply, &msg);
+	snprintf(why, sizeof(why), "status %s, message %s", vrpc_status_name(st), msg ? msg : "-");
+	check(st == VRPC_INVALID_ARGUMENT && msg && strstr(msg, "count"),
+	      "call_json refuses a bad field, naming it", why);
+	free(reply);
+	free(msg);
+}
+
 int main(int argc, char **argv)
 {
 	struct vrpc_client_opts opts = { .connect_timeout_ms = 5000 };
@@ -369,6 +400,7 @@ int main(int argc, char **argv)
 	test_stubs(cli);
 	test_blocking(cli);
 	test_json(cli);
+	test_call_json(cli);
 	vrpc_client_close(cli);
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
