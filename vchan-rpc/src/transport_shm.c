@@ -523,12 +523,6 @@ static ssize_t shm_read(struct vrpc_transport *t, void *buf, size_t len)
 	bool kick;
 	ssize_t n = shm_ring_read(&s->ring, buf, len, &kick);
 
-	/* Nothing to read: look for a dead peer only now (one syscall on the
-	 * way to poll, none on the fast path), then read what it left. */
-	if (n == -EAGAIN && shm_peer_hung_up(s)) {
-		shm_ring_set_peer_gone(&s->ring);
-		n = shm_ring_read(&s->ring, buf, len, &kick);
-	}
 	if (kick)
 		shm_kick(s);
 	return n;
@@ -540,10 +534,6 @@ static ssize_t shm_write(struct vrpc_transport *t, const void *buf, size_t len)
 	bool kick;
 	ssize_t n = shm_ring_write(&s->ring, buf, len, &kick);
 
-	if (n == -EAGAIN && shm_peer_hung_up(s)) {
-		shm_ring_set_peer_gone(&s->ring);
-		n = shm_ring_write(&s->ring, buf, len, &kick);
-	}
 	if (kick)
 		shm_kick(s);
 	return n;
@@ -561,9 +551,13 @@ static void shm_poll_done(struct vrpc_transport *t)
 	struct shm_transport *s = (struct shm_transport *)t;
 	uint64_t v;
 
-	/* Non-blocking; the count does not matter, read/write look at the ring. */
-	if (read(s->efd_in, &v, sizeof(v)) < 0)
-		return;
+	/* Non-blocking; the count does not matter, read/write look at the
+	 * ring. A wake-up with no signal pending came from the socket: look
+	 * for a dead peer only then (no syscall for it on the busy path). The
+	 * hang-up stays level-triggered, so a signal and a hang-up at once
+	 * are seen in turn. */
+	if (read(s->efd_in, &v, sizeof(v)) < 0 && errno == EAGAIN && shm_peer_hung_up(s))
+		shm_ring_set_peer_gone(&s->ring);
 }
 
 const struct vrpc_transport_ops vrpc_transport_shm = {
