@@ -16,6 +16,14 @@ int64_t vrpc_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t vrpc_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int conn_init(struct vrpc_conn *c, struct vrpc_transport *t, uint32_t max_frame, size_t wmax)
 {
 	memset(c, 0, sizeof(*c));

@@ -59,7 +59,8 @@ static inline size_t conn_queued(const struct vrpc_conn *c)
 	return c->wlen - c->wpos;
 }
 
-/* Milliseconds on a monotonic clock. */
+/* Milliseconds and microseconds on a monotonic clock. */
 int64_t vrpc_now_ms(void);
+int64_t vrpc_now_us(void);
 
 #endif /* VRPC_CONN_H */

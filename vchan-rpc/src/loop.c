@@ -7,6 +7,7 @@
 
 #include "calls.h"
 #include "conn.h"
+#include "server.h"
 #include "vrpc.h"
 
 struct loop_fd {
@@ -215,12 +216,31 @@ static void sweep_deleted_fds(struct vrpc_loop *loop)
 	}
 }
 
+/* After work, a shared-memory peer's next request comes sooner than a sleep
+ * and a wake-up take: look for it a little before sleeping. */
+#define SPIN_US 50
+
+static bool spin_servers(struct vrpc_loop *loop)
+{
+	for (struct loop_server *s = loop->servers; s; s = s->next)
+		if (server_spin(s->srv, SPIN_US))
+			return true;
+	return false;
+}
+
 int vrpc_loop_run(struct vrpc_loop *loop)
 {
+	bool busy = false;
+
 	loop->quit = false;
 	while (!loop->quit) {
 		struct epoll_event ev[32];
-		int n = epoll_wait(loop->epfd, ev, 32, next_timeout(loop));
+		int timeout = next_timeout(loop), n;
+
+		if (busy && timeout != 0 && spin_servers(loop))
+			continue;
+		n = epoll_wait(loop->epfd, ev, 32, timeout);
+		busy = n > 0;
 
 		if (n < 0 && errno != EINTR)
 			return -errno;

@@ -1,5 +1,6 @@
 /* server.c - the RPC server: listeners, connections, HELLO, one epoll fd. */
 #include <errno.h>
+#include <sched.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -420,6 +421,36 @@ static void run_timers(struct vrpc_server *srv)
 	}
 }
 
+/* Ends a round of work: one write per connection for everything the round
+ * produced, then the connections that died in it are freed. */
+static void end_round(struct vrpc_server *srv)
+{
+	srv->in_process = false;
+	while (srv->dirty) {
+		struct sconn *sc = srv->dirty;
+		int err;
+
+		srv->dirty = sc->dirty_next;
+		sc->dirty = false;
+		if (sc->dead)
+			continue;
+		err = sconn_flush(sc);
+		if (err < 0)
+			sconn_fail(sc, err);
+		else if (sc->paused)
+			sconn_ready(sc); /* room again: take the waiting requests */
+		else
+			sconn_update_events(sc);
+	}
+	while (srv->zombies) {
+		struct sconn *sc = srv->zombies;
+
+		srv->zombies = sc->next;
+		free(sc->calls);
+		free(sc);
+	}
+}
+
 int vrpc_server_process(struct vrpc_server *srv)
 {
 	struct epoll_event ev[64];
@@ -444,32 +475,33 @@ int vrpc_server_process(struct vrpc_server *srv)
 		}
 	}
 	run_timers(srv);
-	srv->in_process = false;
-	/* One write per connection for everything this round produced. */
-	while (srv->dirty) {
-		struct sconn *sc = srv->dirty;
-		int err;
-
-		srv->dirty = sc->dirty_next;
-		sc->dirty = false;
-		if (sc->dead)
-			continue;
-		err = sconn_flush(sc);
-		if (err < 0)
-			sconn_fail(sc, err);
-		else if (sc->paused)
-			sconn_ready(sc); /* room again: take the waiting requests */
-		else
-			sconn_update_events(sc);
-	}
-	while (srv->zombies) {
-		struct sconn *sc = srv->zombies;
-
-		srv->zombies = sc->next;
-		free(sc->calls);
-		free(sc);
-	}
+	end_round(srv);
 	return 0;
+}
+
+int server_spin(struct vrpc_server *srv, int max_us)
+{
+	int64_t end = vrpc_now_us() + max_us;
+	int found = 0;
+
+	for (struct sconn *sc = srv->conns; sc && !found; sc = sc->next)
+		found = sc->c.t->ops->ready != NULL;
+	if (!found)
+		return 0;
+	do {
+		srv->in_process = true;
+		for (struct sconn *sc = srv->conns, *next; sc; sc = next) {
+			next = sc->next;
+			if (sc->c.t->ops->ready && !sc->paused && sc->c.t->ops->ready(sc->c.t)) {
+				sconn_ready(sc);
+				found = 2;
+			}
+		}
+		end_round(srv);
+		if (found < 2)
+			sched_yield(); /* the peer may be waiting for this core */
+	} while (found < 2 && vrpc_now_us() < end);
+	return found == 2;
 }
 
 int vrpc_server_next_timeout(const struct vrpc_server *srv)

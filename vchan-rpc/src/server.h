@@ -86,6 +86,11 @@ int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg
 void sconn_goaway(struct sconn *sc, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Spins up to @p max_us for input on connections whose transport can tell
+ * without a syscall (shm), and serves what comes. @return 1 if something
+ * was served, else 0. */
+int server_spin(struct vrpc_server *srv, int max_us);
+
 /* Logs a problem with a peer when VRPC_DEBUG is set in the environment. */
 void vrpc_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

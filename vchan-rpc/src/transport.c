@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <time.h>
 
 #include "compat.h"
 #include "transport.h"
@@ -88,6 +90,33 @@ void transport_poll_done(struct vrpc_transport *t)
 {
 	if (t->ops->poll_done)
 		t->ops->poll_done(t);
+}
+
+int transport_spin(struct vrpc_transport *t, int max_us)
+{
+	struct timespec now, end;
+
+	if (!t->ops->ready)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_nsec += (long)max_us * 1000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	do {
+		for (int i = 0; i < 64; i++) {
+			if (t->ops->ready(t))
+				return 1;
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		}
+		/* Let the peer have this core if it is waiting for one. */
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	return 0;
 }
 
 void transport_close(struct vrpc_transport *t)

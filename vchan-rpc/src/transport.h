@@ -56,6 +56,11 @@ struct vrpc_transport_ops {
 	/* Called after poll reported t->fd ready, before read/write (drain an
 	 * eventfd, say). NULL if nothing to do. */
 	void (*poll_done)(struct vrpc_transport *t);
+	/* Would read() return anything but -EAGAIN now? Must be cheap and
+	 * make no syscall and arm no wake-up: waiters call it in a short spin
+	 * before sleeping (see transport_spin). NULL for transports where
+	 * only a syscall can tell. */
+	int (*ready)(struct vrpc_transport *t);
 	/* Releases everything; t may be half-built. */
 	void (*close)(struct vrpc_transport *t);
 };
@@ -86,6 +91,11 @@ short transport_poll_events(struct vrpc_transport *t, int want_write);
 void transport_poll_done(struct vrpc_transport *t);
 void transport_close(struct vrpc_transport *t);
 void listener_close(struct vrpc_listener *l);
+
+/* Spins up to @p max_us microseconds for t->ops->ready(). A peer in shared
+ * memory answers sooner than a sleep and a wake-up take.
+ * @return 1 if ready, 0 if not (or the transport cannot tell). */
+int transport_spin(struct vrpc_transport *t, int max_us);
 
 /* Waits up to @p timeout_ms for t to become ready for @p want_write.
  * @return > 0 ready, 0 timed out, -errno. */

@@ -560,6 +560,14 @@ static void shm_poll_done(struct vrpc_transport *t)
 		shm_ring_set_peer_gone(&s->ring);
 }
 
+/* Data, or a change read() must report; no syscall, no notify armed. */
+static int shm_ready(struct vrpc_transport *t)
+{
+	struct shm_transport *s = (struct shm_transport *)t;
+
+	return shm_ring_data_ready(&s->ring) != 0 || shm_ring_peer_live(&s->ring) != 1;
+}
+
 const struct vrpc_transport_ops vrpc_transport_shm = {
 	.scheme = "shm",
 	.connect = shm_connect,
@@ -568,5 +576,6 @@ const struct vrpc_transport_ops vrpc_transport_shm = {
 	.write = shm_write,
 	.poll_events = shm_poll_events,
 	.poll_done = shm_poll_done,
+	.ready = shm_ready,
 	.close = shm_close,
 };
