@@ -69,6 +69,9 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 # Filled by the rules.mk files.
 INCLUDES :=
+VAPP_CLI_LIBS :=
+VAPP_CLI_LDLIBS :=
+VAPP_CLI_GEN_HEADERS :=
 PROGRAMS :=
 LIBS :=
 TESTS_UNIT :=
@@ -101,6 +104,7 @@ gen-headers-of = $(patsubst %.proto,$(BUILD)/gen/%.pb-c.h,$(filter %.proto,$(1))
 include vchan-rpc/rules.mk
 include vchan-rpc/windows.mk
 include examples/rules.mk
+include runtime/rules.mk
 include tests/rules.mk
 
 all: $(LIBS) $(PROGRAMS)
