@@ -10,11 +10,18 @@
  *
  *   unix:PATH            unix stream socket (PATH may start with @ for the
  *                        abstract namespace)
- *   shm:PATH             the vchan ring protocol between two processes on one
- *                        host: PATH is a unix socket used only to pass the
- *                        shared memfd and the two eventfds at set-up
- *   xen:DOMID:PATH       libxenvchan: DOMID is the peer domain, PATH the
- *                        xenstore directory of the vchan
+ *   shm:PATH[?order=N[,M]]
+ *                        the vchan ring protocol between two processes on one
+ *                        host: PATH is a unix socket that passes the shared
+ *                        memfd and the two eventfds at set-up and then stays
+ *                        open to tell a dead peer; ORDER (listening side
+ *                        only) sets the rings to 2^N bytes, 10..20 (default
+ *                        16), N client-to-server and M back
+ *   xen:DOMID:PATH[:RECV[:SEND]]
+ *                        libxenvchan: DOMID is the peer domain, PATH the
+ *                        xenstore directory of the vchan; RECV and SEND the
+ *                        ring sizes when listening (bytes, K/M suffix,
+ *                        default 64K); one connection per listener
  *   serial:PATH          a virtio-serial port: inside a guest a character
  *                        device (/dev/virtio-ports/NAME), on the host the unix
  *                        socket of QEMU's `-chardev socket`; on Windows NAME

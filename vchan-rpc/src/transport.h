@@ -67,7 +67,8 @@ struct vrpc_transport_ops {
 
 struct vrpc_transport {
 	const struct vrpc_transport_ops *ops;
-	int fd;                 /* pollable; -1 where there is none (Windows) */
+	int fd;                 /* pollable; -1 where there is none (Windows);
+				 * may be an epoll set of several fds (shm, xen) */
 	struct vrpc_peer peer;  /* identity of the other end, as known here */
 };
 
