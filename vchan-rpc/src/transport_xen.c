@@ -92,6 +92,10 @@ struct xen_listener {
 
 static void xen_log_vmessage(struct xentoollog_logger *logger, xentoollog_level level,
 			     int errnoval, const char *context, const char *format,
+			     va_list al) __attribute__((format(printf, 5, 0)));
+
+static void xen_log_vmessage(struct xentoollog_logger *logger, xentoollog_level level,
+			     int errnoval, const char *context, const char *format,
 			     va_list al)
 {
 	/* Looked up each time: messages come only with failures. */
