@@ -1,0 +1,117 @@
+/*
+ * hvconfig.h - one manifest, three ways to run it: a QEMU command line, a
+ * libvirt domain XML and a Xen xl.cfg (libvapp-hvconfig).
+ *
+ * The generators are pure: model + parameters in, text out, nothing read or
+ * started. What is only known when an appliance runs (its run folder, the
+ * accelerator, tap and bridge names) is written as a ${NAME} placeholder
+ * that the runtime replaces at launch, with hv_expand() or its own code:
+ *
+ *   ${IMAGE_DIR}     the image folder (kernel, initramfs.cpio.gz)
+ *   ${RUN_DIR}       the run folder: NAME.sock per channel, vapp.ctl.sock,
+ *                    console.log, state.img, qmp.sock
+ *   ${ACCEL}         QEMU accelerator: kvm or tcg
+ *   ${VIRT_TYPE}     libvirt <domain type>: kvm or qemu
+ *   ${TAP_<nic>}     the tap device of NIC <nic> (QEMU, libvirt)
+ *   ${BRIDGE_<nic>}  the bridge NIC <nic> joins (Xen vif)
+ *
+ * A placeholder's value must not need escaping in any of the three formats
+ * (no , " ' < > & \ $ or control characters): hv_expand() refuses such a
+ * value, so a substituted file stays as well-formed as the template.
+ * Values given in struct hv_params instead are escaped by each generator.
+ *
+ * Error convention: functions returning a pointer return NULL and set errno
+ * (EINVAL for a model the generators cannot express, ENOMEM); functions
+ * returning int return 0 or -errno.
+ */
+#ifndef VAPP_HVCONFIG_H
+#define VAPP_HVCONFIG_H
+
+#include <stddef.h>
+
+#include "manifest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The run-time values; every NULL field means its placeholder above. */
+struct hv_params {
+	const char *kernel;      /* default "${IMAGE_DIR}/kernel" */
+	const char *initrd;      /* default "${IMAGE_DIR}/initramfs.cpio.gz" */
+	const char *cmdline;     /* default hv_default_cmdline(m) */
+	const char *run_dir;     /* default "${RUN_DIR}" */
+	const char *accel;       /* default "${ACCEL}" */
+	const char *virt_type;   /* default "${VIRT_TYPE}" */
+	const char *console_log; /* default RUN_DIR "/console.log" */
+	const char *state_image; /* default RUN_DIR "/state.img" */
+	const char *qemu;        /* argv[0], default "qemu-system-x86_64" */
+	/* Indexed like m->nics; the array or any entry may be NULL. */
+	const char *const *taps;    /* default "${TAP_<nic name>}" */
+	const char *const *bridges; /* default "${BRIDGE_<nic name>}" */
+};
+
+/* The virtio-serial port every appliance has besides its own channels. */
+#define HV_CTL_CHANNEL "vapp.ctl"
+
+/**
+ * The measured kernel command line for @p m: "console=ttyS0 panic=-1 quiet
+ * tsc_early_khz=2000000" plus "console=hvc0" (Xen's console; ignored where
+ * it does not exist) plus m->kernel.cmdline.
+ * @return a malloc'd string, or NULL (ENOMEM).
+ */
+char *hv_default_cmdline(const struct manifest *m);
+
+/**
+ * The MAC address of NIC @p i: m->nics[i].mac, or one derived from the
+ * appliance and NIC names (52:54:00:xx:xx:xx, stable across builds).
+ * @param buf at least 18 bytes.
+ */
+void hv_nic_mac(const struct manifest *m, size_t i, char buf[18]);
+
+/**
+ * QEMU: -M microvm with virtio-*-device, or -M q35 with virtio-*-pci when
+ * PCI passthrough (vfio-pci) or a USB controller (qemu-xhci) is asked for.
+ * @param p may be NULL (all placeholders).
+ * @return a NULL-terminated argv (argv[0] the QEMU binary) to free with
+ *         hv_argv_free(), or NULL with errno set.
+ */
+char **hv_qemu_argv(const struct manifest *m, const struct hv_params *p);
+void hv_argv_free(char **argv);
+
+/**
+ * libvirt: a <domain> document (virt-xml-validate accepts it once its
+ * placeholders are replaced by absolute paths and names).
+ * @return a malloc'd string, or NULL with errno set.
+ */
+char *hv_libvirt_xml(const struct manifest *m, const struct hv_params *p);
+
+/**
+ * Xen: an xl.cfg for a PVH domU (PV when m->hv.xen_type asks for it, or when
+ * PCI passthrough is asked for, which Xen supports for PV domUs only).
+ * @return a malloc'd string, or NULL with errno set.
+ */
+char *hv_xl_cfg(const struct manifest *m, const struct hv_params *p);
+
+/**
+ * Writes qemu.args (one argument per line), libvirt.xml and xl.cfg into
+ * @p out_dir with every placeholder in place. The kernel command line is
+ * read from out_dir/cmdline when it exists (the measured one, which the
+ * builder writes first), else hv_default_cmdline(m).
+ * @return 0, or -errno (-EINVAL: an argument holds a newline).
+ */
+int hv_write_all(const struct manifest *m, const char *out_dir);
+
+/**
+ * Replaces every ${NAME} in @p text by its value in @p vars (terminated by
+ * a {NULL, NULL} entry). An unknown ${NAME} is left as it is, so a caller
+ * can check that none remains (strstr(out, "${")).
+ * @return a malloc'd string, or NULL: EINVAL when a value holds a character
+ *         that would need escaping (see above), ENOMEM.
+ */
+char *hv_expand(const char *text, const struct manifest_var *vars);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VAPP_HVCONFIG_H */
