@@ -546,7 +546,7 @@ static char *repeat(const char *open, size_t n, const char *mid, const char *clo
 
 static void test_depth(void **state)
 {
-	char err[256], *s, *out;
+	char err[256], big[1024], want[1024], *s, *out;
 	ProtobufCMessage *m;
 
 	/* 10000 levels of arrays and of messages: refused early, no recursion. */
@@ -558,6 +558,17 @@ static void test_depth(void **state)
 	assert_null(vrpc_json_to_message(&vrpc__test__types__nested__descriptor, s, strlen(s),
 					 err, sizeof(err)));
 	assert_string_equal(err, "JSON error at offset 585: nested deeper than 64 levels");
+	free(s);
+
+	/* An error at the deepest level names the whole path. */
+	s = repeat("{\"child\":", 63, "{\"id\":\"x\"}", "}");
+	assert_null(vrpc_json_to_message(&vrpc__test__types__nested__descriptor, s, strlen(s),
+					 big, sizeof(big)));
+	free(s);
+	s = repeat(".child", 63, "", "");
+	snprintf(want, sizeof(want), "at %s.id: expected integer -2147483648..2147483647, "
+		 "got \"x\"", s);
+	assert_string_equal(big, want);
 	free(s);
 
 	/* Exactly 64 levels is fine, and prints back the same. */
@@ -636,6 +647,10 @@ static void test_hostile(void **state)
 	check_error(ALL, s, "at .: unknown field \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\" "
 			    "in message vrpc.test.types.All");
 	free(s);
+
+	check_error(ALL, "{\"mStrInt\":{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":\"v\"}}",
+		    "at .mStrInt[\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\"]: "
+		    "expected integer -2147483648..2147483647, got \"v\"");
 
 	/* A failure deep inside maps and arrays frees what was built. */
 	check_error(ALL, "{\"mInt64Nested\":{\"1\":{\"child\":{\"label\":\"a\"}},\"2\":{\"child\":"

@@ -27,9 +27,20 @@
 #define PBJ_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #endif
 
+/*
+ * Where the decoder is, as a stack of path elements written out only when
+ * an error needs them. One element per JSON level, and json-c bounds the
+ * levels, so the stack cannot overflow.
+ */
+struct path_elem {
+	const char *key; /* field name or map key; NULL: an array index */
+	size_t index;
+	bool is_map_key;
+};
+
 struct dec {
-	char path[256]; /* ".rules[2].port", truncated when longer */
-	size_t plen;
+	struct path_elem path[VRPC_JSON_MAX_DEPTH + 1];
+	unsigned depth;
 	char *err;
 	size_t errlen;
 	bool in_key; /* decoding a map key: bools come as "true"/"false" */
@@ -38,14 +49,42 @@ struct dec {
 static int dec_message(struct dec *d, const ProtobufCMessageDescriptor *desc,
 		       struct json_object *obj, ProtobufCMessage **out);
 
+/* Writes ".rules[2].port" (or "." at the top), long keys cut short. */
+static void path_format(const struct dec *d, char *buf, size_t len)
+{
+	size_t n = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	if (d->depth == 0)
+		snprintf(buf, len, ".");
+	for (i = 0; i < d->depth && n < len; i++) {
+		const struct path_elem *e = &d->path[i];
+		const char *cut = e->key && strlen(e->key) > 60 ? "..." : "";
+		int w;
+
+		if (!e->key)
+			w = snprintf(buf + n, len - n, "[%zu]", e->index);
+		else if (e->is_map_key)
+			w = snprintf(buf + n, len - n, "[\"%.60s%s\"]", e->key, cut);
+		else
+			w = snprintf(buf + n, len - n, ".%.60s%s", e->key, cut);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
 static PBJ_PRINTF(2, 3) int dec_fail(struct dec *d, const char *fmt, ...)
 {
+	char path[512];
 	va_list ap;
 	int n;
 
 	if (!d->err || d->errlen == 0)
 		return -EINVAL;
-	n = snprintf(d->err, d->errlen, "at %s: ", d->plen ? d->path : ".");
+	path_format(d, path, sizeof(path));
+	n = snprintf(d->err, d->errlen, "at %s: ", path);
 	if (n >= 0 && (size_t)n < d->errlen) {
 		va_start(ap, fmt);
 		vsnprintf(d->err + n, d->errlen - (size_t)n, fmt, ap);
@@ -61,27 +100,17 @@ static int dec_nomem(struct dec *d)
 	return -ENOMEM;
 }
 
-/* Appends a path element; @return the length to restore with path_pop(). */
-static PBJ_PRINTF(2, 3) size_t path_push(struct dec *d, const char *fmt, ...)
+static void path_push(struct dec *d, const char *key, size_t index, bool is_map_key)
 {
-	size_t old = d->plen, room = sizeof(d->path) - old;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(d->path + old, room, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		d->path[old] = '\0';
-	else
-		d->plen = (size_t)n < room ? old + (size_t)n : sizeof(d->path) - 1;
-	return old;
+	/* Cannot happen (see struct dec); refuse to write past the end anyway. */
+	if (d->depth >= sizeof(d->path) / sizeof(d->path[0]))
+		abort();
+	d->path[d->depth++] = (struct path_elem){ key, index, is_map_key };
 }
 
-static void path_pop(struct dec *d, size_t old)
+static void path_pop(struct dec *d)
 {
-	d->plen = old;
-	d->path[old] = '\0';
+	d->depth--;
 }
 
 /* What was found, for "got ...": scalars as JSON text, cut to 40 chars. */
@@ -285,7 +314,7 @@ static int dec_singular(struct dec *d, ProtobufCMessage *msg,
 static int dec_array(struct dec *d, ProtobufCMessage *msg,
 		     const ProtobufCFieldDescriptor *f, struct json_object *v)
 {
-	size_t n, i, size = pbj_value_size(f->type), old;
+	size_t n, i, size = pbj_value_size(f->type);
 	char gotbuf[48], *arr;
 	int err;
 
@@ -299,9 +328,9 @@ static int dec_array(struct dec *d, ProtobufCMessage *msg,
 		return dec_nomem(d);
 	PBJ_MEMBER(char *, msg, f->offset) = arr;
 	for (i = 0; i < n; i++) {
-		old = path_push(d, "[%zu]", i);
+		path_push(d, NULL, i, false);
 		err = dec_value(d, f, json_object_array_get_idx(v, i), arr + i * size);
-		path_pop(d, old);
+		path_pop(d);
 		if (err)
 			return err;
 		PBJ_MEMBER(size_t, msg, f->quantifier_offset) = i + 1;
@@ -361,7 +390,7 @@ static int dec_map(struct dec *d, ProtobufCMessage *msg,
 {
 	ProtobufCMessage **arr;
 	char gotbuf[48];
-	size_t n, i = 0, old;
+	size_t n, i = 0;
 	int err;
 
 	if (!json_object_is_type(v, json_type_object))
@@ -374,9 +403,9 @@ static int dec_map(struct dec *d, ProtobufCMessage *msg,
 		return dec_nomem(d);
 	PBJ_MEMBER(ProtobufCMessage **, msg, f->offset) = arr;
 	json_object_object_foreach(v, key, val) {
-		old = path_push(d, "[\"%.40s%s\"]", key, strlen(key) > 40 ? "..." : "");
+		path_push(d, key, 0, true);
 		err = dec_map_entry(d, f->descriptor, key, val, &arr[i]);
-		path_pop(d, old);
+		path_pop(d);
 		if (err)
 			return err;
 		PBJ_MEMBER(size_t, msg, f->quantifier_offset) = ++i;
@@ -408,10 +437,9 @@ static int dec_field(struct dec *d, ProtobufCMessage *msg, const ProtobufCFieldD
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
 	uint32_t set;
-	size_t old;
 	int err;
 
-	old = path_push(d, ".%.60s%s", key, strlen(key) > 60 ? "..." : "");
+	path_push(d, key, 0, false);
 	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
 	    (set = PBJ_MEMBER(uint32_t, msg, f->quantifier_offset)) != 0)
 		err = dec_fail(d, "\"%s\" and \"%s\" are in the same oneof: set only one",
@@ -422,7 +450,7 @@ static int dec_field(struct dec *d, ProtobufCMessage *msg, const ProtobufCFieldD
 		err = dec_map(d, msg, f, v);
 	else
 		err = dec_array(d, msg, f, v);
-	path_pop(d, old);
+	path_pop(d);
 	return err;
 }
 
