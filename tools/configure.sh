@@ -12,3 +12,4 @@ pc PROTOBUF_C libprotobuf-c
 pc JSON_C json-c
 pc CMOCKA cmocka
 pc XENVCHAN xenvchan
+pc CRYPTO libcrypto

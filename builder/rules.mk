@@ -1,0 +1,22 @@
+# libvapp-builder: manifest -> image folder (kernel, deterministic initramfs,
+# cmdline), its measurement and signature (measure.c, sign.c, verify.c).
+# Every .c in builder/src is part of the library.
+BUILDER_SRCS := $(sort $(wildcard builder/src/*.c))
+BUILDER_OBJS := $(call objs-of,$(BUILDER_SRCS))
+BUILDER_LIB := $(BUILD)/lib/libvapp-builder.a
+
+INCLUDES += -Ibuilder/include -Imanifest/include $(CRYPTO_CFLAGS)
+LIBS += $(BUILDER_LIB)
+VAPP_CLI_LIBS := $(BUILDER_LIB) $(VAPP_CLI_LIBS)
+VAPP_CLI_LDLIBS += $(CRYPTO_LIBS)
+
+$(BUILDER_OBJS): INCLUDES += -Ibuilder/src
+
+$(BUILDER_LIB): $(BUILDER_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# The measurement test links the library (tests/rules.mk links libvrpc only).
+$(BUILD)/tests/unit/test_measure: $(BUILDER_LIB)
+$(BUILD)/tests/unit/test_measure: TEST_COMMON_OBJS += $(BUILDER_LIB) $(CRYPTO_LIBS)
