@@ -13,7 +13,8 @@ limit=${SERIAL_TEST_LIMIT:-240}
 start=$(date +%s)
 . tests/lib/guest.sh
 
-left() { echo $(( limit - ($(date +%s) - start) )); }
+# Seconds left, at least 1 (timeout 0 would mean no limit at all).
+left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
 fail() { echo "FAIL: $*"; guest_tail 40; exit 1; }
 
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is not installed"; exit 77; }

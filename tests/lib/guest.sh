@@ -214,7 +214,7 @@ guest_boot() {
 	case $GUEST_MACHINE in
 	microvm)
 		machine=(-M microvm)
-		cmdline="$cmdline tsc_early_khz=2000000" ;;
+		cmdline="$cmdline tsc_early_khz=2000000 reboot=t" ;;
 	pc) machine=(-M pc) ;;
 	*) _guest_log "GUEST_MACHINE must be microvm or pc"; return 1 ;;
 	esac

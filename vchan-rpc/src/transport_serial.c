@@ -17,7 +17,11 @@
  *    every time: a poll loop spins. When the host connects, poll() turns to
  *    POLLOUT and read() to -EAGAIN; nothing else marks the new session.
  *  - write() while the host is away fails with EAGAIN (a blocking write
- *    blocks): the guest loses nothing, it just cannot send.
+ *    blocks): the guest loses nothing, it just cannot send. But what the
+ *    guest wrote before the host left and the host had not read is lost
+ *    with that connection, though write() had accepted it (measured: 1.2 MB
+ *    accepted while the host read 20 KB and left; the next connection got
+ *    none of it). Nothing of an old session reaches the next host.
  *  - Bytes the guest had not read when the host left are still returned
  *    before read() returns 0. If the host comes back before the guest
  *    looked, the guest never sees the 0: the old session's tail and the new
