@@ -26,7 +26,14 @@
  *
  * Not covered: the well-known types' special forms (Timestamp, Duration,
  * Any, Struct, wrappers) print as ordinary messages; protoc-c 1.4 does not
- * compile proto3 `optional`.
+ * compile proto3 `optional`. json-c keeps the last of duplicate JSON keys
+ * and cuts object keys at a \u0000, without a word.
+ *
+ * Numbers are read and written with the C library's strtod/snprintf: a
+ * program that sets LC_NUMERIC to a locale with a decimal comma breaks
+ * them (as it breaks json-c).
+ *
+ * The functions keep no state: any thread may call them at any time.
  */
 #ifndef VRPC_JSON_H
 #define VRPC_JSON_H

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,13 +57,16 @@ static struct json_object *enc_real(double v, bool is_float)
 static struct json_object *enc_string(const char *s, size_t n)
 {
 	struct json_object *o;
-	size_t ok = pbj_utf8_valid_len(s, n), i = 0, o_len = 0;
+	size_t ok, i = 0, o_len = 0;
 	char *fixed;
+
+	/* json-c counts string lengths in int. */
+	if (n > INT_MAX / 3)
+		return NULL;
+	ok = pbj_utf8_valid_len(s, n);
 
 	if (ok == n)
 		return json_object_new_string_len(s, (int)n);
-	if (n > (SIZE_MAX - 1) / 3)
-		return NULL;
 	fixed = malloc(n * 3 + 1);
 	if (!fixed)
 		return NULL;
