@@ -166,7 +166,13 @@ static int try_key(struct verify_ctx *c, const char *path, const char *label, ch
 	int ok;
 
 	if (mkey_load_public(path, &pk, err)) {
-		problem(c, VERIFY_KEY, "%s: %s", label, err);
+		size_t n = strlen(path);
+
+		/* err starts with the path; the folder's own files go by name. */
+		if (!strncmp(err, path, n) && err[n] == ':')
+			problem(c, VERIFY_KEY, "%s%s", label, err + n);
+		else
+			problem(c, VERIFY_KEY, "%s: %s", label, err);
 		return -1;
 	}
 	ok = mkey_verify(pk, c->sig, MEASURE_SIG_LEN, c->text, c->text_len);
