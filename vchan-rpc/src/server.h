@@ -74,10 +74,23 @@ void server_on_cancel(struct sconn *sc, uint32_t id);
 void server_orphan_calls(struct sconn *sc);
 void server_free_call(struct vrpc_call *call);
 
-/* server.c */
+/* sconn.c: a connection */
+void sconn_update_events(struct sconn *sc);
+/* Reads and dispatches what the connection has; handles every way it ends. */
+void sconn_ready(struct sconn *sc);
+/* Closes the connection; its memory waits on srv->zombies. */
+void sconn_kill(struct sconn *sc, int err);
+/* Kills it, or for an attached endpoint forgets the session. */
+void sconn_fail(struct sconn *sc, int err);
+/* Writes what the peer takes. @return as conn_flush(). */
+int sconn_flush(struct sconn *sc);
+/* When a peer that reads none of what is queued for it is dropped, or -1. */
+int64_t stall_deadline(const struct sconn *sc);
+const struct service_entry *find_service(struct vrpc_server *srv, const char *name);
 /* Serves an open transport (taken over even on failure). @p attached: a
  * single endpoint whose peer may go and come back. @return 0 or -errno. */
 int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached);
+/* server.c */
 /* Queues a frame on @p sc and arranges for it to be written. @return 0 or -errno. */
 int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg,
 	       const void *raw, size_t len);
