@@ -13,3 +13,4 @@ pc JSON_C json-c
 pc CMOCKA cmocka
 pc XENVCHAN xenvchan
 pc CRYPTO libcrypto
+pc ZLIB zlib

@@ -1,0 +1,335 @@
+/* util.c - buffers, files and child processes for the builder. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int buf_reserve(struct buf *b, size_t more)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->len + more < b->len)
+		return -ENOMEM;
+	if (b->len + more <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int buf_add(struct buf *b, const void *data, size_t len)
+{
+	int ret = buf_reserve(b, len);
+
+	if (ret)
+		return ret;
+	if (len)
+		memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n, ret;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	ret = buf_reserve(b, (size_t)n + 1);
+	if (ret)
+		return ret;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+int read_file(const char *path, struct buf *b)
+{
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ret = buf_reserve(b, 65536);
+		if (ret)
+			break;
+		n = read(fd, b->p + b->len, b->cap - b->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+	}
+	close(fd);
+	return ret;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode)
+{
+	const uint8_t *p = data;
+	char *tmp;
+	int fd, ret = 0;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_tmp;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto err_fd;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	/* The umask may have taken bits away; the image folder is ours. */
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		ret = -errno;
+		goto err_fd;
+	}
+	if (close(fd) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	if (rename(tmp, path) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	free(tmp);
+	return 0;
+
+err_fd:
+	close(fd);
+err_unlink:
+	unlink(tmp);
+err_tmp:
+	free(tmp);
+	return ret;
+}
+
+int mkdir_p(const char *path, uint32_t mode)
+{
+	char *p = strdup(path), *s;
+	int ret = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			ret = -errno;
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return ret;
+}
+
+int rm_rf(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? -errno : 0;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = path_join(path, de->d_name);
+		if (!sub) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret = rm_rf(sub);
+		free(sub);
+		if (ret)
+			break;
+	}
+	closedir(d);
+	if (!ret && rmdir(path) < 0)
+		ret = -errno;
+	return ret;
+}
+
+char *path_join(const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		return NULL;
+	return s;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void child_exec(char *const argv[], const char *cwd, int out_fd, int err_fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null < 0 || dup2(null, 0) < 0)
+		_exit(126);
+	if (dup2(out_fd >= 0 ? out_fd : null, 1) < 0 || dup2(err_fd, 2) < 0)
+		_exit(126);
+	if (cwd && chdir(cwd) < 0)
+		_exit(126);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+/* Drains one pipe into @p b (or @p err, bounded). @return 0 at EOF, 1 more to come. */
+static int drain(int fd, struct buf *b, char *err, size_t errlen, size_t *errused)
+{
+	char tmp[8192];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	if (b) {
+		if (buf_add(b, tmp, (size_t)n))
+			return 0;
+	} else if (err && *errused + 1 < errlen) {
+		size_t k = (size_t)n < errlen - 1 - *errused ? (size_t)n : errlen - 1 - *errused;
+
+		memcpy(err + *errused, tmp, k);
+		*errused += k;
+		err[*errused] = '\0';
+	}
+	return 1;
+}
+
+int run_cmd(char *const argv[], const char *cwd, int timeout_s, struct buf *out,
+	    char *err, size_t errlen)
+{
+	int op[2], ep[2], status, ret;
+	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	size_t errused = 0;
+	int open_out = 1, open_err = 1;
+	pid_t pid;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (pipe2(op, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto err_out_pipe;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto err_err_pipe;
+	}
+	if (pid == 0)
+		child_exec(argv, cwd, op[1], ep[1]);
+	close(op[1]);
+	close(ep[1]);
+	while (open_out || open_err) {
+		struct pollfd pfd[2] = {
+			{ .fd = open_out ? op[0] : -1, .events = POLLIN },
+			{ .fd = open_err ? ep[0] : -1, .events = POLLIN },
+		};
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0)
+			break;
+		if (poll(pfd, 2, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents)
+			open_out = drain(op[0], out, NULL, 0, NULL);
+		if (pfd[1].revents)
+			open_err = drain(ep[0], NULL, err, errlen, &errused);
+	}
+	close(op[0]);
+	close(ep[0]);
+	if (open_out || open_err) {
+		/* Out of time: the child may hold a network connection forever. */
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -ETIMEDOUT;
+	}
+	/* Both pipes closed: the child has exited or is about to. */
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+
+err_err_pipe:
+	close(ep[0]);
+	close(ep[1]);
+err_out_pipe:
+	close(op[0]);
+	close(op[1]);
+	return ret;
+}
