@@ -105,6 +105,7 @@ include vchan-rpc/rules.mk
 include vchan-rpc/windows.mk
 include examples/rules.mk
 include builder/rules.mk
+include manifest/rules.mk
 include runtime/rules.mk
 include tests/rules.mk
 

@@ -12,5 +12,6 @@ pc PROTOBUF_C libprotobuf-c
 pc JSON_C json-c
 pc CMOCKA cmocka
 pc XENVCHAN xenvchan
+pc CYAML libcyaml yaml-0.1
 pc CRYPTO libcrypto
 pc ZLIB zlib

@@ -7,12 +7,14 @@
 
 /* One line per subcommand; a cmd_NAME.c file adds itself here. */
 extern const struct vapp_cmd vapp_cmd_keygen;
+extern const struct vapp_cmd vapp_cmd_manifest;
 extern const struct vapp_cmd vapp_cmd_sign;
 extern const struct vapp_cmd vapp_cmd_verify;
 extern const struct vapp_cmd vapp_cmd_version;
 
 static const struct vapp_cmd *const commands[] = {
 	&vapp_cmd_keygen,
+	&vapp_cmd_manifest,
 	&vapp_cmd_sign,
 	&vapp_cmd_verify,
 	&vapp_cmd_version,
