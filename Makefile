@@ -104,6 +104,7 @@ gen-headers-of = $(patsubst %.proto,$(BUILD)/gen/%.pb-c.h,$(filter %.proto,$(1))
 include vchan-rpc/rules.mk
 include vchan-rpc/windows.mk
 include examples/rules.mk
+include hypervisor-config/rules.mk
 include builder/rules.mk
 include manifest/rules.mk
 include runtime/rules.mk
