@@ -45,10 +45,27 @@ void conn_fini(struct vrpc_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void conn_reset(struct vrpc_conn *c)
+void conn_reset(struct vrpc_conn *c, bool resync)
 {
 	c->rpos = c->rlen = 0;
 	c->wpos = c->wlen = 0;
+	c->resync = resync;
+}
+
+/* Skips to the first well-formed HELLO header. @return true once found. */
+static bool hunt_hello(struct vrpc_conn *c)
+{
+	while (c->rlen - c->rpos >= VRPC_HDR_SIZE) {
+		struct vrpc_hdr h;
+
+		if (wire_decode_header(c->rbuf + c->rpos, c->max_frame, &h) == 0 &&
+		    h.type == VRPC_T_HELLO) {
+			c->resync = false;
+			return true;
+		}
+		c->rpos++;
+	}
+	return false;
 }
 
 /* Makes room for @p need unread bytes in total at the start of rbuf. */
@@ -75,6 +92,8 @@ static int rbuf_make_room(struct vrpc_conn *c, size_t need)
 /* Hands out every complete frame in rbuf. */
 static int parse_frames(struct vrpc_conn *c, conn_frame_fn fn, void *ud)
 {
+	if (c->resync && !hunt_hello(c))
+		return 0;
 	while (c->rlen - c->rpos >= VRPC_HDR_SIZE) {
 		struct vrpc_hdr h;
 		int err = wire_decode_header(c->rbuf + c->rpos, c->max_frame, &h);

@@ -20,6 +20,7 @@ struct vrpc_conn {
 	uint8_t *wbuf;       /* queued bytes: [wpos, wlen) not yet written */
 	size_t wpos, wlen, wcap;
 	size_t wmax;         /* bound on queued bytes */
+	bool resync;         /* skip bytes until a HELLO header (see conn_reset) */
 };
 
 /* Handed each complete frame; payload is valid only during the call.
@@ -29,8 +30,10 @@ typedef int (*conn_frame_fn)(void *ud, const struct vrpc_hdr *h, const uint8_t *
 int conn_init(struct vrpc_conn *c, struct vrpc_transport *t, uint32_t max_frame, size_t wmax);
 /* Frees the buffers and closes the transport. */
 void conn_fini(struct vrpc_conn *c);
-/* Drops everything buffered either way (a serial peer came back). */
-void conn_reset(struct vrpc_conn *c);
+/* Drops everything buffered either way (a serial peer came back). With
+ * @p resync, what arrives next is skipped up to the first HELLO header: a
+ * single endpoint (serial) may still deliver the tail of an older session. */
+void conn_reset(struct vrpc_conn *c, bool resync);
 
 /*
  * Reads until the transport would block, handing each complete frame to @p fn.

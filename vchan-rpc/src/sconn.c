@@ -73,11 +73,15 @@ void sconn_kill(struct sconn *sc, int err)
 }
 
 /* An attached endpoint (serial) outlives its peers: forget the session and
- * wait for the next HELLO. */
-static void sconn_reset_session(struct sconn *sc)
+ * wait for the next HELLO. @p keep_input: the HELLO that ends the old
+ * session is being read, and what follows it belongs to the new one. */
+static void sconn_reset_session(struct sconn *sc, bool keep_input)
 {
 	server_orphan_calls(sc);
-	conn_reset(&sc->c);
+	if (keep_input)
+		sc->c.wpos = sc->c.wlen = 0; /* replies meant for the old peer */
+	else
+		conn_reset(&sc->c, true);
 	sc->svc = NULL;
 	sc->paused = false;
 	sc->c.max_frame = sc->srv->opts.max_frame;
@@ -87,7 +91,7 @@ static void sconn_reset_session(struct sconn *sc)
 void sconn_fail(struct sconn *sc, int err)
 {
 	if (sc->attached)
-		sconn_reset_session(sc);
+		sconn_reset_session(sc, false);
 	else
 		sconn_kill(sc, err);
 }
@@ -230,7 +234,7 @@ static int server_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *paylo
 	if (h->type == VRPC_T_HELLO) {
 		/* A serial host that came back without our noticing starts over. */
 		if (sc->svc && sc->attached)
-			sconn_reset_session(sc);
+			sconn_reset_session(sc, true);
 		if (sc->svc) {
 			sconn_goaway(sc, VRPC_INVALID_ARGUMENT, "second HELLO");
 			return -EPROTO;
@@ -299,9 +303,14 @@ void sconn_ready(struct sconn *sc)
 	sconn_update_events(sc);
 	return;
 fail:
-	if (err == -ENOTCONN && sc->attached)
+	/* Only a serial port's peer can come back (-ENOTCONN); a stream that
+	 * ended is gone even on an attached endpoint. */
+	if (err == -ENOTCONN && sc->attached) {
 		vrpc_debug("serial peer went away; waiting for it");
-	sconn_fail(sc, err);
+		sconn_fail(sc, err);
+	} else {
+		sconn_kill(sc, err);
+	}
 	if (!sc->dead)
 		sconn_update_events(sc);
 }
@@ -331,6 +340,8 @@ int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attache
 	sc->srv = srv;
 	sc->mask = slots - 1;
 	sc->attached = attached;
+	/* A single endpoint may hold bytes from a peer before us. */
+	sc->c.resync = attached;
 	sc->retry_at = -1;
 	sc->hello_deadline = attached ? -1 : vrpc_now_ms() + srv->opts.handshake_timeout_ms;
 	sc->next = srv->conns;
