@@ -202,10 +202,13 @@ static void convert_file(struct mctx *c, struct manifest_file *f, const struct r
 	f->source = host_path(c, key, r->source);
 	if (r->destination) {
 		f->destination = dup(c, r->destination);
-	} else if (f->source) {
-		const char *base = strrchr(f->source, '/');
+	} else if (r->source) {
+		/* Even from a source whose ${NAME} is bad, so that the daemon
+		 * is not reported missing from the image on top of it. */
+		const char *src = f->source ? f->source : r->source;
+		const char *base = strrchr(src, '/');
 
-		if (asprintf(&f->destination, "/usr/bin/%s", base ? base + 1 : f->source) < 0) {
+		if (asprintf(&f->destination, "/usr/bin/%s", base ? base + 1 : src) < 0) {
 			f->destination = NULL;
 			c->oom = true;
 		}

@@ -95,8 +95,8 @@ static void syntax_error(struct walker *w)
 		w->c->oom = true;
 	} else if (p->context) {
 		diag_error_at(w->c, p->problem_mark.line + 1, p->problem_mark.column + 1, NULL,
-			      "YAML syntax: %s %s (line %zu)", p->problem ? p->problem : "error",
-			      p->context, p->context_mark.line + 1);
+			      "YAML syntax: %s (%s that starts on line %zu)",
+			      p->problem ? p->problem : "error", p->context, p->context_mark.line + 1);
 	} else {
 		diag_error_at(w->c, p->problem_mark.line + 1, p->problem_mark.column + 1, NULL,
 			      "YAML syntax: %s", p->problem ? p->problem : "error");

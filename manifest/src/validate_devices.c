@@ -189,8 +189,8 @@ static void check_pci(struct mctx *c, const struct manifest *m, const struct raw
 	for (size_t i = 0; i < m->n_pci; i++) {
 		snprintf(key, sizeof(key), "devices.pci[%zu]", i);
 		if (!pci_ok(m->pci[i].address)) {
-			diag_error(c, key, "'%.64s' is not a PCI address (0000:01:00.0: domain, bus, "
-					   "slot below 20 hex, function below 8)", raw->devices->pci[i]);
+			diag_error(c, key, "'%.64s' is not a PCI address DDDD:BB:SS.F as lspci -D "
+					   "prints it (slot 00-1f, function 0-7)", raw->devices->pci[i]);
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
