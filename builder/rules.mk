@@ -27,3 +27,8 @@ BUILDER_TESTS := $(BUILD)/tests/unit/test_cpio $(BUILD)/tests/unit/test_elf_deps
 $(BUILDER_TESTS): $(BUILDER_LIB)
 $(BUILDER_TESTS): TEST_COMMON_OBJS += $(BUILDER_LIB) $(ZLIB_LIBS)
 $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(BUILDER_TESTS)): INCLUDES += -Ibuilder/src
+
+# The measurement parser's fuzz target (make fuzz) links the library too.
+$(BUILD)/tests/fuzz/fuzz_measurement: $(BUILDER_LIB)
+$(BUILD)/tests/fuzz/fuzz_measurement: TEST_COMMON_OBJS += $(BUILDER_LIB) $(CRYPTO_LIBS)
+$(BUILD)/obj/runtime/cli/cmd_build.o: INCLUDES += -DVAPP_BUILD_DIR='"$(BUILD)"'
