@@ -6,6 +6,7 @@
 #include "cmd.h"
 
 /* One line per subcommand; a cmd_NAME.c file adds itself here. */
+extern const struct vapp_cmd vapp_cmd_build;
 extern const struct vapp_cmd vapp_cmd_keygen;
 extern const struct vapp_cmd vapp_cmd_manifest;
 extern const struct vapp_cmd vapp_cmd_sign;
@@ -13,6 +14,7 @@ extern const struct vapp_cmd vapp_cmd_verify;
 extern const struct vapp_cmd vapp_cmd_version;
 
 static const struct vapp_cmd *const commands[] = {
+	&vapp_cmd_build,
 	&vapp_cmd_keygen,
 	&vapp_cmd_manifest,
 	&vapp_cmd_sign,
