@@ -88,7 +88,7 @@ char *hv_libvirt_xml(const struct manifest *m, const struct hv_params *p);
 
 /**
  * Xen: an xl.cfg for a PVH domU (PV when m->hv.xen_type asks for it, or when
- * PCI passthrough is asked for, which Xen supports for PV domUs only).
+ * PCI passthrough is asked for: Xen 4.17 has none for PVH domUs).
  * @return a malloc'd string, or NULL with errno set.
  */
 char *hv_xl_cfg(const struct manifest *m, const struct hv_params *p);

@@ -1,9 +1,9 @@
 /*
  * xl.c - a Xen xl.cfg (xl.cfg(5), Xen 4.17).
  *
- * PVH by default: no device model, the smallest domU. PCI passthrough to a
- * domU needs PV in Xen 4.17 (PVH domUs have no passthrough), so asking for
- * it makes the domain PV. Strings are quoted by libxlu's rules; device
+ * PVH by default: no device model, the smallest domU. Xen 4.17 has no PCI
+ * passthrough to PVH domUs (HVM has, but only with a QEMU device model), so
+ * asking for it makes the domain PV. Strings are quoted by libxlu's rules; device
  * specs ("mac=..,bridge=..") cannot hold a comma in a value at all, so such
  * a value fails with EINVAL instead of producing a config that misreads.
  */
