@@ -294,7 +294,8 @@ int cpio_write(struct cpio *c, struct buf *out, size_t *n_entries)
 	ret = add_parents(c);
 	if (ret)
 		return ret;
-	qsort(c->e, c->n, sizeof(*c->e), by_path);
+	if (c->n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(c->e, c->n, sizeof(*c->e), by_path);
 	count_links(c);
 	for (size_t i = 0; i < c->n; i++) {
 		struct cpio_entry *e = &c->e[i];

@@ -396,7 +396,8 @@ int elf_closure(const char *const *progs, size_t n, const char *search,
 		elf_closure_free(out);
 		return ret;
 	}
-	qsort(out->libs, out->n, sizeof(*out->libs), by_image_path);
+	if (out->n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(out->libs, out->n, sizeof(*out->libs), by_image_path);
 	return 0;
 }
 

@@ -120,6 +120,22 @@ static void tiny_exact(void **state)
 	cpio_free(c);
 }
 
+/* Nothing but the trailer: what the kernel accepts as an empty archive. */
+static void empty(void **state)
+{
+	struct cpio *c = cpio_new(5);
+	struct buf b = { 0 };
+	size_t n = 99;
+
+	assert_int_equal(cpio_write(c, &b, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(b.len, 124);
+	assert_int_equal(parse(&b, NULL, 0), 0);
+	buf_free(&b);
+	cpio_free(c);
+	cpio_free(NULL);
+}
+
 static void sorted_implied_nlink(void **state)
 {
 	static const char *const names[] = { "a-b", "bin", "bin/sh", "dev", "dev/console", "usr",
@@ -310,6 +326,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tiny_exact),
+		cmocka_unit_test(empty),
 		cmocka_unit_test(sorted_implied_nlink),
 		cmocka_unit_test(deterministic),
 		cmocka_unit_test(sensitive),
