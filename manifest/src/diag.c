@@ -104,7 +104,7 @@ static int by_place(const void *a, const void *b)
 
 int diag_finish(struct mctx *c, struct manifest_diag *out)
 {
-	char **lines;
+	char **lines, *last = NULL;
 	size_t n = 0;
 
 	if (c->oom)
@@ -119,11 +119,11 @@ int diag_finish(struct mctx *c, struct manifest_diag *out)
 		lines[n++] = out->lines[i];
 	for (size_t i = 0; i < c->n_d; i++) {
 		/* Two checks may see the same fault (libcyaml and the walk). */
-		if (i && !strcmp(c->d[i].text, c->d[i - 1].text)) {
+		if (last && !strcmp(c->d[i].text, last)) {
 			free(c->d[i].text);
 			continue;
 		}
-		lines[n++] = c->d[i].text;
+		last = lines[n++] = c->d[i].text;
 	}
 	c->n_d = 0;
 	free(out->lines);

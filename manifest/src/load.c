@@ -197,8 +197,9 @@ struct manifest *manifest_load(const char *path, const struct manifest_var *vars
 		errno = ENOMEM;
 		return NULL;
 	}
+	errno = 0;
 	len = fread(buf, 1, MANIFEST_MAX + 1, f);
-	err = ferror(f) ? EIO : 0;
+	err = ferror(f) ? (errno ? errno : EIO) : 0;
 	fclose(f);
 	if (err || len > MANIFEST_MAX) {
 		free(buf);

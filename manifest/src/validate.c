@@ -29,22 +29,26 @@ bool vchar_ok(const char *s, const char *extra, size_t min, size_t max)
 	return true;
 }
 
-void vcheck_file(struct mctx *c, const char *key, const char *path, bool exec)
+bool vcheck_file(struct mctx *c, const char *key, const char *path, bool exec)
 {
 	struct stat st;
 
 	if (!path)
-		return; /* its ${NAME} was already reported */
+		return false; /* its ${NAME} was already reported */
 	if (stat(path, &st) < 0) {
 		if (errno == ENOENT)
 			diag_error(c, key, "no such file: %s", path);
 		else
 			diag_error(c, key, "%s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
+		/* Never opened: a FIFO or a device could block or never end. */
 		diag_error(c, key, "not a regular file: %s", path);
 	} else if (exec && !(st.st_mode & 0111)) {
 		diag_error(c, key, "not executable: %s", path);
+	} else {
+		return true;
 	}
+	return false;
 }
 
 /* An absolute, normalised path in the image: "/a/b", no "//", ".", "..". */

@@ -9,8 +9,9 @@
 
 /* @p s is [a-z0-9] then [a-z0-9] or @p extra, @p min to @p max long. */
 bool vchar_ok(const char *s, const char *extra, size_t min, size_t max);
-/* Reports @p path (at @p key) unless it is a regular (executable) file. */
-void vcheck_file(struct mctx *c, const char *key, const char *path, bool exec);
+/* Reports @p path (at @p key) unless it is a regular (executable) file.
+ * @return true if it is. */
+bool vcheck_file(struct mctx *c, const char *key, const char *path, bool exec);
 bool vimage_path_ok(const char *p);
 bool vreserved(const char *p, bool for_mount);
 void validate_devices(struct mctx *c, const struct manifest *m, const struct raw_manifest *raw);

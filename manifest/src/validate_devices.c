@@ -68,12 +68,15 @@ static void check_proto(struct mctx *c, const struct manifest_service *s, size_t
 	if (!s->proto)
 		return;
 	snprintf(key, sizeof(key), "services[%zu].proto", i);
-	vcheck_file(c, key, s->proto, false);
+	if (!vcheck_file(c, key, s->proto, false))
+		return;
 	r = proto_services(s->proto, &names, &n);
 	if (r == -ENOMEM)
 		c->oom = true;
+	else if (r < 0)
+		diag_error(c, key, "%s: %s", s->proto, strerror(-r));
 	if (r < 0)
-		return; /* unreadable: vcheck_file said why */
+		return;
 	for (size_t j = 0; j < n; j++) {
 		if (!strcmp(names[j], s->name))
 			goto out_free;
