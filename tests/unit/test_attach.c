@@ -177,6 +177,54 @@ static void test_garbage_in_session_resets_it(void **state)
 	expect(r, VRPC_T_REPLY, 2, VRPC_OK, "again");
 }
 
+/* The broker's caller label: taken when well formed, refused otherwise. */
+static void test_caller_label(void **state)
+{
+	struct rig *r = *state;
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	uint8_t out[512], body[64];
+	size_t n = put_hello(out), len;
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_REQUEST, .call_id = 5,
+			      .method = 4 /* WhoAmI */, .flags = VRPC_F_ORIGIN };
+
+	len = protobuf_c_message_pack(&req.base, body);
+	memcpy(out + n + VRPC_HDR_SIZE, "\x07guest-1", 8);
+	memcpy(out + n + VRPC_HDR_SIZE + 8, body, len);
+	h.length = (uint32_t)(8 + len);
+	wire_encode_header(&h, out + n);
+	n += VRPC_HDR_SIZE + h.length;
+	/* A label with a space in it, and one longer than its frame. */
+	h.call_id = 6;
+	h.length = 6;
+	wire_encode_header(&h, out + n);
+	memcpy(out + n + VRPC_HDR_SIZE, "\x05" "a b c", 6);
+	n += VRPC_HDR_SIZE + 6;
+	h.call_id = 7;
+	h.length = 3;
+	wire_encode_header(&h, out + n);
+	memcpy(out + n + VRPC_HDR_SIZE, "\x3f" "ab", 3);
+	n += VRPC_HDR_SIZE + 3;
+	assert_int_equal(send(r->peer, out, n, 0), (ssize_t)n);
+	serve(r);
+	expect(r, VRPC_T_HELLO_ACK, 0, VRPC_OK, NULL);
+	{
+		uint8_t buf[VRPC_HDR_SIZE + 512];
+		Vrpc__Test__EchoReply *reply;
+
+		assert_int_equal(recv(r->peer, buf, VRPC_HDR_SIZE, MSG_WAITALL), VRPC_HDR_SIZE);
+		assert_int_equal(wire_decode_header(buf, 512, &h), 0);
+		assert_int_equal(h.call_id, 5);
+		assert_int_equal(h.status, VRPC_OK);
+		assert_int_equal(recv(r->peer, buf, h.length, MSG_WAITALL), (ssize_t)h.length);
+		reply = vrpc__test__echo_reply__unpack(NULL, h.length, buf);
+		assert_non_null(reply);
+		assert_string_equal(reply->peer, "label:guest-1");
+		vrpc__test__echo_reply__free_unpacked(reply, NULL);
+	}
+	expect(r, VRPC_T_REPLY, 6, VRPC_INVALID_ARGUMENT, NULL);
+	expect(r, VRPC_T_REPLY, 7, VRPC_INVALID_ARGUMENT, NULL);
+}
+
 static void test_stream_end_closes_for_good(void **state)
 {
 	struct rig *r = *state;
@@ -192,6 +240,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_bytes_before_hello_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hello_mid_session_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_in_session_resets_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caller_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_end_closes_for_good, setup, teardown),
 	};
 

@@ -286,6 +286,17 @@ static void test_reused_call_id(void **state)
 	others_still_work(st.addr);
 }
 
+static void test_caller_label_from_a_listener(void **state)
+{
+	int fd = raw_handshake(st.addr);
+
+	/* Only the broker at an attached endpoint may name the caller. */
+	raw_frame(fd, (struct vrpc_hdr){ .type = VRPC_T_REQUEST, .call_id = 4, .method = M_WHOAMI,
+					 .flags = VRPC_F_ORIGIN }, "\x05" "admin", 6);
+	expect_reply(fd, 4, VRPC_PERMISSION_DENIED, "only from the host's broker");
+	close(fd);
+}
+
 static void test_frame_before_hello(void **state)
 {
 	int fd = raw_connect(st.addr);
@@ -513,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_method),
 		cmocka_unit_test(test_garbage_protobuf),
 		cmocka_unit_test(test_reused_call_id),
+		cmocka_unit_test(test_caller_label_from_a_listener),
 		cmocka_unit_test(test_frame_before_hello),
 		cmocka_unit_test(test_client_sends_reply),
 		cmocka_unit_test(test_flood_of_unfinished_calls),

@@ -189,6 +189,28 @@ int conn_queue(struct vrpc_conn *c, struct vrpc_hdr *h, const ProtobufCMessage *
 	return 0;
 }
 
+int conn_queue_raw2(struct vrpc_conn *c, struct vrpc_hdr *h, const void *a, size_t alen,
+		    const void *b, size_t blen)
+{
+	int err;
+
+	if (alen + blen > c->max_frame)
+		return -EMSGSIZE;
+	err = wbuf_reserve(c, VRPC_HDR_SIZE + alen + blen);
+	if (err)
+		return err;
+	h->length = (uint32_t)(alen + blen);
+	wire_encode_header(h, c->wbuf + c->wlen);
+	c->wlen += VRPC_HDR_SIZE;
+	if (alen)
+		memcpy(c->wbuf + c->wlen, a, alen);
+	c->wlen += alen;
+	if (blen)
+		memcpy(c->wbuf + c->wlen, b, blen);
+	c->wlen += blen;
+	return 0;
+}
+
 int conn_flush(struct vrpc_conn *c)
 {
 	while (c->wpos < c->wlen) {

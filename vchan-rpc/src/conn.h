@@ -53,6 +53,10 @@ int conn_receive(struct vrpc_conn *c, conn_frame_fn fn, void *ud);
  */
 int conn_queue(struct vrpc_conn *c, struct vrpc_hdr *h, const ProtobufCMessage *msg,
 	       const void *raw, size_t len);
+/* Queues a frame whose payload is @p a then @p b (a relayed frame with a
+ * prefix), each copied once. @return as conn_queue(). */
+int conn_queue_raw2(struct vrpc_conn *c, struct vrpc_hdr *h, const void *a, size_t alen,
+		    const void *b, size_t blen);
 /* Writes what the transport takes. @return 0 when all is written, 1 when
  * bytes remain (wait for POLLOUT), or -errno. */
 int conn_flush(struct vrpc_conn *c);

@@ -201,11 +201,39 @@ static void refuse(struct sconn *sc, uint32_t id, int status, const char *fmt, .
 	send_status(sc, id, 0, status, text);
 }
 
+/* A broker's REQUEST names the original caller before the request itself.
+ * @return bytes of the payload the label took, or -1 when it is malformed. */
+static int take_origin(const uint8_t *payload, uint32_t len, struct vrpc_peer *peer)
+{
+	uint8_t n;
+
+	if (len < 1)
+		return -1;
+	n = payload[0];
+	if (n < 1 || n > VRPC_ORIGIN_MAX || (uint32_t)n + 1 > len)
+		return -1;
+	memset(peer, 0, sizeof(*peer));
+	peer->kind = VRPC_PEER_LABEL;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t ch = payload[1 + i];
+
+		/* Labels are names: nothing that could confuse a log or a policy. */
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+		      ch == ':' || ch == '@'))
+			return -1;
+		peer->label[i] = (char)ch;
+	}
+	return n + 1;
+}
+
 int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *payload)
 {
 	const ProtobufCServiceDescriptor *desc = sc->svc->impl->descriptor;
+	struct vrpc_peer peer = sc->c.t->peer;
 	struct vrpc_call **slot, *call;
 	ProtobufCMessage *input;
+	uint32_t len = h->length;
 
 	/* protobuf-c checks the method index only with assert(): check it here. */
 	if (h->method >= desc->n_methods) {
@@ -225,8 +253,25 @@ int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t 
 		       sc->srv->opts.max_inflight);
 		return 0;
 	}
-	input = protobuf_c_message_unpack(desc->methods[h->method].input, NULL, h->length,
-					  payload);
+	if (h->flags & VRPC_F_ORIGIN) {
+		int used;
+
+		/* Only the host's broker sits at the other end of an attached
+		 * endpoint; anyone else naming a caller is lying. */
+		if (!sc->attached) {
+			refuse(sc, h->call_id, VRPC_PERMISSION_DENIED,
+			       "caller labels are taken only from the host's broker");
+			return 0;
+		}
+		used = take_origin(payload, len, &peer);
+		if (used < 0) {
+			refuse(sc, h->call_id, VRPC_INVALID_ARGUMENT, "malformed caller label");
+			return 0;
+		}
+		payload += used;
+		len -= (uint32_t)used;
+	}
+	input = protobuf_c_message_unpack(desc->methods[h->method].input, NULL, len, payload);
 	if (!input) {
 		refuse(sc, h->call_id, VRPC_INVALID_ARGUMENT, "request is not a valid %s",
 		       desc->methods[h->method].input->name);
@@ -245,7 +290,7 @@ int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t 
 	call->streaming = sc->svc->streaming[h->method];
 	call->deadline = h->timeout_ms ? vrpc_now_ms() + h->timeout_ms : -1;
 	call->input = input;
-	call->peer = sc->c.t->peer;
+	call->peer = peer;
 	call->next = sc->srv->calls;
 	if (call->next)
 		call->next->prev = call;

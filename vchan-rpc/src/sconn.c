@@ -191,7 +191,8 @@ static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *p
 	struct vrpc_hdr ah = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
 	const struct service_entry *svc;
 	uint32_t version, max_frame;
-	char text[256];
+	char text[256], **methods;
+	int err;
 
 	if (!hello) {
 		hello_refuse(sc, VRPC_INVALID_ARGUMENT, "HELLO is not a valid vrpc.v1.Hello");
@@ -218,7 +219,19 @@ static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *p
 	ack.version_min = ack.version_max = version;
 	ack.max_frame = max_frame;
 	ack.service = (char *)svc->impl->descriptor->name;
-	if (sconn_send(sc, &ah, &ack.base, NULL, 0))
+	methods = calloc(svc->impl->descriptor->n_methods + 1, sizeof(*methods));
+	if (methods) {
+		for (unsigned i = 0; i < svc->impl->descriptor->n_methods; i++)
+			methods[i] = (char *)svc->impl->descriptor->methods[i].name;
+		ack.n_methods = svc->impl->descriptor->n_methods;
+		ack.methods = methods;
+		/* The names are a courtesy to brokers: left out if they do not fit. */
+		if (protobuf_c_message_get_packed_size(&ack.base) > max_frame)
+			ack.n_methods = 0;
+	}
+	err = sconn_send(sc, &ah, &ack.base, NULL, 0);
+	free(methods);
+	if (err)
 		return -EPROTO;
 	sc->svc = svc;
 	sc->c.max_frame = max_frame;

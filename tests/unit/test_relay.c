@@ -1,0 +1,387 @@
+/* test_relay.c - the broker: per-method policy, the caller's identity taken
+ * from the gate it used (and carried to the appliance), streams, cancels,
+ * an appliance that goes away and comes back. The appliance end is an
+ * attached endpoint, as a virtio-serial port is. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "echo_service.h"
+#include "server.h"
+#include "sock.h"
+#include "vrpc_relay.h"
+#include "wire.h"
+
+enum { M_ECHO, M_COUNT, M_SLEEP, M_FAIL, M_WHOAMI };
+
+/* A thread running a loop until its stop eventfd fires. */
+struct runner {
+	pthread_t thread;
+	struct vrpc_loop *loop;
+	int stop_fd;
+};
+
+static void on_stop(void *ud, int fd, short revents)
+{
+	vrpc_loop_quit(ud);
+}
+
+static void *run(void *arg)
+{
+	vrpc_loop_run(((struct runner *)arg)->loop);
+	return NULL;
+}
+
+static void runner_start(struct runner *rn)
+{
+	rn->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_int_equal(vrpc_loop_add_fd(rn->loop, rn->stop_fd, POLLIN, on_stop, rn->loop), 0);
+	assert_int_equal(pthread_create(&rn->thread, NULL, run, rn), 0);
+}
+
+static void runner_stop(struct runner *rn)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(rn->stop_fd, &one, sizeof(one)), sizeof(one));
+	pthread_join(rn->thread, NULL);
+	vrpc_loop_del_fd(rn->loop, rn->stop_fd);
+	close(rn->stop_fd);
+}
+
+/* ---- the appliance: Echo on an attached endpoint, like a serial port ---- */
+
+struct appliance {
+	struct runner rn;
+	struct vrpc_server *srv;
+	struct echo_service echo;
+	int lfd; /* stands in for QEMU's chardev socket */
+	char path[108];
+};
+
+static void appliance_accept(void *ud, int fd, short revents)
+{
+	struct appliance *a = ud;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct vrpc_transport *t;
+
+	if (cfd < 0)
+		return;
+	t = sock_transport_new(&vrpc_transport_unix, cfd);
+	server_adopt(a->srv, t, true);
+}
+
+static void appliance_start(struct appliance *a, const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->path, sizeof(a->path), "%s/appliance.sock", dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
+	unlink(a->path);
+	a->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(a->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(a->lfd, 4), 0);
+	a->rn.loop = vrpc_loop_new();
+	a->srv = vrpc_server_new(NULL);
+	echo_service_init(&a->echo, a->rn.loop);
+	assert_int_equal(vrpc_server_add_service(a->srv, &a->echo.base.base, echo_streaming), 0);
+	assert_int_equal(vrpc_loop_add_server(a->rn.loop, a->srv), 0);
+	assert_int_equal(vrpc_loop_add_fd(a->rn.loop, a->lfd, POLLIN, appliance_accept, a), 0);
+	runner_start(&a->rn);
+}
+
+static void appliance_stop(struct appliance *a)
+{
+	runner_stop(&a->rn);
+	vrpc_server_free(a->srv);
+	echo_service_fini(&a->echo);
+	vrpc_loop_free(a->rn.loop);
+	close(a->lfd);
+	unlink(a->path);
+}
+
+/* ---- the broker ---- */
+
+static int checks;
+
+/* guest-b may not call WhoAmI; everything else is allowed. */
+static int check(void *ud, const char *guest, const char *service, const char *method,
+		 const char *appliance, char *why, size_t whylen)
+{
+	checks++;
+	if (method && !strcmp(guest, "guest-b") && !strcmp(method, "WhoAmI")) {
+		snprintf(why, whylen, "policy denies %s calling %s.%s on %s", guest, service, method,
+			 appliance);
+		return VRPC_PERMISSION_DENIED;
+	}
+	return VRPC_OK;
+}
+
+static void relay_ready(void *ud, int fd, short revents)
+{
+	vrpc_relay_process(ud);
+}
+
+struct rig {
+	char dir[64];
+	char gate_a[128], gate_b[128], up[128];
+	struct appliance app;
+	struct runner rn;
+	struct vrpc_relay *relay;
+};
+
+static int setup(void **state)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+
+	snprintf(r->dir, sizeof(r->dir), "/tmp/vrpc-relay-XXXXXX");
+	if (!mkdtemp(r->dir))
+		return -1;
+	snprintf(r->gate_a, sizeof(r->gate_a), "unix:%s/guest-a.sock", r->dir);
+	snprintf(r->gate_b, sizeof(r->gate_b), "unix:%s/guest-b.sock", r->dir);
+	appliance_start(&r->app, r->dir);
+	snprintf(r->up, sizeof(r->up), "unix:%s", r->app.path);
+	r->relay = vrpc_relay_new(check, NULL, NULL);
+	if (!r->relay || vrpc_relay_listen(r->relay, r->gate_a, "guest-a") ||
+	    vrpc_relay_listen(r->relay, r->gate_b, "guest-b") ||
+	    vrpc_relay_set_upstream(r->relay, "vrpc.test.Echo", "echo-appliance", r->up, 2000))
+		return -1;
+	r->rn.loop = vrpc_loop_new();
+	vrpc_loop_add_fd(r->rn.loop, vrpc_relay_fd(r->relay), POLLIN, relay_ready, r->relay);
+	runner_start(&r->rn);
+	*state = r;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct rig *r = *state;
+	char path[128];
+
+	runner_stop(&r->rn);
+	vrpc_loop_free(r->rn.loop);
+	vrpc_relay_free(r->relay);
+	appliance_stop(&r->app);
+	snprintf(path, sizeof(path), "%s/guest-a.sock", r->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/guest-b.sock", r->dir);
+	unlink(path);
+	rmdir(r->dir);
+	free(r);
+	return 0;
+}
+
+static struct vrpc_client *guest(const char *gate)
+{
+	struct vrpc_client *cli = vrpc_client_open(gate, &vrpc__test__echo__descriptor, NULL);
+
+	assert_non_null(cli);
+	return cli;
+}
+
+static int call(struct vrpc_client *cli, unsigned method, const char *text, char *out,
+		size_t outlen)
+{
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	char *msg = NULL;
+	int status;
+
+	req.text = (char *)text;
+	status = vrpc_client_call(cli, method, &req.base, &reply, 3000, &msg);
+	if (out && status == VRPC_OK)
+		snprintf(out, outlen, "%s", method == M_WHOAMI ? ((Vrpc__Test__EchoReply *)reply)->peer :
+				       ((Vrpc__Test__EchoReply *)reply)->text);
+	else if (out)
+		snprintf(out, outlen, "%s", msg ? msg : "");
+	if (status == VRPC_OK)
+		protobuf_c_message_free_unpacked(reply, NULL);
+	free(msg);
+	return status;
+}
+
+static void test_identity_comes_from_the_gate(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *a = guest(r->gate_a);
+	char out[128];
+
+	assert_int_equal(call(a, M_ECHO, "through the broker", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "through the broker");
+	assert_int_equal(call(a, M_WHOAMI, "", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "label:guest-a");
+	vrpc_client_close(a);
+}
+
+static void test_policy_per_method(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *a = guest(r->gate_a), *b = guest(r->gate_b);
+	struct vrpc_relay_stats st;
+	char out[128];
+
+	assert_int_equal(call(b, M_WHOAMI, "", out, sizeof(out)), VRPC_PERMISSION_DENIED);
+	assert_non_null(strstr(out, "policy denies guest-b calling vrpc.test.Echo.WhoAmI"));
+	/* The same guest may still call what policy allows; the other is untouched. */
+	assert_int_equal(call(b, M_ECHO, "b", out, sizeof(out)), VRPC_OK);
+	assert_int_equal(call(a, M_WHOAMI, "", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "label:guest-a");
+	vrpc_relay_stats(r->relay, &st);
+	assert_int_equal(st.denied, 1);
+	vrpc_client_close(a);
+	vrpc_client_close(b);
+}
+
+struct stream {
+	int items, done, status;
+};
+
+static void on_item(void *ud, const ProtobufCMessage *msg, bool done, int status,
+		    const char *message)
+{
+	struct stream *s = ud;
+
+	if (done) {
+		s->done = 1;
+		s->status = status;
+	} else {
+		s->items++;
+	}
+}
+
+static void test_stream_through_broker(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *a = guest(r->gate_a);
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	struct stream s = { 0 };
+
+	req.count = 200;
+	assert_true(vrpc_client_call_async(a, M_COUNT, &req.base, 5000, on_item, &s) > 0);
+	while (!s.done)
+		assert_int_equal(vrpc_client_wait(a, 3000), 0);
+	assert_int_equal(s.items, 200);
+	assert_int_equal(s.status, VRPC_OK);
+	vrpc_client_close(a);
+}
+
+static void test_deadline_cancels_upstream(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *a = guest(r->gate_a);
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	ProtobufCMessage *reply;
+	unsigned before = __atomic_load_n(&r->app.echo.cancelled, __ATOMIC_SEQ_CST);
+
+	req.delay_ms = 300;
+	assert_int_equal(vrpc_client_call(a, M_SLEEP, &req.base, &reply, 50, NULL),
+			 VRPC_DEADLINE_EXCEEDED);
+	usleep(500 * 1000);
+	/* The guest's CANCEL reached the appliance through the broker. */
+	assert_int_equal(__atomic_load_n(&r->app.echo.cancelled, __ATOMIC_SEQ_CST), before + 1);
+	vrpc_client_close(a);
+}
+
+static void test_guest_cannot_name_a_caller(void **state)
+{
+	struct rig *r = *state;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct vrpc_client *probe = guest(r->gate_a);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	uint8_t frame[VRPC_HDR_SIZE + 16], hdr[VRPC_HDR_SIZE];
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO };
+	struct vrpc_hdr rq = { .version = VRPC_VERSION, .type = VRPC_T_REQUEST, .call_id = 1,
+			       .method = M_WHOAMI, .flags = VRPC_F_ORIGIN, .length = 6 };
+	static const uint8_t hello[] = { 0x08, 1, 0x10, 1, 0x18, 0x80, 0x20, 0x22, 14,
+					 'v', 'r', 'p', 'c', '.', 't', 'e', 's', 't', '.',
+					 'E', 'c', 'h', 'o' };
+	struct vrpc_hdr got;
+
+	vrpc_client_close(probe);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", r->gate_a + 5);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	h.length = sizeof(hello);
+	wire_encode_header(&h, frame);
+	assert_int_equal(send(fd, frame, VRPC_HDR_SIZE, 0), VRPC_HDR_SIZE);
+	assert_int_equal(send(fd, hello, sizeof(hello), 0), sizeof(hello));
+	assert_int_equal(recv(fd, hdr, VRPC_HDR_SIZE, MSG_WAITALL), VRPC_HDR_SIZE);
+	assert_int_equal(wire_decode_header(hdr, 1 << 20, &got), 0);
+	assert_int_equal(got.type, VRPC_T_HELLO_ACK);
+	assert_int_equal(got.status, VRPC_OK);
+	{
+		uint8_t sink[4096];
+
+		assert_int_equal(recv(fd, sink, got.length, MSG_WAITALL), (ssize_t)got.length);
+	}
+	/* "I am the admin", says the guest. */
+	wire_encode_header(&rq, frame);
+	memcpy(frame + VRPC_HDR_SIZE, "\x05" "admin", 6);
+	assert_int_equal(send(fd, frame, VRPC_HDR_SIZE + 6, 0), VRPC_HDR_SIZE + 6);
+	assert_int_equal(recv(fd, hdr, VRPC_HDR_SIZE, MSG_WAITALL), VRPC_HDR_SIZE);
+	assert_int_equal(wire_decode_header(hdr, 1 << 20, &got), 0);
+	assert_int_equal(got.type, VRPC_T_REPLY);
+	assert_int_equal(got.status, VRPC_PERMISSION_DENIED);
+	close(fd);
+}
+
+static void test_appliance_restart(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *a = guest(r->gate_a);
+	char out[128];
+
+	assert_int_equal(call(a, M_ECHO, "before", out, sizeof(out)), VRPC_OK);
+	appliance_stop(&r->app);
+	/* The broker notices on its next read; calls meanwhile are unavailable. */
+	for (int i = 0; i < 50 && call(a, M_ECHO, "x", out, sizeof(out)) == VRPC_OK; i++)
+		usleep(20 * 1000);
+	assert_int_equal(call(a, M_ECHO, "during", out, sizeof(out)), VRPC_UNAVAILABLE);
+	/* The appliance is back (vappd would do this once it is ready). */
+	appliance_start(&r->app, r->dir);
+	runner_stop(&r->rn);
+	assert_int_equal(vrpc_relay_set_upstream(r->relay, "vrpc.test.Echo", "echo-appliance",
+						 r->up, 2000), 0);
+	runner_start(&r->rn);
+	/* The same guest connection works again. */
+	assert_int_equal(call(a, M_ECHO, "after", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "after");
+	vrpc_client_close(a);
+}
+
+static void test_unknown_service(void **state)
+{
+	struct rig *r = *state;
+	ProtobufCServiceDescriptor other = vrpc__test__echo__descriptor;
+
+	other.name = "vrpc.test.Nothing";
+	assert_null(vrpc_client_open(r->gate_a, &other, NULL));
+	assert_int_equal(errno, ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_identity_comes_from_the_gate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_per_method, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_through_broker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_cancels_upstream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_cannot_name_a_caller, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_appliance_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_service, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

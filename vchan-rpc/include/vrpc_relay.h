@@ -1,0 +1,74 @@
+/*
+ * vrpc_relay.h - a broker between guests and appliances.
+ *
+ * Guests reach labelled endpoints (one per guest: the label is who the
+ * guest is, taken from the channel it arrived on, never from a message).
+ * After a guest's HELLO names a service, each call it makes is put to a
+ * policy hook by service and method name, and, when allowed, relayed to the
+ * appliance offering that service over one long-lived upstream connection,
+ * with the guest's label attached (VRPC_F_ORIGIN in wire.h) so the
+ * appliance's method learns its real caller. Frames are forwarded as they
+ * are: only call ids are rewritten, payloads are never decoded or copied
+ * more than once into each queue.
+ *
+ * Error convention as in vrpc.h.
+ */
+#ifndef VRPC_RELAY_H
+#define VRPC_RELAY_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vrpc_relay;
+
+/*
+ * Decides one call. @p method is NULL at HELLO time (may the guest reach
+ * the service at all?). @return VRPC_OK to allow, or a status (usually
+ * VRPC_PERMISSION_DENIED) with a reason written to @p why.
+ */
+typedef int (*vrpc_relay_check_fn)(void *ud, const char *guest, const char *service,
+				   const char *method, const char *appliance, char *why,
+				   size_t whylen);
+
+struct vrpc_relay_opts {
+	unsigned max_inflight_per_guest; /* 0: 1024 */
+	size_t max_queue;                /* bytes queued per connection; 0: 8 MiB */
+};
+
+struct vrpc_relay *vrpc_relay_new(vrpc_relay_check_fn check, void *ud,
+				  const struct vrpc_relay_opts *opts);
+/** Closes everything; guests' calls in flight end with UNAVAILABLE. NULL is fine. */
+void vrpc_relay_free(struct vrpc_relay *r);
+
+/** Guests connecting to @p addr (any listening address) are @p label. */
+int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label);
+
+/**
+ * Service @p service is offered by appliance @p appliance at @p addr:
+ * connects and says HELLO now (bounded by @p timeout_ms), replacing an
+ * earlier upstream of that service (whose calls end with UNAVAILABLE).
+ * @return 0, or -errno (-ETIMEDOUT, -EPROTO, -ENOENT: the appliance does
+ *         not offer that service).
+ */
+int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const char *appliance,
+			    const char *addr, int timeout_ms);
+/** Forgets the upstream of @p service (the appliance stopped). */
+void vrpc_relay_drop_upstream(struct vrpc_relay *r, const char *service);
+
+/* Event-loop integration, as vrpc_server_fd/process. */
+int vrpc_relay_fd(const struct vrpc_relay *r);
+int vrpc_relay_process(struct vrpc_relay *r);
+
+/* Counters, for logs and tests. */
+struct vrpc_relay_stats {
+	unsigned long relayed, denied, failed;
+};
+void vrpc_relay_stats(const struct vrpc_relay *r, struct vrpc_relay_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VRPC_RELAY_H */

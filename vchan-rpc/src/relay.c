@@ -1,0 +1,781 @@
+/* relay.c - the broker (vrpc_relay.h): guests' frames checked per method and
+ * relayed to appliances with the caller's label; only call ids rewritten. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "calls.h"
+#include "conn.h"
+#include "server.h" /* vrpc_debug */
+#include "vrpc_relay.h"
+#include "vchan-rpc/proto/vrpc/v1/hello.pb-c.h"
+
+#define DEFAULT_MAX_INFLIGHT 1024
+#define DEFAULT_MAX_QUEUE (8u << 20)
+#define UPSTREAM_SLOTS 8192 /* a power of two, above all guests' calls in flight */
+
+enum rkind { RK_GATE, RK_GUEST, RK_UPSTREAM };
+
+/* What every epoll entry starts with. */
+struct rconn {
+	enum rkind kind;
+	struct vrpc_conn c;
+	uint32_t events;
+	bool dirty, dead;
+	struct rconn *dirty_next;
+};
+
+struct gate {
+	enum rkind kind; /* RK_GATE */
+	struct vrpc_listener *l;
+	char label[VRPC_ORIGIN_MAX + 1];
+	struct gate *next;
+};
+
+struct guest {
+	struct rconn rc;
+	char label[VRPC_ORIGIN_MAX + 1];
+	char *service; /* NULL until HELLO */
+	unsigned inflight;
+	struct guest *next, *prev;
+	struct guest *zombie_next;
+};
+
+struct route {
+	uint32_t up_id; /* 0: free */
+	uint32_t guest_id;
+	struct guest *g;
+};
+
+struct upstream {
+	struct rconn rc;
+	char *service, *appliance;
+	char **methods;
+	size_t n_methods;
+	struct route routes[UPSTREAM_SLOTS];
+	uint32_t next_id;
+	unsigned inflight;
+	struct upstream *next;
+	struct upstream *zombie_next;
+};
+
+struct vrpc_relay {
+	int epfd;
+	vrpc_relay_check_fn check;
+	void *ud;
+	struct vrpc_relay_opts opts;
+	struct gate *gates;
+	struct guest *guests;
+	struct upstream *ups;
+	struct rconn *dirty;
+	struct guest *dead_guests;
+	struct upstream *dead_ups;
+	struct vrpc_relay_stats stats;
+};
+
+/* ---- plumbing shared by guests and upstreams ---- */
+
+static void rc_update_events(struct vrpc_relay *r, struct rconn *rc)
+{
+	short ev = transport_poll_events(rc->c.t, conn_queued(&rc->c) > 0);
+	uint32_t want = ((ev & POLLIN) ? EPOLLIN : 0) | ((ev & POLLOUT) ? EPOLLOUT : 0);
+	struct epoll_event e = { .events = want, .data.ptr = rc };
+
+	if (rc->dead || want == rc->events)
+		return;
+	if (!want)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, rc->c.t->fd, NULL);
+	else
+		epoll_ctl(r->epfd, rc->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, rc->c.t->fd, &e);
+	rc->events = want;
+}
+
+static void rc_mark_dirty(struct vrpc_relay *r, struct rconn *rc)
+{
+	if (rc->dirty || rc->dead)
+		return;
+	rc->dirty = true;
+	rc->dirty_next = r->dirty;
+	r->dirty = rc;
+}
+
+static void rc_close(struct vrpc_relay *r, struct rconn *rc)
+{
+	if (rc->events)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, rc->c.t->fd, NULL);
+	rc->events = 0;
+	conn_fini(&rc->c);
+	rc->dead = true;
+}
+
+/* Sends a REPLY carrying only a status and its text. */
+static void reply_status(struct vrpc_relay *r, struct guest *g, uint32_t id, int status,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void reply_status(struct vrpc_relay *r, struct guest *g, uint32_t id, int status,
+			 const char *fmt, ...)
+{
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_REPLY, .call_id = id,
+			      .status = (uint16_t)status };
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (conn_queue(&g->rc.c, &h, NULL, text, strlen(text)) == 0)
+		rc_mark_dirty(r, &g->rc);
+}
+
+static struct upstream *find_upstream(struct vrpc_relay *r, const char *service)
+{
+	for (struct upstream *u = r->ups; u && service; u = u->next)
+		if (!u->rc.dead && !strcmp(u->service, service))
+			return u;
+	return NULL;
+}
+
+/* ---- routes: upstream call id -> (guest, its call id) ---- */
+
+static struct route *route_new(struct upstream *u)
+{
+	for (;;) {
+		uint32_t id = u->next_id++;
+		struct route *rt = &u->routes[id & (UPSTREAM_SLOTS - 1)];
+
+		if (id && !rt->up_id) {
+			rt->up_id = id;
+			return rt;
+		}
+	}
+}
+
+static void route_end(struct upstream *u, struct route *rt)
+{
+	rt->g->inflight--;
+	u->inflight--;
+	memset(rt, 0, sizeof(*rt));
+}
+
+/* The guest is gone or starting over: its calls upstream are cancelled. */
+static void guest_forget_calls(struct vrpc_relay *r, struct guest *g)
+{
+	for (struct upstream *u = r->ups; u && g->inflight; u = u->next) {
+		for (uint32_t i = 0; i < UPSTREAM_SLOTS && g->inflight; i++) {
+			struct route *rt = &u->routes[i];
+			struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_CANCEL };
+
+			if (!rt->up_id || rt->g != g)
+				continue;
+			h.call_id = rt->up_id;
+			if (!u->rc.dead && conn_queue(&u->rc.c, &h, NULL, NULL, 0) == 0)
+				rc_mark_dirty(r, &u->rc);
+			route_end(u, rt);
+		}
+	}
+}
+
+static void guest_kill(struct vrpc_relay *r, struct guest *g)
+{
+	if (g->rc.dead)
+		return;
+	guest_forget_calls(r, g);
+	rc_close(r, &g->rc);
+	free(g->service);
+	g->service = NULL;
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		r->guests = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	g->zombie_next = r->dead_guests;
+	r->dead_guests = g;
+}
+
+/* Ends the guest's session, not its channel (a virtio-serial guest cannot
+ * close it): what comes next is skipped up to a new HELLO. */
+static void guest_reset(struct vrpc_relay *r, struct guest *g, int status, const char *why)
+{
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_GOAWAY,
+			      .status = (uint16_t)status };
+
+	guest_forget_calls(r, g);
+	free(g->service);
+	g->service = NULL;
+	conn_reset(&g->rc.c, true);
+	if (conn_queue(&g->rc.c, &h, NULL, why, strlen(why)) == 0)
+		rc_mark_dirty(r, &g->rc);
+}
+
+static void upstream_kill(struct vrpc_relay *r, struct upstream *u, const char *why)
+{
+	struct upstream **p;
+
+	if (u->rc.dead)
+		return;
+	vrpc_debug("relay: upstream %s lost: %s", u->appliance, why);
+	for (uint32_t i = 0; i < UPSTREAM_SLOTS && u->inflight; i++) {
+		struct route *rt = &u->routes[i];
+
+		if (!rt->up_id)
+			continue;
+		reply_status(r, rt->g, rt->guest_id, VRPC_UNAVAILABLE, "appliance %s: %s",
+			     u->appliance, why);
+		r->stats.failed++;
+		route_end(u, rt);
+	}
+	rc_close(r, &u->rc);
+	for (p = &r->ups; *p; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			break;
+		}
+	u->zombie_next = r->dead_ups;
+	r->dead_ups = u;
+}
+
+static void upstream_free(struct upstream *u)
+{
+	for (size_t i = 0; i < u->n_methods; i++)
+		free(u->methods[i]);
+	free(u->methods);
+	free(u->service);
+	free(u->appliance);
+	free(u);
+}
+
+/* ---- frames from guests ---- */
+
+static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_hdr *h,
+		       const uint8_t *payload)
+{
+	Vrpc__V1__Hello *hello = vrpc__v1__hello__unpack(NULL, h->length, payload);
+	Vrpc__V1__Hello ack = VRPC__V1__HELLO__INIT;
+	struct vrpc_hdr ah = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
+	struct upstream *u;
+	char why[200] = "";
+	int status = VRPC_OK;
+	uint32_t max;
+
+	if (!hello) {
+		guest_reset(r, g, VRPC_INVALID_ARGUMENT, "HELLO is not a valid vrpc.v1.Hello");
+		return 1;
+	}
+	u = find_upstream(r, hello->service);
+	if (hello->version_max < VRPC_VERSION_MIN || hello->version_min > VRPC_VERSION) {
+		status = VRPC_UNIMPLEMENTED;
+		snprintf(why, sizeof(why), "no common protocol version");
+	} else if (!u) {
+		status = VRPC_NOT_FOUND;
+		snprintf(why, sizeof(why), "no appliance offers %.128s", hello->service);
+	} else {
+		status = r->check(r->ud, g->label, u->service, NULL, u->appliance, why, sizeof(why));
+	}
+	if (status != VRPC_OK) {
+		vrpc__v1__hello__free_unpacked(hello, NULL);
+		ah.status = (uint16_t)status;
+		if (conn_queue(&g->rc.c, &ah, NULL, why, strlen(why)) == 0)
+			rc_mark_dirty(r, &g->rc);
+		return 0;
+	}
+	/* The guest's frames must fit upstream with a label in front. */
+	max = u->rc.c.max_frame - (VRPC_ORIGIN_MAX + 1);
+	if (hello->max_frame < max)
+		max = hello->max_frame;
+	vrpc__v1__hello__free_unpacked(hello, NULL);
+	if (max < 64) {
+		guest_reset(r, g, VRPC_INVALID_ARGUMENT, "maximum frame under 64 bytes");
+		return 1;
+	}
+	ack.version_min = ack.version_max = VRPC_VERSION;
+	ack.max_frame = max;
+	ack.service = u->service;
+	ack.methods = u->methods;
+	ack.n_methods = u->n_methods;
+	if (protobuf_c_message_get_packed_size(&ack.base) > max)
+		ack.n_methods = 0;
+	free(g->service);
+	g->service = strdup(u->service);
+	g->rc.c.max_frame = max;
+	if (conn_queue(&g->rc.c, &ah, &ack.base, NULL, 0) == 0)
+		rc_mark_dirty(r, &g->rc);
+	return 0;
+}
+
+static void guest_request(struct vrpc_relay *r, struct guest *g, const struct vrpc_hdr *h,
+			  const uint8_t *payload)
+{
+	struct upstream *u = find_upstream(r, g->service);
+	struct vrpc_hdr fh = *h;
+	uint8_t origin[VRPC_ORIGIN_MAX + 1];
+	struct route *rt;
+	char why[200] = "";
+	int status, err;
+
+	if (!u) {
+		reply_status(r, g, h->call_id, VRPC_UNAVAILABLE, "no appliance offers %s now",
+			     g->service);
+		r->stats.failed++;
+		return;
+	}
+	if (h->method >= u->n_methods) {
+		reply_status(r, g, h->call_id, VRPC_UNIMPLEMENTED, "%s has no method number %u",
+			     u->service, h->method);
+		return;
+	}
+	status = r->check(r->ud, g->label, u->service, u->methods[h->method], u->appliance, why,
+			  sizeof(why));
+	if (status != VRPC_OK) {
+		reply_status(r, g, h->call_id, status, "%s", why);
+		r->stats.denied++;
+		return;
+	}
+	if (g->inflight >= r->opts.max_inflight_per_guest ||
+	    u->inflight >= UPSTREAM_SLOTS / 2) {
+		reply_status(r, g, h->call_id, VRPC_RESOURCE_EXHAUSTED, "too many calls in flight");
+		return;
+	}
+	rt = route_new(u);
+	rt->g = g;
+	rt->guest_id = h->call_id;
+	g->inflight++;
+	u->inflight++;
+	origin[0] = (uint8_t)strlen(g->label);
+	memcpy(origin + 1, g->label, origin[0]);
+	fh.call_id = rt->up_id;
+	fh.flags |= VRPC_F_ORIGIN;
+	err = conn_queue_raw2(&u->rc.c, &fh, origin, origin[0] + 1u, payload, h->length);
+	if (err) {
+		route_end(u, rt);
+		reply_status(r, g, h->call_id, VRPC_RESOURCE_EXHAUSTED,
+			     "the appliance is not keeping up (%s)", strerror(-err));
+		return;
+	}
+	rc_mark_dirty(r, &u->rc);
+	r->stats.relayed++;
+}
+
+static void guest_cancel(struct vrpc_relay *r, struct guest *g, uint32_t id)
+{
+	struct upstream *u = find_upstream(r, g->service);
+
+	for (uint32_t i = 0; u && i < UPSTREAM_SLOTS; i++) {
+		struct route *rt = &u->routes[i];
+		struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_CANCEL };
+
+		if (!rt->up_id || rt->g != g || rt->guest_id != id)
+			continue;
+		h.call_id = rt->up_id;
+		if (conn_queue(&u->rc.c, &h, NULL, NULL, 0) == 0)
+			rc_mark_dirty(r, &u->rc);
+		route_end(u, rt);
+		return;
+	}
+}
+
+struct frame_ctx {
+	struct vrpc_relay *r;
+	void *who;
+};
+
+static int guest_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
+{
+	struct frame_ctx *x = ud;
+	struct guest *g = x->who;
+
+	if (h->type == VRPC_T_HELLO) {
+		/* A guest may start over at any time: its port never closes. */
+		guest_forget_calls(x->r, g);
+		return guest_hello(x->r, g, h, payload);
+	}
+	if (!g->service) {
+		guest_reset(x->r, g, VRPC_INVALID_ARGUMENT, "frame before HELLO");
+		return 1;
+	}
+	switch (h->type) {
+	case VRPC_T_REQUEST:
+		if (h->flags & VRPC_F_ORIGIN) {
+			/* A guest may not name a caller: that is the broker's word. */
+			reply_status(x->r, g, h->call_id, VRPC_PERMISSION_DENIED,
+				     "a guest cannot name the caller");
+			x->r->stats.denied++;
+			return 0;
+		}
+		guest_request(x->r, g, h, payload);
+		return 0;
+	case VRPC_T_CANCEL:
+		guest_cancel(x->r, g, h->call_id);
+		return 0;
+	default:
+		guest_reset(x->r, g, VRPC_INVALID_ARGUMENT, "a client does not send that frame type");
+		return 1;
+	}
+}
+
+/* ---- frames from appliances ---- */
+
+static int upstream_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
+{
+	struct frame_ctx *x = ud;
+	struct upstream *u = x->who;
+	struct route *rt = &u->routes[h->call_id & (UPSTREAM_SLOTS - 1)];
+	struct vrpc_hdr fh = *h;
+	struct guest *g;
+	int err;
+
+	if (h->type == VRPC_T_GOAWAY) {
+		upstream_kill(x->r, u, "the appliance said goodbye");
+		return 1;
+	}
+	if (h->type != VRPC_T_REPLY && h->type != VRPC_T_STREAM_ITEM) {
+		upstream_kill(x->r, u, "the appliance broke the protocol");
+		return 1;
+	}
+	if (!h->call_id || rt->up_id != h->call_id)
+		return 0; /* a call the guest gave up on */
+	g = rt->g;
+	fh.call_id = rt->guest_id;
+	err = conn_queue_raw2(&g->rc.c, &fh, NULL, 0, payload, h->length);
+	if (err == -EMSGSIZE) {
+		reply_status(x->r, g, rt->guest_id, VRPC_RESOURCE_EXHAUSTED,
+			     "reply of %u bytes is over the guest's frame limit", h->length);
+		if (h->type == VRPC_T_STREAM_ITEM) {
+			struct vrpc_hdr c = { .version = VRPC_VERSION, .type = VRPC_T_CANCEL,
+					      .call_id = rt->up_id };
+
+			if (conn_queue(&u->rc.c, &c, NULL, NULL, 0) == 0)
+				rc_mark_dirty(x->r, &u->rc);
+		}
+		route_end(u, rt);
+		return 0;
+	}
+	if (err) {
+		/* The guest does not read its replies: it loses its channel
+		 * rather than everyone else their memory. */
+		guest_kill(x->r, g);
+		return 0;
+	}
+	rc_mark_dirty(x->r, &g->rc);
+	if (h->type == VRPC_T_REPLY)
+		route_end(u, rt);
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static void rc_ready(struct vrpc_relay *r, struct rconn *rc)
+{
+	struct frame_ctx x = { .r = r, .who = rc };
+	int err;
+
+	transport_poll_done(rc->c.t);
+	err = conn_flush(&rc->c);
+	if (err >= 0)
+		err = conn_receive(&rc->c, rc->kind == RK_GUEST ? guest_frame : upstream_frame, &x);
+	if (rc->dead)
+		return;
+	if (err < 0) {
+		if (rc->kind == RK_UPSTREAM)
+			upstream_kill(r, (struct upstream *)rc, strerror(-err));
+		else if (err == -ENOTCONN || err == -EBADMSG || err == -EMSGSIZE ||
+			 err == -EPROTONOSUPPORT)
+			guest_reset(r, (struct guest *)rc, VRPC_INVALID_ARGUMENT, "malformed frame");
+		else
+			guest_kill(r, (struct guest *)rc);
+		if (rc->dead)
+			return;
+	}
+	rc_update_events(r, rc);
+}
+
+static void accept_guests(struct vrpc_relay *r, struct gate *gt)
+{
+	struct vrpc_transport *t;
+
+	while (gt->l->ops->accept(gt->l, &t) == 0) {
+		struct guest *g = calloc(1, sizeof(*g));
+
+		if (!g || conn_init(&g->rc.c, t, VRPC_DEFAULT_MAX_FRAME, r->opts.max_queue)) {
+			free(g);
+			transport_close(t);
+			continue;
+		}
+		g->rc.kind = RK_GUEST;
+		/* Who the guest is comes from the gate it used, nothing else. */
+		snprintf(g->label, sizeof(g->label), "%s", gt->label);
+		g->rc.c.resync = true;
+		g->next = r->guests;
+		if (g->next)
+			g->next->prev = g;
+		r->guests = g;
+		rc_update_events(r, &g->rc);
+	}
+}
+
+int vrpc_relay_process(struct vrpc_relay *r)
+{
+	struct epoll_event ev[64];
+	int n;
+
+	do
+		n = epoll_wait(r->epfd, ev, 64, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		enum rkind *kind = ev[i].data.ptr;
+
+		if (*kind == RK_GATE)
+			accept_guests(r, (struct gate *)kind);
+		else if (!((struct rconn *)kind)->dead)
+			rc_ready(r, (struct rconn *)kind);
+	}
+	while (r->dirty) {
+		struct rconn *rc = r->dirty;
+
+		r->dirty = rc->dirty_next;
+		rc->dirty = false;
+		if (rc->dead)
+			continue;
+		if (conn_flush(&rc->c) < 0) {
+			if (rc->kind == RK_UPSTREAM)
+				upstream_kill(r, (struct upstream *)rc, "write failed");
+			else
+				guest_kill(r, (struct guest *)rc);
+			continue;
+		}
+		rc_update_events(r, rc);
+	}
+	while (r->dead_guests) {
+		struct guest *g = r->dead_guests;
+
+		r->dead_guests = g->zombie_next;
+		free(g);
+	}
+	while (r->dead_ups) {
+		struct upstream *u = r->dead_ups;
+
+		r->dead_ups = u->zombie_next;
+		upstream_free(u);
+	}
+	return 0;
+}
+
+int vrpc_relay_fd(const struct vrpc_relay *r)
+{
+	return r->epfd;
+}
+
+void vrpc_relay_stats(const struct vrpc_relay *r, struct vrpc_relay_stats *out)
+{
+	*out = r->stats;
+}
+
+/* ---- set-up ---- */
+
+static int label_ok(const char *label)
+{
+	size_t n = strlen(label);
+
+	if (n < 1 || n > VRPC_ORIGIN_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:@",
+			    label[i]))
+			return 0;
+	return 1;
+}
+
+int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label)
+{
+	struct gate *gt;
+	struct epoll_event e = { .events = EPOLLIN };
+	int err;
+
+	if (!label_ok(label))
+		return -EINVAL;
+	gt = calloc(1, sizeof(*gt));
+	if (!gt)
+		return -ENOMEM;
+	err = transport_listen(addr, &gt->l);
+	if (err) {
+		free(gt);
+		return err;
+	}
+	gt->kind = RK_GATE;
+	snprintf(gt->label, sizeof(gt->label), "%s", label);
+	e.data.ptr = gt;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, gt->l->fd, &e) < 0) {
+		err = -errno;
+		listener_close(gt->l);
+		free(gt);
+		return err;
+	}
+	gt->next = r->gates;
+	r->gates = gt;
+	return 0;
+}
+
+struct ack_wait {
+	struct upstream *u;
+	int result;
+};
+
+static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
+{
+	struct ack_wait *w = ud;
+	Vrpc__V1__Hello *ack;
+
+	if (h->type != VRPC_T_HELLO_ACK)
+		return -EPROTO;
+	if (h->status != VRPC_OK)
+		return h->status == VRPC_NOT_FOUND ? -ENOENT : -EPROTO;
+	ack = vrpc__v1__hello__unpack(NULL, h->length, payload);
+	if (!ack)
+		return -EPROTO;
+	if (ack->max_frame < 64 + VRPC_ORIGIN_MAX + 1 || ack->max_frame > w->u->rc.c.max_frame ||
+	    strcmp(ack->service, w->u->service) || !ack->n_methods) {
+		vrpc__v1__hello__free_unpacked(ack, NULL);
+		return -EPROTO; /* a broker needs the method names */
+	}
+	w->u->rc.c.max_frame = ack->max_frame;
+	w->u->methods = calloc(ack->n_methods, sizeof(char *));
+	for (size_t i = 0; w->u->methods && i < ack->n_methods; i++)
+		if ((w->u->methods[i] = strdup(ack->methods[i])))
+			w->u->n_methods = i + 1;
+	vrpc__v1__hello__free_unpacked(ack, NULL);
+	return w->u->n_methods ? 1 : -ENOMEM;
+}
+
+static int upstream_hello(struct upstream *u, int timeout_ms)
+{
+	Vrpc__V1__Hello hello = VRPC__V1__HELLO__INIT;
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO };
+	struct ack_wait w = { .u = u };
+	int64_t deadline = vrpc_now_ms() + timeout_ms;
+	int err;
+
+	hello.version_min = VRPC_VERSION_MIN;
+	hello.version_max = VRPC_VERSION;
+	hello.max_frame = u->rc.c.max_frame;
+	hello.service = u->service;
+	err = conn_queue(&u->rc.c, &h, &hello.base, NULL, 0);
+	while (!err) {
+		int left = ms_until(deadline, vrpc_now_ms());
+
+		err = conn_flush(&u->rc.c);
+		if (err < 0)
+			break;
+		err = conn_receive(&u->rc.c, ack_frame, &w);
+		if (err)
+			break;
+		if (left == 0)
+			return -ETIMEDOUT;
+		err = transport_wait(u->rc.c.t, conn_queued(&u->rc.c) > 0, left);
+		err = err < 0 ? err : 0;
+	}
+	return err == 1 ? 0 : err;
+}
+
+int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const char *appliance,
+			    const char *addr, int timeout_ms)
+{
+	struct upstream *u = calloc(1, sizeof(*u)), *old;
+	struct vrpc_transport *t;
+	int err;
+
+	if (!u)
+		return -ENOMEM;
+	u->rc.kind = RK_UPSTREAM;
+	u->next_id = 1;
+	u->service = strdup(service);
+	u->appliance = strdup(appliance);
+	if (!u->service || !u->appliance) {
+		err = -ENOMEM;
+		goto err_u;
+	}
+	err = transport_connect(addr, timeout_ms, &t);
+	if (err)
+		goto err_u;
+	err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, r->opts.max_queue);
+	if (err) {
+		transport_close(t);
+		goto err_u;
+	}
+	err = upstream_hello(u, timeout_ms > 0 ? timeout_ms : 5000);
+	if (err)
+		goto err_conn;
+	old = find_upstream(r, service);
+	if (old)
+		upstream_kill(r, old, "replaced");
+	u->next = r->ups;
+	r->ups = u;
+	rc_update_events(r, &u->rc);
+	return 0;
+err_conn:
+	conn_fini(&u->rc.c);
+err_u:
+	upstream_free(u);
+	return err;
+}
+
+void vrpc_relay_drop_upstream(struct vrpc_relay *r, const char *service)
+{
+	struct upstream *u = find_upstream(r, service);
+
+	if (u)
+		upstream_kill(r, u, "stopped");
+}
+
+struct vrpc_relay *vrpc_relay_new(vrpc_relay_check_fn check, void *ud,
+				  const struct vrpc_relay_opts *opts)
+{
+	struct vrpc_relay *r = calloc(1, sizeof(*r));
+
+	if (!r || !check) {
+		free(r);
+		errno = EINVAL;
+		return NULL;
+	}
+	r->check = check;
+	r->ud = ud;
+	if (opts)
+		r->opts = *opts;
+	if (!r->opts.max_inflight_per_guest)
+		r->opts.max_inflight_per_guest = DEFAULT_MAX_INFLIGHT;
+	if (!r->opts.max_queue)
+		r->opts.max_queue = DEFAULT_MAX_QUEUE;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void vrpc_relay_free(struct vrpc_relay *r)
+{
+	if (!r)
+		return;
+	while (r->ups)
+		upstream_kill(r, r->ups, "the broker stopped");
+	while (r->guests)
+		guest_kill(r, r->guests);
+	r->dirty = NULL;
+	vrpc_relay_process(r); /* frees the dead */
+	while (r->gates) {
+		struct gate *gt = r->gates;
+
+		r->gates = gt->next;
+		listener_close(gt->l);
+		free(gt);
+	}
+	close(r->epfd);
+	free(r);
+}
