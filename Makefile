@@ -107,6 +107,7 @@ include examples/rules.mk
 include hypervisor-config/rules.mk
 include builder/rules.mk
 include manifest/rules.mk
+include runtime/policy/rules.mk
 include runtime/rules.mk
 include tests/rules.mk
 

@@ -9,6 +9,7 @@
 extern const struct vapp_cmd vapp_cmd_build;
 extern const struct vapp_cmd vapp_cmd_keygen;
 extern const struct vapp_cmd vapp_cmd_manifest;
+extern const struct vapp_cmd vapp_cmd_policy;
 extern const struct vapp_cmd vapp_cmd_sign;
 extern const struct vapp_cmd vapp_cmd_verify;
 extern const struct vapp_cmd vapp_cmd_version;
@@ -17,6 +18,7 @@ static const struct vapp_cmd *const commands[] = {
 	&vapp_cmd_build,
 	&vapp_cmd_keygen,
 	&vapp_cmd_manifest,
+	&vapp_cmd_policy,
 	&vapp_cmd_sign,
 	&vapp_cmd_verify,
 	&vapp_cmd_version,
