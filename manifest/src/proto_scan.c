@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "private.h"
 
@@ -70,23 +71,31 @@ static bool is_ident(const char *tok, size_t n)
 static int read_all(const char *path, char **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	size_t n;
+	struct stat st;
 	int r = 0;
 
 	if (!f)
 		return -errno;
-	*buf = malloc(PROTO_MAX);
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out_close;
+	}
+	if (st.st_size > PROTO_MAX) {
+		r = -EFBIG;
+		goto out_close;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
 	if (!*buf) {
 		r = -ENOMEM;
 		goto out_close;
 	}
-	n = fread(*buf, 1, PROTO_MAX, f);
-	if (ferror(f) || n == PROTO_MAX) {
-		r = ferror(f) ? -EIO : -EFBIG;
+	/* The size seen by fstat bounds the read, whatever the file does. */
+	*len = fread(*buf, 1, (size_t)st.st_size, f);
+	if (ferror(f)) {
+		r = -EIO;
 		free(*buf);
 		*buf = NULL;
 	}
-	*len = n;
 out_close:
 	fclose(f);
 	return r;
@@ -111,8 +120,8 @@ int proto_services(const char *path, char ***names, size_t *n)
 	const char *t[3], *pkg = "";
 	size_t l[3], pn = 0;
 	struct scan s;
-	char *buf;
-	size_t len;
+	char *buf = NULL;
+	size_t len = 0;
 	int r;
 
 	*names = NULL;
@@ -120,21 +129,27 @@ int proto_services(const char *path, char ***names, size_t *n)
 	r = read_all(path, &buf, &len);
 	if (r < 0)
 		return r;
-	s = (struct scan){ buf, buf + len };
-	l[0] = token(&s, &t[0]);
-	l[1] = l[0] ? token(&s, &t[1]) : 0;
-	while (l[1] && (l[2] = token(&s, &t[2]))) {
-		if (is(t[0], l[0], "package") && is_ident(t[1], l[1]) && is(t[2], l[2], ";")) {
-			pkg = t[1];
-			pn = l[1];
+	/* Two passes: `package` may come after a service in the file, and
+	 * still names it. */
+	for (int pass = 0; pass < 2 && r >= 0; pass++) {
+		s = (struct scan){ buf, buf + len };
+		l[0] = token(&s, &t[0]);
+		l[1] = l[0] ? token(&s, &t[1]) : 0;
+		while (l[1] && (l[2] = token(&s, &t[2]))) {
+			if (!pass && is(t[0], l[0], "package") && is_ident(t[1], l[1]) &&
+			    is(t[2], l[2], ";")) {
+				pkg = t[1];
+				pn = l[1];
+			}
+			if (pass && is(t[0], l[0], "service") && is_ident(t[1], l[1]) &&
+			    is(t[2], l[2], "{")) {
+				r = add_name(names, n, pkg, pn, t[1], l[1]);
+				if (r < 0)
+					break;
+			}
+			t[0] = t[1], l[0] = l[1];
+			t[1] = t[2], l[1] = l[2];
 		}
-		if (is(t[0], l[0], "service") && is_ident(t[1], l[1]) && is(t[2], l[2], "{")) {
-			r = add_name(names, n, pkg, pn, t[1], l[1]);
-			if (r < 0)
-				break;
-		}
-		t[0] = t[1], l[0] = l[1];
-		t[1] = t[2], l[1] = l[2];
 	}
 	free(buf);
 	if (r < 0) {
