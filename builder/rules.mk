@@ -23,7 +23,8 @@ $(BUILD)/tests/unit/test_measure: TEST_COMMON_OBJS += $(BUILDER_LIB) $(CRYPTO_LI
 VAPP_CLI_LDLIBS += $(ZLIB_LIBS)
 
 # The image builder's tests link the library and zlib.
-BUILDER_TESTS := $(BUILD)/tests/unit/test_cpio $(BUILD)/tests/unit/test_elf_deps
+BUILDER_TESTS := $(BUILD)/tests/unit/test_cpio $(BUILD)/tests/unit/test_elf_deps \
+	$(BUILD)/tests/unit/test_modules
 $(BUILDER_TESTS): $(BUILDER_LIB)
 $(BUILDER_TESTS): TEST_COMMON_OBJS += $(BUILDER_LIB) $(ZLIB_LIBS)
 $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(BUILDER_TESTS)): INCLUDES += -Ibuilder/src

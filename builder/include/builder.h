@@ -42,6 +42,8 @@ struct build_opts {
 	const char *busybox_path; /* static BusyBox; NULL: /bin/busybox */
 	uint64_t source_date_epoch; /* every mtime in the initramfs */
 	FILE *progress;           /* slow steps are reported here; NULL: quiet */
+	int keep_debug;           /* 0: the manifest's ELF binaries go in without
+				   * their debug sections (strip --strip-debug) */
 };
 
 struct build_result {
@@ -58,6 +60,7 @@ struct build_result {
 	size_t n_files;           /* the manifest's files */
 	size_t n_protos;          /* .proto files at /etc/vapp/proto/ */
 	size_t n_applets;         /* BusyBox applet links */
+	uint64_t debug_stripped;  /* bytes of debug sections left out */
 	char error[512];          /* what went wrong, when builder_build() fails */
 };
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builder.h"
 #include "cpio.h"
@@ -149,15 +150,61 @@ static int add_skeleton(struct build *b)
 	return ret ? fail(b, ret, "initramfs skeleton: %s", strerror(-ret)) : 0;
 }
 
+/* Debug sections are most of an unstripped daemon (a -g build of
+ * hello-server: 290 KB, 85 KB without) and nothing in an appliance reads
+ * them; the program's code and symbols stay as they are. */
+static int add_binary(struct build *b, const struct manifest_file *f)
+{
+	struct elf_info info;
+	struct stat st;
+	char *tmp = NULL;
+	int ret, fd;
+
+	if (b->o->keep_debug || elf_read_info(f->source, &info))
+		return add_file(b, f->destination, f->mode ? f->mode : 0755, f->source, "binary");
+	ret = info.is_elf;
+	elf_info_free(&info);
+	if (!ret)
+		return add_file(b, f->destination, f->mode ? f->mode : 0755, f->source, "binary");
+	if (asprintf(&tmp, "%s/.strip.XXXXXX", b->o->out_dir) < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ret = fail(b, -errno, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	{
+		char *argv[] = { "strip", "--strip-debug", "-o", tmp, (char *)f->source, NULL };
+
+		ret = run_cmd(argv, NULL, 60, NULL, b->r->error, sizeof(b->r->error));
+	}
+	if (ret) {
+		fail(b, ret > 0 ? -EIO : ret, "strip --strip-debug %s failed", f->source);
+		ret = ret > 0 ? -EIO : ret;
+		goto err_unlink;
+	}
+	ret = add_file(b, f->destination, f->mode ? f->mode : 0755, tmp, "binary");
+	if (!ret && stat(f->source, &st) == 0) {
+		uint64_t before = (uint64_t)st.st_size;
+
+		if (stat(tmp, &st) == 0 && before > (uint64_t)st.st_size)
+			b->r->debug_stripped += before - (uint64_t)st.st_size;
+	}
+err_unlink:
+	unlink(tmp);
+out:
+	free(tmp);
+	return ret;
+}
+
 static int add_manifest_files(struct build *b)
 {
 	const struct manifest *m = b->m;
 	int ret;
 
 	for (size_t i = 0; i < m->n_binaries; i++) {
-		const struct manifest_file *f = &m->binaries[i];
-
-		ret = add_file(b, f->destination, f->mode ? f->mode : 0755, f->source, "binary");
+		ret = add_binary(b, &m->binaries[i]);
 		if (ret)
 			return ret;
 	}
@@ -469,6 +516,11 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 	ret = check_opts(&b);
 	if (ret)
 		return ret;
+	ret = mkdir_p(o->out_dir, 0755);
+	if (ret) {
+		fail(&b, ret, "%s: %s", o->out_dir, strerror(-ret));
+		goto out;
+	}
 	ret = get_kernel(&b);
 	if (ret)
 		goto out;
@@ -497,12 +549,6 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 		ret = add_self(&b);
 	if (ret)
 		goto out;
-
-	ret = mkdir_p(o->out_dir, 0755);
-	if (ret) {
-		fail(&b, ret, "%s: %s", o->out_dir, strerror(-ret));
-		goto out;
-	}
 	ret = write_initramfs(&b);
 	if (!ret)
 		ret = copy_out(&b, "kernel", b.vmlinuz, &r->kernel_size);

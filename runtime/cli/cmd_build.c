@@ -22,6 +22,7 @@ extern const struct vapp_cmd vapp_cmd_build;
 
 struct args {
 	const char *manifest, *out, *cache, *init, *busybox;
+	bool keep_debug;
 	struct manifest_var vars[MAX_VARS + 2];
 	size_t n_vars;
 	bool quiet;
@@ -66,6 +67,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 		{ "cache", required_argument, NULL, 'c' },
 		{ "init", required_argument, NULL, 'i' },
 		{ "busybox", required_argument, NULL, 'b' },
+		{ "keep-debug", no_argument, NULL, 'k' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -79,6 +81,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 		case 'i': a->init = optarg; break;
 		case 'b': a->busybox = optarg; break;
 		case 'q': a->quiet = true; break;
+		case 'k': a->keep_debug = true; break;
 		case 'D':
 			ret = parse_define(a, optarg);
 			if (ret)
@@ -134,6 +137,9 @@ static void summary(const struct manifest *m, const char *out, const struct buil
 	       r->n_libraries == 1 ? "y" : "ies", r->n_files, r->n_files == 1 ? "" : "s",
 	       r->n_modules, r->n_modules == 1 ? "" : "s", r->n_builtin, r->n_protos,
 	       r->n_applets);
+	if (r->debug_stripped)
+		printf("              %.2f MiB of debug sections left out of the binaries"
+		       " (--keep-debug keeps them)\n", mib(r->debug_stripped));
 	printf("  cmdline     %s\n", cmdline);
 	printf("  measurement\n");
 	for (int i = 0; i < MEASURE_N_PARTS; i++) {
@@ -153,6 +159,7 @@ static int build(const struct args *a, const struct manifest *m)
 		.busybox_path = a->busybox,
 		.source_date_epoch = a->epoch,
 		.progress = a->quiet ? NULL : stderr,
+		.keep_debug = a->keep_debug,
 	};
 	struct build_result r;
 	struct measure_result mr;
@@ -237,7 +244,7 @@ const struct vapp_cmd vapp_cmd_build = {
 	.summary = "build an appliance image (kernel, initramfs, configs, measurement) from a manifest",
 	.usage =
 		"Usage: vapp build MANIFEST [-o DIR] [-D NAME=VALUE]... [--cache DIR]\n"
-		"                  [--init PATH] [--busybox PATH] [--quiet]\n"
+		"                  [--init PATH] [--busybox PATH] [--keep-debug] [--quiet]\n"
 		"\n"
 		"Checks MANIFEST (as 'vapp manifest check' does), then writes the appliance's\n"
 		"image folder:\n"
@@ -247,9 +254,11 @@ const struct vapp_cmd vapp_cmd_build = {
 		"                      into the cache and unpacked there, never installed;\n"
 		"                      or the manifest's kernel.path\n"
 		"  initramfs.cpio.gz   /init (vapp-init), static BusyBox and its applet links,\n"
-		"                      the binaries with their shared-library closure (read from\n"
-		"                      their ELF headers, nothing is run), the files, the kernel\n"
-		"                      modules asked for and their dependencies (modules.dep),\n"
+		"                      the binaries (debug sections left out) with their\n"
+		"                      shared-library closure (read from their ELF headers,\n"
+		"                      nothing is run), the files, the kernel modules asked\n"
+		"                      for and their dependencies (modules.dep; none with a\n"
+		"                      kernel.path, whose modules must be built in),\n"
 		"                      /etc/vapp/* and the manifest with its .proto files.\n"
 		"                      Deterministic: entries sorted, owned by 0:0, dated\n"
 		"                      SOURCE_DATE_EPOCH (or 0), gzip without name or time, so\n"
@@ -279,6 +288,8 @@ const struct vapp_cmd vapp_cmd_build = {
 		"  --init PATH             the image's /init (default ${BUILD}/bin/vapp-init)\n"
 		"  --busybox PATH          a static BusyBox (default /bin/busybox, Debian's\n"
 		"                          busybox-static)\n"
+		"  --keep-debug            keep the binaries' debug sections (strip --strip-debug\n"
+		"                          is the default: an appliance has no debugger)\n"
 		"  -q, --quiet             print errors only\n"
 		"  -h, --help              this text\n"
 		"\n"
