@@ -12,6 +12,8 @@
 
 #include "private.h"
 
+#define DIAG_MAX 100
+
 void mctx_free(struct mctx *c)
 {
 	for (size_t i = 0; i < c->n_pos; i++)
@@ -32,6 +34,12 @@ void diag_verror_at(struct mctx *c, unsigned line, unsigned col, const char *pat
 
 	if (c->oom)
 		return;
+	/* Past this, more lines help no one, and a file of a million unknown
+	 * keys must not cost a million lookups each. */
+	if (c->n_d == DIAG_MAX) {
+		c->truncated = true;
+		return;
+	}
 	if (c->n_d == c->cap_d) {
 		size_t cap = c->cap_d ? 2 * c->cap_d : 16;
 		struct mdiag *d = realloc(c->d, cap * sizeof(*d));
@@ -111,8 +119,9 @@ int diag_finish(struct mctx *c, struct manifest_diag *out)
 		return -ENOMEM;
 	if (!c->n_d)
 		return 0;
+
 	qsort(c->d, c->n_d, sizeof(*c->d), by_place);
-	lines = calloc(out->n + c->n_d, sizeof(*lines));
+	lines = calloc(out->n + c->n_d + 1, sizeof(*lines));
 	if (!lines)
 		return -ENOMEM;
 	for (size_t i = 0; i < out->n; i++)
@@ -126,6 +135,9 @@ int diag_finish(struct mctx *c, struct manifest_diag *out)
 		last = lines[n++] = c->d[i].text;
 	}
 	c->n_d = 0;
+	if (c->truncated && asprintf(&lines[n], "%s: more than %d problems; the rest are not "
+						  "shown", c->file, DIAG_MAX) >= 0)
+		n++;
 	free(out->lines);
 	out->lines = lines;
 	out->n = n;

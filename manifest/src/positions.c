@@ -55,7 +55,9 @@ err_oom:
 
 static const struct mpos *pos_exact(const struct mctx *c, const char *path)
 {
-	for (size_t i = 0; i < c->n_pos; i++)
+	/* Newest first: the walk asks about the node it has just recorded,
+	 * and a key given twice is reported where it is given again. */
+	for (size_t i = c->n_pos; i-- > 0;)
 		if (!strcmp(c->pos[i].path, path))
 			return &c->pos[i];
 	return NULL;
@@ -259,7 +261,16 @@ static bool sequence(struct walker *w, const cyaml_schema_value_t *s, char *path
 	unsigned i = 0;
 
 	while (next(w) && w->ev.type != YAML_SEQUENCE_END_EVENT) {
-		snprintf(path + plen, PATH_MAX_LEN - plen, "[%u]", i++);
+		if (i == s->sequence.max) {
+			diag_error(w->c, path, "has more than %u entries", s->sequence.max);
+			w->c->walk_errors++;
+		}
+		if (i++ >= s->sequence.max) {
+			if (!skip(w))
+				return false;
+			continue;
+		}
+		snprintf(path + plen, PATH_MAX_LEN - plen, "[%u]", i - 1);
 		if (!node(w, s->sequence.entry, path, 0, 0))
 			return false;
 		path[plen] = '\0';

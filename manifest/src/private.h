@@ -142,6 +142,7 @@ struct mctx {
 	size_t n_d, cap_d;
 	unsigned walk_errors; /* the walk's problems but unknown keys: the
 			       * document cannot be loaded as it is */
+	bool truncated; /* more problems than diag.c keeps */
 	bool oom;
 };
 

@@ -10,6 +10,9 @@
 #define STR(key, flags, type, member) \
 	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_POINTER | (flags), type, member, 0, CYAML_UNLIMITED)
 
+/* No appliance needs more; a bound keeps a hostile file's checks linear. */
+#define SEQ_MAX 256
+
 /* A sequence whose count lives in a member of another name (n_FOO). */
 #define SEQ(_key, flags, type, member, count, entry, min) { \
 	.key = _key, \
@@ -17,7 +20,7 @@
 	.count_offset = offsetof(type, count), \
 	.count_size = sizeof(((type *)NULL)->count), \
 	.value = { CYAML_VALUE_SEQUENCE(CYAML_FLAG_POINTER | (flags), \
-				       *(((type *)NULL)->member), entry, min, CYAML_UNLIMITED) }, \
+				       *(((type *)NULL)->member), entry, min, SEQ_MAX) }, \
 }
 
 #define OPT CYAML_FLAG_OPTIONAL
