@@ -4,14 +4,12 @@
  * attached endpoint, as a virtio-serial port is. */
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,99 +17,13 @@
 #include <cmocka.h>
 
 #include "echo_service.h"
+#include "relay_rig.h"
 #include "server.h"
 #include "sock.h"
 #include "vrpc_relay.h"
 #include "wire.h"
 
 enum { M_ECHO, M_COUNT, M_SLEEP, M_FAIL, M_WHOAMI };
-
-/* A thread running a loop until its stop eventfd fires. */
-struct runner {
-	pthread_t thread;
-	struct vrpc_loop *loop;
-	int stop_fd;
-};
-
-static void on_stop(void *ud, int fd, short revents)
-{
-	vrpc_loop_quit(ud);
-}
-
-static void *run(void *arg)
-{
-	vrpc_loop_run(((struct runner *)arg)->loop);
-	return NULL;
-}
-
-static void runner_start(struct runner *rn)
-{
-	rn->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_int_equal(vrpc_loop_add_fd(rn->loop, rn->stop_fd, POLLIN, on_stop, rn->loop), 0);
-	assert_int_equal(pthread_create(&rn->thread, NULL, run, rn), 0);
-}
-
-static void runner_stop(struct runner *rn)
-{
-	uint64_t one = 1;
-
-	assert_int_equal(write(rn->stop_fd, &one, sizeof(one)), sizeof(one));
-	pthread_join(rn->thread, NULL);
-	vrpc_loop_del_fd(rn->loop, rn->stop_fd);
-	close(rn->stop_fd);
-}
-
-/* ---- the appliance: Echo on an attached endpoint, like a serial port ---- */
-
-struct appliance {
-	struct runner rn;
-	struct vrpc_server *srv;
-	struct echo_service echo;
-	int lfd; /* stands in for QEMU's chardev socket */
-	char path[108];
-};
-
-static void appliance_accept(void *ud, int fd, short revents)
-{
-	struct appliance *a = ud;
-	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct vrpc_transport *t;
-
-	if (cfd < 0)
-		return;
-	t = sock_transport_new(&vrpc_transport_unix, cfd);
-	server_adopt(a->srv, t, true);
-}
-
-static void appliance_start(struct appliance *a, const char *dir)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-	memset(a, 0, sizeof(*a));
-	snprintf(a->path, sizeof(a->path), "%s/appliance.sock", dir);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->path);
-	unlink(a->path);
-	a->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	assert_int_equal(bind(a->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	assert_int_equal(listen(a->lfd, 4), 0);
-	a->rn.loop = vrpc_loop_new();
-	a->srv = vrpc_server_new(NULL);
-	echo_service_init(&a->echo, a->rn.loop);
-	assert_int_equal(vrpc_server_add_service(a->srv, &a->echo.base.base, echo_streaming), 0);
-	assert_int_equal(vrpc_loop_add_server(a->rn.loop, a->srv), 0);
-	assert_int_equal(vrpc_loop_add_fd(a->rn.loop, a->lfd, POLLIN, appliance_accept, a), 0);
-	runner_start(&a->rn);
-}
-
-static void appliance_stop(struct appliance *a)
-{
-	runner_stop(&a->rn);
-	vrpc_server_free(a->srv);
-	echo_service_fini(&a->echo);
-	vrpc_loop_free(a->rn.loop);
-	close(a->lfd);
-	unlink(a->path);
-}
 
 /* ---- the broker ---- */
 
@@ -152,7 +64,8 @@ static int setup(void **state)
 		return -1;
 	snprintf(r->gate_a, sizeof(r->gate_a), "unix:%s/guest-a.sock", r->dir);
 	snprintf(r->gate_b, sizeof(r->gate_b), "unix:%s/guest-b.sock", r->dir);
-	appliance_start(&r->app, r->dir);
+	if (appliance_start(&r->app, r->dir))
+		return -1;
 	snprintf(r->up, sizeof(r->up), "unix:%s", r->app.path);
 	r->relay = vrpc_relay_new(check, NULL, NULL);
 	if (!r->relay || vrpc_relay_listen(r->relay, r->gate_a, "guest-a") ||
@@ -161,7 +74,8 @@ static int setup(void **state)
 		return -1;
 	r->rn.loop = vrpc_loop_new();
 	vrpc_loop_add_fd(r->rn.loop, vrpc_relay_fd(r->relay), POLLIN, relay_ready, r->relay);
-	runner_start(&r->rn);
+	if (runner_start(&r->rn))
+		return -1;
 	*state = r;
 	return 0;
 }
@@ -350,11 +264,11 @@ static void test_appliance_restart(void **state)
 		usleep(20 * 1000);
 	assert_int_equal(call(a, M_ECHO, "during", out, sizeof(out)), VRPC_UNAVAILABLE);
 	/* The appliance is back (vappd would do this once it is ready). */
-	appliance_start(&r->app, r->dir);
+	assert_int_equal(appliance_start(&r->app, r->dir), 0);
 	runner_stop(&r->rn);
 	assert_int_equal(vrpc_relay_set_upstream(r->relay, "vrpc.test.Echo", "echo-appliance",
 						 r->up, 2000), 0);
-	runner_start(&r->rn);
+	assert_int_equal(runner_start(&r->rn), 0);
 	/* The same guest connection works again. */
 	assert_int_equal(call(a, M_ECHO, "after", out, sizeof(out)), VRPC_OK);
 	assert_string_equal(out, "after");
