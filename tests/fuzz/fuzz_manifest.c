@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "private.h"
+/* By its path: other libraries have a private.h of their own. */
+#include "../../manifest/src/private.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
