@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "manifest.h"
+/* By its path: other libraries have a private.h of their own. */
+#include "../../manifest/src/private.h"
 
 /* A stand-in build folder holding bin/hello-server, so that the test does
  * not depend on what make has built. */
@@ -197,6 +199,43 @@ static void test_unreadable(void **state)
 	manifest_diag_free(&diag);
 }
 
+/* What libcyaml logs when it refuses a document becomes a diagnostic at
+ * the place the walk recorded for the key path of its backtrace. (The walk
+ * itself catches this value first; libcyaml is asked directly here.) */
+static void test_cyaml_log(void **state)
+{
+	static const char doc[] = "name: t\n"
+				  "daemon: {command: [/bin/sh]}\n"
+				  "devices:\n"
+				  "  nics:\n"
+				  "    - role: uplink\n"
+				  "    - role: sideways\n";
+	cyaml_config_t cfg = manifest_cyaml_config;
+	struct mctx c = { .file = "x.yaml" };
+	struct manifest_diag diag = { 0 };
+	struct cylog log = { 0 };
+	void *raw = NULL;
+
+	assert_int_equal(pos_walk(&c, (const unsigned char *)doc, sizeof(doc) - 1), 0);
+	assert_int_equal(c.n_d, 1); /* the walk's own report of the same value */
+	free(c.d[0].text);
+	c.n_d = 0;
+	cfg.log_ctx = &log;
+	assert_int_not_equal(cyaml_load_data((const uint8_t *)doc, sizeof(doc) - 1, &cfg,
+					     &manifest_schema, &raw, NULL), CYAML_OK);
+	assert_null(raw);
+	cylog_report(&c, &log);
+	free(log.text);
+	assert_int_equal(diag_finish(&c, &diag), 0);
+	assert_int_equal(diag.n, 1);
+	print_message("%s\n", diag.lines[0]);
+	assert_int_equal(strncmp(diag.lines[0], "x.yaml:6:13: ", 13), 0);
+	assert_non_null(strstr(diag.lines[0], "sideways"));
+	assert_non_null(strstr(diag.lines[0], "(key: devices.nics[1].role)"));
+	manifest_diag_free(&diag);
+	mctx_free(&c);
+}
+
 static void test_names_and_null(void **state)
 {
 	assert_string_equal(manifest_restart_name(MANIFEST_RESTART_ALWAYS), "always");
@@ -216,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_undefined_variable),
 		cmocka_unit_test(test_all_problems_sorted),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_cyaml_log),
 		cmocka_unit_test(test_names_and_null),
 	};
 
