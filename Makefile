@@ -16,8 +16,7 @@
 .DEFAULT_GOAL := all
 .SUFFIXES:
 .DELETE_ON_ERROR:
-# Generated sources are kept, never removed as intermediates.
-.SECONDARY:
+
 
 TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 SAN ?= 0
@@ -29,6 +28,11 @@ BUILD ?= build/san
 else
 BUILD ?= build
 endif
+
+# Generated sources are kept, never removed as intermediates. (Not
+# .SECONDARY: a missing secondary object would not be rebuilt into an
+# archive that looks newer than its sources.)
+.PRECIOUS: $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h
 
 ifeq ($(V),1)
 Q :=
