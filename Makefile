@@ -110,6 +110,7 @@ include vchan-rpc/windows.mk
 include examples/rules.mk
 include hypervisor-config/rules.mk
 include builder/rules.mk
+include builder/init/rules.mk
 include manifest/rules.mk
 include runtime/policy/rules.mk
 include runtime/rules.mk

@@ -1,0 +1,135 @@
+/*
+ * initconf.h - the pure half of vapp-init: reading the /etc/vapp files the
+ * builder writes, the restart back-off, the control-channel line reader and
+ * the state disk probe. No system calls here, so tests/unit/test_vapp_init.c
+ * runs all of it on the host.
+ *
+ * The files (contract 4 of the image work, builder/README.md):
+ *   /etc/vapp/modules   module paths in load order, one a line; a relative
+ *                       path is under /lib/modules/$(uname -r)/
+ *   /etc/vapp/channels  virtio-serial port names to wait for, one a line
+ *   /etc/vapp/daemon    the daemon's argv, one argument a line, verbatim
+ *   /etc/vapp/restart   "always|on-failure|never", then the first back-off
+ *                       in ms on a second line (default 500)
+ *   /etc/vapp/state     "SIZE_MIB MOUNTPOINT" when there is a state volume
+ *   /etc/vapp/manifest.yaml  its top-level "name:" becomes the hostname
+ * In the list files (modules, channels) blank lines and lines starting with
+ * '#' are skipped and surrounding blanks trimmed; the daemon's argv is taken
+ * as it is, since an argument may be anything.
+ *
+ * Error convention: -errno (-EINVAL for a malformed file, -ENOMEM);
+ * a parse function that fails leaves its output empty.
+ */
+#ifndef VAPP_INITCONF_H
+#define VAPP_INITCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INITCONF_BACKOFF_DEFAULT_MS 500u
+#define INITCONF_BACKOFF_CAP_MS 30000u
+/* A daemon that ran this long starts the back-off over. */
+#define INITCONF_BACKOFF_RESET_MS 60000u
+/* A port or host name longer than this is refused. */
+#define INITCONF_NAME_MAX 63
+#define INITCONF_LINE_MAX 256
+
+/* A NULL-terminated list of strings, each malloc'd. */
+struct initconf_list {
+	char **v;
+	size_t n;
+};
+
+enum initconf_restart {
+	INITCONF_RESTART_ALWAYS,
+	INITCONF_RESTART_ON_FAILURE,
+	INITCONF_RESTART_NEVER,
+};
+
+struct initconf_restart_policy {
+	enum initconf_restart when;
+	uint32_t first_ms;
+};
+
+struct initconf_state {
+	uint32_t size_mib;
+	char mount[INITCONF_LINE_MAX];
+};
+
+/* Modules and channels: trimmed lines, no blanks or comments. A channel
+ * name must pass initconf_port_name_ok(); a module path must not be empty.
+ * A NUL byte anywhere is -EINVAL. */
+int initconf_parse_list(const char *buf, size_t len, struct initconf_list *out);
+int initconf_parse_channels(const char *buf, size_t len, struct initconf_list *out);
+/* The daemon's argv: every line one argument, as it is; at least one line,
+ * and argv[0] absolute (there is no PATH search in PID 1). */
+int initconf_parse_argv(const char *buf, size_t len, struct initconf_list *out);
+void initconf_list_free(struct initconf_list *l);
+/* True when @p name is in @p l. */
+bool initconf_list_has(const struct initconf_list *l, const char *name);
+
+int initconf_parse_restart(const char *buf, size_t len, struct initconf_restart_policy *out);
+const char *initconf_restart_name(enum initconf_restart r);
+/* Whether a daemon that ended with @p status (exit code, 128+signal) is
+ * started again under @p r. */
+bool initconf_should_restart(enum initconf_restart r, int status);
+
+/* "SIZE_MIB MOUNTPOINT": size 1..1048576, an absolute mount point that is
+ * not "/" and has no ".." component. */
+int initconf_parse_state(const char *buf, size_t len, struct initconf_state *out);
+
+/* The manifest's top-level "name:" value (plain, "..." or '...', a trailing
+ * "# comment" allowed) into @p out, if it is a valid host name
+ * ([a-z0-9][a-z0-9-]*, at most 63). @return 0, -ENOENT (no such key),
+ * -EINVAL (not a valid name). */
+int initconf_manifest_name(const char *buf, size_t len, char out[INITCONF_NAME_MAX + 1]);
+
+/* A virtio-serial port name as the host gave it (sysfs), safe as a file name
+ * in /dev/virtio-ports: [A-Za-z0-9._-], not starting with '.', 1..63. */
+bool initconf_port_name_ok(const char *name);
+
+/*
+ * The restart back-off: first_ms after the first exit, then doubled on every
+ * exit up to INITCONF_BACKOFF_CAP_MS; a daemon that ran for at least
+ * INITCONF_BACKOFF_RESET_MS before it exited starts over at first_ms.
+ * first_ms is kept in 1..CAP, so a crashing daemon never restarts in a loop.
+ */
+struct initconf_backoff {
+	uint32_t first_ms;
+	uint32_t cur_ms; /* 0 until the first exit */
+};
+
+void initconf_backoff_init(struct initconf_backoff *b, uint32_t first_ms);
+/* The delay before the next start, after a run of @p ran_ms. */
+uint32_t initconf_backoff_next(struct initconf_backoff *b, uint64_t ran_ms);
+
+/*
+ * Lines from the control channel, fed as they arrive. A line longer than
+ * the buffer is dropped whole (up to its newline), never cut in two.
+ */
+struct initconf_lines {
+	char buf[INITCONF_LINE_MAX];
+	size_t len;
+	bool overlong;
+};
+
+/* Takes bytes from @p *data (advanced, *len decreased) until one line is
+ * complete. @return 1 with the line in @p line (NUL-terminated, no newline,
+ * a trailing '\r' removed), 0 when more bytes are needed. */
+int initconf_lines_feed(struct initconf_lines *l, const char **data, size_t *len,
+			char line[INITCONF_LINE_MAX]);
+
+enum initconf_disk {
+	INITCONF_DISK_BLANK,   /* all zero: a new volume, to be formatted */
+	INITCONF_DISK_EXT,     /* an ext2/3/4 superblock */
+	INITCONF_DISK_UNKNOWN, /* data, but no filesystem we know: never formatted */
+};
+
+/* How much of the disk's start initconf_disk_kind() wants: enough to see the
+ * signatures that sit furthest in (btrfs at 64 KiB), so that a disk holding
+ * some other filesystem is never taken for a blank one and formatted. */
+#define INITCONF_DISK_PROBE (128u << 10)
+enum initconf_disk initconf_disk_kind(const uint8_t *buf, size_t len);
+
+#endif /* VAPP_INITCONF_H */

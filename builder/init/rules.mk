@@ -1,0 +1,30 @@
+# builder/init: vapp-init, the appliance's PID 1 (the image's /init).
+#
+# Linked statically (glibc, no NSS) so the image needs no loader for it, and
+# never sanitized: ASan/UBSan runtimes do not link statically and have no
+# place in PID 1. Its objects therefore go to their own folder with their own
+# flags; initconf.c (the pure half) is also compiled the normal way inside
+# tests/unit/test_vapp_init.c, which is where the sanitizers check it.
+VAPP_INIT := $(BUILD)/bin/vapp-init
+VAPP_INIT_SRCS := $(sort $(wildcard builder/init/*.c))
+VAPP_INIT_OBJS := $(patsubst %.c,$(BUILD)/obj/init-static/%.o,$(VAPP_INIT_SRCS))
+VAPP_INIT_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -ffunction-sections \
+	-fdata-sections -MMD -MP
+PROGRAMS += $(VAPP_INIT)
+
+$(BUILD)/obj/init-static/%.o: %.c | $(CONFIG)
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(VAPP_INIT_CFLAGS) -c -o $@ $<
+
+# Stripped: it is copied into every image, and its size counts there.
+$(VAPP_INIT): $(VAPP_INIT_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -static -s -Wl,--gc-sections $(LDFLAGS) -o $@ $(VAPP_INIT_OBJS)
+
+# The unit test links the pure half, built the normal way (sanitized with SAN=1).
+VAPP_INIT_PURE := $(call objs-of,builder/init/initconf.c)
+$(BUILD)/tests/unit/test_vapp_init: $(VAPP_INIT_PURE)
+$(BUILD)/tests/unit/test_vapp_init: TEST_COMMON_OBJS += $(VAPP_INIT_PURE)
+$(BUILD)/obj/tests/unit/test_vapp_init.o: INCLUDES += -Ibuilder/init

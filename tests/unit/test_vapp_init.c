@@ -1,0 +1,295 @@
+/* test_vapp_init.c - the pure half of vapp-init (builder/init/initconf.c):
+ * the /etc/vapp files, the restart back-off, the control-channel lines and
+ * the state disk probe. The rest needs a VM (tests/integration/boot_hello.sh). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "initconf.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+
+static void test_list(void **state)
+{
+	struct initconf_list l;
+
+	assert_int_equal(initconf_parse_list(S("# load order\n\n  kernel/a.ko \r\n/lib/b.ko\nc.ko"), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0], "kernel/a.ko");
+	assert_string_equal(l.v[1], "/lib/b.ko");
+	assert_string_equal(l.v[2], "c.ko");
+	assert_null(l.v[3]);
+	initconf_list_free(&l);
+
+	assert_int_equal(initconf_parse_list(S(""), &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_non_null(l.v);
+	assert_null(l.v[0]);
+	initconf_list_free(&l);
+
+	assert_int_equal(initconf_parse_list(S("a.ko\0b.ko\n"), &l), -EINVAL);
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+	initconf_list_free(NULL);
+}
+
+static void test_channels(void **state)
+{
+	struct initconf_list l;
+
+	assert_int_equal(initconf_parse_channels(S("vapp.rpc\nvapp.ctl\nvapp.rpc\n"), &l), 0);
+	assert_int_equal(l.n, 2); /* a name given twice is waited for once */
+	assert_true(initconf_list_has(&l, "vapp.rpc"));
+	assert_true(initconf_list_has(&l, "vapp.ctl"));
+	assert_false(initconf_list_has(&l, "vapp"));
+	initconf_list_free(&l);
+
+	assert_int_equal(initconf_parse_channels(S("../etc/passwd\n"), &l), -EINVAL);
+	assert_int_equal(initconf_parse_channels(S("a/b\n"), &l), -EINVAL);
+	assert_int_equal(initconf_parse_channels(S("has space\n"), &l), -EINVAL);
+	assert_int_equal(initconf_parse_channels(
+		S("a234567890123456789012345678901234567890123456789012345678901234\n"), &l), -EINVAL);
+	assert_null(l.v);
+}
+
+static void test_port_name(void **state)
+{
+	assert_true(initconf_port_name_ok("vapp.ctl"));
+	assert_true(initconf_port_name_ok("org.qemu.guest_agent.0"));
+	assert_true(initconf_port_name_ok("A-b_9"));
+	assert_false(initconf_port_name_ok(""));
+	assert_false(initconf_port_name_ok("."));
+	assert_false(initconf_port_name_ok(".."));
+	assert_false(initconf_port_name_ok(".hidden"));
+	assert_false(initconf_port_name_ok("a/b"));
+	assert_false(initconf_port_name_ok("a\nb"));
+}
+
+static void test_argv(void **state)
+{
+	struct initconf_list l;
+
+	assert_int_equal(initconf_parse_argv(S("/bin/hello-server\n--attach\nserial:/dev/virtio-ports/vapp.rpc\n"), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0], "/bin/hello-server");
+	assert_string_equal(l.v[2], "serial:/dev/virtio-ports/vapp.rpc");
+	assert_null(l.v[3]);
+	initconf_list_free(&l);
+
+	/* Verbatim: blanks, '#' and empty arguments are the daemon's business. */
+	assert_int_equal(initconf_parse_argv(S("/bin/d\n # not a comment \n\n"), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[1], " # not a comment ");
+	assert_string_equal(l.v[2], "");
+	initconf_list_free(&l);
+
+	assert_int_equal(initconf_parse_argv(S("/bin/d"), &l), 0); /* no final newline */
+	assert_int_equal(l.n, 1);
+	initconf_list_free(&l);
+
+	assert_int_equal(initconf_parse_argv(S(""), &l), -EINVAL);
+	assert_int_equal(initconf_parse_argv(S("\n"), &l), -EINVAL);
+	assert_int_equal(initconf_parse_argv(S("hello-server\n"), &l), -EINVAL); /* no PATH search */
+	assert_int_equal(initconf_parse_argv(S("/bin/d\n\0x\n"), &l), -EINVAL);
+	assert_null(l.v);
+}
+
+static void test_restart(void **state)
+{
+	struct initconf_restart_policy p;
+
+	assert_int_equal(initconf_parse_restart(S("on-failure\n250\n"), &p), 0);
+	assert_int_equal(p.when, INITCONF_RESTART_ON_FAILURE);
+	assert_int_equal(p.first_ms, 250);
+	assert_int_equal(initconf_parse_restart(S("never"), &p), 0);
+	assert_int_equal(p.when, INITCONF_RESTART_NEVER);
+	assert_int_equal(p.first_ms, INITCONF_BACKOFF_DEFAULT_MS);
+	assert_int_equal(initconf_parse_restart(S("always\n0\n\n"), &p), 0);
+	assert_int_equal(p.when, INITCONF_RESTART_ALWAYS);
+	assert_int_equal(p.first_ms, 0);
+
+	assert_int_equal(initconf_parse_restart(S(""), &p), -EINVAL);
+	assert_int_equal(initconf_parse_restart(S("sometimes\n500\n"), &p), -EINVAL);
+	assert_int_equal(initconf_parse_restart(S("Always\n"), &p), -EINVAL);
+	assert_int_equal(initconf_parse_restart(S("always\n-5\n"), &p), -EINVAL);
+	assert_int_equal(initconf_parse_restart(S("always\n5s\n"), &p), -EINVAL);
+	assert_int_equal(initconf_parse_restart(S("always\n99999999999\n"), &p), -EINVAL);
+	assert_int_equal(initconf_parse_restart(S("always\n500\nextra\n"), &p), -EINVAL);
+	/* A failed parse leaves the defaults, not half a policy. */
+	assert_int_equal(initconf_parse_restart(S("never\nx\n"), &p), -EINVAL);
+	assert_int_equal(p.when, INITCONF_RESTART_ALWAYS);
+
+	assert_true(initconf_should_restart(INITCONF_RESTART_ALWAYS, 0));
+	assert_true(initconf_should_restart(INITCONF_RESTART_ALWAYS, 1));
+	assert_false(initconf_should_restart(INITCONF_RESTART_ON_FAILURE, 0));
+	assert_true(initconf_should_restart(INITCONF_RESTART_ON_FAILURE, 128 + 9));
+	assert_false(initconf_should_restart(INITCONF_RESTART_NEVER, 1));
+	assert_string_equal(initconf_restart_name(INITCONF_RESTART_ON_FAILURE), "on-failure");
+}
+
+static void test_state(void **state)
+{
+	struct initconf_state st;
+
+	assert_int_equal(initconf_parse_state(S("16 /var/lib/vapp\n"), &st), 0);
+	assert_int_equal(st.size_mib, 16);
+	assert_string_equal(st.mount, "/var/lib/vapp");
+	assert_int_equal(initconf_parse_state(S("  1   /data "), &st), 0);
+	assert_string_equal(st.mount, "/data");
+
+	assert_int_equal(initconf_parse_state(S("0 /data\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 data\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /var/../etc\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /var/./x\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /var//x\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /var/x/\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /a b\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("16 /data\n32 /other\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("2000000 /data\n"), &st), -EINVAL);
+	assert_int_equal(initconf_parse_state(S("x16 /data\n"), &st), -EINVAL);
+	assert_int_equal(st.size_mib, 0);
+	assert_string_equal(st.mount, "");
+}
+
+static void test_manifest_name(void **state)
+{
+	char name[INITCONF_NAME_MAX + 1];
+
+	assert_int_equal(initconf_manifest_name(S("# hello\nversion: 1\nname: hello\n"), name), 0);
+	assert_string_equal(name, "hello");
+	assert_int_equal(initconf_manifest_name(S("name: \"fw-2\"  # quoted\n"), name), 0);
+	assert_string_equal(name, "fw-2");
+	assert_int_equal(initconf_manifest_name(S("name: 'voip'\n"), name), 0);
+	assert_string_equal(name, "voip");
+	assert_int_equal(initconf_manifest_name(S("name: usb  # comment\r\n"), name), 0);
+	assert_string_equal(name, "usb");
+	/* Only the top level: a channel's or a NIC's name is not the host's. */
+	assert_int_equal(initconf_manifest_name(S("channels:\n  - name: vapp.rpc\nname: a1\n"), name), 0);
+	assert_string_equal(name, "a1");
+	assert_int_equal(initconf_manifest_name(S("channels:\n  - name: x\n"), name), -ENOENT);
+	assert_int_equal(initconf_manifest_name(S("names: x\n"), name), -ENOENT);
+	assert_int_equal(initconf_manifest_name(S("name: Hello\n"), name), -EINVAL);
+	assert_int_equal(initconf_manifest_name(S("name: a.b\n"), name), -EINVAL);
+	assert_int_equal(initconf_manifest_name(S("name: -a\n"), name), -EINVAL);
+	assert_int_equal(initconf_manifest_name(S("name: \"abc\n"), name), -EINVAL);
+	assert_int_equal(initconf_manifest_name(S("name:\n"), name), -EINVAL);
+	assert_int_equal(initconf_manifest_name(
+		S("name: a234567890123456789012345678901234567890123456789012345678901234\n"), name), -EINVAL);
+	assert_string_equal(name, "");
+}
+
+static void test_backoff(void **state)
+{
+	static const uint32_t want[] = { 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000 };
+	struct initconf_backoff b;
+	size_t i;
+
+	initconf_backoff_init(&b, 500);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(initconf_backoff_next(&b, 10), want[i]);
+	/* A run of a minute starts over; just under does not. */
+	assert_int_equal(initconf_backoff_next(&b, INITCONF_BACKOFF_RESET_MS - 1), 30000);
+	assert_int_equal(initconf_backoff_next(&b, INITCONF_BACKOFF_RESET_MS), 500);
+	assert_int_equal(initconf_backoff_next(&b, 0), 1000);
+
+	/* 0 would restart a crashing daemon in a loop: 1 ms, doubling. */
+	initconf_backoff_init(&b, 0);
+	assert_int_equal(initconf_backoff_next(&b, 0), 1);
+	assert_int_equal(initconf_backoff_next(&b, 0), 2);
+	initconf_backoff_init(&b, 3600000);
+	assert_int_equal(initconf_backoff_next(&b, 0), INITCONF_BACKOFF_CAP_MS);
+	assert_int_equal(initconf_backoff_next(&b, 0), INITCONF_BACKOFF_CAP_MS);
+	initconf_backoff_init(&b, 20000);
+	assert_int_equal(initconf_backoff_next(&b, 0), 20000);
+	assert_int_equal(initconf_backoff_next(&b, 0), 30000);
+}
+
+static int feed_all(struct initconf_lines *l, const char *data, size_t len, char out[][INITCONF_LINE_MAX],
+		    int max)
+{
+	int n = 0;
+
+	while (n < max && initconf_lines_feed(l, &data, &len, out[n]))
+		n++;
+	assert_int_equal(len, 0);
+	return n;
+}
+
+static void test_lines(void **state)
+{
+	struct initconf_lines l = { 0 };
+	char out[4][INITCONF_LINE_MAX];
+	char big[INITCONF_LINE_MAX + 10];
+
+	assert_int_equal(feed_all(&l, S("pow"), out, 4), 0);
+	assert_int_equal(feed_all(&l, S("eroff\r\nx\n\nrest"), out, 4), 3);
+	assert_string_equal(out[0], "poweroff");
+	assert_string_equal(out[1], "x");
+	assert_string_equal(out[2], "");
+	assert_int_equal(feed_all(&l, S("\n"), out, 4), 1);
+	assert_string_equal(out[0], "rest");
+
+	/* An overlong line is dropped whole, in however many pieces it comes. */
+	memset(big, 'p', sizeof(big));
+	assert_int_equal(feed_all(&l, big, sizeof(big), out, 4), 0);
+	assert_int_equal(feed_all(&l, S("poweroff\nok\n"), out, 4), 1);
+	assert_string_equal(out[0], "ok");
+	/* Exactly the most a line may hold is still a line. */
+	memset(big, 'a', INITCONF_LINE_MAX - 1);
+	big[INITCONF_LINE_MAX - 1] = '\n';
+	assert_int_equal(feed_all(&l, big, INITCONF_LINE_MAX, out, 4), 1);
+	assert_int_equal(strlen(out[0]), INITCONF_LINE_MAX - 1);
+	/* A NUL spoils its line: "power\0off" is not "power". */
+	assert_int_equal(feed_all(&l, S("power\0off\nb\n"), out, 4), 1);
+	assert_string_equal(out[0], "b");
+}
+
+static void test_disk(void **state)
+{
+	static uint8_t disk[INITCONF_DISK_PROBE];
+
+	memset(disk, 0, sizeof(disk));
+	assert_int_equal(initconf_disk_kind(disk, sizeof(disk)), INITCONF_DISK_BLANK);
+	/* A short read is not proof of a blank disk. */
+	assert_int_equal(initconf_disk_kind(disk, sizeof(disk) - 1), INITCONF_DISK_UNKNOWN);
+	/* btrfs keeps its superblock at 64 KiB: never formatted over. */
+	memcpy(disk + 0x10040, "_BHRfS_M", 8);
+	assert_int_equal(initconf_disk_kind(disk, sizeof(disk)), INITCONF_DISK_UNKNOWN);
+	disk[sizeof(disk) - 1] = 0;
+	memset(disk, 0, sizeof(disk));
+	disk[sizeof(disk) - 1] = 1;
+	assert_int_equal(initconf_disk_kind(disk, sizeof(disk)), INITCONF_DISK_UNKNOWN);
+	disk[1080] = 0x53;
+	disk[1081] = 0xef;
+	assert_int_equal(initconf_disk_kind(disk, sizeof(disk)), INITCONF_DISK_EXT);
+	assert_int_equal(initconf_disk_kind(disk, 2048), INITCONF_DISK_EXT);
+	disk[1081] = 0xee;
+	assert_int_equal(initconf_disk_kind(disk, 2048), INITCONF_DISK_UNKNOWN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_channels),
+		cmocka_unit_test(test_port_name),
+		cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_manifest_name),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_disk),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
