@@ -72,10 +72,11 @@ static void test_hello(void **state)
 	assert_non_null(m->version);
 	assert_string_equal(m->kernel.package, "linux-image-cloud-amd64");
 	assert_null(m->kernel.path);
-	assert_int_equal(m->kernel.n_modules, 0);
-	assert_null(m->kernel.modules[0]);
+	assert_int_equal(m->kernel.n_modules, 3);
+	assert_string_equal(m->kernel.modules[1], "virtio_console");
+	assert_null(m->kernel.modules[3]);
 	assert_int_equal(m->vcpus, 1);
-	assert_int_equal(m->memory_mib, 64);
+	assert_int_equal(m->memory_mib, 128);
 
 	/* ${BUILD} expanded, taken as given (not under examples/hello/). */
 	assert_int_equal(m->n_binaries, 1);
