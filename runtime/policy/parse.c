@@ -17,6 +17,10 @@
 #define RULE_FIELDS 4
 #define RULE_OPTIONS 1
 
+/* How a tag is written in a rule: "@tag:NAME". */
+#define TAG_PREFIX "@tag:"
+#define TAG_PREFIX_LEN (sizeof(TAG_PREFIX) - 1)
+
 struct tok {
 	const char *s;
 	size_t len;
@@ -170,8 +174,7 @@ static int parse_call(struct policy *p, const struct tok *t, struct rule *r, siz
 static int parse_peer(struct policy *p, const struct tok *t, const char *field,
 		      struct peer_pat *pat)
 {
-	static const char tag[] = "@tag:";
-	const size_t tag_len = sizeof(tag) - 1;
+	const size_t tag_len = TAG_PREFIX_LEN;
 	char q[POLICY_MSG_MAX / 2];
 
 	policy_quote(q, sizeof(q), t->s, t->len);
@@ -179,7 +182,7 @@ static int parse_peer(struct policy *p, const struct tok *t, const char *field,
 		pat->kind = PEER_ANY;
 		return 0;
 	}
-	if (t->len >= tag_len && !memcmp(t->s, tag, tag_len)) {
+	if (t->len >= tag_len && !memcmp(t->s, TAG_PREFIX, tag_len)) {
 		pat->kind = PEER_TAG;
 		if (t->len == tag_len) {
 			policy_report(p, p->line, false, "%s '@tag:' has no tag name", field);
@@ -262,7 +265,7 @@ static int parse_option(struct policy *p, const struct tok *t, struct rule *r)
 	return -EINVAL;
 }
 
-/* Appends @p t to @p *o, NUL-terminated; @return where it starts. */
+/* Appends @p len bytes of @p s to @p *o, NUL-terminated; @return where it starts. */
 static const char *put(char **o, const char *s, size_t len)
 {
 	char *start = *o;
@@ -271,6 +274,16 @@ static const char *put(char **o, const char *s, size_t len)
 	start[len] = '\0';
 	*o = start + len + 1;
 	return start;
+}
+
+/* A peer's name, or a tag's without its prefix; NULL for @anyvm. */
+static const char *put_peer(char **o, const struct peer_pat *pat, const struct tok *t)
+{
+	if (pat->kind == PEER_ANY)
+		return NULL;
+	if (pat->kind == PEER_TAG)
+		return put(o, t->s + TAG_PREFIX_LEN, t->len - TAG_PREFIX_LEN);
+	return put(o, t->s, t->len);
 }
 
 /*
@@ -299,13 +312,8 @@ static int fill_strings(struct rule *r, const struct tok *f, size_t n, size_t sv
 		r->service = put(&o, f[0].s, svc_len);
 	if (r->kind == CALL_METHOD)
 		r->method = put(&o, f[0].s + svc_len + 1, f[0].len - svc_len - 1);
-	/* A tag's name follows "@tag:". */
-	if (r->src.kind != PEER_ANY)
-		r->src.name = r->src.kind == PEER_TAG ? put(&o, f[1].s + 5, f[1].len - 5)
-						      : put(&o, f[1].s, f[1].len);
-	if (r->dst.kind != PEER_ANY)
-		r->dst.name = r->dst.kind == PEER_TAG ? put(&o, f[2].s + 5, f[2].len - 5)
-						      : put(&o, f[2].s, f[2].len);
+	r->src.name = put_peer(&o, &r->src, &f[1]);
+	r->dst.name = put_peer(&o, &r->dst, &f[2]);
 	return 0;
 }
 
@@ -316,14 +324,20 @@ static void check_shadow(struct policy *p, const struct rule *r)
 
 	for (unsigned i = 0; i < p->n_rules; i++) {
 		const struct rule *e = &p->rules[i];
-		char where[64];
+		char where[POLICY_MSG_MAX / 2];
+		size_t n;
 
 		if (!policy_rule_covers(e, r))
 			continue;
-		if (e->file == r->file)
+		/* File names come from whoever ran us: quoted like any input. */
+		if (e->file == r->file) {
 			snprintf(where, sizeof(where), "line %u", e->line);
-		else
-			snprintf(where, sizeof(where), "%.40s:%u", p->files[e->file], e->line);
+		} else {
+			policy_quote(where, sizeof(where) - 12, p->files[e->file],
+				     strlen(p->files[e->file]));
+			n = strlen(where);
+			snprintf(where + n, sizeof(where) - n, ":%u", e->line);
+		}
 		if (e->action == r->action)
 			policy_report(p, r->line, true,
 				      "rule is redundant: %s already %s every call it covers",
@@ -403,6 +417,8 @@ int policy_feed_line(struct policy *p, const char *buf, size_t len)
 
 	if (!p || (!buf && len))
 		return -EINVAL;
+	if (!buf) /* memchr() and friends want a pointer even for 0 bytes */
+		buf = "";
 	if (!p->n_files) {
 		ret = policy_begin_file(p, "-");
 		if (ret)
