@@ -10,11 +10,10 @@
 #     second, and left clean (unmounted) by each poweroff.
 # Boot-to-ready (QEMU start to "ready" on vapp.ctl) is printed for each boot.
 #
-# The image comes from `vapp build examples/hello/manifest.yaml` when the CLI
-# has that command; until then it is put together here with tests/lib/guest.sh
-# in the image layout (contract 4: /init, /etc/vapp/*, qemu.args with
-# ${IMAGE_DIR}, ${RUN_DIR} and ${ACCEL}). Either way QEMU runs from qemu.args.
-# BOOT_TEST_MANIFEST builds another manifest instead (with vapp build).
+# The image is what `vapp build examples/hello/manifest.yaml` makes, and QEMU
+# runs from its qemu.args with ${IMAGE_DIR}, ${RUN_DIR} and ${ACCEL}=tcg
+# replaced, as vappd would. BOOT_TEST_MANIFEST builds another manifest
+# instead; BOOT_TEST_KEEP=1 keeps the work folder.
 # Bounded by $BOOT_TEST_LIMIT seconds (default 240); QEMU never outlives it.
 set -u
 cd "${TOP:-$(dirname "$0")/../..}"
@@ -37,7 +36,7 @@ init=$BUILD/bin/vapp-init
 server=$BUILD/bin/hello-server
 client=$BUILD/bin/hello-client
 peer=$BUILD/tests/progs/ctl_peer
-for f in "$init" "$server" "$client" "$peer"; do
+for f in "$BUILD/bin/vapp" "$init" "$server" "$client" "$peer"; do
 	[ -x "$f" ] || fail "build $f first (make)"
 done
 
@@ -56,57 +55,13 @@ stop_peer() {
 [ -n "${BOOT_TEST_KEEP:-}" ] || guest_on_exit "rm -rf '$work'"
 guest_on_exit stop_peer
 
-# The image layout vapp build writes, from the pieces guest.sh knows how to
-# make: the hello daemon on vapp.rpc, a 16 MiB state volume.
-assemble_image() {
-	local etc=$work/etc m mods=() args=() cmdline
-	mkdir -p "$etc"
-	cmdline="console=ttyS0 panic=-1 quiet tsc_early_khz=2000000"
-	# guest.sh puts module M at /lib/modules/M (M relative to the kernel's
-	# module folder), dependencies first.
-	for m in virtio_mmio virtio_console virtio_blk; do
-		mods+=(-m "$m")
-		_guest_module_closure "$m" >>"$etc/modules.all" || return 1
-	done
-	awk '!seen[$0]++ { print "/lib/modules/" $0 }' "$etc/modules.all" >"$etc/modules"
-	printf 'vapp.rpc\n' >"$etc/channels"
-	printf '%s\n' /bin/hello-server --attach serial:/dev/virtio-ports/vapp.rpc >"$etc/daemon"
-	printf 'always\n500\n' >"$etc/restart"
-	printf '16 /var/lib/vapp\n' >"$etc/state"
-	printf 'name: hello\nversion: "0.1"\n' >"$etc/manifest.yaml"
-	for m in modules channels daemon restart state manifest.yaml; do
-		args+=(-f "$etc/$m:/etc/vapp/$m")
-	done
-	# guest.sh writes its own shell /init; vapp-init replaces it.
-	guest_initramfs "$img/initramfs.cpio.gz" /dev/null "${mods[@]}" \
-		-b "$init:/init" -b "$server:/bin/hello-server" "${args[@]}" || return 1
-	cp "$GUEST_VMLINUZ" "$img/kernel"
-	printf '%s' "$cmdline" >"$img/cmdline"
-	printf '%s\n' qemu-system-x86_64 -M microvm -accel '${ACCEL}' -m 128 -smp 1 \
-		-nographic -no-reboot -nodefaults -serial 'file:${RUN_DIR}/console.log' \
-		-kernel '${IMAGE_DIR}/kernel' -initrd '${IMAGE_DIR}/initramfs.cpio.gz' \
-		-append "$cmdline" -device virtio-serial-device \
-		-chardev 'socket,id=ch0,path=${RUN_DIR}/vapp.rpc.sock,server=on,wait=off' \
-		-device virtserialport,chardev=ch0,name=vapp.rpc \
-		-chardev 'socket,id=ch1,path=${RUN_DIR}/vapp.ctl.sock,server=on,wait=off' \
-		-device virtserialport,chardev=ch1,name=vapp.ctl \
-		-drive 'file=${RUN_DIR}/state.img,format=raw,if=none,id=state' \
-		-device virtio-blk-device,drive=state >"$img/qemu.args"
-}
-
 manifest=${BOOT_TEST_MANIFEST:-examples/hello/manifest.yaml}
-if "$BUILD/bin/vapp" build --help >/dev/null 2>&1; then
-	how="vapp build $manifest"
-	timeout "$(left)" "$BUILD/bin/vapp" build -D "BUILD=$PWD/$BUILD" "$manifest" -o "$img" ||
-		fail "vapp build $manifest"
-else
-	how="assembled by the test (no vapp build yet)"
-	assemble_image || fail "could not assemble the test image"
-fi
+timeout "$(left)" "$BUILD/bin/vapp" build -D "BUILD=$PWD/$BUILD" "$manifest" -o "$img" ||
+	fail "vapp build $manifest"
 for f in kernel initramfs.cpio.gz qemu.args; do
 	[ -s "$img/$f" ] || fail "the image has no $f"
 done
-echo "image ($how): kernel $(stat -c %s "$img/kernel") bytes," \
+echo "image ($manifest): kernel $(stat -c %s "$img/kernel") bytes," \
 	"initramfs $(stat -c %s "$img/initramfs.cpio.gz") bytes"
 
 # QEMU's argv: qemu.args with the run-time placeholders replaced.
