@@ -20,13 +20,17 @@ static bool has_tag(const struct policy_peer *peer, const char *tag)
 }
 
 /* Appends "; " and a formatted reason to @p why (truncation is harmless:
- * the reason is for people). */
+ * the reason is for people). Without a @p why, as when no one asks for an
+ * explanation, it costs nothing: a call's decision never formats text. */
 __attribute__((format(printf, 3, 4)))
 static void say(char *why, size_t size, const char *fmt, ...)
 {
-	size_t n = strnlen(why, size);
+	size_t n;
 	va_list ap;
 
+	if (!why)
+		return;
+	n = strnlen(why, size);
 	if (n + 3 >= size)
 		return;
 	if (n) {
@@ -96,7 +100,8 @@ bool policy_rule_matches(const struct rule *r, const char *service, const char *
 			 const struct policy_peer *src, const struct policy_peer *dst, char *why,
 			 size_t why_size)
 {
-	why[0] = '\0';
+	if (why)
+		why[0] = '\0';
 	/* Stops at the first field that differs: that is the reason. */
 	return call_matches(r, service, method, why, why_size) &&
 	       peer_matches(&r->src, src, "source", why, why_size) &&
@@ -177,7 +182,8 @@ int policy_explain(const struct policy *p, const char *service, const char *meth
 		return -EINVAL;
 	for (unsigned i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
-		bool m = policy_rule_matches(r, service, method, src, dst, why, sizeof(why));
+		bool m = policy_rule_matches(r, service, method, src, dst, trace ? why : NULL,
+					     sizeof(why));
 
 		if (trace && (r->kind == CALL_ANY || !strcmp(r->service, service)))
 			trace(arg, p->files[r->file], r->line, r->text, m, why);

@@ -68,7 +68,8 @@ void policy_quote(char *out, size_t size, const char *s, size_t len);
 void policy_report(struct policy *p, unsigned line, bool warning, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Does rule @p r decide this call (eval.c)? Writes the reason to @p why. */
+/* Does rule @p r decide this call (eval.c)? Writes the reason to @p why
+ * (may be NULL). */
 bool policy_rule_matches(const struct rule *r, const char *service, const char *method,
 			 const struct policy_peer *src, const struct policy_peer *dst, char *why,
 			 size_t why_size);
