@@ -23,8 +23,12 @@ $(VAPP_INIT): $(VAPP_INIT_OBJS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -static -s -Wl,--gc-sections $(LDFLAGS) -o $@ $(VAPP_INIT_OBJS)
 
-# The unit test links the pure half, built the normal way (sanitized with SAN=1).
+# The unit test and the fuzz target link the pure half, built the normal way
+# (sanitized with SAN=1, instrumented with FUZZ=1).
 VAPP_INIT_PURE := $(call objs-of,builder/init/initconf.c)
 $(BUILD)/tests/unit/test_vapp_init: $(VAPP_INIT_PURE)
 $(BUILD)/tests/unit/test_vapp_init: TEST_COMMON_OBJS += $(VAPP_INIT_PURE)
 $(BUILD)/obj/tests/unit/test_vapp_init.o: INCLUDES += -Ibuilder/init
+$(BUILD)/tests/fuzz/fuzz_vapp_init: $(VAPP_INIT_PURE)
+$(BUILD)/tests/fuzz/fuzz_vapp_init: TEST_COMMON_OBJS += $(VAPP_INIT_PURE)
+$(BUILD)/obj/tests/fuzz/fuzz_vapp_init.o: INCLUDES += -Ibuilder/init

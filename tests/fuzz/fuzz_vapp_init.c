@@ -1,0 +1,110 @@
+/* fuzz_vapp_init.c - vapp-init's readers (builder/init/initconf.c) on any
+ * bytes: the /etc/vapp files (the first byte picks which one) and the
+ * control-channel lines, fed in pieces as the port would deliver them. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "initconf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_list(const struct initconf_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!l->v[i])
+			__builtin_trap();
+	if (l->v && l->v[l->n])
+		__builtin_trap(); /* NULL-terminated */
+}
+
+/* No "", "." or ".." component: the mount point stays where it says. */
+static int path_ok(const char *s)
+{
+	const char *c = s + 1, *e;
+	size_t n;
+
+	if (s[0] != '/')
+		return 0;
+	for (;;) {
+		e = strchr(c, '/');
+		n = e ? (size_t)(e - c) : strlen(c);
+		if (!n || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		if (!e)
+			return 1;
+		c = e + 1;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct initconf_lines lines = { 0 };
+	struct initconf_restart_policy rp;
+	struct initconf_state st;
+	struct initconf_list l;
+	char name[INITCONF_NAME_MAX + 1], line[INITCONF_LINE_MAX];
+	const char *buf, *p;
+	size_t len, left, step;
+
+	if (!size)
+		return 0;
+	buf = (const char *)data + 1;
+	len = size - 1;
+	switch (data[0] % 7) {
+	case 0:
+		if (!initconf_parse_list(buf, len, &l))
+			check_list(&l);
+		initconf_list_free(&l);
+		break;
+	case 1:
+		if (!initconf_parse_channels(buf, len, &l)) {
+			check_list(&l);
+			for (size_t i = 0; i < l.n; i++)
+				if (!initconf_port_name_ok(l.v[i]))
+					__builtin_trap();
+		}
+		initconf_list_free(&l);
+		break;
+	case 2:
+		if (!initconf_parse_argv(buf, len, &l)) {
+			check_list(&l);
+			if (!l.n || l.v[0][0] != '/')
+				__builtin_trap();
+		}
+		initconf_list_free(&l);
+		break;
+	case 3:
+		initconf_parse_restart(buf, len, &rp);
+		break;
+	case 4:
+		if (!initconf_parse_state(buf, len, &st) &&
+		    (!st.size_mib || !path_ok(st.mount)))
+			__builtin_trap();
+		break;
+	case 5:
+		if (!initconf_manifest_name(buf, len, name) && strlen(name) > INITCONF_NAME_MAX)
+			__builtin_trap();
+		break;
+	case 6:
+		/* Pieces of 1..16 bytes, sized by the data itself. */
+		p = buf;
+		left = len;
+		while (left) {
+			step = 1 + (size_t)(p[0] & 15);
+			if (step > left)
+				step = left;
+			size_t piece = step;
+			const char *q = p;
+			while (initconf_lines_feed(&lines, &q, &piece, line))
+				if (strlen(line) >= INITCONF_LINE_MAX)
+					__builtin_trap();
+			p += step;
+			left -= step;
+		}
+		break;
+	}
+	return 0;
+}
