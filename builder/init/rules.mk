@@ -1,11 +1,16 @@
 # builder/init: vapp-init, the appliance's PID 1 (the image's /init).
 #
-# Linked statically (glibc, no NSS) so the image needs no loader for it, and
-# never sanitized: ASan/UBSan runtimes do not link statically and have no
-# place in PID 1. Its objects therefore go to their own folder with their own
-# flags; initconf.c (the pure half) is also compiled the normal way inside
-# tests/unit/test_vapp_init.c, which is where the sanitizers check it.
+# Linked statically so the image needs no loader for it, against musl when
+# musl-gcc is there (Debian musl-tools): 67 KB, 33 KB gzipped, against 700 KB
+# and 300 KB with glibc, in an image whose budget is 16 MiB with a 13.5 MiB
+# kernel. glibc works too (no NSS is used). Never sanitized: ASan/UBSan
+# runtimes do not link statically and have no place in PID 1. Its objects
+# therefore go to their own folder with their own compiler and flags;
+# initconf.c (the pure half) is also compiled the normal way for the unit
+# test and the fuzz target below, which is where the sanitizers check it.
 VAPP_INIT := $(BUILD)/bin/vapp-init
+VAPP_INIT_CC ?= $(if $(shell command -v musl-gcc),musl-gcc,$(CC))
+VAPP_INIT_CC := $(VAPP_INIT_CC)
 VAPP_INIT_SRCS := $(sort $(wildcard builder/init/*.c))
 VAPP_INIT_OBJS := $(patsubst %.c,$(BUILD)/obj/init-static/%.o,$(VAPP_INIT_SRCS))
 VAPP_INIT_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -ffunction-sections \
@@ -15,13 +20,13 @@ PROGRAMS += $(VAPP_INIT)
 $(BUILD)/obj/init-static/%.o: %.c | $(CONFIG)
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(VAPP_INIT_CFLAGS) -c -o $@ $<
+	$(Q)$(VAPP_INIT_CC) $(VAPP_INIT_CFLAGS) -c -o $@ $<
 
 # Stripped: it is copied into every image, and its size counts there.
 $(VAPP_INIT): $(VAPP_INIT_OBJS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -static -s -Wl,--gc-sections $(LDFLAGS) -o $@ $(VAPP_INIT_OBJS)
+	$(Q)$(VAPP_INIT_CC) -static -s -Wl,--gc-sections $(LDFLAGS) -o $@ $(VAPP_INIT_OBJS)
 
 # The unit test and the fuzz target link the pure half, built the normal way
 # (sanitized with SAN=1, instrumented with FUZZ=1).

@@ -94,11 +94,15 @@ void setup_mounts(void)
 }
 
 /* The kernel gave PID 1 /dev/console only if the initramfs had the node;
- * now devtmpfs surely has it, so take it again for 0, 1 and 2. */
+ * now devtmpfs surely has it, so take it again for 0, 1 and 2. Without a
+ * console they still must not stay closed: the next open() would get fd 1,
+ * and every message would go wherever that file is (the control port). */
 void setup_console(void)
 {
 	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
 
+	if (fd < 0)
+		fd = open("/dev/null", O_RDWR);
 	if (fd < 0)
 		return; /* nowhere to say so; the steps after still run */
 	dup2(fd, 0);
