@@ -113,6 +113,7 @@ include builder/rules.mk
 include builder/init/rules.mk
 include manifest/rules.mk
 include runtime/policy/rules.mk
+include runtime/vappd/rules.mk
 include runtime/rules.mk
 include tests/rules.mk
 

@@ -8,18 +8,26 @@
 /* One line per subcommand; a cmd_NAME.c file adds itself here. */
 extern const struct vapp_cmd vapp_cmd_build;
 extern const struct vapp_cmd vapp_cmd_keygen;
+extern const struct vapp_cmd vapp_cmd_logs;
 extern const struct vapp_cmd vapp_cmd_manifest;
 extern const struct vapp_cmd vapp_cmd_policy;
+extern const struct vapp_cmd vapp_cmd_ps;
+extern const struct vapp_cmd vapp_cmd_run;
 extern const struct vapp_cmd vapp_cmd_sign;
+extern const struct vapp_cmd vapp_cmd_stop;
 extern const struct vapp_cmd vapp_cmd_verify;
 extern const struct vapp_cmd vapp_cmd_version;
 
 static const struct vapp_cmd *const commands[] = {
 	&vapp_cmd_build,
 	&vapp_cmd_keygen,
+	&vapp_cmd_logs,
 	&vapp_cmd_manifest,
 	&vapp_cmd_policy,
+	&vapp_cmd_ps,
+	&vapp_cmd_run,
 	&vapp_cmd_sign,
+	&vapp_cmd_stop,
 	&vapp_cmd_verify,
 	&vapp_cmd_version,
 };

@@ -1,0 +1,138 @@
+/* cmd_run.c - vapp run: ask vappd to verify, start and supervise an appliance. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vappd_client.h"
+
+static int run(int argc, char **argv);
+
+const struct vapp_cmd vapp_cmd_run = {
+	.name = "run",
+	.summary = "start an appliance under vappd and wait until it is ready",
+	.usage =
+	"Usage: vapp run [--name NAME] [--accel auto|kvm|tcg] [--boot-timeout SEC]\n"
+	"                [--socket PATH] IMAGE\n"
+	"\n"
+	"Asks vappd to run the appliance image IMAGE and waits until it is ready.\n"
+	"IMAGE is an image folder written by 'vapp build' (a path: it is made absolute\n"
+	"here, since vappd runs elsewhere) or the name of an image in vappd's --images\n"
+	"folder.\n"
+	"\n"
+	"vappd copies the folder, checks the copy's measurement and signature against\n"
+	"its trusted keys (an image that does not match is refused before it boots,\n"
+	"naming the part: kernel, initramfs, cmdline, measurement, signature), starts\n"
+	"it under QEMU, and answers once the appliance's first service has answered\n"
+	"the vrpc HELLO on its channel. From then on vappd supervises it: an\n"
+	"appliance that ends or crashes is started again after a back-off, its state\n"
+	"volume kept. A boot that does not reach ready in time fails; the error\n"
+	"holds the last lines of the appliance's console, and the VM is stopped.\n"
+	"\n"
+	"Options:\n"
+	"  -n, --name NAME         the appliance's name in vappd (default: the\n"
+	"                          manifest's name); [a-z0-9][a-z0-9-]*\n"
+	"  -a, --accel MODE        auto (a probe decides, once per vappd), kvm or tcg;\n"
+	"                          default: vappd's own default\n"
+	"  -t, --boot-timeout SEC  how long the boot may take to reach ready\n"
+	"                          (default: vappd's, 60 s unless it was told otherwise)\n"
+	"  -s, --socket PATH       vappd's control socket (default: $VAPPD_SOCKET, else\n"
+	"                          " VAPPD_SOCKET_DEFAULT ")\n"
+	"  -h, --help              show this help\n"
+	"\n"
+	"On success it prints the appliance's name, QEMU's pid, the accelerator, the\n"
+	"boot time, the verified measurement and the signer, and any note from vappd\n"
+	"(a development key, the accelerator probe's verdict).\n"
+	"\n"
+	"Exit status: 0 the appliance is running; 1 it was refused or did not\n"
+	"become ready, or vappd could not be reached; 2 usage error.\n"
+	"\n"
+	"Example:\n"
+	"  vapp build examples/hello/manifest.yaml\n"
+	"  vapp run build/appliances/hello\n",
+	.run = run,
+};
+
+static int run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "boot-timeout", required_argument, NULL, 't' },
+		{ "socket", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	Vapp__Runtime__V1__RunRequest req = VAPP__RUNTIME__V1__RUN_REQUEST__INIT;
+	Vapp__Runtime__V1__RunReply *reply = NULL;
+	const char *socket = NULL;
+	char image[PATH_MAX];
+	struct vrpc_client *cli;
+	struct stat st;
+	int c, timeout_ms;
+
+	while ((c = getopt_long(argc, argv, "n:a:t:s:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': req.name = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg"))
+				return cmd_usage_error(&vapp_cmd_run, "--accel: give auto, kvm or tcg");
+			req.accel = optarg;
+			break;
+		case 't': {
+			char *end;
+			double s = strtod(optarg, &end);
+
+			if (end == optarg || *end || s <= 0 || s > 86400)
+				return cmd_usage_error(&vapp_cmd_run, "--boot-timeout: '%s' is not "
+						       "a number of seconds", optarg);
+			req.boot_timeout_ms = (uint32_t)(s * 1000);
+			break;
+		}
+		case 's': socket = optarg; break;
+		default: return cmd_usage_error(&vapp_cmd_run, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error(&vapp_cmd_run, "give one IMAGE (a folder or a name)");
+	/* A folder here is a folder for vappd too, once absolute. */
+	if ((strchr(argv[optind], '/') || stat(argv[optind], &st) == 0) &&
+	    realpath(argv[optind], image))
+		req.image = image;
+	else
+		req.image = argv[optind];
+	cli = vappd_connect(&vapp_cmd_run, vappd_socket(socket));
+	if (!cli)
+		return 1;
+	/* vappd bounds the boot itself; this only guards against a vappd that
+	 * never answers: its boot timeout, the KVM probe and the copy, plus room. */
+	timeout_ms = (int)(req.boot_timeout_ms ? req.boot_timeout_ms : 600000) + 120000;
+	if (vappd_call(&vapp_cmd_run, cli, CONTROL_RUN, &req.base, (ProtobufCMessage **)&reply,
+		       timeout_ms) != VRPC_OK) {
+		vrpc_client_close(cli);
+		return 1;
+	}
+	if (!reply->appliance || reply->appliance->state != VAPP__RUNTIME__V1__STATE__RUNNING) {
+		const char *why = reply->appliance ? reply->appliance->error : "";
+
+		cmd_error(&vapp_cmd_run, "%s", why[0] ? why : "the appliance did not become ready");
+		protobuf_c_message_free_unpacked(&reply->base, NULL);
+		vrpc_client_close(cli);
+		return 1;
+	}
+	{
+		Vapp__Runtime__V1__Appliance *a = reply->appliance;
+
+		printf("%s %s (pid %d, accel %s, ready in %u ms)\n", a->name,
+		       vappd_state_name(a->state), a->pid, a->accel, a->boot_ms);
+		printf("  measurement  %s\n  signer       %s\n", a->measurement, a->signer);
+		if (a->service[0])
+			printf("  service      %s on %s\n", a->service, a->channel);
+	}
+	for (size_t i = 0; i < reply->n_notes; i++)
+		printf("note: %s\n", reply->notes[i]);
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+	vrpc_client_close(cli);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * appliance.h - private to appliance.c (its life) and launch.c (preparing
+ * and starting it): the appliance itself.
+ */
+#ifndef VAPPD_APPLIANCE_H
+#define VAPPD_APPLIANCE_H
+
+#include <limits.h>
+
+#include "hvconfig.h"
+#include "measure.h"
+#include "vappd.h"
+
+#define CTL_SOCK HV_CTL_CHANNEL ".sock"
+
+struct appliance {
+	struct vappd *d;
+	struct appliance *next;
+	char name[64];
+	char image_src[PATH_MAX];
+	char run_dir[PATH_MAX];
+	char image_dir[PATH_MAX];
+	char accel[8];
+	char measurement[MEASURE_HEX_LEN + 1];
+	char signer[PATH_MAX + 128];
+	char chan_addr[PATH_MAX + 16];
+	struct image_info info;
+	char **argv;
+	bool has_ctl;
+	int boot_timeout_ms;
+
+	enum sup_state state;
+	struct sup_ctx ctx;
+	pid_t pid;
+	int64_t started_ms;
+	bool daemon_exit_seen;
+	int daemon_status;
+	uint32_t restarts, boot_ms, backoff_ms;
+	char error[VAPPD_ERR_LEN];
+	char hello_err[128];
+
+	int boot_timer, backoff_timer, stop_timer, ctl_timer, hello_timer;
+	int ctl_fd;
+	char ctl_buf[256];
+	size_t ctl_len;
+	struct hello_job *hello;
+	struct vrpc_client *cli;
+
+	app_run_done_fn run_done;
+	void *run_ud;
+	app_stop_done_fn stop_done;
+	void *stop_ud;
+};
+
+void feed(struct appliance *a, enum sup_event ev);
+int start_vm(struct appliance *a);
+/* (Re)starts the boot timer: not ready by then is SUP_EV_BOOT_TIMEOUT. */
+void arm_boot(struct appliance *a);
+void appliance_free(struct appliance *a);
+int64_t mono_ms(void);
+/* DIR/FILE into @p out; empty when it does not fit. */
+void path_in(char *out, size_t len, const char *dir, const char *file);
+
+#endif /* VAPPD_APPLIANCE_H */

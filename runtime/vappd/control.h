@@ -1,0 +1,12 @@
+/* control.h - the Control service of vappd (control.c). */
+#ifndef VAPPD_CONTROL_H
+#define VAPPD_CONTROL_H
+
+#include "vappd.h"
+
+/** Offers vapp.runtime.v1.Control on d->srv. @return 0 or -errno. */
+int control_register(struct vappd *d);
+/** Ends every `vapp logs --follow` stream (vappd is exiting). */
+void control_shutdown(struct vappd *d);
+
+#endif /* VAPPD_CONTROL_H */

@@ -1,0 +1,168 @@
+/*
+ * hello.c - ready means the appliance's first service answered HELLO.
+ *
+ * The HELLO can take a whole boot: QEMU accepts the channel socket at once,
+ * but the bytes wait in the socket until the daemon opens its port
+ * (transport_serial.c). vrpc_client_open() blocks, so each attempt runs on
+ * a thread of its own and hands its result to the loop through a pipe; the
+ * loop never waits on a guest. An attempt ends by itself when QEMU goes
+ * (the socket closes) or at its deadline; an owner that stops caring
+ * abandons it, and the loop frees it when it comes back.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vappd.h"
+
+struct hello_job {
+	struct vappd *d;
+	void *owner;
+	atomic_bool abandoned;
+	char *addr, *path, *service;
+	int timeout_ms;
+	ProtobufCServiceDescriptor desc;
+	/* result */
+	struct vrpc_client *cli;
+	int err;
+	uint32_t elapsed_ms;
+};
+
+#define ATTEMPT_MS 3000
+
+static atomic_int running_jobs;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void job_free(struct hello_job *job)
+{
+	vrpc_client_close(job->cli);
+	free(job->addr);
+	free(job->path);
+	free(job->service);
+	free(job);
+}
+
+static void *hello_thread(void *arg)
+{
+	struct hello_job *job = arg;
+	int64_t t0 = mono_ms(), deadline = t0 + job->timeout_ms;
+	struct stat st;
+
+	job->err = -ETIMEDOUT;
+	while (!atomic_load(&job->abandoned)) {
+		int64_t left = deadline - mono_ms();
+		struct vrpc_client_opts o = { 0 };
+
+		if (left <= 0)
+			break;
+		/* QEMU makes the socket a moment after it starts. */
+		if (stat(job->path, &st) < 0) {
+			usleep(20 * 1000);
+			continue;
+		}
+		/* Attempts of a few seconds, so that an abandoned job leaves
+		 * QEMU's socket (one client at a time) soon. A HELLO sent again
+		 * on a new connection is what the appliance's server expects
+		 * after a host went away (it skips to the latest HELLO). */
+		o.connect_timeout_ms = left < ATTEMPT_MS ? (int)left : ATTEMPT_MS;
+		job->cli = vrpc_client_open(job->addr, &job->desc, &o);
+		job->err = job->cli ? 0 : -errno;
+		/* Refused: QEMU is not listening yet; timed out: the daemon is
+		 * not up yet. Anything else (EPROTO: QEMU went) is final. */
+		if (job->err != -ECONNREFUSED && job->err != -ENOENT && job->err != -ETIMEDOUT)
+			break;
+		usleep(50 * 1000);
+	}
+	job->elapsed_ms = (uint32_t)(mono_ms() - t0);
+	if (write(job->d->hello_fd[1], &job, sizeof(job)) != sizeof(job)) {
+		/* The pipe holds pointers only, far below its capacity. */
+		abort();
+	}
+	return NULL;
+}
+
+struct hello_job *hello_start(struct vappd *d, const char *addr, const char *service,
+			      int timeout_ms, void *owner)
+{
+	struct hello_job *job = calloc(1, sizeof(*job));
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!job)
+		return NULL;
+	job->d = d;
+	job->owner = owner;
+	job->timeout_ms = timeout_ms;
+	job->addr = strdup(addr);
+	job->service = strdup(service);
+	/* Only the name is needed for the HELLO ("serial:" + path). */
+	job->path = strdup(strchr(addr, ':') ? strchr(addr, ':') + 1 : addr);
+	if (!job->addr || !job->service || !job->path)
+		goto err_job;
+	job->desc.magic = PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC;
+	job->desc.name = job->service;
+	if (pthread_attr_init(&attr))
+		goto err_job;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&running_jobs, 1);
+	if (pthread_create(&t, &attr, hello_thread, job)) {
+		atomic_fetch_sub(&running_jobs, 1);
+		pthread_attr_destroy(&attr);
+		goto err_job;
+	}
+	pthread_attr_destroy(&attr);
+	return job;
+err_job:
+	job_free(job);
+	return NULL;
+}
+
+void hello_abandon(struct hello_job *job)
+{
+	if (job)
+		atomic_store(&job->abandoned, true);
+}
+
+void hello_on_done(void *ud, int fd, short revents)
+{
+	struct hello_job *job;
+
+	while (read(fd, &job, sizeof(job)) == sizeof(job)) {
+		atomic_fetch_sub(&running_jobs, 1);
+		if (!atomic_load(&job->abandoned)) {
+			struct vrpc_client *cli = job->cli;
+
+			job->cli = NULL;
+			appliance_hello_done(job->owner, cli, job->err, job->elapsed_ms);
+		}
+		job_free(job);
+	}
+}
+
+void hello_drain(struct vappd *d, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	while (atomic_load(&running_jobs) > 0 && mono_ms() < deadline) {
+		struct hello_job *job;
+
+		if (read(d->hello_fd[0], &job, sizeof(job)) == sizeof(job)) {
+			atomic_fetch_sub(&running_jobs, 1);
+			job_free(job);
+		} else {
+			usleep(20 * 1000);
+		}
+	}
+}

@@ -1,0 +1,372 @@
+/*
+ * launch.c - `vapp run`: from an image folder to a started appliance.
+ *
+ * Order matters: the folder is copied into the run folder first, and only
+ * the copy is verified and booted, so nothing can swap a file between the
+ * check and the boot. The copy's qemu.args (not measured) is held to the
+ * measured parts by qemu_args_check().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "appliance.h"
+#include "qemu.h"
+
+#define ARGS_MAX (256 * 1024)
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void rm_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A channel name becomes a file name in the run folder. */
+static bool valid_channel(const char *s)
+{
+	return s[0] && s[0] != '.' && !strchr(s, '/') && strlen(s) < 100;
+}
+
+static void note(char *notes, size_t len, const char *text)
+{
+	size_t used = strlen(notes);
+
+	snprintf(notes + used, len - used, "%s%s", used ? "\n" : "", text);
+}
+
+static const char *resolve_accel(struct vappd *d, enum vappd_accel want, const char *qemu,
+				 const char *kernel, char *notes, size_t noteslen)
+{
+	char text[512];
+
+	if (want == ACCEL_KVM)
+		return "kvm";
+	if (want == ACCEL_TCG)
+		return "tcg";
+	if (d->probe_result < 0) {
+		int yes = qemu_probe(qemu, "kvm", kernel, d->run_dir, d->probe_timeout_ms,
+				     d->probe_why, sizeof(d->probe_why));
+
+		d->probe_result = yes == 1 ? ACCEL_KVM : ACCEL_TCG;
+		vappd_log("accelerator probe: %s%s%s", yes == 1 ? "KVM boots, using kvm" : "using tcg",
+			  yes == 1 ? "" : ": ", yes == 1 ? "" : d->probe_why);
+	}
+	if (d->probe_result == ACCEL_KVM)
+		return "kvm";
+	snprintf(text, sizeof(text), "accel auto: TCG, because %s (probed once per vappd)",
+		 d->probe_why);
+	note(notes, noteslen, text);
+	return "tcg";
+}
+
+/* Checks the copy; fills the appliance's measurement and signer. */
+static int verify(struct vappd *d, struct appliance *a, const char *copy, char *err,
+		  size_t errlen, char *notes, size_t noteslen)
+{
+	const char *keys[64];
+	char own[PATH_MAX], fp[8 + MEASURE_HEX_LEN], kerr[MEASURE_ERR_LEN];
+	struct verify_report rep;
+	size_t n = 0, used;
+	int rc;
+
+	for (size_t i = 0; d->trusted && d->trusted[i] && n < 62; i++)
+		keys[n++] = d->trusted[i];
+	if (d->trust_image_key) {
+		path_in(own, sizeof(own), copy, "signer.pub");
+		keys[n++] = own;
+		note(notes, noteslen, "trusting the image's own signer.pub (--trust-image-key: "
+				      "development only, this proves integrity, not origin)");
+	}
+	keys[n] = NULL;
+	if (!n) {
+		snprintf(err, errlen, "no trusted keys: give vappd --trust KEY.pub, put keys in %s, "
+				      "or for development --trust-image-key",
+			 VAPPD_DEFAULT_TRUST_DIR);
+		return -EPERM;
+	}
+	rc = verify_image(copy, keys, &rep);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc || !rep.trusted) {
+		used = (size_t)snprintf(err, errlen, "image %s refused before boot:", a->image_src);
+		for (size_t i = 0; i < rep.n_problems && used < errlen; i++)
+			used += (size_t)snprintf(err + used, errlen - used, "%s %s", i ? ";" : "",
+						 rep.problems[i]);
+		if (!rep.n_problems && used < errlen)
+			snprintf(err + used, errlen - used, " signature: no trusted key verifies it");
+		verify_report_free(&rep);
+		return -EPERM;
+	}
+	measure_hex(rep.m.chain, a->measurement);
+	if (measure_key_fingerprint(keys[rep.signer], fp, kerr) < 0)
+		snprintf(fp, sizeof(fp), "?");
+	if (d->trust_image_key && keys[rep.signer] == own)
+		snprintf(a->signer, sizeof(a->signer), "%s (the image's own signer.pub)", fp);
+	else
+		snprintf(a->signer, sizeof(a->signer), "%s (trusted key %s)", fp, keys[rep.signer]);
+	verify_report_free(&rep);
+	return 0;
+}
+
+/* qemu.args of the copy -> the argv to run. */
+static int make_argv(struct vappd *d, struct appliance *a, const char *accel, char *err,
+		     size_t errlen)
+{
+	char p[PATH_MAX], tap[16], *text = NULL, *cmdline = NULL, **raw = NULL;
+	size_t len, clen;
+	int rc;
+	struct manifest_var vars[] = {
+		{ "IMAGE_DIR", a->image_dir },
+		{ "RUN_DIR", a->run_dir },
+		{ "ACCEL", accel },
+		{ "VIRT_TYPE", !strcmp(accel, "kvm") ? "kvm" : "qemu" },
+		{ NULL, NULL },
+	};
+
+	path_in(p, sizeof(p), a->image_dir, "qemu.args");
+	if ((rc = read_small_file(p, ARGS_MAX, &text, &len)) < 0) {
+		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
+		return rc;
+	}
+	path_in(p, sizeof(p), a->image_dir, "cmdline");
+	if ((rc = read_small_file(p, ARGS_MAX, &cmdline, &clen)) < 0) {
+		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
+		goto out;
+	}
+	if ((rc = qemu_args_split(text, len, &raw)) < 0) {
+		snprintf(err, errlen, "qemu.args: no arguments, or a NUL byte");
+		goto out;
+	}
+	if ((rc = qemu_args_check(raw, cmdline, err, errlen)) < 0)
+		goto out;
+	snprintf(tap, sizeof(tap), "vp%.8sn", a->name);
+	a->argv = qemu_args_expand(raw, vars, tap, err, errlen);
+	if (!a->argv) {
+		rc = -errno;
+		goto out;
+	}
+	if (d->qemu) {
+		char *q = strdup(d->qemu);
+
+		if (!q) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		free(a->argv[0]);
+		a->argv[0] = q;
+	}
+	for (size_t i = 0; a->argv[i]; i++)
+		if (strstr(raw[i], HV_CTL_CHANNEL ".sock"))
+			a->has_ctl = true;
+	rc = 0;
+out:
+	qemu_argv_free(raw);
+	free(text);
+	free(cmdline);
+	return rc;
+}
+
+/* The state volume: made once (sparse), kept across restarts and runs. */
+static int make_state(struct vappd *d, struct appliance *a, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], img[PATH_MAX], link[PATH_MAX];
+	bool wanted = false;
+	int fd;
+
+	for (size_t i = 0; a->argv[i]; i++)
+		if (strstr(a->argv[i], "/state.img"))
+			wanted = true;
+	if (!wanted)
+		return 0;
+	if (!a->info.state_mib) {
+		snprintf(err, errlen, "qemu.args has a state disk but the manifest no state.size");
+		return -EINVAL;
+	}
+	path_in(dir, sizeof(dir), d->state_dir, a->name);
+	path_in(img, sizeof(img), dir, "state.img");
+	path_in(link, sizeof(link), a->run_dir, "state.img");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto err_errno;
+	fd = open(img, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (ftruncate(fd, (off_t)a->info.state_mib << 20) < 0) {
+			close(fd);
+			unlink(img);
+			goto err_errno;
+		}
+		close(fd);
+		vappd_log("%s: new state volume %s (%u MiB, sparse)", a->name, img,
+			  a->info.state_mib);
+	} else if (errno != EEXIST) {
+		goto err_errno;
+	}
+	unlink(link);
+	if (symlink(img, link) < 0)
+		goto err_errno;
+	return 0;
+err_errno:
+	snprintf(err, errlen, "state volume %s: %s", img, strerror(errno));
+	return -errno;
+}
+
+/* The image folder the request names: a path, or a name in --images. */
+static int resolve_image(struct vappd *d, const char *image, char *out, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (!image[0]) {
+		snprintf(err, errlen, "no image given");
+		return -EINVAL;
+	}
+	if (strchr(image, '/')) {
+		if (image[0] != '/') {
+			snprintf(err, errlen, "image path '%s' is relative (vappd's folder is not "
+					      "yours): give an absolute path", image);
+			return -EINVAL;
+		}
+		snprintf(p, sizeof(p), "%s", image);
+	} else {
+		path_in(p, sizeof(p), d->images_dir, image);
+	}
+	if (!realpath(p, out) || stat(out, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "no image folder at %s", p);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int read_info(const char *copy, struct image_info *info, char *err, size_t errlen)
+{
+	char p[PATH_MAX], *text;
+	size_t len;
+	int rc;
+
+	path_in(p, sizeof(p), copy, "manifest.yaml");
+	if ((rc = read_small_file(p, 1 << 20, &text, &len)) < 0) {
+		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
+		return rc;
+	}
+	rc = image_info_parse(text, len, info, err, errlen);
+	free(text);
+	return rc;
+}
+
+struct appliance *appliance_run(struct vappd *d, const char *image, const char *name,
+				enum vappd_accel accel_want, int boot_timeout_ms,
+				app_run_done_fn done, void *ud, char *err, size_t errlen,
+				char *notes, size_t noteslen)
+{
+	struct appliance *a = calloc(1, sizeof(*a)), *old;
+	char tmp[PATH_MAX], kernel[PATH_MAX];
+	const char *accel;
+	int rc = -EINVAL;
+
+	err[0] = 0;
+	notes[0] = 0;
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->d = d;
+	a->ctl_fd = -1;
+	a->boot_timeout_ms = boot_timeout_ms > 0 ? boot_timeout_ms : d->boot_timeout_ms;
+	if ((rc = resolve_image(d, image, a->image_src, err, errlen)) < 0)
+		goto err_a;
+	rc = -EIO;
+	snprintf(tmp, sizeof(tmp), "%s/.image-XXXXXX", d->run_dir);
+	if (!mkdtemp(tmp)) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto err_a;
+	}
+	if ((rc = image_copy(a->image_src, tmp, err, errlen)) < 0 ||
+	    (rc = read_info(tmp, &a->info, err, errlen)) < 0)
+		goto err_tmp;
+	rc = -EINVAL;
+	snprintf(a->name, sizeof(a->name), "%s", name && name[0] ? name : a->info.name);
+	if (!valid_name(a->name)) {
+		snprintf(err, errlen, "'%.64s' is not an appliance name ([a-z0-9][a-z0-9-]*, at "
+				      "most 63)", name && name[0] ? name : a->info.name);
+		goto err_tmp;
+	}
+	old = appliance_find(d, a->name);
+	if (old && (old->pid > 0 || (old->state != SUP_STOPPED && old->state != SUP_FAILED))) {
+		snprintf(err, errlen, "%s is already %s (stop it first: vapp stop %s)", a->name,
+			 sup_state_name(old->state), a->name);
+		rc = -EEXIST;
+		goto err_tmp;
+	}
+	if (a->info.channel && !valid_channel(a->info.channel)) {
+		snprintf(err, errlen, "manifest.yaml: channel '%.64s' is not a file name",
+			 a->info.channel);
+		goto err_tmp;
+	}
+	if ((rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0)
+		goto err_tmp;
+	rc = -EIO;
+	if (old)
+		appliance_free(old);
+	path_in(a->run_dir, sizeof(a->run_dir), d->run_dir, a->name);
+	path_in(a->image_dir, sizeof(a->image_dir), a->run_dir, "image");
+	if (mkdir(a->run_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", a->run_dir, strerror(errno));
+		goto err_tmp;
+	}
+	rm_tree(a->image_dir);
+	if (rename(tmp, a->image_dir) < 0) {
+		snprintf(err, errlen, "%s: %s", a->image_dir, strerror(errno));
+		goto err_tmp;
+	}
+	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
+	accel = resolve_accel(d, accel_want, d->qemu ? d->qemu : "qemu-system-x86_64", kernel,
+			      notes, noteslen);
+	snprintf(a->accel, sizeof(a->accel), "%s", accel);
+	if ((rc = make_argv(d, a, accel, err, errlen)) < 0 ||
+	    (rc = make_state(d, a, err, errlen)) < 0)
+		goto err_a;
+	if (a->info.channel)
+		snprintf(a->chan_addr, sizeof(a->chan_addr), "serial:%s/%s.sock", a->run_dir,
+			 a->info.channel);
+	a->ctx.policy = a->info.restart;
+	sup_backoff_init(&a->ctx.backoff, SUP_BACKOFF_FIRST_MS, SUP_BACKOFF_CAP_MS, SUP_RESET_MS);
+	a->state = SUP_STARTING;
+	if ((rc = start_vm(a)) < 0) {
+		snprintf(err, errlen, "%s", a->error);
+		goto err_a;
+	}
+	a->next = d->apps;
+	d->apps = a;
+	a->run_done = done;
+	a->run_ud = ud;
+	arm_boot(a);
+	return a;
+err_tmp:
+	rm_tree(tmp);
+err_a:
+	qemu_argv_free(a->argv);
+	image_info_free(&a->info);
+	free(a);
+	errno = rc < 0 ? -rc : EIO;
+	return NULL;
+}

@@ -1,0 +1,464 @@
+/*
+ * main.c - vappd: owns the appliances of this host. Options, the control
+ * socket, signals (signalfd in the loop), daemon mode, and a clean exit
+ * that stops every appliance.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "vappd.h"
+
+#define EXIT_STOP_MS (VAPPD_STOP_GRACE_MS + 5000)
+
+static const char usage[] =
+	"Usage: vappd [OPTIONS]\n"
+	"\n"
+	"The vapp runtime daemon: verifies, starts, supervises and stops appliances\n"
+	"(service VMs built by 'vapp build'), and answers the 'vapp run', 'stop', 'ps'\n"
+	"and 'logs' commands on its control socket.\n"
+	"\n"
+	"Before an appliance boots, its image folder is copied into the run folder\n"
+	"and the copy's measurement and signature are checked against the trusted\n"
+	"keys; an image that does not match is refused, naming the part. An\n"
+	"appliance is ready when its first service answers the vrpc HELLO on its\n"
+	"channel. One that ends or crashes is started again after a back-off (1 s\n"
+	"doubling to 60 s, reset after 5 minutes up), its state volume kept.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --foreground        stay in the foreground, log to stderr (default:\n"
+	"                          become a daemon, log to RUN_DIR/vappd.log)\n"
+	"  -s, --socket PATH       control socket (default " VAPPD_DEFAULT_SOCKET ")\n"
+	"  -g, --group NAME        group that may use the socket (mode 0660; default root)\n"
+	"      --run-dir DIR       sockets, consoles, image copies (default " VAPPD_DEFAULT_RUN_DIR ")\n"
+	"      --state-dir DIR     persistent state volumes, DIR/NAME/state.img\n"
+	"                          (default " VAPPD_DEFAULT_STATE_DIR ")\n"
+	"      --images DIR        where 'vapp run NAME' finds image NAME\n"
+	"                          (default " VAPPD_DEFAULT_IMAGES ")\n"
+	"  -t, --trust KEY.pub     trust images signed by this Ed25519 public key;\n"
+	"                          may be repeated\n"
+	"      --trust-dir DIR     trust every *.pub in DIR (default " VAPPD_DEFAULT_TRUST_DIR ",\n"
+	"                          read when it exists)\n"
+	"      --trust-image-key   development: trust each image's own signer.pub (this\n"
+	"                          proves the image is intact, not who made it)\n"
+	"  -a, --accel MODE        auto, kvm or tcg (default: $VAPP_ACCEL, else auto:\n"
+	"                          a bounded probe boots the first image's kernel under\n"
+	"                          KVM once, and TCG is used unless that works)\n"
+	"      --boot-timeout SEC  time to ready before a boot fails (default 60)\n"
+	"      --probe-timeout SEC the KVM probe's bound (default 5)\n"
+	"      --qemu PATH         the QEMU binary (default: qemu.args' first line)\n"
+	"      --release-channel   close the service connection once the appliance\n"
+	"                          answered HELLO, so that a tool can use the channel\n"
+	"                          socket directly (QEMU serves one client; tests)\n"
+	"  -h, --help              this help\n"
+	"\n"
+	"Signals: SIGTERM or SIGINT stop every appliance (poweroff, SIGKILL after\n"
+	"15 s) and end vappd.\n"
+	"\n"
+	"Exit status: 0 after a clean stop, 1 when vappd could not start (the reason\n"
+	"is printed), 2 on a usage error.\n"
+	"\n"
+	"Example:\n"
+	"  vappd --foreground --trust /etc/vapp/vendor.pub --group vapp\n";
+
+static bool foreground;
+
+void vappd_log(const char *fmt, ...)
+{
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s.%03ld vappd: ", ts, now.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+static int seconds_ms(const char *s, int *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v <= 0 || v > 86400)
+		return -EINVAL;
+	*out = (int)(v * 1000);
+	return 0;
+}
+
+static int add_key(char ***keys, size_t *n, const char *path)
+{
+	char **k = reallocarray(*keys, *n + 2, sizeof(**keys));
+
+	if (!k)
+		return -ENOMEM;
+	*keys = k;
+	k[*n] = strdup(path);
+	if (!k[*n])
+		return -ENOMEM;
+	k[++*n] = NULL;
+	return 0;
+}
+
+static int add_key_dir(char ***keys, size_t *n, const char *dir, bool must)
+{
+	struct dirent **ents;
+	int count = scandir(dir, &ents, NULL, alphasort), rc = 0;
+	char p[4096];
+
+	if (count < 0)
+		return must || errno != ENOENT ? -errno : 0;
+	for (int i = 0; i < count; i++) {
+		size_t l = strlen(ents[i]->d_name);
+
+		if (!rc && l > 4 && !strcmp(ents[i]->d_name + l - 4, ".pub")) {
+			snprintf(p, sizeof(p), "%s/%s", dir, ents[i]->d_name);
+			rc = add_key(keys, n, p);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return rc;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket someone answers on is a running vappd: never take it over. */
+static bool socket_alive(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	alive = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return alive;
+}
+
+static int open_socket(struct vappd *d, const char *group)
+{
+	char addr[4200], dir[4096], *slash;
+	gid_t gid = 0;
+	int rc;
+
+	if (strlen(d->socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		fprintf(stderr, "vappd: socket path %s is too long\n", d->socket_path);
+		return -ENAMETOOLONG;
+	}
+	if (group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			fprintf(stderr, "vappd: no group '%s'\n", group);
+			return -ENOENT;
+		}
+		gid = g->gr_gid;
+	}
+	snprintf(dir, sizeof(dir), "%s", d->socket_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir_p(dir, 0755);
+	}
+	if (socket_alive(d->socket_path)) {
+		fprintf(stderr, "vappd: another vappd is running at %s\n", d->socket_path);
+		return -EADDRINUSE;
+	}
+	snprintf(addr, sizeof(addr), "unix:%s", d->socket_path);
+	/* The socket is born 0600 (umask), then opened to the group: never a
+	 * moment when others could connect. */
+	mode_t old = umask(0177);
+	rc = vrpc_server_listen(d->srv, addr);
+	umask(old);
+	if (rc < 0) {
+		fprintf(stderr, "vappd: cannot listen on %s: %s\n", d->socket_path, strerror(-rc));
+		return rc;
+	}
+	if (chown(d->socket_path, 0, gid) < 0 || chmod(d->socket_path, 0660) < 0) {
+		rc = -errno;
+		fprintf(stderr, "vappd: %s: %s\n", d->socket_path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+static void on_signal(void *ud, int fd, short revents)
+{
+	struct vappd *d = ud;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			appliances_reap(d);
+		} else if (!d->quitting) {
+			vappd_log("signal %u: stopping every appliance", si.ssi_signo);
+			d->quitting = true;
+			vrpc_loop_quit(d->loop);
+		} else {
+			vappd_log("signal %u again: killing every appliance", si.ssi_signo);
+			appliances_stop_all(d, true);
+		}
+	}
+}
+
+static void on_exit_tick(void *ud)
+{
+	struct vappd *d = ud;
+
+	if (appliances_stop_all(d, false))
+		vrpc_loop_quit(d->loop);
+	else
+		vrpc_loop_add_timer(d->loop, 100, on_exit_tick, d);
+}
+
+static void on_exit_deadline(void *ud)
+{
+	struct vappd *d = ud;
+
+	vappd_log("appliances still running after %d s: killing them", EXIT_STOP_MS / 1000);
+	appliances_stop_all(d, true);
+}
+
+/* Stops every appliance, running the loop until they are gone (bounded). */
+static void stop_everything(struct vappd *d)
+{
+	d->quitting = true;
+	if (appliances_stop_all(d, false))
+		return;
+	vrpc_loop_add_timer(d->loop, 100, on_exit_tick, d);
+	vrpc_loop_add_timer(d->loop, EXIT_STOP_MS, on_exit_deadline, d);
+	vrpc_loop_run(d->loop);
+}
+
+static int daemonise(const char *run_dir)
+{
+	char log[4096];
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	snprintf(log, sizeof(log), "%s/vappd.log", run_dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	dup2(fd, 2);
+	close(fd);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		close(fd);
+	}
+	return chdir("/") < 0 ? -errno : 0;
+}
+
+static int parse_accel(const char *s, enum vappd_accel *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = ACCEL_AUTO;
+	else if (!strcmp(s, "kvm"))
+		*out = ACCEL_KVM;
+	else if (!strcmp(s, "tcg"))
+		*out = ACCEL_TCG;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
+       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_RELEASE };
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "images", required_argument, NULL, OPT_IMAGES },
+		{ "trust", required_argument, NULL, 't' },
+		{ "trust-dir", required_argument, NULL, OPT_TRUST_DIR },
+		{ "trust-image-key", no_argument, NULL, OPT_TRUST_IMAGE },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
+		{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
+		{ "qemu", required_argument, NULL, OPT_QEMU },
+		{ "release-channel", no_argument, NULL, OPT_RELEASE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vappd d = {
+		.socket_path = VAPPD_DEFAULT_SOCKET, .run_dir = VAPPD_DEFAULT_RUN_DIR,
+		.state_dir = VAPPD_DEFAULT_STATE_DIR, .images_dir = VAPPD_DEFAULT_IMAGES,
+		.boot_timeout_ms = VAPPD_BOOT_TIMEOUT_MS, .probe_timeout_ms = VAPPD_PROBE_TIMEOUT_MS,
+		.probe_result = -1, .sigfd = -1, .hello_fd = { -1, -1 },
+	};
+	const char *group = NULL, *trust_dir = NULL, *env = getenv("VAPP_ACCEL");
+	size_t n_keys = 0;
+	sigset_t mask;
+	int c, rc = 1;
+
+	if (env && env[0] && parse_accel(env, &d.accel) < 0) {
+		fprintf(stderr, "vappd: VAPP_ACCEL='%s' is not auto, kvm or tcg\n", env);
+		return 2;
+	}
+	while ((c = getopt_long(argc, argv, "fs:g:t:a:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': foreground = true; break;
+		case 's': d.socket_path = optarg; break;
+		case 'g': group = optarg; break;
+		case OPT_RUN_DIR: d.run_dir = optarg; break;
+		case OPT_STATE_DIR: d.state_dir = optarg; break;
+		case OPT_IMAGES: d.images_dir = optarg; break;
+		case 't':
+			if (add_key(&d.trusted, &n_keys, optarg) < 0)
+				return 1;
+			break;
+		case OPT_TRUST_DIR: trust_dir = optarg; break;
+		case OPT_TRUST_IMAGE: d.trust_image_key = true; break;
+		case 'a':
+			if (parse_accel(optarg, &d.accel) < 0) {
+				fprintf(stderr, "vappd: --accel %s: give auto, kvm or tcg\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_BOOT_TIMEOUT:
+		case OPT_PROBE_TIMEOUT:
+			if (seconds_ms(optarg, c == OPT_BOOT_TIMEOUT ? &d.boot_timeout_ms
+								     : &d.probe_timeout_ms) < 0) {
+				fprintf(stderr, "vappd: '%s' is not a number of seconds\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_QEMU: d.qemu = optarg; break;
+		case OPT_RELEASE: d.release_channel = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default:
+			fputs("Run 'vappd --help' for usage.\n", stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vappd: unexpected argument '%s'\nRun 'vappd --help' for usage.\n",
+			argv[optind]);
+		return 2;
+	}
+	if (add_key_dir(&d.trusted, &n_keys, trust_dir ? trust_dir : VAPPD_DEFAULT_TRUST_DIR,
+			trust_dir != NULL) < 0) {
+		fprintf(stderr, "vappd: --trust-dir %s: %s\n", trust_dir, strerror(errno));
+		return 1;
+	}
+	if (!n_keys && !d.trust_image_key)
+		fprintf(stderr, "vappd: warning: no trusted keys (--trust, %s): every image will be "
+				"refused\n", trust_dir ? trust_dir : VAPPD_DEFAULT_TRUST_DIR);
+	if (d.trust_image_key)
+		fprintf(stderr, "vappd: warning: --trust-image-key: each image's own signer.pub is "
+				"trusted (development only)\n");
+	if (mkdir_p(d.run_dir, 0755) < 0 || mkdir_p(d.state_dir, 0700) < 0) {
+		fprintf(stderr, "vappd: cannot make %s or %s: %s\n", d.run_dir, d.state_dir,
+			strerror(errno));
+		return 1;
+	}
+
+	/* Every thread (the HELLO ones too) inherits this mask: the signals
+	 * arrive only through the signalfd, in the loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d.loop = vrpc_loop_new();
+	d.srv = vrpc_server_new(NULL);
+	if (!d.loop || !d.srv || pipe2(d.hello_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		goto err_free;
+	if (control_register(&d) < 0 || open_socket(&d, group) < 0)
+		goto err_free;
+	if (!foreground && daemonise(d.run_dir) < 0) {
+		fprintf(stderr, "vappd: cannot become a daemon: %s\n", strerror(errno));
+		goto err_socket;
+	}
+	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d.sigfd < 0 || vrpc_loop_add_fd(d.loop, d.sigfd, POLLIN, on_signal, &d) < 0 ||
+	    vrpc_loop_add_fd(d.loop, d.hello_fd[0], POLLIN, hello_on_done, &d) < 0 ||
+	    vrpc_loop_add_server(d.loop, d.srv) < 0)
+		goto err_socket;
+	vappd_log("listening on %s (run %s, state %s, %zu trusted key%s%s)", d.socket_path,
+		  d.run_dir, d.state_dir, n_keys, n_keys == 1 ? "" : "s",
+		  d.trust_image_key ? ", images' own keys" : "");
+	vrpc_loop_run(d.loop);
+	control_shutdown(&d);
+	stop_everything(&d);
+	vappd_log("stopped");
+	rc = 0;
+err_socket:
+	unlink(d.socket_path);
+err_free:
+	appliances_free(&d);
+	hello_drain(&d, 5000);
+	vrpc_server_free(d.srv);
+	vrpc_loop_free(d.loop);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	if (d.hello_fd[0] >= 0) {
+		close(d.hello_fd[0]);
+		close(d.hello_fd[1]);
+	}
+	for (size_t i = 0; i < n_keys; i++)
+		free(d.trusted[i]);
+	free(d.trusted);
+	return rc;
+}

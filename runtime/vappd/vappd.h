@@ -1,0 +1,146 @@
+/*
+ * vappd.h - private to vappd: the daemon, its appliances, and the pieces
+ * each file offers the others.
+ *
+ *   main.c       options, the control socket, signals, the loop
+ *   control.c    the vapp.runtime.v1.Control service (runtime/proto/control.proto)
+ *   appliance.c  one appliance: prepare (copy + verify), start, vapp.ctl,
+ *                ready (HELLO), the supervise.c state machine's actions
+ *   hello.c      the HELLO that proves ready, on a thread (it may wait a boot)
+ *   console.c    console.log: tails for errors, lines for `vapp logs`
+ *   image.c      the image folder: the manifest's runtime facts, the copy
+ *   qemu.c       qemu.args -> argv, spawning QEMU, the KVM probe
+ *   xen.c        xl commands for the Xen backend (generation only)
+ *   supervise.c  back-off and state machine, pure
+ *
+ * Error convention as everywhere: 0 or -errno; a human-readable reason, when
+ * there is one, goes into a caller's buffer of VAPPD_ERR_LEN bytes.
+ */
+#ifndef VAPPD_H
+#define VAPPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vrpc.h"
+#include "supervise.h"
+#include "image.h"
+
+#define VAPPD_ERR_LEN 4096
+#define VAPPD_DEFAULT_SOCKET "/run/vapp/vappd.sock"
+#define VAPPD_DEFAULT_RUN_DIR "/run/vapp"
+#define VAPPD_DEFAULT_STATE_DIR "/var/lib/vapp"
+#define VAPPD_DEFAULT_IMAGES "/var/lib/vapp/images"
+#define VAPPD_DEFAULT_TRUST_DIR "/etc/vapp/trusted.d"
+#define VAPPD_BOOT_TIMEOUT_MS 60000
+#define VAPPD_STOP_GRACE_MS 15000
+#define VAPPD_PROBE_TIMEOUT_MS 5000
+#define VAPPD_CONSOLE_TAIL 20
+
+enum vappd_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+
+struct appliance;
+
+struct vappd {
+	struct vrpc_loop *loop;
+	struct vrpc_server *srv;
+	const char *socket_path;
+	const char *run_dir;
+	const char *state_dir;
+	const char *images_dir;
+	const char *qemu;            /* replaces qemu.args' argv[0] when set */
+	char **trusted;              /* NULL-terminated key paths */
+	bool trust_image_key;        /* development: the image's own signer.pub */
+	bool release_channel;        /* close the service connection once ready */
+	enum vappd_accel accel;      /* default for Run requests */
+	int probe_result;            /* -1 not probed, else enum vappd_accel */
+	char probe_why[256];
+	int boot_timeout_ms;
+	int probe_timeout_ms;
+	int sigfd;
+	int hello_fd[2];             /* hello.c threads -> loop */
+	int logs_timer;              /* console followers poll (control.c) */
+	bool quitting;
+	struct appliance *apps;
+	/* For the broker: told when an appliance's service connection comes
+	 * and goes (a new one after every daemon or VM restart). May be NULL. */
+	void (*on_ready)(struct vappd *d, struct appliance *a);
+	void (*on_down)(struct vappd *d, struct appliance *a);
+	void *broker;
+};
+
+void vappd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- appliance.c ---- */
+
+/* A finished `vapp run`: ok, or a failure with its reason. */
+typedef void (*app_run_done_fn)(void *ud, struct appliance *a, bool ok, const char *err);
+typedef void (*app_stop_done_fn)(void *ud, struct appliance *a);
+
+struct appliance_info {
+	const char *name, *image, *accel, *service, *channel, *measurement, *signer, *error;
+	enum sup_state state;
+	pid_t pid;
+	uint64_t uptime_ms, memory_bytes;
+	uint32_t restarts, boot_ms, backoff_ms;
+	const char *run_dir;
+};
+
+/**
+ * Copies and verifies the image folder @p image, then starts it. @p done
+ * runs once: when the service answers HELLO, or when the first boot
+ * failed (the VM is then stopped and the appliance stays listed as failed).
+ * @return the appliance, or NULL with @p err filled in and errno set
+ *         (EPERM: refused by verification; ENOENT: no such image; EEXIST:
+ *         the name is taken; EINVAL, EIO ...); nothing is left running.
+ */
+struct appliance *appliance_run(struct vappd *d, const char *image, const char *name,
+				enum vappd_accel accel, int boot_timeout_ms,
+				app_run_done_fn done, void *ud, char *err, size_t errlen,
+				char *notes, size_t noteslen);
+struct appliance *appliance_find(struct vappd *d, const char *name);
+/** Iterates: the first appliance for @p a NULL, else the one after @p a. */
+struct appliance *appliance_next(struct vappd *d, struct appliance *a);
+/** Stops it (poweroff; SIGKILL after VAPPD_STOP_GRACE_MS, or at once with
+ * @p force); @p done runs when QEMU is gone, and the appliance is freed
+ * right after it. @return 0, or -EALREADY when a stop is under way (then
+ * @p done is not kept; with @p force the VM is killed all the same). */
+int appliance_stop(struct appliance *a, bool force, app_stop_done_fn done, void *ud);
+void appliance_info(struct appliance *a, struct appliance_info *out);
+/** The connection to its service once ready, else NULL (for the broker). */
+struct vrpc_client *appliance_client(struct appliance *a);
+const char *appliance_name(const struct appliance *a);
+const char *appliance_run_dir(const struct appliance *a);
+/* A child ended: finds whose and feeds the state machine. */
+void appliances_reap(struct vappd *d);
+/* Stops every appliance; true once none is left running. */
+bool appliances_stop_all(struct vappd *d, bool force);
+void appliances_free(struct vappd *d);
+
+/* ---- hello.c ---- */
+
+struct hello_job;
+/* What a finished job hands back (read from d->hello_fd[0]). */
+struct hello_job *hello_start(struct vappd *d, const char *addr, const char *service,
+			      int timeout_ms, void *owner);
+/* The owner no longer wants it; it is freed (and its client closed) when done. */
+void hello_abandon(struct hello_job *job);
+/* Loop callback for d->hello_fd[0]. */
+void hello_on_done(void *ud, int fd, short revents);
+/* Called by hello_on_done for a job not abandoned; takes the client. */
+void appliance_hello_done(struct appliance *a, struct vrpc_client *cli, int err,
+			  uint32_t elapsed_ms);
+/* Waits (bounded) for running jobs; at exit. */
+void hello_drain(struct vappd *d, int timeout_ms);
+
+/* ---- console.c ---- */
+
+/** The last @p n lines of the file at @p path, sanitized, joined by "\n"
+ * into @p out (cut at @p outlen). @return the number of lines. */
+int console_tail(const char *path, unsigned n, char *out, size_t outlen);
+/** Makes one console line safe to show: printable ASCII and tab kept,
+ * everything else '?', a trailing CR dropped. @return the new length. */
+size_t console_sanitize(char *line, size_t len);
+
+#endif /* VAPPD_H */
