@@ -112,6 +112,7 @@ include hypervisor-config/rules.mk
 include builder/rules.mk
 include builder/init/rules.mk
 include manifest/rules.mk
+include appliances/firewall/rules.mk
 include runtime/policy/rules.mk
 include runtime/vappd/rules.mk
 include runtime/rules.mk

@@ -1,0 +1,186 @@
+/*
+ * fw.h - the firewall appliance's daemon (vapp-firewalld): private interfaces
+ * between its parts.
+ *
+ *   rules.c    the typed rule model, checked field by field (every refusal
+ *              names the field), to and from the protobuf messages
+ *   nft.c      the model as an nftables JSON ruleset, put in force through
+ *              libnftables in one transaction; counters read back
+ *   store.c    the ruleset in the state volume (temp file, fsync, rename)
+ *   nflog.c    drop events from nfnetlink_log (libmnl), parsed defensively
+ *   net.c      the two NICs: found by MAC or name, addressed, ip_forward
+ *   service.c  the RPC methods
+ *   main.c     options and the boot order (ruleset in force, then forwarding)
+ *
+ * Error convention: -errno, with a one-line reason in a caller's buffer
+ * where a person will read it.
+ */
+#ifndef FW_H
+#define FW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "appliances/firewall/firewall.pb-c.h"
+
+#define FW_MAX_RULES 1024
+#define FW_LOG_GROUP 7   /* nfnetlink_log group the drop rules log to */
+#define FW_TABLE "vapp_fw"
+#define FW_REASON_LEN 256
+
+enum fw_proto { FW_ANY, FW_TCP, FW_UDP, FW_ICMP };
+enum fw_action { FW_ACCEPT = 1, FW_DROP = 2 };
+
+struct fw_rule {
+	uint32_t id;
+	enum fw_proto proto;
+	int family;          /* 0: any destination, AF_INET or AF_INET6 */
+	uint8_t addr[16];    /* network byte order, host bits zero */
+	uint8_t plen;        /* prefix length; 32/128 for one address */
+	uint16_t port_min;   /* 0: any */
+	uint16_t port_max;   /* == port_min for one port */
+	enum fw_action action;
+};
+
+struct fw_ruleset {
+	struct fw_rule *rules;
+	size_t n;
+	enum fw_action policy;
+	uint64_t generation;
+	uint32_t next_id;    /* the next id AddRule hands out */
+};
+
+/* rules.c */
+/**
+ * Checks @p in and fills @p out. @p field names the rule in messages
+ * ("rule", "ruleset.rules[3]"). @return 0, or -EINVAL with @p why set to
+ * "FIELD.sub: what is wrong".
+ */
+int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
+		    struct fw_rule *out, char *why, size_t whylen);
+/** Checks a whole ruleset; ids given must be unique, 0 gets a fresh one. */
+int fw_ruleset_from_pb(const Vapp__Firewall__V1__Ruleset *in, const struct fw_ruleset *cur,
+		       struct fw_ruleset *out, char *why, size_t whylen);
+int fw_action_from_pb(int action, const char *field, enum fw_action *out, char *why,
+		      size_t whylen);
+/** The default: no rules, policy @p policy. */
+void fw_ruleset_init(struct fw_ruleset *rs, enum fw_action policy);
+int fw_ruleset_copy(const struct fw_ruleset *src, struct fw_ruleset *dst);
+void fw_ruleset_fini(struct fw_ruleset *rs);
+ssize_t fw_ruleset_find(const struct fw_ruleset *rs, uint32_t id);
+/** @return 0 or -ENOMEM; the rule slot was made at @p pos. */
+int fw_ruleset_insert(struct fw_ruleset *rs, size_t pos, const struct fw_rule *r);
+void fw_ruleset_remove(struct fw_ruleset *rs, size_t pos);
+/* Message forms; @p addr holds the destination text. */
+void fw_rule_to_pb(const struct fw_rule *r, Vapp__Firewall__V1__Rule *out, char *addr,
+		   size_t addrlen);
+/** Fills @p out; free with fw_ruleset_pb_free(). @return 0 or -ENOMEM. */
+int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out);
+void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out);
+/** "10.0.0.0/8", "2001:db8::1", "any". */
+void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len);
+
+/* nft.c */
+struct fw_nft;
+struct fw_ifaces {
+	char uplink[16];
+	char guest[16];
+};
+struct fw_count {
+	uint32_t id;
+	uint64_t packets, bytes;
+};
+struct fw_counts {
+	struct fw_count *rules; /* in ruleset order */
+	size_t n;
+	struct fw_count policy, uplink;
+};
+struct fw_nft *fw_nft_open(const struct fw_ifaces *ifs);
+void fw_nft_close(struct fw_nft *nft);
+/**
+ * Puts @p rs in force: the whole table in one transaction (so the kernel
+ * holds the old ruleset or the new one, never a mix), rule counters carried
+ * over by id. @p check_only: ask the kernel to check, commit nothing.
+ */
+int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *rs, bool check_only, char *why,
+		 size_t whylen);
+/** Reads the counters. @p out->rules freed with free(). */
+int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out);
+/** The JSON document fw_nft_apply() runs (malloc'd), for tests and --print. */
+char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
+		  const struct fw_counts *carry);
+
+/* store.c */
+/** Reads DIR/ruleset.pb. @return 0, -ENOENT (none yet), -EINVAL (unreadable: @p why). */
+int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whylen);
+/**
+ * Writes the ruleset to DIR/ruleset.pb.new and syncs it; fw_store_commit()
+ * then renames it into place and syncs the folder. A crash before the
+ * rename leaves the old file, after it the new one.
+ */
+int fw_store_prepare(const char *dir, const struct fw_ruleset *rs);
+int fw_store_commit(const char *dir);
+void fw_store_abort(const char *dir);
+
+/* nflog.c */
+struct fw_nflog;
+struct fw_drop {
+	uint64_t time_ms;
+	uint32_t rule_id;
+	const char *reason;    /* "rule", "default", "uplink" */
+	int family;
+	uint8_t ip_proto;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	uint16_t sport, dport;
+	uint32_t length;
+	char in_if[16];
+};
+typedef void (*fw_drop_fn)(void *ud, const struct fw_drop *d);
+struct fw_nflog *fw_nflog_open(uint16_t group, fw_drop_fn fn, void *ud);
+void fw_nflog_close(struct fw_nflog *l);
+int fw_nflog_fd(const struct fw_nflog *l);
+/** Reads what is queued. @return 0 or -errno. */
+int fw_nflog_process(struct fw_nflog *l);
+/** Parses one NFULNL_MSG_PACKET netlink message (exposed for the fuzzer and tests). */
+int fw_nflog_parse(const void *buf, size_t len, struct fw_drop *d);
+
+/* net.c */
+/** Finds an interface by name or by MAC ("52:54:00:..."). */
+int fw_net_find(const char *spec, char *ifname, size_t len);
+/** Brings @p ifname up with address @p cidr (may be NULL). */
+int fw_net_up(const char *ifname, const char *cidr);
+int fw_net_route_default(const char *gateway);
+int fw_net_forwarding(bool on);
+bool fw_net_forwarding_on(void);
+
+uint64_t fw_now_ms(void);
+
+/* service.c: the daemon's state and its RPC methods */
+struct vrpc_loop;
+struct fw_watch;
+
+struct fw_daemon {
+	struct fw_ruleset rs;         /* the ruleset in force */
+	struct fw_nft *nft;
+	struct fw_ifaces ifs;
+	const char *state_dir;        /* NULL: nothing persists */
+	char source[160];             /* where the boot ruleset came from */
+	uint64_t boot_ms;
+	uint64_t log_events, log_suppressed;
+	struct fw_watch *watches;
+	unsigned n_watches;
+	struct vrpc_loop *loop;
+	Vapp__Firewall__V1__Firewall_Service svc;
+};
+
+void fw_service_init(struct fw_daemon *d);
+/** Hands a drop event to every WatchLog stream (an fw_drop_fn). */
+void fw_service_drop(void *ud, const struct fw_drop *drop);
+/** Ends streams whose callers left; runs from a timer. */
+void fw_service_sweep(struct fw_daemon *d);
+/** Ends every stream (at exit). */
+void fw_service_fini(struct fw_daemon *d);
+
+#endif /* FW_H */

@@ -1,0 +1,306 @@
+/*
+ * main.c - vapp-firewalld, the firewall appliance's daemon.
+ *
+ * Boot order, so that no packet is forwarded unfiltered:
+ *   1. the kernel starts with ip_forward 0: nothing is forwarded at all;
+ *   2. the ruleset (from the state volume, else the default) is put in force
+ *      in one nftables transaction whose forward chain has policy drop;
+ *      if it cannot be, an empty drop-everything ruleset is tried instead,
+ *      and if even that fails the daemon exits with forwarding still off;
+ *   3. the NICs are brought up and addressed;
+ *   4. only then ip_forward is switched on.
+ * On SIGTERM forwarding is switched off again; the table stays in the
+ * kernel, so a restarted daemon never opens a window either.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vrpc.h"
+#include "fw.h"
+
+#define SWEEP_MS 500
+#define IFACE_WAIT_MS 10000
+
+static const char usage[] =
+	"Usage: vapp-firewalld --uplink IF|MAC --guest IF|MAC [options]\n"
+	"\n"
+	"The firewall appliance's daemon: nftables between the guest-side NIC and\n"
+	"the uplink NIC, managed over vapp.firewall.v1.Firewall.\n"
+	"\n"
+	"  -u, --uplink IF|MAC        the uplink NIC (name, or MAC as the manifest gives it)\n"
+	"  -g, --guest IF|MAC         the guest-side NIC\n"
+	"      --uplink-addr A/N      IPv4 address of the uplink NIC\n"
+	"      --gateway A            default route through the uplink\n"
+	"      --guest-addr A/N       IPv4 address of the guest-side NIC\n"
+	"  -s, --state DIR            keep the ruleset in DIR (the state volume)\n"
+	"  -p, --default-policy P     accept|drop for a fresh appliance (default drop)\n"
+	"  -a, --attach ADDR          serve the single endpoint ADDR (the virtio-serial port)\n"
+	"  -l, --listen ADDR          accept connections on ADDR\n"
+	"      --no-forwarding        leave ip_forward alone (tests on a host)\n"
+	"      --print-ruleset        print the nftables JSON of the boot ruleset and exit\n"
+	"  -h, --help                 show this help\n";
+
+struct opts {
+	const char *uplink, *guest, *uplink_addr, *gateway, *guest_addr, *state;
+	enum fw_action policy;
+	bool no_forwarding, print;
+	const char *attach[4], *listen[4];
+	int n_attach, n_listen;
+};
+
+static struct fw_daemon daemon_state;
+
+static void on_signal(void *ud, int fd, short revents)
+{
+	vrpc_loop_quit(ud);
+}
+
+static void on_nflog(void *ud, int fd, short revents)
+{
+	fw_nflog_process(ud);
+}
+
+static void on_sweep(void *ud)
+{
+	struct fw_daemon *d = ud;
+
+	fw_service_sweep(d);
+	vrpc_loop_add_timer(d->loop, SWEEP_MS, on_sweep, d);
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	enum { O_UPADDR = 256, O_GW, O_GADDR, O_NOFWD, O_PRINT };
+	static const struct option lo[] = {
+		{ "uplink", required_argument, NULL, 'u' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "uplink-addr", required_argument, NULL, O_UPADDR },
+		{ "gateway", required_argument, NULL, O_GW },
+		{ "guest-addr", required_argument, NULL, O_GADDR },
+		{ "state", required_argument, NULL, 's' },
+		{ "default-policy", required_argument, NULL, 'p' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "no-forwarding", no_argument, NULL, O_NOFWD },
+		{ "print-ruleset", no_argument, NULL, O_PRINT },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	o->policy = FW_DROP;
+	while ((c = getopt_long(argc, argv, "u:g:s:p:a:l:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'u': o->uplink = optarg; break;
+		case 'g': o->guest = optarg; break;
+		case O_UPADDR: o->uplink_addr = optarg; break;
+		case O_GW: o->gateway = optarg; break;
+		case O_GADDR: o->guest_addr = optarg; break;
+		case 's': o->state = optarg; break;
+		case O_NOFWD: o->no_forwarding = true; break;
+		case O_PRINT: o->print = true; break;
+		case 'p':
+			if (!strcmp(optarg, "accept"))
+				o->policy = FW_ACCEPT;
+			else if (!strcmp(optarg, "drop"))
+				o->policy = FW_DROP;
+			else
+				return -1;
+			break;
+		case 'a':
+			if (o->n_attach == 4)
+				return -1;
+			o->attach[o->n_attach++] = optarg;
+			break;
+		case 'l':
+			if (o->n_listen == 4)
+				return -1;
+			o->listen[o->n_listen++] = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			return -1;
+		}
+	}
+	if (optind < argc || !o->uplink || !o->guest)
+		return -1;
+	return 0;
+}
+
+/* Waits (bounded) for a NIC: its driver may still be probing. */
+static int find_iface(const char *spec, char *out, size_t len)
+{
+	for (int waited = 0;; waited += 50) {
+		int err = fw_net_find(spec, out, len);
+
+		if (!err || waited >= IFACE_WAIT_MS)
+			return err;
+		usleep(50 * 1000);
+	}
+}
+
+/* Steps 2 of the boot order: the stored ruleset, else the default, else drop all. */
+static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
+{
+	char why[FW_REASON_LEN];
+	int err = -ENOENT;
+
+	fw_ruleset_init(&d->rs, o->policy);
+	snprintf(d->source, sizeof(d->source), "default (no state volume)");
+	if (o->state) {
+		err = fw_store_load(o->state, &d->rs, why, sizeof(why));
+		if (!err)
+			snprintf(d->source, sizeof(d->source), "state volume");
+		else if (err == -ENOENT)
+			snprintf(d->source, sizeof(d->source), "default (state volume empty)");
+		else
+			snprintf(d->source, sizeof(d->source), "default (%.140s)", why);
+		if (err)
+			fw_ruleset_init(&d->rs, o->policy);
+	}
+	err = fw_nft_apply(d->nft, &d->rs, false, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "vapp-firewalld: the boot ruleset failed (%s); dropping everything\n",
+			why);
+		fw_ruleset_fini(&d->rs);
+		fw_ruleset_init(&d->rs, FW_DROP);
+		snprintf(d->source, sizeof(d->source), "drop all (%.140s)", why);
+		err = fw_nft_apply(d->nft, &d->rs, false, why, sizeof(why));
+	}
+	if (err)
+		fprintf(stderr, "vapp-firewalld: %s\n", why);
+	return err;
+}
+
+static int bring_up(const struct fw_daemon *d, const struct opts *o)
+{
+	int err;
+
+	if ((err = fw_net_up("lo", NULL)) ||
+	    (err = fw_net_up(d->ifs.uplink, o->uplink_addr)) ||
+	    (err = fw_net_up(d->ifs.guest, o->guest_addr))) {
+		fprintf(stderr, "vapp-firewalld: bringing the NICs up: %s\n", strerror(-err));
+		return err;
+	}
+	if (o->gateway && (err = fw_net_route_default(o->gateway))) {
+		fprintf(stderr, "vapp-firewalld: default route via %s: %s\n", o->gateway,
+			strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int serve(struct fw_daemon *d, const struct opts *o, struct vrpc_server *srv)
+{
+	static const char *const streaming[] = { "WatchLog", NULL };
+	int err = vrpc_server_add_service(srv, &d->svc.base, streaming);
+
+	for (int i = 0; !err && i < o->n_attach; i++)
+		if ((err = vrpc_server_attach(srv, o->attach[i])))
+			fprintf(stderr, "vapp-firewalld: %s: %s\n", o->attach[i], strerror(-err));
+	for (int i = 0; !err && i < o->n_listen; i++)
+		if ((err = vrpc_server_listen(srv, o->listen[i])))
+			fprintf(stderr, "vapp-firewalld: %s: %s\n", o->listen[i], strerror(-err));
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct fw_daemon *d = &daemon_state;
+	struct fw_nflog *nflog = NULL;
+	struct vrpc_server *srv = NULL;
+	struct opts o = { 0 };
+	sigset_t mask;
+	int sfd = -1, err, rc = 1;
+
+	if (parse(argc, argv, &o)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	d->boot_ms = fw_now_ms();
+	d->state_dir = o.state;
+	fw_service_init(d);
+	if (o.print) {
+		snprintf(d->ifs.uplink, sizeof(d->ifs.uplink), "%s", o.uplink);
+		snprintf(d->ifs.guest, sizeof(d->ifs.guest), "%s", o.guest);
+		fw_ruleset_init(&d->rs, o.policy);
+		char why[FW_REASON_LEN], *doc;
+		if (o.state && fw_store_load(o.state, &d->rs, why, sizeof(why)) == -EINVAL)
+			fprintf(stderr, "vapp-firewalld: %s\n", why);
+		doc = fw_nft_json(&d->rs, &d->ifs, NULL);
+		puts(doc ? doc : "");
+		free(doc);
+		return doc ? 0 : 1;
+	}
+	if ((err = find_iface(o.uplink, d->ifs.uplink, sizeof(d->ifs.uplink))) ||
+	    (err = find_iface(o.guest, d->ifs.guest, sizeof(d->ifs.guest)))) {
+		fprintf(stderr, "vapp-firewalld: no NIC %s\n", d->ifs.uplink[0] ? o.guest : o.uplink);
+		return 1;
+	}
+	d->nft = fw_nft_open(&d->ifs);
+	if (!d->nft) {
+		perror("vapp-firewalld: libnftables");
+		return 1;
+	}
+	if (boot_ruleset(d, &o))
+		goto out_nft;
+	fprintf(stderr, "vapp-firewalld: ruleset in force (%zu rules, default %s, from %s)\n",
+		d->rs.n, d->rs.policy == FW_ACCEPT ? "accept" : "drop", d->source);
+	if (bring_up(d, &o))
+		goto out_nft;
+	if (!o.no_forwarding) {
+		if ((err = fw_net_forwarding(true))) {
+			fprintf(stderr, "vapp-firewalld: ip_forward: %s\n", strerror(-err));
+			goto out_nft;
+		}
+		fprintf(stderr, "vapp-firewalld: forwarding %s -> %s\n", d->ifs.guest,
+			d->ifs.uplink);
+	}
+
+	d->loop = vrpc_loop_new();
+	srv = vrpc_server_new(NULL);
+	if (!d->loop || !srv || serve(d, &o, srv))
+		goto out_loop;
+	nflog = fw_nflog_open(FW_LOG_GROUP, fw_service_drop, d);
+	if (!nflog)
+		fprintf(stderr, "vapp-firewalld: nflog group %d: %s (no drop log)\n", FW_LOG_GROUP,
+			strerror(errno));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0 || vrpc_loop_add_fd(d->loop, sfd, POLLIN, on_signal, d->loop) < 0 ||
+	    (nflog && vrpc_loop_add_fd(d->loop, fw_nflog_fd(nflog), POLLIN, on_nflog, nflog) < 0) ||
+	    vrpc_loop_add_timer(d->loop, SWEEP_MS, on_sweep, d) < 0 ||
+	    vrpc_loop_add_server(d->loop, srv) < 0) {
+		perror("vapp-firewalld: event loop");
+		goto out_loop;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	rc = vrpc_loop_run(d->loop) ? 1 : 0;
+	if (!o.no_forwarding)
+		fw_net_forwarding(false);
+
+out_loop:
+	fw_service_fini(d);
+	if (sfd >= 0)
+		close(sfd);
+	fw_nflog_close(nflog);
+	vrpc_server_free(srv);
+	vrpc_loop_free(d->loop);
+out_nft:
+	fw_nft_close(d->nft);
+	fw_ruleset_fini(&d->rs);
+	return rc;
+}

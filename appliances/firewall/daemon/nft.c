@@ -1,0 +1,455 @@
+/*
+ * nft.c - the rule model as an nftables ruleset, through libnftables' JSON
+ * input (libnftables-json(5)). The document is built as json-c objects from
+ * the model's numbers and from address text that inet_ntop() wrote, so the
+ * only strings in it are our own; nothing a caller typed is pasted into a
+ * command.
+ *
+ * The table (family inet, so one ruleset covers IPv4 and IPv6):
+ *
+ *   chain forward   hook forward, policy drop
+ *                   replies to accepted flows pass; guest -> uplink goes to
+ *                   "rules"; anything else (new flows from the uplink) is
+ *                   counted, logged and dropped
+ *   chain rules     the user's rules in order, each with a counter (and a
+ *                   log statement when it drops), then the default policy
+ *   chain input     policy drop: loopback, replies, ICMP/ICMPv6 only
+ *   chain postrouting  nat: masquerade out of the uplink
+ *
+ * Protocols are numbers (6, 17, 1, 58), not names: nft would look names
+ * up in /etc/protocols, which the image does not have.
+ *
+ * Every change replaces the whole table in one transaction ("add table;
+ * delete table; add table ..." in one batch): the kernel swaps old for new
+ * at commit, so no packet ever sees half a ruleset, and the forward chain's
+ * policy is drop from the first instant the table exists.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <nftables/libnftables.h>
+
+#include "fw.h"
+
+struct fw_nft {
+	struct nft_ctx *ctx;
+	struct fw_ifaces ifs;
+};
+
+/* ---- building the document ---- */
+
+static json_object *jstr(const char *s) { return json_object_new_string(s); }
+static json_object *jint(int64_t v) { return json_object_new_int64(v); }
+
+static json_object *jobj1(const char *k, json_object *v)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, k, v);
+	return o;
+}
+
+/* {"match": {"op": "==", "left": LEFT, "right": RIGHT}} */
+static json_object *match(json_object *left, json_object *right)
+{
+	json_object *m = json_object_new_object();
+
+	json_object_object_add(m, "op", jstr("=="));
+	json_object_object_add(m, "left", left);
+	json_object_object_add(m, "right", right);
+	return jobj1("match", m);
+}
+
+static json_object *meta(const char *key) { return jobj1("meta", jobj1("key", jstr(key))); }
+
+static json_object *payload(const char *proto, const char *field)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "protocol", jstr(proto));
+	json_object_object_add(p, "field", jstr(field));
+	return jobj1("payload", p);
+}
+
+static json_object *counter(uint64_t packets, uint64_t bytes)
+{
+	json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "packets", jint((int64_t)packets));
+	json_object_object_add(c, "bytes", jint((int64_t)bytes));
+	return jobj1("counter", c);
+}
+
+static json_object *nflog(const char *prefix)
+{
+	json_object *l = json_object_new_object();
+
+	json_object_object_add(l, "prefix", jstr(prefix));
+	json_object_object_add(l, "group", jint(FW_LOG_GROUP));
+	return jobj1("log", l);
+}
+
+static json_object *verdict(enum fw_action a)
+{
+	return jobj1(a == FW_ACCEPT ? "accept" : "drop", NULL);
+}
+
+static json_object *ct_replies(void)
+{
+	json_object *m = json_object_new_object(), *set = json_object_new_array();
+
+	json_object_array_add(set, jstr("established"));
+	json_object_array_add(set, jstr("related"));
+	json_object_object_add(m, "op", jstr("in"));
+	json_object_object_add(m, "left", jobj1("ct", jobj1("key", jstr("state"))));
+	json_object_object_add(m, "right", set);
+	return jobj1("match", m);
+}
+
+/* {"add": {KIND: BODY}} appended to the command list */
+static void cmd(json_object *list, const char *verb, const char *kind, json_object *body)
+{
+	json_object_array_add(list, jobj1(verb, jobj1(kind, body)));
+}
+
+static json_object *table_ref(void)
+{
+	json_object *t = json_object_new_object();
+
+	json_object_object_add(t, "family", jstr("inet"));
+	json_object_object_add(t, "name", jstr(FW_TABLE));
+	return t;
+}
+
+static void add_chain(json_object *list, const char *name, const char *type, const char *hook,
+		      int prio, const char *policy)
+{
+	json_object *c = table_ref();
+
+	json_object_object_del(c, "name");
+	json_object_object_add(c, "table", jstr(FW_TABLE));
+	json_object_object_add(c, "name", jstr(name));
+	if (hook) {
+		json_object_object_add(c, "type", jstr(type));
+		json_object_object_add(c, "hook", jstr(hook));
+		json_object_object_add(c, "prio", jint(prio));
+		json_object_object_add(c, "policy", jstr(policy));
+	}
+	cmd(list, "add", "chain", c);
+}
+
+/* Adds a rule to @p chain with statements @p expr (taken over). */
+static void add_rule(json_object *list, const char *chain, const char *comment, json_object *expr)
+{
+	json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "family", jstr("inet"));
+	json_object_object_add(r, "table", jstr(FW_TABLE));
+	json_object_object_add(r, "chain", jstr(chain));
+	if (comment)
+		json_object_object_add(r, "comment", jstr(comment));
+	json_object_object_add(r, "expr", expr);
+	cmd(list, "add", "rule", r);
+}
+
+static const struct fw_count *carried(const struct fw_counts *c, uint32_t id)
+{
+	static const struct fw_count zero;
+
+	for (size_t i = 0; c && i < c->n; i++)
+		if (c->rules[i].id == id)
+			return &c->rules[i];
+	return &zero;
+}
+
+static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt)
+{
+	json_object *e = json_object_new_array();
+	char addr[INET6_ADDRSTRLEN + 8], prefix[32];
+
+	if (r->family) {
+		const char *ip = r->family == AF_INET ? "ip" : "ip6";
+		json_object *right;
+
+		inet_ntop(r->family, r->addr, addr, sizeof(addr));
+		if (r->plen == (r->family == AF_INET ? 32 : 128)) {
+			right = jstr(addr);
+		} else {
+			json_object *p = json_object_new_object();
+
+			json_object_object_add(p, "addr", jstr(addr));
+			json_object_object_add(p, "len", jint(r->plen));
+			right = jobj1("prefix", p);
+		}
+		json_object_array_add(e, match(payload(ip, "daddr"), right));
+	}
+	switch (r->proto) {
+	case FW_TCP:
+	case FW_UDP:
+		json_object_array_add(e, match(meta("l4proto"), jint(r->proto == FW_TCP ? 6 : 17)));
+		break;
+	case FW_ICMP:
+		if (r->family == AF_INET) {
+			json_object_array_add(e, match(meta("l4proto"), jint(1)));
+		} else if (r->family == AF_INET6) {
+			json_object_array_add(e, match(meta("l4proto"), jint(58)));
+		} else {
+			json_object *set = json_object_new_array();
+
+			json_object_array_add(set, jint(1));
+			json_object_array_add(set, jint(58));
+			json_object_array_add(e, match(meta("l4proto"), jobj1("set", set)));
+		}
+		break;
+	case FW_ANY:
+		break;
+	}
+	if (r->port_min) {
+		const char *l4 = r->proto == FW_TCP ? "tcp" : "udp";
+		json_object *right;
+
+		if (r->port_max == r->port_min) {
+			right = jint(r->port_min);
+		} else {
+			right = json_object_new_array();
+			json_object_array_add(right, jint(r->port_min));
+			json_object_array_add(right, jint(r->port_max));
+			right = jobj1("range", right);
+		}
+		json_object_array_add(e, match(payload(l4, "dport"), right));
+	}
+	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
+	if (r->action == FW_DROP) {
+		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);
+		json_object_array_add(e, nflog(prefix));
+	}
+	json_object_array_add(e, verdict(r->action));
+	return e;
+}
+
+static json_object *iface_match(const char *key, const char *name)
+{
+	return match(meta(key), jstr(name));
+}
+
+char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
+		  const struct fw_counts *carry)
+{
+	json_object *root, *list = json_object_new_array(), *e;
+	char comment[24];
+	char *out;
+
+	/* add+delete: delete alone fails when the table is not there yet. */
+	cmd(list, "add", "table", table_ref());
+	cmd(list, "delete", "table", table_ref());
+	cmd(list, "add", "table", table_ref());
+	add_chain(list, "forward", "filter", "forward", 0, "drop");
+	add_chain(list, "rules", NULL, NULL, 0, NULL);
+	add_chain(list, "input", "filter", "input", 0, "drop");
+	add_chain(list, "postrouting", "nat", "postrouting", 100, "accept");
+
+	e = json_object_new_array();
+	json_object_array_add(e, ct_replies());
+	json_object_array_add(e, jobj1("accept", NULL));
+	add_rule(list, "forward", NULL, e);
+	e = json_object_new_array();
+	json_object_array_add(e, iface_match("iifname", ifs->guest));
+	json_object_array_add(e, iface_match("oifname", ifs->uplink));
+	json_object_array_add(e, jobj1("jump", jobj1("target", jstr("rules"))));
+	add_rule(list, "forward", NULL, e);
+	e = json_object_new_array();
+	json_object_array_add(e, counter(carry ? carry->uplink.packets : 0,
+					 carry ? carry->uplink.bytes : 0));
+	json_object_array_add(e, nflog("fw:uplink"));
+	json_object_array_add(e, jobj1("drop", NULL));
+	add_rule(list, "forward", "uplink", e);
+
+	for (size_t i = 0; i < rs->n; i++) {
+		snprintf(comment, sizeof(comment), "id:%u", rs->rules[i].id);
+		add_rule(list, "rules", comment,
+			 user_rule(&rs->rules[i], carried(carry, rs->rules[i].id)));
+	}
+	e = json_object_new_array();
+	json_object_array_add(e, counter(carry ? carry->policy.packets : 0,
+					 carry ? carry->policy.bytes : 0));
+	if (rs->policy == FW_DROP)
+		json_object_array_add(e, nflog("fw:default"));
+	json_object_array_add(e, verdict(rs->policy));
+	add_rule(list, "rules", "default", e);
+
+	e = json_object_new_array();
+	json_object_array_add(e, iface_match("iifname", "lo"));
+	json_object_array_add(e, jobj1("accept", NULL));
+	add_rule(list, "input", NULL, e);
+	e = json_object_new_array();
+	json_object_array_add(e, ct_replies());
+	json_object_array_add(e, jobj1("accept", NULL));
+	add_rule(list, "input", NULL, e);
+	{
+		json_object *set = json_object_new_array();
+
+		json_object_array_add(set, jint(1));
+		json_object_array_add(set, jint(58));
+		e = json_object_new_array();
+		json_object_array_add(e, match(meta("l4proto"), jobj1("set", set)));
+		json_object_array_add(e, jobj1("accept", NULL));
+		add_rule(list, "input", NULL, e);
+	}
+
+	e = json_object_new_array();
+	json_object_array_add(e, iface_match("oifname", ifs->uplink));
+	json_object_array_add(e, jobj1("masquerade", NULL));
+	add_rule(list, "postrouting", NULL, e);
+
+	root = jobj1("nftables", list);
+	out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	return out;
+}
+
+/* ---- running it ---- */
+
+struct fw_nft *fw_nft_open(const struct fw_ifaces *ifs)
+{
+	struct fw_nft *nft = calloc(1, sizeof(*nft));
+
+	if (!nft)
+		return NULL;
+	nft->ifs = *ifs;
+	nft->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft->ctx) {
+		free(nft);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* nftables 1.0.6 reads its input as JSON when its output is JSON. */
+	nft_ctx_output_set_flags(nft->ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+	nft_ctx_buffer_output(nft->ctx);
+	nft_ctx_buffer_error(nft->ctx);
+	return nft;
+}
+
+void fw_nft_close(struct fw_nft *nft)
+{
+	if (!nft)
+		return;
+	nft_ctx_free(nft->ctx);
+	free(nft);
+}
+
+/* The first line of libnftables' error text, for a person to read. */
+static void first_error(struct fw_nft *nft, char *why, size_t whylen)
+{
+	const char *e = nft_ctx_get_error_buffer(nft->ctx);
+	size_t n = e ? strcspn(e, "\n") : 0;
+
+	snprintf(why, whylen, "nftables: %.*s", (int)(n > 200 ? 200 : n), n ? e : "failed");
+}
+
+static int run(struct fw_nft *nft, const char *doc, char *why, size_t whylen)
+{
+	if (nft_run_cmd_from_buffer(nft->ctx, doc)) {
+		if (why)
+			first_error(nft, why, whylen);
+		return -EIO;
+	}
+	return 0;
+}
+
+int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *rs, bool check_only, char *why,
+		 size_t whylen)
+{
+	struct fw_counts carry = { 0 };
+	bool have = fw_nft_counters(nft, &carry) == 0;
+	char *doc = fw_nft_json(rs, &nft->ifs, have ? &carry : NULL);
+	int err;
+
+	free(carry.rules);
+	if (!doc)
+		return -ENOMEM;
+	nft_ctx_set_dry_run(nft->ctx, check_only);
+	err = run(nft, doc, why, whylen);
+	nft_ctx_set_dry_run(nft->ctx, false);
+	free(doc);
+	return err;
+}
+
+/* ---- counters: list the table as JSON, read each rule's counter ---- */
+
+static bool rule_counter(json_object *rule, uint64_t *packets, uint64_t *bytes)
+{
+	json_object *expr, *c, *v;
+
+	if (!json_object_object_get_ex(rule, "expr", &expr) ||
+	    !json_object_is_type(expr, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(expr); i++) {
+		if (!json_object_object_get_ex(json_object_array_get_idx(expr, i), "counter", &c))
+			continue;
+		*packets = json_object_object_get_ex(c, "packets", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+		*bytes = json_object_object_get_ex(c, "bytes", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+		return true;
+	}
+	return false;
+}
+
+static int collect(json_object *root, struct fw_counts *out)
+{
+	json_object *list, *rule, *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(root, "nftables", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return -EPROTO;
+	n = json_object_array_length(list);
+	out->rules = calloc(n ? n : 1, sizeof(*out->rules));
+	if (!out->rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct fw_count c = { 0 };
+		const char *comment;
+		unsigned id;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(list, i), "rule", &rule) ||
+		    !json_object_object_get_ex(rule, "comment", &v) ||
+		    !(comment = json_object_get_string(v)) ||
+		    !rule_counter(rule, &c.packets, &c.bytes))
+			continue;
+		if (!strcmp(comment, "default")) {
+			out->policy = c;
+		} else if (!strcmp(comment, "uplink")) {
+			out->uplink = c;
+		} else if (sscanf(comment, "id:%u", &id) == 1) {
+			c.id = id;
+			out->rules[out->n++] = c;
+		}
+	}
+	return 0;
+}
+
+int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out)
+{
+	static const char list_doc[] =
+		"{\"nftables\":[{\"list\":{\"table\":{\"family\":\"inet\",\"name\":\"" FW_TABLE "\"}}}]}";
+	json_object *root;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = run(nft, list_doc, NULL, 0);
+	if (err)
+		return err; /* no table yet */
+	root = json_tokener_parse(nft_ctx_get_output_buffer(nft->ctx));
+	if (!root)
+		return -EPROTO;
+	err = collect(root, out);
+	json_object_put(root);
+	if (err) {
+		free(out->rules);
+		out->rules = NULL;
+	}
+	return err;
+}

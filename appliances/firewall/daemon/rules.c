@@ -1,0 +1,336 @@
+/*
+ * rules.c - the typed rule model. Everything a caller sends is checked here,
+ * field by field, and turned into numbers and address bytes; the nftables
+ * JSON is later made from those alone (nft.c), so no caller's text ever
+ * reaches netfilter. Each refusal names the field it is about.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "fw.h"
+
+#define DEST_MAX 64 /* longer than any address/prefix text */
+
+int fw_action_from_pb(int action, const char *field, enum fw_action *out, char *why,
+		      size_t whylen)
+{
+	switch (action) {
+	case VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT:
+		*out = FW_ACCEPT;
+		return 0;
+	case VAPP__FIREWALL__V1__ACTION__ACTION_DROP:
+		*out = FW_DROP;
+		return 0;
+	default:
+		snprintf(why, whylen, "%s: must be ACTION_ACCEPT or ACTION_DROP (got %d)", field,
+			 action);
+		return -EINVAL;
+	}
+}
+
+/* "A", "A/N": parsed with inet_pton only, so nothing but an address in
+ * canonical-or-not numeric form gets through (no names, no spaces). */
+static int parse_dest(const char *s, const char *field, struct fw_rule *r, char *why,
+		      size_t whylen)
+{
+	char buf[DEST_MAX], *slash, *end;
+	size_t len = strnlen(s, DEST_MAX);
+	unsigned long plen;
+	int max;
+
+	if (len == 0) {
+		r->family = 0;
+		return 0;
+	}
+	if (len >= DEST_MAX) {
+		snprintf(why, whylen, "%s.destination: too long for an address or prefix", field);
+		return -EINVAL;
+	}
+	memcpy(buf, s, len + 1);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, r->addr) == 1) {
+		r->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, r->addr) == 1) {
+		r->family = AF_INET6;
+		max = 128;
+	} else {
+		snprintf(why, whylen, "%s.destination: \"%.*s\" is not an IPv4 or IPv6 address",
+			 field, 48, buf);
+		return -EINVAL;
+	}
+	plen = max;
+	if (slash) {
+		errno = 0;
+		if (slash[1] < '0' || slash[1] > '9' ||
+		    (plen = strtoul(slash + 1, &end, 10), *end || errno) || plen > (unsigned)max) {
+			snprintf(why, whylen, "%s.destination: prefix length must be 0..%d", field,
+				 max);
+			return -EINVAL;
+		}
+	}
+	r->plen = (uint8_t)plen;
+	/* Host bits set usually means a typo in the prefix: refuse, don't guess. */
+	for (int bit = (int)plen; bit < max; bit++) {
+		if (r->addr[bit / 8] & (0x80 >> (bit % 8))) {
+			snprintf(why, whylen, "%s.destination: host bits set beyond /%lu", field,
+				 plen);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
+		    struct fw_rule *out, char *why, size_t whylen)
+{
+	struct fw_rule r = { .id = in->id };
+	int err;
+
+	switch (in->protocol) {
+	case VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ANY: r.proto = FW_ANY; break;
+	case VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP: r.proto = FW_TCP; break;
+	case VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP: r.proto = FW_UDP; break;
+	case VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ICMP: r.proto = FW_ICMP; break;
+	default:
+		snprintf(why, whylen, "%s.protocol: unknown protocol %d", field, in->protocol);
+		return -EINVAL;
+	}
+	err = parse_dest(in->destination ? in->destination : "", field, &r, why, whylen);
+	if (err)
+		return err;
+	if (in->port_min > 65535) {
+		snprintf(why, whylen, "%s.port_min: %u is not a port (1..65535)", field,
+			 in->port_min);
+		return -EINVAL;
+	}
+	if (in->port_max > 65535) {
+		snprintf(why, whylen, "%s.port_max: %u is not a port (1..65535)", field,
+			 in->port_max);
+		return -EINVAL;
+	}
+	if (in->port_max && !in->port_min) {
+		snprintf(why, whylen, "%s.port_min: must be set when port_max is", field);
+		return -EINVAL;
+	}
+	if (in->port_max && in->port_max < in->port_min) {
+		snprintf(why, whylen, "%s.port_max: %u is below port_min %u", field, in->port_max,
+			 in->port_min);
+		return -EINVAL;
+	}
+	if (in->port_min && r.proto != FW_TCP && r.proto != FW_UDP) {
+		snprintf(why, whylen, "%s.port_min: a port needs protocol TCP or UDP", field);
+		return -EINVAL;
+	}
+	r.port_min = (uint16_t)in->port_min;
+	r.port_max = (uint16_t)(in->port_max ? in->port_max : in->port_min);
+	char sub[96];
+	snprintf(sub, sizeof(sub), "%s.action", field);
+	err = fw_action_from_pb(in->action, sub, &r.action, why, whylen);
+	if (err)
+		return err;
+	*out = r;
+	return 0;
+}
+
+void fw_ruleset_init(struct fw_ruleset *rs, enum fw_action policy)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->policy = policy;
+	rs->next_id = 1;
+}
+
+void fw_ruleset_fini(struct fw_ruleset *rs)
+{
+	if (!rs)
+		return;
+	free(rs->rules);
+	rs->rules = NULL;
+	rs->n = 0;
+}
+
+int fw_ruleset_copy(const struct fw_ruleset *src, struct fw_ruleset *dst)
+{
+	*dst = *src;
+	dst->rules = NULL;
+	if (src->n) {
+		dst->rules = malloc(src->n * sizeof(*dst->rules));
+		if (!dst->rules)
+			return -ENOMEM;
+		memcpy(dst->rules, src->rules, src->n * sizeof(*dst->rules));
+	}
+	return 0;
+}
+
+ssize_t fw_ruleset_find(const struct fw_ruleset *rs, uint32_t id)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->rules[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+int fw_ruleset_insert(struct fw_ruleset *rs, size_t pos, const struct fw_rule *r)
+{
+	struct fw_rule *n = realloc(rs->rules, (rs->n + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	rs->rules = n;
+	memmove(&n[pos + 1], &n[pos], (rs->n - pos) * sizeof(*n));
+	n[pos] = *r;
+	rs->n++;
+	return 0;
+}
+
+void fw_ruleset_remove(struct fw_ruleset *rs, size_t pos)
+{
+	memmove(&rs->rules[pos], &rs->rules[pos + 1], (rs->n - pos - 1) * sizeof(*rs->rules));
+	rs->n--;
+}
+
+/*
+ * Ids: a rule keeps the id it is given (so list, edit, replace keeps them
+ * stable); 0 gets the next free one. next_id only grows, so a deleted id is
+ * not handed out again while the ruleset lives.
+ */
+int fw_ruleset_from_pb(const Vapp__Firewall__V1__Ruleset *in, const struct fw_ruleset *cur,
+		       struct fw_ruleset *out, char *why, size_t whylen)
+{
+	size_t n = in->n_rules;
+	uint32_t next = cur ? cur->next_id : 1;
+	char field[48];
+	int err;
+
+	fw_ruleset_init(out, FW_DROP);
+	err = fw_action_from_pb(in->default_policy, "ruleset.default_policy", &out->policy, why,
+				whylen);
+	if (err)
+		return err;
+	if (n > FW_MAX_RULES) {
+		snprintf(why, whylen, "ruleset.rules: %zu rules, at most %d", n, FW_MAX_RULES);
+		return -EINVAL;
+	}
+	if (n && !(out->rules = calloc(n, sizeof(*out->rules))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "ruleset.rules[%zu]", i);
+		err = fw_rule_from_pb(in->rules[i], field, &out->rules[i], why, whylen);
+		if (err)
+			goto err_rules;
+		out->n = i + 1;
+		if (out->rules[i].id >= next && out->rules[i].id != UINT32_MAX)
+			next = out->rules[i].id + 1;
+		for (size_t j = 0; j < i; j++) {
+			if (out->rules[i].id && out->rules[j].id == out->rules[i].id) {
+				snprintf(why, whylen, "%s.id: %u is also the id of rules[%zu]",
+					 field, out->rules[i].id, j);
+				err = -EINVAL;
+				goto err_rules;
+			}
+		}
+		if (out->rules[i].id == UINT32_MAX) {
+			snprintf(why, whylen, "%s.id: %u is reserved", field, UINT32_MAX);
+			err = -EINVAL;
+			goto err_rules;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!out->rules[i].id)
+			out->rules[i].id = next++;
+	out->next_id = next;
+	out->generation = cur ? cur->generation + 1 : 1;
+	return 0;
+
+err_rules:
+	fw_ruleset_fini(out);
+	return err;
+}
+
+void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!r->family) {
+		snprintf(buf, len, "any");
+		return;
+	}
+	inet_ntop(r->family, r->addr, a, sizeof(a));
+	if (r->plen == (r->family == AF_INET ? 32 : 128))
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s/%u", a, r->plen);
+}
+
+void fw_rule_to_pb(const struct fw_rule *r, Vapp__Firewall__V1__Rule *out, char *addr,
+		   size_t addrlen)
+{
+	static const int protos[] = {
+		[FW_ANY] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ANY,
+		[FW_TCP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP,
+		[FW_UDP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP,
+		[FW_ICMP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ICMP,
+	};
+
+	vapp__firewall__v1__rule__init(out);
+	out->id = r->id;
+	out->protocol = protos[r->proto];
+	if (r->family)
+		fw_rule_dest_str(r, addr, addrlen);
+	else
+		addr[0] = '\0';
+	out->destination = addr;
+	out->port_min = r->port_min;
+	out->port_max = r->port_max != r->port_min ? r->port_max : 0;
+	out->action = r->action == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
+					     : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
+}
+
+/* One allocation for the rules, their pointers and their address strings. */
+struct pb_rule_slot {
+	Vapp__Firewall__V1__Rule rule;
+	char addr[DEST_MAX];
+};
+
+int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out)
+{
+	struct pb_rule_slot *slots = NULL;
+	Vapp__Firewall__V1__Rule **ptrs = NULL;
+
+	vapp__firewall__v1__ruleset__init(out);
+	if (rs->n) {
+		slots = calloc(rs->n, sizeof(*slots));
+		ptrs = calloc(rs->n, sizeof(*ptrs));
+		if (!slots || !ptrs) {
+			free(slots);
+			free(ptrs);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		fw_rule_to_pb(&rs->rules[i], &slots[i].rule, slots[i].addr, sizeof(slots[i].addr));
+		ptrs[i] = &slots[i].rule;
+	}
+	out->rules = ptrs;
+	out->n_rules = rs->n;
+	out->default_policy = rs->policy == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
+						      : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
+	out->generation = rs->generation;
+	return 0;
+}
+
+void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out)
+{
+	/* rules[0] is the start of the slot array (struct's first member). */
+	if (out->n_rules)
+		free(out->rules[0]);
+	free(out->rules);
+	out->rules = NULL;
+	out->n_rules = 0;
+}

@@ -1,0 +1,413 @@
+/*
+ * service.c - vapp.firewall.v1.Firewall. Every change goes the same way
+ * (commit()): the new ruleset is built and checked as a whole, the kernel is
+ * asked to check it (a dry-run transaction), it is written beside the old
+ * file in the state volume, put in force in one transaction, and only then
+ * renamed over the old file. Any failure before the last step leaves the old
+ * ruleset in force and on disk; the caller gets the reason.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vrpc.h"
+#include "fw.h"
+
+#define MAX_WATCHES 16
+#define DEFAULT_RATE 20
+#define MAX_RATE 1000
+
+struct fw_watch {
+	struct fw_watch *next;
+	Vapp__Firewall__V1__LogEvent_Closure closure;
+	void *data;
+	uint32_t rate;         /* events per second */
+	double tokens;         /* token bucket: burst of one second's worth */
+	uint64_t last_ms;
+	uint64_t suppressed;
+};
+
+#define DAEMON(svc) ((struct fw_daemon *)((char *)(svc) - offsetof(struct fw_daemon, svc)))
+#define FAIL(data, closure, code, ...)                                              \
+	do {                                                                        \
+		vrpc_call_set_status(vrpc_call_of(data), code, __VA_ARGS__);        \
+		closure(NULL, data);                                                \
+	} while (0)
+
+typedef Vapp__Firewall__V1__Firewall_Service Svc;
+
+/* @return a vrpc status; @p next is taken over (freed or kept). */
+static int commit(struct fw_daemon *d, struct fw_ruleset *next, char *why, size_t whylen)
+{
+	int err;
+
+	err = fw_nft_apply(d->nft, next, true, why, whylen);
+	if (err)
+		goto err_next;
+	if (d->state_dir && (err = fw_store_prepare(d->state_dir, next))) {
+		snprintf(why, whylen, "state volume: %s", strerror(-err));
+		goto err_next;
+	}
+	err = fw_nft_apply(d->nft, next, false, why, whylen);
+	if (err)
+		goto err_file;
+	if (d->state_dir && (err = fw_store_commit(d->state_dir))) {
+		char ignored[FW_REASON_LEN];
+
+		snprintf(why, whylen, "state volume: %s (the previous ruleset is back)",
+			 strerror(-err));
+		fw_nft_apply(d->nft, &d->rs, false, ignored, sizeof(ignored));
+		goto err_file;
+	}
+	fw_ruleset_fini(&d->rs);
+	d->rs = *next;
+	fprintf(stderr, "vapp-firewalld: generation %llu in force: %zu rules, default %s\n",
+		(unsigned long long)d->rs.generation, d->rs.n,
+		d->rs.policy == FW_ACCEPT ? "accept" : "drop");
+	return VRPC_OK;
+
+err_file:
+	if (d->state_dir)
+		fw_store_abort(d->state_dir);
+err_next:
+	fw_ruleset_fini(next);
+	return VRPC_INTERNAL;
+}
+
+static void reply_ruleset(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset_Closure closure,
+			  void *data)
+{
+	Vapp__Firewall__V1__Ruleset out;
+
+	if (fw_ruleset_to_pb(rs, &out)) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	closure(&out, data);
+	fw_ruleset_pb_free(&out);
+}
+
+/* Commits @p next and replies with the ruleset then in force. */
+static void commit_reply(struct fw_daemon *d, struct fw_ruleset *next,
+			 Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
+{
+	char why[FW_REASON_LEN];
+	int st = commit(d, next, why, sizeof(why));
+
+	if (st != VRPC_OK) {
+		FAIL(data, closure, st, "%s", why);
+		return;
+	}
+	reply_ruleset(&d->rs, closure, data);
+}
+
+static void list_rules(Svc *svc, const Vapp__Firewall__V1__ListRulesRequest *in,
+		       Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
+{
+	reply_ruleset(&DAEMON(svc)->rs, closure, data);
+}
+
+static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
+		     Vapp__Firewall__V1__Rule_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	struct fw_ruleset next;
+	struct fw_rule r;
+	char why[FW_REASON_LEN], addr[64];
+	size_t pos = d->rs.n;
+	ssize_t at;
+	int st;
+
+	if (!in->rule) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "rule: missing");
+		return;
+	}
+	if (fw_rule_from_pb(in->rule, "rule", &r, why, sizeof(why))) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		return;
+	}
+	if (r.id) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT,
+		     "rule.id: leave it 0, the appliance gives ids");
+		return;
+	}
+	if (d->rs.n >= FW_MAX_RULES) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "rules: at most %d", FW_MAX_RULES);
+		return;
+	}
+	if (in->before_id) {
+		at = fw_ruleset_find(&d->rs, in->before_id);
+		if (at < 0) {
+			FAIL(data, closure, VRPC_NOT_FOUND, "before_id: no rule %u", in->before_id);
+			return;
+		}
+		pos = (size_t)at;
+	}
+	if (fw_ruleset_copy(&d->rs, &next)) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	r.id = next.next_id++;
+	next.generation++;
+	if (fw_ruleset_insert(&next, pos, &r)) {
+		fw_ruleset_fini(&next);
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	st = commit(d, &next, why, sizeof(why));
+	if (st != VRPC_OK) {
+		FAIL(data, closure, st, "%s", why);
+		return;
+	}
+	Vapp__Firewall__V1__Rule out;
+	fw_rule_to_pb(&r, &out, addr, sizeof(addr));
+	closure(&out, data);
+}
+
+static void delete_rule(Svc *svc, const Vapp__Firewall__V1__DeleteRuleRequest *in,
+			Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	ssize_t at = fw_ruleset_find(&d->rs, in->id);
+	struct fw_ruleset next;
+
+	if (!in->id || at < 0) {
+		FAIL(data, closure, VRPC_NOT_FOUND, "id: no rule %u", in->id);
+		return;
+	}
+	if (fw_ruleset_copy(&d->rs, &next)) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	fw_ruleset_remove(&next, (size_t)at);
+	next.generation++;
+	commit_reply(d, &next, closure, data);
+}
+
+static void replace_ruleset(Svc *svc, const Vapp__Firewall__V1__ReplaceRulesetRequest *in,
+			    Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	struct fw_ruleset next;
+	char why[FW_REASON_LEN];
+	int err;
+
+	if (!in->ruleset) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "ruleset: missing");
+		return;
+	}
+	err = fw_ruleset_from_pb(in->ruleset, &d->rs, &next, why, sizeof(why));
+	if (err) {
+		FAIL(data, closure, err == -ENOMEM ? VRPC_RESOURCE_EXHAUSTED : VRPC_INVALID_ARGUMENT,
+		     "%s", err == -ENOMEM ? "out of memory" : why);
+		return;
+	}
+	commit_reply(d, &next, closure, data);
+}
+
+static void set_default_policy(Svc *svc, const Vapp__Firewall__V1__SetDefaultPolicyRequest *in,
+			       Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	struct fw_ruleset next;
+	enum fw_action a;
+	char why[FW_REASON_LEN];
+
+	if (fw_action_from_pb(in->policy, "policy", &a, why, sizeof(why))) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		return;
+	}
+	if (fw_ruleset_copy(&d->rs, &next)) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	next.policy = a;
+	next.generation++;
+	commit_reply(d, &next, closure, data);
+}
+
+static void get_counters(Svc *svc, const Vapp__Firewall__V1__GetCountersRequest *in,
+			 Vapp__Firewall__V1__Counters_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	Vapp__Firewall__V1__Counters out = VAPP__FIREWALL__V1__COUNTERS__INIT;
+	Vapp__Firewall__V1__RuleCounter *rc, **ptrs, pol = VAPP__FIREWALL__V1__RULE_COUNTER__INIT,
+					    up = VAPP__FIREWALL__V1__RULE_COUNTER__INIT;
+	struct fw_counts c;
+	int err = fw_nft_counters(d->nft, &c);
+
+	if (err) {
+		FAIL(data, closure, VRPC_INTERNAL, "nftables: cannot list the table: %s",
+		     strerror(-err));
+		return;
+	}
+	rc = calloc(c.n ? c.n : 1, sizeof(*rc));
+	ptrs = calloc(c.n ? c.n : 1, sizeof(*ptrs));
+	if (!rc || !ptrs) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		vapp__firewall__v1__rule_counter__init(&rc[i]);
+		rc[i].id = c.rules[i].id;
+		rc[i].packets = c.rules[i].packets;
+		rc[i].bytes = c.rules[i].bytes;
+		ptrs[i] = &rc[i];
+	}
+	out.rules = ptrs;
+	out.n_rules = c.n;
+	pol.packets = c.policy.packets;
+	pol.bytes = c.policy.bytes;
+	up.packets = c.uplink.packets;
+	up.bytes = c.uplink.bytes;
+	out.default_policy = &pol;
+	out.uplink_refused = &up;
+	closure(&out, data);
+out:
+	free(rc);
+	free(ptrs);
+	free(c.rules);
+}
+
+static void watch_log(Svc *svc, const Vapp__Firewall__V1__WatchLogRequest *in,
+		      Vapp__Firewall__V1__LogEvent_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	struct fw_watch *w;
+
+	if (in->max_per_second > MAX_RATE) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "max_per_second: at most %d", MAX_RATE);
+		return;
+	}
+	if (d->n_watches >= MAX_WATCHES || !(w = calloc(1, sizeof(*w)))) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "too many log watchers (at most %d)",
+		     MAX_WATCHES);
+		return;
+	}
+	w->closure = closure;
+	w->data = data;
+	w->rate = in->max_per_second ? in->max_per_second : DEFAULT_RATE;
+	w->tokens = w->rate;
+	w->last_ms = fw_now_ms();
+	w->next = d->watches;
+	d->watches = w;
+	d->n_watches++;
+}
+
+static void get_status(Svc *svc, const Vapp__Firewall__V1__GetStatusRequest *in,
+		       Vapp__Firewall__V1__Status_Closure closure, void *data)
+{
+	struct fw_daemon *d = DAEMON(svc);
+	Vapp__Firewall__V1__Status out = VAPP__FIREWALL__V1__STATUS__INIT;
+
+	out.version = "0.1.0";
+	out.generation = d->rs.generation;
+	out.rule_count = (uint32_t)d->rs.n;
+	out.default_policy = d->rs.policy == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
+						       : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
+	out.forwarding = fw_net_forwarding_on();
+	out.uplink = d->ifs.uplink;
+	out.guest = d->ifs.guest;
+	out.ruleset_source = d->source;
+	out.uptime_ms = fw_now_ms() - d->boot_ms;
+	out.log_events = d->log_events;
+	out.log_suppressed = d->log_suppressed;
+	out.log_watchers = d->n_watches;
+	closure(&out, data);
+}
+
+void fw_service_init(struct fw_daemon *d)
+{
+	Svc svc = VAPP__FIREWALL__V1__FIREWALL__INIT();
+
+	d->svc = svc;
+}
+
+/* ---- the log streams ---- */
+
+static const int pb_proto[] = {
+	[FW_ANY] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ANY,
+	[FW_TCP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP,
+	[FW_UDP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP,
+	[FW_ICMP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ICMP,
+};
+
+static enum fw_proto proto_of(uint8_t p)
+{
+	return p == 6 ? FW_TCP : p == 17 ? FW_UDP : (p == 1 || p == 58) ? FW_ICMP : FW_ANY;
+}
+
+static void send_event(struct fw_watch *w, const struct fw_drop *drop)
+{
+	Vapp__Firewall__V1__LogEvent ev = VAPP__FIREWALL__V1__LOG_EVENT__INIT;
+
+	ev.time_ms = drop->time_ms;
+	ev.rule_id = drop->rule_id;
+	ev.reason = (char *)drop->reason;
+	ev.protocol = pb_proto[proto_of(drop->ip_proto)];
+	ev.ip_protocol = drop->ip_proto;
+	ev.source = (char *)drop->src;
+	ev.destination = (char *)drop->dst;
+	ev.source_port = drop->sport;
+	ev.destination_port = drop->dport;
+	ev.length = drop->length;
+	ev.in_interface = (char *)drop->in_if;
+	ev.suppressed = w->suppressed;
+	w->suppressed = 0;
+	w->closure(&ev, w->data);
+}
+
+void fw_service_drop(void *ud, const struct fw_drop *drop)
+{
+	struct fw_daemon *d = ud;
+	struct fw_drop rel = *drop;
+
+	rel.time_ms = drop->time_ms - d->boot_ms;
+	d->log_events++;
+	for (struct fw_watch *w = d->watches; w; w = w->next) {
+		uint64_t now = drop->time_ms;
+
+		if (vrpc_call_cancelled(vrpc_call_of(w->data)))
+			continue; /* the sweep ends it */
+		w->tokens += (double)(now - w->last_ms) * w->rate / 1000.0;
+		if (w->tokens > w->rate)
+			w->tokens = w->rate;
+		w->last_ms = now;
+		if (w->tokens < 1.0) {
+			w->suppressed++;
+			d->log_suppressed++;
+			continue;
+		}
+		w->tokens -= 1.0;
+		send_event(w, &rel);
+	}
+}
+
+static void end_watches(struct fw_daemon *d, bool all)
+{
+	struct fw_watch **pp = &d->watches, *w;
+
+	while ((w = *pp)) {
+		if (!all && !vrpc_call_cancelled(vrpc_call_of(w->data))) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		d->n_watches--;
+		/* Ends the stream; for a gone caller it just frees the call. */
+		w->closure(NULL, w->data);
+		free(w);
+	}
+}
+
+void fw_service_sweep(struct fw_daemon *d)
+{
+	end_watches(d, false);
+}
+
+void fw_service_fini(struct fw_daemon *d)
+{
+	end_watches(d, true);
+}

@@ -1,0 +1,33 @@
+# appliances/firewall: the firewall appliance's daemon (vapp-firewalld), its
+# guest-side CLI (vapp-fw) and the service they share (firewall.proto).
+# libnftables and libmnl come from Debian (libnftables-dev, libmnl-dev).
+FW_PROTO := appliances/firewall/firewall.proto
+FW_DAEMON := $(BUILD)/bin/vapp-firewalld
+FW_CLI := $(BUILD)/bin/vapp-fw
+FW_DAEMON_SRCS := $(sort $(wildcard appliances/firewall/daemon/*.c))
+FW_DAEMON_OBJS := $(call objs-of,$(FW_DAEMON_SRCS))
+FW_CLI_OBJS := $(call objs-of,$(sort $(wildcard appliances/firewall/cli/*.c)))
+FW_NFT_CFLAGS := $(shell pkg-config --cflags libnftables libmnl 2>/dev/null)
+FW_NFT_LIBS := $(shell pkg-config --libs libnftables libmnl 2>/dev/null)
+PROGRAMS += $(FW_DAEMON) $(FW_CLI)
+
+$(FW_DAEMON_OBJS) $(FW_CLI_OBJS): | $(call gen-headers-of,$(FW_PROTO))
+$(FW_DAEMON_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
+
+$(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LDLIBS) $(FW_NFT_LIBS)
+
+$(FW_CLI): $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LDLIBS)
+
+# Unit tests of the daemon's pure parts (rule checks, nft JSON, store, nflog
+# parser) link its objects, all but main.o.
+FW_TEST_OBJS := $(filter-out %/main.o,$(FW_DAEMON_OBJS)) $(call objs-of,$(FW_PROTO))
+$(BUILD)/tests/unit/test_firewall: $(FW_TEST_OBJS)
+$(BUILD)/tests/unit/test_firewall: TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(FW_NFT_LIBS)
+$(BUILD)/obj/tests/unit/test_firewall.o: INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
+$(BUILD)/obj/tests/unit/test_firewall.o: | $(call gen-headers-of,$(FW_PROTO))
