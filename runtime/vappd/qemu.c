@@ -200,7 +200,7 @@ char **qemu_args_expand(char *const *argv, const struct manifest_var *vars,
 		all[nv] = vars[nv];
 	for (size_t t = 0; t < nt; t++) {
 		/* An interface name is at most 15 bytes (IFNAMSIZ - 1). */
-		snprintf(tapval[t], sizeof(tapval[t]), "%.12s%zu", tap_prefix, t);
+		snprintf(tapval[t], sizeof(tapval[t]), "%.12s%u", tap_prefix, (unsigned)t);
 		all[nv++] = (struct manifest_var){ taps[t], tapval[t] };
 	}
 	all[nv] = (struct manifest_var){ NULL, NULL };
