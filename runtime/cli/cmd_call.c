@@ -1,0 +1,356 @@
+/*
+ * cmd_call.c - vapp call: any method of any appliance's service by name,
+ * JSON in and out. The service is described at run time from its .proto
+ * (vrpc_dyn.h), so nothing of it is compiled into vapp.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call_image.h"
+#include "cmd.h"
+#include "vrpc.h"
+#include "vrpc_dyn.h"
+#include "vrpc_json.h"
+
+extern const struct vapp_cmd vapp_cmd_call;
+
+#define MAX_PROTOS 32
+#define DEFAULT_TIMEOUT_MS 10000
+/* The request read from stdin is bounded like a frame. */
+#define MAX_REQUEST VRPC_MAX_FRAME_LIMIT
+
+struct call_opts {
+	const char *protos[MAX_PROTOS];
+	size_t n_protos;
+	const char *incs[MAX_PROTOS + 2]; /* NULL-terminated */
+	size_t n_incs;
+	const char *service;
+	const char *image;
+	int timeout_ms;
+};
+
+/*
+ * Hook for calls by appliance name: vappd will broker them (its policy
+ * decides, and the caller is the channel it arrived on), which needs a
+ * method of vappd's Control service that opens a brokered channel and
+ * hands back its address. Until vappd has it, names are refused.
+ * @return 0 with the address in @p addr, or -errno (-ENOSYS for now).
+ */
+static int call_resolve_appliance(const char *name, char *addr, size_t len)
+{
+	(void)name;
+	(void)addr;
+	(void)len;
+	return -ENOSYS;
+}
+
+/* The whole of stdin, NUL-terminated. */
+static char *read_stdin(void)
+{
+	size_t n = 0, cap = 4096;
+	char *buf = malloc(cap), *nb;
+
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n - 1, stdin);
+
+		n += r;
+		if (r == 0)
+			break;
+		if (cap - n - 1 == 0) {
+			if (cap >= MAX_REQUEST) {
+				free(buf);
+				errno = E2BIG;
+				return NULL;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (!buf)
+		return NULL;
+	if (ferror(stdin)) {
+		free(buf);
+		errno = EIO;
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The service named by --service, the image, METHOD's prefix, or the only one. */
+static const ProtobufCServiceDescriptor *pick_service(struct vrpc_dyn **dyn, size_t n,
+						      const char *want, const char *method)
+{
+	const ProtobufCServiceDescriptor *s, *only = NULL;
+	size_t i, j, count = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; (s = vrpc_dyn_service_at(dyn[i], j)); j++) {
+			size_t len = strlen(s->name);
+			const char *m = method[0] == '/' ? method + 1 : method;
+
+			if (want && !strcmp(s->name, want))
+				return s;
+			if (!want && !strncmp(m, s->name, len) && (m[len] == '.' || m[len] == '/'))
+				return s;
+			only = s;
+			count++;
+		}
+	}
+	if (want) {
+		cmd_error(&vapp_cmd_call, "no service %s in the .proto files given", want);
+		return NULL;
+	}
+	if (count == 1)
+		return only;
+	if (count)
+		cmd_error(&vapp_cmd_call, "%zu services in the .proto files: name one with "
+			  "--service or as SERVICE.METHOD", count);
+	else
+		cmd_error(&vapp_cmd_call, "no service in the .proto files");
+	return NULL;
+}
+
+static void list_methods(const ProtobufCServiceDescriptor *svc)
+{
+	fprintf(stderr, "vapp call: methods of %s:", svc->name);
+	for (unsigned i = 0; i < svc->n_methods; i++)
+		fprintf(stderr, " %s", svc->methods[i].name);
+	fputc('\n', stderr);
+}
+
+/* Each item of a stream: one JSON object a line, as soon as it comes. */
+static void print_item(void *ud, const char *json)
+{
+	(void)ud;
+	printf("%s\n", json);
+	fflush(stdout);
+}
+
+static int do_call(const char *addr, const ProtobufCServiceDescriptor *svc, const char *method,
+		   const char *json, int timeout_ms)
+{
+	struct vrpc_client_opts o = { .connect_timeout_ms = timeout_ms > 0 && timeout_ms < 5000
+								  ? timeout_ms : 5000 };
+	struct vrpc_client *cli;
+	char *reply = NULL, *msg = NULL;
+	int st;
+
+	cli = vrpc_client_open(addr, svc, &o);
+	if (!cli) {
+		/* ENOENT: no socket there, or a server without the service. */
+		if (errno == ENOENT)
+			cmd_error(&vapp_cmd_call, "%s: nothing there, or it does not offer %s",
+				  addr, svc->name);
+		else
+			cmd_error(&vapp_cmd_call, "cannot connect to %s: %s", addr, strerror(errno));
+		return 1;
+	}
+	st = vrpc_client_call_json(cli, method, json, print_item, NULL, timeout_ms, &reply, &msg);
+	vrpc_client_close(cli);
+	if (st != VRPC_OK) {
+		fprintf(stderr, "vapp call: %s: %s\n", vrpc_status_name(st), msg ? msg : "");
+		free(msg);
+		free(reply);
+		return 1;
+	}
+	if (reply)
+		printf("%s\n", reply);
+	free(reply);
+	free(msg);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct call_opts *o)
+{
+	static const struct option opts[] = {
+		{ "proto", required_argument, NULL, 'p' },
+		{ "include", required_argument, NULL, 'I' },
+		{ "service", required_argument, NULL, 's' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:I:s:i:t:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (o->n_protos == MAX_PROTOS)
+				return cmd_usage_error(&vapp_cmd_call, "at most %d --proto", MAX_PROTOS);
+			o->protos[o->n_protos++] = optarg;
+			break;
+		case 'I':
+			if (o->n_incs == MAX_PROTOS)
+				return cmd_usage_error(&vapp_cmd_call, "at most %d -I", MAX_PROTOS);
+			o->incs[o->n_incs++] = optarg;
+			break;
+		case 's':
+			o->service = optarg;
+			break;
+		case 'i':
+			o->image = optarg;
+			break;
+		case 't':
+			errno = 0;
+			o->timeout_ms = (int)strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o->timeout_ms < 0)
+				return cmd_usage_error(&vapp_cmd_call, "--timeout takes milliseconds "
+						       "(0: none), not '%s'", optarg);
+			break;
+		default:
+			return cmd_usage_error(&vapp_cmd_call, "unknown option");
+		}
+	}
+	if (argc - optind < 2 || argc - optind > 3)
+		return cmd_usage_error(&vapp_cmd_call, "expects ADDR|APPLIANCE METHOD [JSON|-]");
+	if (!o->n_protos && !o->image)
+		return cmd_usage_error(&vapp_cmd_call, "needs --proto FILE or --image DIR to "
+				       "know the service");
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	struct call_opts o = { .timeout_ms = DEFAULT_TIMEOUT_MS };
+	struct vrpc_dyn *dyn[MAX_PROTOS + CALL_IMAGE_MAX_SERVICES] = { 0 };
+	struct call_image img = { 0 };
+	const ProtobufCServiceDescriptor *svc;
+	const char *target, *method, *want;
+	char err[1024], addr[256], *stdin_json = NULL;
+	const char *json = "{}";
+	size_t n_dyn = 0, i;
+	int ret = 1, r;
+
+	r = parse_args(argc, argv, &o);
+	if (r)
+		return r;
+	target = argv[optind];
+	method = argv[optind + 1];
+	if (argc - optind == 3)
+		json = argv[optind + 2];
+	if (!strcmp(json, "-")) {
+		json = stdin_json = read_stdin();
+		if (!json) {
+			cmd_error(&vapp_cmd_call, "reading the request from stdin: %s",
+				  strerror(errno));
+			return 1;
+		}
+	}
+	want = o.service;
+	if (o.image) {
+		if (call_image_open(o.image, &img, err, sizeof(err))) {
+			cmd_error(&vapp_cmd_call, "%s", err);
+			goto out;
+		}
+		o.incs[o.n_incs++] = img.include;
+		/* An image of one service names it; with several, METHOD does. */
+		if (!want && img.n == 1)
+			want = img.service[0];
+		for (i = 0; i < img.n && o.n_protos < MAX_PROTOS; i++)
+			o.protos[o.n_protos++] = img.proto[i];
+	}
+	for (i = 0; i < o.n_protos; i++) {
+		dyn[n_dyn] = vrpc_dyn_load(o.protos[i], o.incs, err, sizeof(err));
+		if (!dyn[n_dyn]) {
+			cmd_error(&vapp_cmd_call, "%s: %s", o.protos[i], err);
+			goto out;
+		}
+		n_dyn++;
+	}
+	svc = pick_service(dyn, n_dyn, want, method);
+	if (!svc)
+		goto out;
+	if (vrpc_json_find_method(svc, method) < 0) {
+		fprintf(stderr, "vapp call: %s: no method %s in %s\n",
+			vrpc_status_name(VRPC_NOT_FOUND), method, svc->name);
+		list_methods(svc);
+		goto out;
+	}
+	if (strchr(target, ':')) {
+		snprintf(addr, sizeof(addr), "%s", target);
+	} else if ((r = call_resolve_appliance(target, addr, sizeof(addr)))) {
+		cmd_error(&vapp_cmd_call, "%s: %s", target, r == -ENOSYS
+			  ? "calling an appliance by name goes through vappd, which cannot broker "
+			    "calls yet; give its address (unix:PATH, serial:PATH, ...)"
+			  : strerror(-r));
+		goto out;
+	}
+	ret = do_call(addr, svc, method, json, o.timeout_ms);
+out:
+	for (i = 0; i < n_dyn; i++)
+		vrpc_dyn_free(dyn[i]);
+	call_image_close(&img);
+	free(stdin_json);
+	return ret;
+}
+
+const struct vapp_cmd vapp_cmd_call = {
+	.name = "call",
+	.summary = "call any method of an appliance's service, JSON in and out",
+	.usage =
+		"Usage: vapp call [OPTIONS] ADDR|APPLIANCE METHOD [JSON|-]\n"
+		"\n"
+		"Calls METHOD of an appliance's RPC service with the request written as\n"
+		"JSON, and prints the reply as JSON. Nothing of the service is compiled\n"
+		"into vapp: its .proto file is compiled when the command runs (with\n"
+		"protoc, Debian's protobuf-compiler) and the messages are converted\n"
+		"through the descriptors built from it.\n"
+		"\n"
+		"Arguments:\n"
+		"  ADDR       a vrpc address: unix:PATH, serial:PATH (the host side of a\n"
+		"             virtio-serial channel), shm:PATH, vsock:CID:PORT, xen:..., or\n"
+		"             tcp:HOST:PORT (development only)\n"
+		"  APPLIANCE  an appliance name: the call goes through vappd, its policy\n"
+		"             and its broker (not available yet: give ADDR)\n"
+		"  METHOD     Method, Service.Method or pkg.Service.Method (also\n"
+		"             pkg.Service/Method); a full name also picks the service\n"
+		"  JSON       the request, a JSON object (proto3 JSON mapping: lowerCamelCase\n"
+		"             or .proto field names, 64-bit integers as strings or numbers,\n"
+		"             bytes as base64, enums by name or number); '-' reads it from\n"
+		"             stdin; default {}\n"
+		"\n"
+		"Options:\n"
+		"  -p, --proto FILE    the .proto declaring the service; may be repeated\n"
+		"  -I, --include DIR   a folder to find imports in (protoc's -I); may be\n"
+		"                      repeated; FILE's own folder is always searched\n"
+		"  -s, --service NAME  the service's full name (vapp.hello.v1.Greeter), when\n"
+		"                      the .proto files declare several and METHOD does not\n"
+		"                      name it\n"
+		"  -i, --image DIR     an appliance image folder (as 'vapp build' writes it):\n"
+		"                      the services and .proto files come from its\n"
+		"                      manifest.yaml, the files from DIR/proto/, DIR/ or\n"
+		"                      the image's own /etc/vapp/proto/\n"
+		"  -t, --timeout MS    deadline of the call in milliseconds, 0 for none\n"
+		"                      (default 10000); connecting waits at most 5000\n"
+		"  -h, --help          show this help\n"
+		"\n"
+		"Output: the reply on stdout, indented. A streaming method prints each item\n"
+		"as it arrives, one JSON object a line, and nothing at the end. Fields\n"
+		"holding their default value are left out (proto3 JSON).\n"
+		"\n"
+		"Exit status: 0 the call succeeded; 1 it failed: the status name and the\n"
+		"server's message on stderr (\"vapp call: NOT_FOUND: ...\"), or a .proto\n"
+		"that does not compile, an address that does not answer, an unknown\n"
+		"method; 2 usage error. A request that does not fit the request message\n"
+		"is INVALID_ARGUMENT naming the field, and is not sent.\n"
+		"\n"
+		"Environment:\n"
+		"  VRPC_PROTOC   the protoc to run (default: protoc from PATH)\n"
+		"\n"
+		"Examples:\n"
+		"  vapp call --proto examples/hello/hello.proto unix:/tmp/hello.sock \\\n"
+		"      SayHello '{\"name\": \"world\"}'\n"
+		"  vapp call --image build/appliances/hello serial:/run/vapp/hello.rpc \\\n"
+		"      vapp.hello.v1.Greeter.Watch '{\"name\": \"x\", \"count\": 3}'\n"
+		"  echo '{\"name\": \"stdin\"}' | vapp call -p hello.proto unix:/tmp/h.sock SayHello -\n",
+	.run = run,
+};
