@@ -115,6 +115,7 @@ include manifest/rules.mk
 include appliances/firewall/rules.mk
 include runtime/policy/rules.mk
 include runtime/vappd/rules.mk
+include sdk/rules.mk
 include runtime/rules.mk
 include tests/rules.mk
 
