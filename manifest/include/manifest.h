@@ -108,7 +108,7 @@ struct manifest {
 	char *description;
 	struct manifest_kernel kernel;
 	uint32_t vcpus;     /* default 1 */
-	uint32_t memory_mib; /* default 64 */
+	uint32_t memory_mib; /* default 128 (the stock cloud kernel needs 96) */
 	struct manifest_file *binaries; /* shared-library closure added by the builder */
 	size_t n_binaries;
 	struct manifest_file *files;

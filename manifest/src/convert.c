@@ -338,7 +338,8 @@ struct manifest *convert(struct mctx *c, const struct raw_manifest *raw)
 	m->description = dup(c, raw->description);
 	convert_kernel(c, m, raw);
 	m->vcpus = raw->vcpus ? *raw->vcpus : 1;
-	m->memory_mib = raw->memory ? size_mib(c, "memory", raw->memory, 64) : 64;
+	/* The stock cloud kernel does not boot in less than 96 MiB. */
+	m->memory_mib = raw->memory ? size_mib(c, "memory", raw->memory, 128) : 128;
 	convert_files(c, m, raw);
 	convert_daemon(c, m, raw);
 	convert_services(c, m, raw);

@@ -126,7 +126,7 @@ static void test_defaults(void **state)
 	assert_string_equal(m->kernel.package, "linux-image-cloud-amd64");
 	assert_null(m->kernel.cmdline);
 	assert_int_equal(m->vcpus, 1);
-	assert_int_equal(m->memory_mib, 64);
+	assert_int_equal(m->memory_mib, 128);
 	assert_int_equal(m->daemon.restart, MANIFEST_RESTART_ALWAYS);
 	assert_int_equal(m->daemon.restart_delay_ms, 500);
 	assert_int_equal(m->state.size_mib, 0);
