@@ -156,6 +156,8 @@ static void on_reply(const ProtobufCMessage *m, void *ud)
 	struct cli *c = ud;
 	const char *msg = NULL;
 
+	if (c->done)
+		return; /* the close after a finished call fails what is left */
 	if (!m) {
 		c->status = vrpc_client_status(c->cli, &msg);
 		if (c->status != VRPC_OK)

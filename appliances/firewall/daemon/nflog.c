@@ -98,6 +98,10 @@ struct fw_nflog *fw_nflog_open(uint16_t group, fw_drop_fn fn, void *ud)
 		goto err_sock;
 	nlh = cfg_msg(l->buf, group);
 	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
+	/* The kernel batches up to 100 packets or 1 s by default: a watcher
+	 * wants each drop as it happens. */
+	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
+	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(1));
 	err = talk(l, nlh);
 	if (err)
 		goto err_sock;

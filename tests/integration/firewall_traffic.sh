@@ -1,0 +1,142 @@
+#!/bin/bash
+# firewall_traffic.sh - the firewall appliance under QEMU (TCG) between a
+# guest namespace and an uplink namespace, with real packets (issue 6):
+#   - a fresh appliance (default accept) forwards and masquerades TCP, UDP, ICMP;
+#   - ReplaceRuleset (vapp-fw replace): allowed TCP/UDP/ICMP pass, a denied UDP
+#     port and the default drop (TCP to another port times out) are dropped;
+#   - counters rise on the rules that matched and on the default policy;
+#   - WatchLog delivers the drop events (rule id, port) as they happen;
+#   - a rule added over RPC takes effect at once; deleting it restores;
+#   - an invalid ReplaceRuleset is refused with INVALID_ARGUMENT naming the
+#     field, and the old rules still hold (same generation, same traffic).
+# Bounded by $FW_TEST_LIMIT seconds (default 400); QEMU, servers and
+# namespaces are removed on exit, also on failure.
+set -u
+cd "${TOP:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+limit=${FW_TEST_LIMIT:-400}
+start=$(date +%s)
+. tests/lib/guest.sh
+. tests/lib/fw_rig.sh
+
+fail() {
+	echo "FAIL: $*"
+	echo "--- console (last 30 lines) ---"
+	tail -n 30 "$FW_RUN/console.log" 2>/dev/null
+	exit 1
+}
+left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
+
+fw_rig_init
+case $? in 0) ;; 77) echo "$FW_SKIP"; exit 77 ;; *) fail "the firewall image did not build" ;; esac
+fw_ns_up || fail "network namespaces"
+fw_servers_up
+fw_vm_start || fail "QEMU or its taps"
+fw_vm_wait_ready 120 || fail "the firewall did not start forwarding"
+echo "ready: QEMU start to forwarding in $FW_READY_MS ms"
+
+# 1. fresh appliance: default accept, nothing configured
+out=$(fw status) || fail "status: $out"
+echo "$out"
+case $out in *"forwarding on"*"default (state volume empty)"*) ;; *) fail "status: $out" ;; esac
+fw_tcp_ok 10 || fail "fresh: TCP guest -> uplink did not pass"
+fw_ping_ok || fail "fresh: ping did not pass"
+fw_udp_send 5454 fresh-5454
+sleep 0.5
+grep -q fresh-5454 "$FW_WORK/udp5454.log" 2>/dev/null || fail "fresh: UDP 5454 did not pass"
+# Masquerade: the server sees the firewall's uplink address, not the guest's.
+peer=$(fw_g timeout 5 socat -T 3 - TCP:$FW_UP_IP:8080 </dev/null 2>/dev/null; \
+	fw_u ss -tn state time-wait 2>/dev/null | awk 'NR > 1 { print $4 }' | head -n 1)
+case $peer in *10.99.2.2*) fail "the uplink saw the guest's own address: $peer" ;; esac
+echo "fresh: TCP, ICMP, UDP pass"
+
+# 2. a ruleset: allow TCP 8080, ICMP, UDP 5353; drop UDP 5454; default drop
+cat >"$FW_WORK/rules.json" <<EOF
+{ "rules": [
+    { "protocol": "PROTOCOL_TCP", "destination": "$FW_UP_IP", "portMin": 8080, "action": "ACTION_ACCEPT" },
+    { "protocol": "PROTOCOL_ICMP", "destination": "10.99.1.0/24", "action": "ACTION_ACCEPT" },
+    { "protocol": "PROTOCOL_UDP", "destination": "$FW_UP_IP", "portMin": 5353, "action": "ACTION_ACCEPT" },
+    { "protocol": "PROTOCOL_UDP", "portMin": 5400, "portMax": 5500, "action": "ACTION_DROP" },
+    { "protocol": "PROTOCOL_TCP", "destination": "2001:db8::/32", "portMin": 443, "action": "ACTION_ACCEPT" }
+  ],
+  "defaultPolicy": "ACTION_DROP" }
+EOF
+out=$(fw replace "$FW_WORK/rules.json") || fail "replace: $out"
+echo "$out"
+gen=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
+[ -n "$gen" ] || fail "no generation in list"
+
+fw_tcp_ok || fail "ruleset: allowed TCP 8080 did not pass"
+fw_ping_ok || fail "ruleset: allowed ICMP did not pass"
+fw_udp_send 5353 allowed-5353
+fw_udp_send 5454 denied-5454
+sleep 0.5
+grep -q allowed-5353 "$FW_WORK/udp5353.log" 2>/dev/null || fail "ruleset: allowed UDP 5353 did not pass"
+grep -q denied-5454 "$FW_WORK/udp5454.log" && fail "ruleset: denied UDP 5454 passed"
+# Default drop: TCP to a port no rule allows must time out, not be refused.
+t0=$(date +%s%N)
+fw_g timeout 5 socat -T 2 - TCP:$FW_UP_IP:8081,connect-timeout=2 </dev/null >/dev/null 2>&1 &&
+	fail "ruleset: TCP 8081 (default drop) connected"
+took=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$took" -ge 1500 ] || fail "ruleset: TCP 8081 was refused in $took ms, not dropped"
+echo "ruleset: TCP 8080, ICMP, UDP 5353 pass; UDP 5454 and TCP 8081 dropped"
+
+# 3. counters rose where traffic matched
+fw -j counters >"$FW_WORK/counters.json" || fail "counters"
+cnt() { # ID: packets of rule ID
+	tr -d ' \n' <"$FW_WORK/counters.json" |
+		grep -o "{\"id\":$1,\"packets\":\"[0-9]*\"" | grep -o '[0-9]*"$' | tr -d '"'
+}
+for id in 1 2 3 4; do
+	p=$(cnt $id)
+	[ "${p:-0}" -gt 0 ] || fail "counter of rule $id did not rise: $(cat "$FW_WORK/counters.json")"
+done
+pol=$(tr -d ' \n' <"$FW_WORK/counters.json" | sed -n 's/.*"defaultPolicy":{"packets":"\([0-9]*\)".*/\1/p')
+[ "${pol:-0}" -gt 0 ] || fail "default policy counter did not rise"
+fw counters
+
+# 4. WatchLog: drop events arrive on the stream (the channel has one client
+#    at a time, so nothing else is called while it is open)
+fw -j -n 3 -t 30000 log 50 >"$FW_WORK/log.json" 2>"$FW_WORK/log.err" &
+logpid=$!
+sleep 2
+for i in 1 2 3 4 5; do fw_udp_send 5454 "watched-$i"; sleep 0.2; done
+for _ in $(seq 100); do kill -0 $logpid 2>/dev/null || break; sleep 0.2; done
+kill $logpid 2>/dev/null && fail "WatchLog: fewer than 3 events in time ($(cat "$FW_WORK/log.err"))"
+wait $logpid || fail "WatchLog: $(cat "$FW_WORK/log.err")"
+n=$(grep -c '"ruleId": 4' "$FW_WORK/log.json")
+[ "$n" -ge 3 ] || fail "WatchLog: $n events of rule 4: $(cat "$FW_WORK/log.json")"
+grep -q '"destinationPort": 5454' "$FW_WORK/log.json" || fail "WatchLog: no port 5454 event"
+grep -q "\"source\": \"$FW_GUEST_IP\"" "$FW_WORK/log.json" || fail "WatchLog: source not the guest"
+echo "WatchLog: $n drop events of rule 4 (UDP 5454 from $FW_GUEST_IP)"
+
+# 5. a rule added over RPC takes effect at once, without a restart
+out=$(fw add drop proto tcp to $FW_UP_IP port 8080 before 1) || fail "add: $out"
+id=${out##* }
+fw_tcp_ok 3 && fail "added drop rule $id: TCP 8080 still passed"
+out=$(fw del "$id") || fail "del $id: $out"
+fw_tcp_ok || fail "deleted rule $id: TCP 8080 did not pass again"
+echo "AddRule $id took effect at once; DeleteRule restored"
+gen=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
+
+# 6. invalid ReplaceRuleset: refused naming the field; the old rules hold
+bad() { # NAME JSON-RULE EXPECTED-FIELD
+	printf '{ "rules": [ { "protocol": "PROTOCOL_TCP", "portMin": 80, "action": "ACTION_ACCEPT" }, %s ], "defaultPolicy": "ACTION_ACCEPT" }' \
+		"$2" >"$FW_WORK/bad-$1.json"
+	out=$(fw replace "$FW_WORK/bad-$1.json" 2>&1) && fail "bad ruleset $1 accepted"
+	case $out in *INVALID_ARGUMENT*"$3"*) echo "refused $1: $out" ;;
+	*) fail "bad ruleset $1: $out" ;; esac
+}
+bad port '{ "protocol": "PROTOCOL_UDP", "portMin": 70000, "action": "ACTION_DROP" }' 'ruleset.rules[1].port_min'
+bad dest '{ "destination": "10.0.0.1; flush ruleset", "action": "ACTION_DROP" }' 'ruleset.rules[1].destination'
+bad prefix '{ "destination": "10.99.1.0/33", "action": "ACTION_DROP" }' 'ruleset.rules[1].destination'
+bad action '{ "protocol": "PROTOCOL_TCP" }' 'ruleset.rules[1].action'
+bad icmpport '{ "protocol": "PROTOCOL_ICMP", "portMin": 1, "action": "ACTION_DROP" }' 'ruleset.rules[1].port_min'
+gen2=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
+[ "$gen2" = "$gen" ] || fail "generation changed from $gen to $gen2 after refused replaces"
+fw_tcp_ok || fail "after refused replaces: TCP 8080 no longer passes"
+fw_udp_send 5454 after-bad
+sleep 0.5
+grep -q after-bad "$FW_WORK/udp5454.log" && fail "after refused replaces: UDP 5454 passes"
+echo "invalid ReplaceRuleset refused; the old rules (generation $gen) still hold"
+echo "firewall_traffic: passed in $(( $(date +%s) - start )) s"
