@@ -218,12 +218,11 @@ static void hello_drop(struct appliance *a)
 	cancel(a, &a->hello_timer);
 	hello_abandon(a->hello);
 	a->hello = NULL;
-	if (a->cli) {
-		if (a->d->on_down)
-			a->d->on_down(a->d, a);
-		vrpc_client_close(a->cli);
-		a->cli = NULL;
-	}
+	if (a->up && a->d->on_down)
+		a->d->on_down(a->d, a);
+	a->up = false;
+	vrpc_client_close(a->cli);
+	a->cli = NULL;
 }
 
 static void hello_begin(void *ud)
@@ -248,7 +247,8 @@ void appliance_hello_done(struct appliance *a, struct vrpc_client *cli, int err,
 		a->boot_ms = (uint32_t)(mono_ms() - a->started_ms);
 		a->hello_err[0] = 0;
 		feed(a, SUP_EV_READY);
-		if (a->state == SUP_RUNNING && a->d->on_ready)
+		a->up = a->state == SUP_RUNNING;
+		if (a->up && a->d->on_ready)
 			a->d->on_ready(a->d, a);
 		/* QEMU's chardev serves one client: let a tool have it. */
 		if (a->d->release_channel) {

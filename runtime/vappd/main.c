@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "control.h"
 #include "vappd.h"
 
@@ -65,6 +66,15 @@ static const char usage[] =
 	"      --release-channel   close the service connection once the appliance\n"
 	"                          answered HELLO, so that a tool can use the channel\n"
 	"                          socket directly (QEMU serves one client; tests)\n"
+	"  -p, --policy FILE       the call policy (see 'vapp policy check --help'):\n"
+	"                          SERVICE[.METHOD] SOURCE TARGET allow|deny, first\n"
+	"                          match wins, default deny; may be repeated\n"
+	"      --guest NAME[:TAG,...]\n"
+	"                          a guest that may call appliances through vappd:\n"
+	"                          its gate is RUN_DIR/guests/NAME.sock, where the\n"
+	"                          guest VM's virtio-serial port is connected\n"
+	"                          (-chardev socket,path=GATE,reconnect=1); whoever\n"
+	"                          comes through it is NAME; may be repeated\n"
 	"  -h, --help              this help\n"
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every appliance (poweroff, SIGKILL after\n"
@@ -108,6 +118,7 @@ static int seconds_ms(const char *s, int *out)
 	return 0;
 }
 
+/* Appends a copy of @p path to the NULL-terminated list *@p keys. */
 static int add_key(char ***keys, size_t *n, const char *path)
 {
 	char **k = reallocarray(*keys, *n + 2, sizeof(**keys));
@@ -316,7 +327,7 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 }
 
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
-       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_RELEASE };
+       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_RELEASE, OPT_GUEST };
 
 int main(int argc, char **argv)
 {
@@ -335,6 +346,8 @@ int main(int argc, char **argv)
 		{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
 		{ "qemu", required_argument, NULL, OPT_QEMU },
 		{ "release-channel", no_argument, NULL, OPT_RELEASE },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "guest", required_argument, NULL, OPT_GUEST },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -345,7 +358,9 @@ int main(int argc, char **argv)
 		.probe_result = -1, .sigfd = -1, .hello_fd = { -1, -1 },
 	};
 	const char *group = NULL, *trust_dir = NULL, *env = getenv("VAPP_ACCEL");
-	size_t n_keys = 0;
+	size_t n_keys = 0, n_policies = 0, n_guests = 0;
+	char **policies = NULL, **guests = NULL;
+	struct broker *broker = NULL;
 	sigset_t mask;
 	int c, rc = 1;
 
@@ -353,7 +368,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vappd: VAPP_ACCEL='%s' is not auto, kvm or tcg\n", env);
 		return 2;
 	}
-	while ((c = getopt_long(argc, argv, "fs:g:t:a:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fs:g:t:a:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = true; break;
 		case 's': d.socket_path = optarg; break;
@@ -383,6 +398,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_QEMU: d.qemu = optarg; break;
 		case OPT_RELEASE: d.release_channel = true; break;
+		case 'p':
+			if (add_key(&policies, &n_policies, optarg) < 0)
+				return 1;
+			break;
+		case OPT_GUEST:
+			if (add_key(&guests, &n_guests, optarg) < 0)
+				return 1;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default:
 			fputs("Run 'vappd --help' for usage.\n", stderr);
@@ -427,6 +450,15 @@ int main(int argc, char **argv)
 		goto err_free;
 	if (control_register(&d) < 0 || open_socket(&d, group) < 0)
 		goto err_free;
+	if (n_policies || n_guests) {
+		char why[512] = "";
+
+		broker = broker_new(&d, policies, guests, why, sizeof(why));
+		if (!broker || broker_attach(broker, &d) < 0) {
+			fprintf(stderr, "vappd: broker: %s\n", why[0] ? why : strerror(errno));
+			goto err_socket;
+		}
+	}
 	if (!foreground && daemonise(d.run_dir) < 0) {
 		fprintf(stderr, "vappd: cannot become a daemon: %s\n", strerror(errno));
 		goto err_socket;
@@ -448,6 +480,13 @@ err_socket:
 	unlink(d.socket_path);
 err_free:
 	appliances_free(&d);
+	broker_free(broker);
+	for (size_t i = 0; i < n_policies; i++)
+		free(policies[i]);
+	free(policies);
+	for (size_t i = 0; i < n_guests; i++)
+		free(guests[i]);
+	free(guests);
 	hello_drain(&d, 5000);
 	vrpc_server_free(d.srv);
 	vrpc_loop_free(d.loop);

@@ -116,9 +116,11 @@ struct vrpc_client_opts {
 /**
  * Connects to @p addr and performs the HELLO exchange for @p service.
  * @param opts may be NULL for defaults.
- * @return the client, or NULL with errno set (ECONNREFUSED, ETIMEDOUT,
- *         EPROTO for a handshake the server refused, ENOENT for an unknown
- *         service, EINVAL for a malformed address).
+ * @return the client, or NULL with errno set: ECONNREFUSED (nobody at the
+ *         address, or a broker saying the service's appliance is not
+ *         running now), ETIMEDOUT, ENOENT (no such socket, or no such
+ *         service there), EACCES (refused by policy), EPROTO (a handshake
+ *         the server refused otherwise), EINVAL (a malformed address).
  */
 struct vrpc_client *vrpc_client_open(const char *addr,
 				     const ProtobufCServiceDescriptor *service,

@@ -417,8 +417,14 @@ static int hello_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payloa
 	struct hello_wait *w = ud;
 	Vrpc__V1__Hello *ack;
 
-	if (h->type == VRPC_T_GOAWAY || (h->type == VRPC_T_HELLO_ACK && h->status != VRPC_OK))
-		return h->status == VRPC_NOT_FOUND ? -ENOENT : -EPROTO;
+	if (h->type == VRPC_T_GOAWAY || (h->type == VRPC_T_HELLO_ACK && h->status != VRPC_OK)) {
+		switch (h->status) {
+		case VRPC_NOT_FOUND: return -ENOENT;           /* no such service there */
+		case VRPC_UNAVAILABLE: return -ECONNREFUSED;   /* not now, maybe later */
+		case VRPC_PERMISSION_DENIED: return -EACCES;
+		default: return -EPROTO;
+		}
+	}
 	if (h->type != VRPC_T_HELLO_ACK)
 		return -EPROTO;
 	ack = vrpc__v1__hello__unpack(NULL, h->length, payload);

@@ -64,8 +64,16 @@ struct upstream {
 	struct upstream *zombie_next;
 };
 
+/* A service some appliance offered: while none does, guests are told it is
+ * unavailable (it will be back), not that it does not exist. */
+struct known {
+	char *service, *appliance;
+	struct known *next;
+};
+
 struct vrpc_relay {
 	int epfd;
+	struct known *known;
 	vrpc_relay_check_fn check;
 	void *ud;
 	struct vrpc_relay_opts opts;
@@ -130,6 +138,37 @@ static void reply_status(struct vrpc_relay *r, struct guest *g, uint32_t id, int
 	va_end(ap);
 	if (conn_queue(&g->rc.c, &h, NULL, text, strlen(text)) == 0)
 		rc_mark_dirty(r, &g->rc);
+}
+
+static const struct known *find_known(const struct vrpc_relay *r, const char *service)
+{
+	for (const struct known *k = r->known; k; k = k->next)
+		if (!strcmp(k->service, service))
+			return k;
+	return NULL;
+}
+
+/* Remembers that @p appliance offers @p service (the latest one wins). */
+static int remember(struct vrpc_relay *r, const char *service, const char *appliance)
+{
+	struct known *k = (struct known *)find_known(r, service);
+	char *a = strdup(appliance);
+
+	if (!a)
+		return -ENOMEM;
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k || !(k->service = strdup(service))) {
+			free(k);
+			free(a);
+			return -ENOMEM;
+		}
+		k->next = r->known;
+		r->known = k;
+	}
+	free(k->appliance);
+	k->appliance = a;
+	return 0;
 }
 
 static struct upstream *find_upstream(struct vrpc_relay *r, const char *service)
@@ -259,7 +298,7 @@ static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_
 	Vrpc__V1__Hello ack = VRPC__V1__HELLO__INIT;
 	struct vrpc_hdr ah = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
 	struct upstream *u;
-	char why[200] = "";
+	char why[320] = "";
 	int status = VRPC_OK;
 	uint32_t max;
 
@@ -271,6 +310,10 @@ static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_
 	if (hello->version_max < VRPC_VERSION_MIN || hello->version_min > VRPC_VERSION) {
 		status = VRPC_UNIMPLEMENTED;
 		snprintf(why, sizeof(why), "no common protocol version");
+	} else if (!u && find_known(r, hello->service)) {
+		status = VRPC_UNAVAILABLE;
+		snprintf(why, sizeof(why), "appliance %.63s (%.128s) is not running now",
+			 find_known(r, hello->service)->appliance, hello->service);
 	} else if (!u) {
 		status = VRPC_NOT_FOUND;
 		snprintf(why, sizeof(why), "no appliance offers %.128s", hello->service);
@@ -315,7 +358,7 @@ static void guest_request(struct vrpc_relay *r, struct guest *g, const struct vr
 	struct vrpc_hdr fh = *h;
 	uint8_t origin[VRPC_ORIGIN_MAX + 1];
 	struct route *rt;
-	char why[200] = "";
+	char why[320] = "";
 	int status, err;
 
 	if (!u) {
@@ -711,6 +754,9 @@ int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const cha
 	err = upstream_hello(u, timeout_ms > 0 ? timeout_ms : 5000);
 	if (err)
 		goto err_conn;
+	err = remember(r, service, appliance);
+	if (err)
+		goto err_conn;
 	old = find_upstream(r, service);
 	if (old)
 		upstream_kill(r, old, "replaced");
@@ -775,6 +821,14 @@ void vrpc_relay_free(struct vrpc_relay *r)
 		r->gates = gt->next;
 		listener_close(gt->l);
 		free(gt);
+	}
+	while (r->known) {
+		struct known *k = r->known;
+
+		r->known = k->next;
+		free(k->service);
+		free(k->appliance);
+		free(k);
 	}
 	close(r->epfd);
 	free(r);
