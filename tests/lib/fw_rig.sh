@@ -99,10 +99,11 @@ fw_ns_up() {
 	fw_g ip link set lo up
 }
 
-# Moves tap $1 into namespace $2 as address $3/24, once QEMU has made it.
-_fw_take_tap() {
+# Moves tap $1 into namespace $2 as address $3/24, once QEMU has made it
+# (waiting up to $4 seconds, default 4).
+fw_take_tap() {
 	local i
-	for i in $(seq 200); do
+	for i in $(seq $(( ${4:-4} * 50 ))); do
 		ip link show "$1" >/dev/null 2>&1 && break
 		sleep 0.02
 	done
@@ -134,8 +135,14 @@ fw_vm_start() {
 	FW_PID=$!
 	GUEST_PID=$FW_PID
 	GUEST_DIR=$FW_RUN
-	_fw_take_tap "$FW_TAP_U" "$FW_NS_U" "$FW_UP_IP" || return 1
-	_fw_take_tap "$FW_TAP_G" "$FW_NS_G" "$FW_GUEST_IP" || return 1
+	fw_taps_in 4
+}
+
+# Both taps into their namespaces (waiting up to $1 s for each), the
+# guest's default route through the firewall.
+fw_taps_in() {
+	fw_take_tap "$FW_TAP_U" "$FW_NS_U" "$FW_UP_IP" "$1" || return 1
+	fw_take_tap "$FW_TAP_G" "$FW_NS_G" "$FW_GUEST_IP" "$1" || return 1
 	ip -n "$FW_NS_G" route replace default via 10.99.2.1
 }
 
