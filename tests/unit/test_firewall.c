@@ -1,0 +1,395 @@
+/* test_firewall.c - the firewall daemon's parts that need no kernel: rule
+ * checks (each refusal names its field), ids, the nftables JSON made from the
+ * typed model (no caller text in it), the state file (round trip, atomic
+ * replace, hostile files refused) and the nflog packet parser. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <linux/netlink.h>
+
+#include "fw.h"
+
+typedef Vapp__Firewall__V1__Rule Rule;
+
+static Rule mkrule(int proto, const char *dest, uint32_t pmin, uint32_t pmax, int action)
+{
+	Rule r = VAPP__FIREWALL__V1__RULE__INIT;
+
+	r.protocol = proto;
+	r.destination = (char *)dest;
+	r.port_min = pmin;
+	r.port_max = pmax;
+	r.action = action;
+	return r;
+}
+
+#define TCP VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP
+#define UDP VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP
+#define ICMP VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ICMP
+#define ANY VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ANY
+#define ACCEPT VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
+#define DROP VAPP__FIREWALL__V1__ACTION__ACTION_DROP
+
+/* Checks that @p r is refused with a reason starting with @p field. */
+static void refused(Rule r, const char *field)
+{
+	struct fw_rule out;
+	char why[FW_REASON_LEN] = "";
+
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), -EINVAL);
+	if (strncmp(why, field, strlen(field))) {
+		print_error("expected a reason about %s, got \"%s\"\n", field, why);
+		fail();
+	}
+}
+
+static void test_rule_refusals(void **state)
+{
+	refused(mkrule(TCP, "", 70000, 0, ACCEPT), "rule.port_min:");
+	refused(mkrule(TCP, "", 80, 70000, ACCEPT), "rule.port_max:");
+	refused(mkrule(TCP, "", 90, 80, ACCEPT), "rule.port_max:");
+	refused(mkrule(TCP, "", 0, 80, ACCEPT), "rule.port_min:");
+	refused(mkrule(ICMP, "", 1, 0, DROP), "rule.port_min:");
+	refused(mkrule(ANY, "", 53, 0, DROP), "rule.port_min:");
+	refused(mkrule(9, "", 0, 0, DROP), "rule.protocol:");
+	refused(mkrule(TCP, "", 0, 0, 0), "rule.action:");
+	refused(mkrule(TCP, "", 0, 0, 7), "rule.action:");
+	refused(mkrule(TCP, "example.com", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.0.0.1; flush ruleset", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.0.0.1 ", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.0.0.0/33", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.0.0.0/-1", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.0.0.0/", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.0.0.0/8x", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "10.1.0.0/8", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "2001:db8::1/129", 0, 0, DROP), "rule.destination:");
+	refused(mkrule(TCP, "2001:db8::1/32", 0, 0, DROP), "rule.destination:");
+	char longdest[200];
+	memset(longdest, '1', sizeof(longdest) - 1);
+	longdest[sizeof(longdest) - 1] = '\0';
+	refused(mkrule(TCP, longdest, 0, 0, DROP), "rule.destination:");
+}
+
+static void test_rule_accepted(void **state)
+{
+	struct fw_rule out;
+	char why[FW_REASON_LEN], buf[64];
+	Rule r = mkrule(UDP, "2001:db8::/32", 5000, 5010, DROP);
+
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), 0);
+	assert_int_equal(out.family, AF_INET6);
+	assert_int_equal(out.plen, 32);
+	assert_int_equal(out.port_min, 5000);
+	assert_int_equal(out.port_max, 5010);
+	fw_rule_dest_str(&out, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::/32");
+
+	r = mkrule(TCP, "192.0.2.7", 443, 0, ACCEPT);
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), 0);
+	assert_int_equal(out.plen, 32);
+	assert_int_equal(out.port_max, 443);
+	r = mkrule(ANY, "0.0.0.0/0", 0, 0, ACCEPT);
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), 0);
+	assert_int_equal(out.plen, 0);
+}
+
+static Vapp__Firewall__V1__Ruleset mkset(Rule **rules, size_t n, int policy)
+{
+	Vapp__Firewall__V1__Ruleset rs = VAPP__FIREWALL__V1__RULESET__INIT;
+
+	rs.rules = rules;
+	rs.n_rules = n;
+	rs.default_policy = policy;
+	return rs;
+}
+
+static void test_ruleset_ids(void **state)
+{
+	Rule a = mkrule(TCP, "", 80, 0, ACCEPT), b = mkrule(UDP, "", 53, 0, DROP),
+	     c = mkrule(ICMP, "", 0, 0, ACCEPT);
+	Rule *rules[] = { &a, &b, &c };
+	Vapp__Firewall__V1__Ruleset in;
+	struct fw_ruleset cur, out;
+	char why[FW_REASON_LEN] = "";
+
+	fw_ruleset_init(&cur, FW_ACCEPT);
+	cur.next_id = 10;
+	cur.generation = 4;
+	b.id = 42;
+	in = mkset(rules, 3, DROP);
+	assert_int_equal(fw_ruleset_from_pb(&in, &cur, &out, why, sizeof(why)), 0);
+	/* Given ids stay; new ones start after the largest seen. */
+	assert_int_equal(out.rules[1].id, 42);
+	assert_int_equal(out.rules[0].id, 43);
+	assert_int_equal(out.rules[2].id, 44);
+	assert_int_equal(out.next_id, 45);
+	assert_int_equal(out.generation, 5);
+	assert_int_equal(out.policy, FW_DROP);
+	fw_ruleset_fini(&out);
+
+	/* The same id twice: refused, naming the second. */
+	a.id = 42;
+	assert_int_equal(fw_ruleset_from_pb(&in, &cur, &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ruleset.rules[1].id"));
+	a.id = 0;
+	/* A bad rule in the middle is named by its index. */
+	c.port_min = 7;
+	assert_int_equal(fw_ruleset_from_pb(&in, &cur, &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ruleset.rules[2].port_min"));
+	c.port_min = 0;
+	in.default_policy = 0;
+	assert_int_equal(fw_ruleset_from_pb(&in, &cur, &out, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ruleset.default_policy"));
+}
+
+/* The JSON a rule becomes: canonical address text, numbers, our prefixes. */
+static void test_nft_json(void **state)
+{
+	struct fw_ifaces ifs = { "eth0", "eth1" };
+	struct fw_ruleset rs;
+	struct fw_rule r[3];
+	char why[FW_REASON_LEN];
+	Rule a = mkrule(TCP, "2001:0db8:0000::/32", 1000, 2000, ACCEPT),
+	     b = mkrule(ICMP, "", 0, 0, DROP), c = mkrule(UDP, "10.0.0.0/8", 53, 0, DROP);
+	char *doc;
+
+	assert_int_equal(fw_rule_from_pb(&a, "a", &r[0], why, sizeof(why)), 0);
+	assert_int_equal(fw_rule_from_pb(&b, "b", &r[1], why, sizeof(why)), 0);
+	assert_int_equal(fw_rule_from_pb(&c, "c", &r[2], why, sizeof(why)), 0);
+	r[0].id = 1;
+	r[1].id = 2;
+	r[2].id = 3;
+	fw_ruleset_init(&rs, FW_DROP);
+	rs.rules = r;
+	rs.n = 3;
+	doc = fw_nft_json(&rs, &ifs, NULL);
+	assert_non_null(doc);
+	/* It parses as JSON, and holds what it must. */
+	json_object *root = json_tokener_parse(doc);
+	assert_non_null(root);
+	json_object_put(root);
+	assert_non_null(strstr(doc, "\"addr\":\"2001:db8::\",\"len\":32"));
+	assert_null(strstr(doc, "0db8"));
+	assert_non_null(strstr(doc, "{\"range\":[1000,2000]}"));
+	assert_non_null(strstr(doc, "\"comment\":\"id:2\""));
+	assert_non_null(strstr(doc, "\"prefix\":\"fw:rule:3\""));
+	assert_non_null(strstr(doc, "\"prefix\":\"fw:default\""));
+	assert_null(strstr(doc, "fw:rule:1\"")); /* accept rules do not log */
+	assert_non_null(strstr(doc, "\"policy\":\"drop\""));
+	assert_non_null(strstr(doc, "\"right\":\"eth1\""));
+	assert_non_null(strstr(doc, "{\"masquerade\":null}"));
+	free(doc);
+
+	/* Carried counters come back on the rule with that id. */
+	struct fw_count kept[] = { { 3, 11, 222 } };
+	struct fw_counts carry = { .rules = kept, .n = 1, .policy = { 0, 5, 6 } };
+	doc = fw_nft_json(&rs, &ifs, &carry);
+	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":11,\"bytes\":222}},{\"log\":{\"prefix\":\"fw:rule:3\""));
+	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":5,\"bytes\":6}},{\"log\":{\"prefix\":\"fw:default\""));
+	free(doc);
+}
+
+/* ---- the state file ---- */
+
+static char dir[64];
+
+static int setup_dir(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_firewall.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void write_file(const char *name, const void *buf, size_t len)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static void test_store(void **state)
+{
+	struct fw_ruleset rs, back;
+	struct fw_rule r[2];
+	char why[FW_REASON_LEN] = "", path[128];
+	Rule a = mkrule(TCP, "192.0.2.0/24", 22, 0, ACCEPT), b = mkrule(ANY, "::1", 0, 0, DROP);
+
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -ENOENT);
+	assert_int_equal(fw_rule_from_pb(&a, "a", &r[0], why, sizeof(why)), 0);
+	assert_int_equal(fw_rule_from_pb(&b, "b", &r[1], why, sizeof(why)), 0);
+	r[0].id = 5;
+	r[1].id = 9;
+	fw_ruleset_init(&rs, FW_ACCEPT);
+	rs.rules = r;
+	rs.n = 2;
+	rs.next_id = 17;
+	rs.generation = 8;
+
+	/* Prepared but not committed: the old state (none) is what loads. */
+	assert_int_equal(fw_store_prepare(dir, &rs), 0);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -ENOENT);
+	fw_store_abort(dir);
+	snprintf(path, sizeof(path), "%s/ruleset.pb.new", dir);
+	assert_int_equal(access(path, F_OK), -1);
+
+	assert_int_equal(fw_store_prepare(dir, &rs), 0);
+	assert_int_equal(fw_store_commit(dir), 0);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.n, 2);
+	assert_memory_equal(back.rules, r, sizeof(r));
+	assert_int_equal(back.next_id, 17);
+	assert_int_equal(back.generation, 8);
+	assert_int_equal(back.policy, FW_ACCEPT);
+	fw_ruleset_fini(&back);
+
+	/* A crash after prepare of a newer one: the committed file still loads whole. */
+	rs.n = 1;
+	assert_int_equal(fw_store_prepare(dir, &rs), 0);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.n, 2);
+	fw_ruleset_fini(&back);
+}
+
+static void test_store_hostile(void **state)
+{
+	struct fw_ruleset back;
+	char why[FW_REASON_LEN];
+	uint8_t buf[64] = "VAPPFW1\n";
+
+	write_file("ruleset.pb", "garbage", 7);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	/* Length beyond the file. */
+	buf[12] = 200;
+	write_file("ruleset.pb", buf, 20);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "bad header or length"));
+	/* Length that fits but a payload that does not decode. */
+	buf[12] = 4;
+	memset(buf + 16, 0xff, 4);
+	write_file("ruleset.pb", buf, 20);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	/* A ruleset that decodes but holds a bad rule: refused by the same checks. */
+	Rule a = mkrule(TCP, "10.0.0.0/33", 0, 0, DROP);
+	Rule *rules[] = { &a };
+	Vapp__Firewall__V1__Ruleset rs = mkset(rules, 1, DROP);
+	size_t len = vapp__firewall__v1__ruleset__get_packed_size(&rs);
+	uint8_t *f = calloc(1, 16 + len);
+	memcpy(f, "VAPPFW1\n", 8);
+	f[12] = (uint8_t)len;
+	vapp__firewall__v1__ruleset__pack(&rs, f + 16);
+	write_file("ruleset.pb", f, 16 + len);
+	free(f);
+	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "destination"));
+}
+
+/* ---- nflog ---- */
+
+static size_t put_attr(uint8_t *p, uint16_t type, const void *data, uint16_t len)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len), .nla_type = type };
+
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + NLA_HDRLEN, data, len);
+	return NLA_ALIGN(NLA_HDRLEN + len);
+}
+
+/* A NFULNL_MSG_PACKET message carrying @p payload and @p prefix. */
+static size_t mkmsg(uint8_t *buf, const char *prefix, const uint8_t *payload, uint16_t plen)
+{
+	struct nlmsghdr *nlh = (void *)buf;
+	struct nfgenmsg g = { .nfgen_family = NFPROTO_IPV4 };
+	size_t off = NLMSG_HDRLEN;
+
+	memset(buf, 0, 512);
+	memcpy(buf + off, &g, sizeof(g));
+	off += NLMSG_ALIGN(sizeof(g));
+	if (prefix)
+		off += put_attr(buf + off, NFULA_PREFIX, prefix, (uint16_t)(strlen(prefix) + 1));
+	if (payload)
+		off += put_attr(buf + off, NFULA_PAYLOAD, payload, plen);
+	nlh->nlmsg_len = (uint32_t)off;
+	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET;
+	return off;
+}
+
+static void test_nflog_parse(void **state)
+{
+	uint8_t ip[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 99, 2, 2, 10, 99, 1, 1,
+			   0x12, 0x34, 0x15, 0x4e, 0, 8, 0, 0 };
+	uint8_t buf[512];
+	struct fw_drop d;
+	size_t len = mkmsg(buf, "fw:rule:4", ip, sizeof(ip));
+
+	assert_int_equal(fw_nflog_parse(buf, len, &d), 0);
+	assert_string_equal(d.reason, "rule");
+	assert_int_equal(d.rule_id, 4);
+	assert_int_equal(d.ip_proto, 17);
+	assert_string_equal(d.src, "10.99.2.2");
+	assert_string_equal(d.dst, "10.99.1.1");
+	assert_int_equal(d.sport, 0x1234);
+	assert_int_equal(d.dport, 5454);
+
+	/* Truncated transport header: no ports, no over-read (ASan watches). */
+	len = mkmsg(buf, "fw:default", ip, 22);
+	assert_int_equal(fw_nflog_parse(buf, len, &d), 0);
+	assert_string_equal(d.reason, "default");
+	assert_int_equal(d.dport, 0);
+	/* An IHL pointing past the payload. */
+	ip[0] = 0x4f;
+	len = mkmsg(buf, "fw:uplink", ip, sizeof(ip));
+	assert_int_equal(fw_nflog_parse(buf, len, &d), 0);
+	assert_string_equal(d.reason, "uplink");
+	assert_int_equal(d.dport, 0);
+	/* Too short for an IP header: addresses stay empty. */
+	len = mkmsg(buf, "fw:rule:x", ip, 10);
+	assert_int_equal(fw_nflog_parse(buf, len, &d), 0);
+	assert_string_equal(d.reason, "unknown");
+	assert_string_equal(d.src, "");
+	/* A message length beyond the buffer, a wrong type. */
+	len = mkmsg(buf, NULL, NULL, 0);
+	assert_int_equal(fw_nflog_parse(buf, len - 1, &d), -EINVAL);
+	((struct nlmsghdr *)buf)->nlmsg_type = 3;
+	assert_int_equal(fw_nflog_parse(buf, len, &d), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule_refusals),
+		cmocka_unit_test(test_rule_accepted),
+		cmocka_unit_test(test_ruleset_ids),
+		cmocka_unit_test(test_nft_json),
+		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_store_hostile, setup_dir, teardown_dir),
+		cmocka_unit_test(test_nflog_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
