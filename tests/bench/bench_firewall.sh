@@ -1,0 +1,113 @@
+#!/bin/bash
+# bench_firewall.sh - the firewall appliance's figures (issue 6), appended to
+# the --json FILE as one JSON object a line, like the C benchmarks:
+#
+#   fw_image_bytes             kernel + initramfs.cpio.gz (budget 16 MiB)
+#   fw_boot_to_ready_ms        QEMU start to "forwarding" (ruleset in force,
+#                              ip_forward on), median of 3 boots, TCG
+#   fw_ram_floor_mib           the least -m that still boots to forwarding and
+#                              forwards a TCP exchange (bisected, 4 MiB steps)
+#   fw_forward_100_rules_mbps  iperf3 guest -> uplink through the VM with 100
+#                              rules (99 that do not match, then the accept),
+#                              baseline: the same VM, empty ruleset, same run
+#
+# Under TCG every figure is a TCG figure: throughput is the emulator's, not
+# netfilter's. Needs root (namespaces, taps); without it, says why and
+# records nothing. Bounded by $FW_BENCH_LIMIT seconds (default 900).
+set -u
+cd "${TOP:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+json=
+[ "${1:-}" = --json ] && json=${2:-}
+limit=${FW_BENCH_LIMIT:-900}
+start=$(date +%s)
+. tests/lib/guest.sh
+. tests/lib/fw_rig.sh
+
+left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
+emit() { # NAME VALUE UNIT [BASELINE]
+	local extra=
+	if [ -n "${4:-}" ]; then
+		extra=$(awk -v v="$2" -v b="$4" 'BEGIN { printf ",\"baseline\":%.3f,\"ratio\":%.4f", b, (b > 0 ? v / b : 0) }')
+		printf '%-28s %12s %s   baseline %s %s\n' "$1" "$2" "$3" "$4" "$3"
+	else
+		printf '%-28s %12s %s\n' "$1" "$2" "$3"
+	fi
+	[ -n "$json" ] && printf '{"name":"%s","value":%s,"unit":"%s"%s}\n' "$1" "$2" "$3" "$extra" >>"$json"
+	return 0
+}
+
+fw_rig_init
+case $? in
+0) ;;
+77) echo "bench_firewall: skipped: $FW_SKIP"; exit 0 ;;
+*) echo "bench_firewall: the image did not build"; exit 1 ;;
+esac
+fw_ns_up || exit 1
+fw_servers_up
+
+kb=$(stat -c %s "$FW_IMG/kernel")
+ib=$(stat -c %s "$FW_IMG/initramfs.cpio.gz")
+echo "image: kernel $kb + initramfs $ib bytes (budget $((16 << 20)))"
+emit fw_image_bytes $((kb + ib)) bytes
+
+# One boot at MEM MiB: 0 when it forwards a TCP exchange. Sets FW_READY_MS.
+boot_ok() {
+	local ok=1
+	rm -f "$FW_RUN/state.img"
+	truncate -s 16M "$FW_RUN/state.img"
+	fw_vm_start "$1" || { fw_vm_kill; return 1; }
+	if fw_vm_wait_ready 90 && fw_tcp_ok 10; then ok=0; fi
+	fw_vm_kill
+	return $ok
+}
+
+mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args")
+times=()
+for i in 1 2 3; do
+	boot_ok "$mem" || { echo "boot $i at $mem MiB failed"; tail -n 5 "$FW_RUN/console.log"; exit 1; }
+	times+=("$FW_READY_MS")
+	echo "boot $i: QEMU start to forwarding in $FW_READY_MS ms"
+done
+emit fw_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
+
+# RAM floor: lo fails (or is the bottom), hi boots.
+lo=16 hi=$mem
+while [ $((hi - lo)) -gt 4 ] && [ "$(left)" -gt 120 ]; do
+	mid=$(( (lo + hi) / 2 ))
+	if boot_ok "$mid"; then
+		echo "  $mid MiB: forwards"
+		hi=$mid
+	else
+		echo "  $mid MiB: does not boot to forwarding ($(grep -a -m1 -o 'Out of memory\|Kernel panic[^\r]*' "$FW_RUN/console.log" || echo 'no ready'))"
+		lo=$mid
+	fi
+done
+emit fw_ram_floor_mib "$hi" MiB
+
+# Throughput: empty ruleset, then 100 rules, in one boot.
+truncate -s 0 "$FW_RUN/state.img"
+truncate -s 16M "$FW_RUN/state.img"
+fw_vm_start "$mem" && fw_vm_wait_ready 90 || { echo "throughput boot failed"; exit 1; }
+iperf() { # prints Mbit/s of a 5 s TCP run guest -> uplink
+	fw_g timeout 30 iperf3 -c "$FW_UP_IP" -p 5201 -t 5 -J 2>/dev/null |
+		awk -F'[:,]' '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { printf "%.2f", $2 / 1e6; exit }'
+}
+empty=$(iperf)
+{
+	printf '{ "rules": ['
+	for i in $(seq 1 99); do
+		printf '{ "protocol": "PROTOCOL_TCP", "destination": "198.51.%d.0/24", "portMin": %d, "action": "ACTION_DROP" },' \
+			$((i % 256)) $((1000 + i))
+	done
+	printf '{ "protocol": "PROTOCOL_TCP", "destination": "%s", "portMin": 5201, "action": "ACTION_ACCEPT" }' "$FW_UP_IP"
+	printf '], "defaultPolicy": "ACTION_DROP" }\n'
+} >"$FW_WORK/rules100.json"
+fw replace "$FW_WORK/rules100.json" >/dev/null || { echo "replace with 100 rules failed"; exit 1; }
+n=$(fw -j list | grep -c '"id"')
+[ "$n" = 100 ] || { echo "the 100-rule ruleset has $n rules"; exit 1; }
+full=$(iperf)
+fw_vm_kill
+[ -n "$empty" ] && [ -n "$full" ] || { echo "iperf3 gave no figure (empty '$empty', 100 rules '$full')"; exit 1; }
+emit fw_forward_100_rules_mbps "$full" Mbit/s "$empty"
+echo "bench_firewall: done in $(( $(date +%s) - start )) s"
