@@ -11,6 +11,7 @@
 
 #include "call_image.h"
 #include "cmd.h"
+#include "vappd_client.h"
 #include "vrpc.h"
 #include "vrpc_dyn.h"
 #include "vrpc_json.h"
@@ -33,18 +34,42 @@ struct call_opts {
 };
 
 /*
- * Hook for calls by appliance name: vappd will broker them (its policy
- * decides, and the caller is the channel it arrived on), which needs a
- * method of vappd's Control service that opens a brokered channel and
- * hands back its address. Until vappd has it, names are refused.
- * @return 0 with the address in @p addr, or -errno (-ENOSYS for now).
+ * A call by appliance name goes through vappd's broker, which decides it by
+ * policy with the caller being "host" (the host's own gate); vappd also
+ * says where the verified copy of the image is, whose .proto files describe
+ * the service.
+ * @return 0 with the gate's address in @p addr and the image copy in
+ *         @p image, or 1 after saying why.
  */
-static int call_resolve_appliance(const char *name, char *addr, size_t len)
+static int call_resolve_appliance(const char *name, char *addr, size_t len, char *image,
+				  size_t imglen)
 {
-	(void)name;
-	(void)addr;
-	(void)len;
-	return -ENOSYS;
+	Vapp__Runtime__V1__ListRequest req = VAPP__RUNTIME__V1__LIST_REQUEST__INIT;
+	Vapp__Runtime__V1__ListReply *reply = NULL;
+	struct vrpc_client *cli = vappd_connect(&vapp_cmd_call, vappd_socket(NULL));
+	int ret = 1;
+
+	if (!cli)
+		return 1;
+	req.name = (char *)name;
+	if (vappd_call(&vapp_cmd_call, cli, CONTROL_LIST, &req.base, (ProtobufCMessage **)&reply,
+		       DEFAULT_TIMEOUT_MS))
+		goto out;
+	if (reply->n_appliances != 1) {
+		cmd_error(&vapp_cmd_call, "%s: no such appliance (see 'vapp ps')", name);
+	} else if (!reply->appliances[0]->gate[0]) {
+		cmd_error(&vapp_cmd_call, "%s: vappd does not broker calls (start it with --policy); "
+			  "give the appliance's address instead", name);
+	} else {
+		snprintf(addr, len, "%s", reply->appliances[0]->gate);
+		snprintf(image, imglen, "%s", reply->appliances[0]->image_copy);
+		ret = 0;
+	}
+out:
+	if (reply)
+		protobuf_c_message_free_unpacked(&reply->base, NULL);
+	vrpc_client_close(cli);
+	return ret;
 }
 
 /* The whole of stdin, NUL-terminated. */
@@ -212,7 +237,8 @@ static int parse_args(int argc, char **argv, struct call_opts *o)
 	}
 	if (argc - optind < 2 || argc - optind > 3)
 		return cmd_usage_error(&vapp_cmd_call, "expects ADDR|APPLIANCE METHOD [JSON|-]");
-	if (!o->n_protos && !o->image)
+	/* An appliance by name brings its own image; an address does not. */
+	if (!o->n_protos && !o->image && strchr(argv[optind], ':'))
 		return cmd_usage_error(&vapp_cmd_call, "needs --proto FILE or --image DIR to "
 				       "know the service");
 	return 0;
@@ -225,7 +251,7 @@ static int run(int argc, char **argv)
 	struct call_image img = { 0 };
 	const ProtobufCServiceDescriptor *svc;
 	const char *target, *method, *want;
-	char err[1024], addr[256], *stdin_json = NULL;
+	char err[1024], addr[256], image[4096], *stdin_json = NULL;
 	const char *json = "{}";
 	size_t n_dyn = 0, i;
 	int ret = 1, r;
@@ -246,6 +272,15 @@ static int run(int argc, char **argv)
 		}
 	}
 	want = o.service;
+	if (!strchr(target, ':')) {
+		if (call_resolve_appliance(target, addr, sizeof(addr), image, sizeof(image)))
+			goto out;
+		/* Without --proto, the appliance's own image says what it offers. */
+		if (!o.image && !o.n_protos)
+			o.image = image;
+	} else {
+		snprintf(addr, sizeof(addr), "%s", target);
+	}
 	if (o.image) {
 		if (call_image_open(o.image, &img, err, sizeof(err))) {
 			cmd_error(&vapp_cmd_call, "%s", err);
@@ -275,15 +310,6 @@ static int run(int argc, char **argv)
 		list_methods(svc);
 		goto out;
 	}
-	if (strchr(target, ':')) {
-		snprintf(addr, sizeof(addr), "%s", target);
-	} else if ((r = call_resolve_appliance(target, addr, sizeof(addr)))) {
-		cmd_error(&vapp_cmd_call, "%s: %s", target, r == -ENOSYS
-			  ? "calling an appliance by name goes through vappd, which cannot broker "
-			    "calls yet; give its address (unix:PATH, serial:PATH, ...)"
-			  : strerror(-r));
-		goto out;
-	}
 	ret = do_call(addr, svc, method, json, o.timeout_ms);
 out:
 	for (i = 0; i < n_dyn; i++)
@@ -309,8 +335,11 @@ const struct vapp_cmd vapp_cmd_call = {
 		"  ADDR       a vrpc address: unix:PATH, serial:PATH (the host side of a\n"
 		"             virtio-serial channel), shm:PATH, vsock:CID:PORT, xen:..., or\n"
 		"             tcp:HOST:PORT (development only)\n"
-		"  APPLIANCE  an appliance name: the call goes through vappd, its policy\n"
-		"             and its broker (not available yet: give ADDR)\n"
+		"  APPLIANCE  an appliance vappd runs (see 'vapp ps'): the call goes\n"
+		"             through vappd's broker as the guest \"host\", so vappd's\n"
+		"             policy decides it (PERMISSION_DENIED otherwise); without\n"
+		"             --proto or --image the .proto files come from the\n"
+		"             appliance's verified image\n"
 		"  METHOD     Method, Service.Method or pkg.Service.Method (also\n"
 		"             pkg.Service/Method); a full name also picks the service\n"
 		"  JSON       the request, a JSON object (proto3 JSON mapping: lowerCamelCase\n"
@@ -345,12 +374,15 @@ const struct vapp_cmd vapp_cmd_call = {
 		"\n"
 		"Environment:\n"
 		"  VRPC_PROTOC   the protoc to run (default: protoc from PATH)\n"
+		"  VAPPD_SOCKET  vappd's control socket, for APPLIANCE (default\n"
+		"                /run/vapp/vappd.sock)\n"
 		"\n"
 		"Examples:\n"
 		"  vapp call --proto examples/hello/hello.proto unix:/tmp/hello.sock \\\n"
 		"      SayHello '{\"name\": \"world\"}'\n"
 		"  vapp call --image build/appliances/hello serial:/run/vapp/hello.rpc \\\n"
 		"      vapp.hello.v1.Greeter.Watch '{\"name\": \"x\", \"count\": 3}'\n"
-		"  echo '{\"name\": \"stdin\"}' | vapp call -p hello.proto unix:/tmp/h.sock SayHello -\n",
+		"  echo '{\"name\": \"stdin\"}' | vapp call -p hello.proto unix:/tmp/h.sock SayHello -\n"
+		"  vapp call hello SayHello '{\"name\": \"admin\"}'\n",
 	.run = run,
 };

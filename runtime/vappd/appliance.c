@@ -590,4 +590,6 @@ void appliance_info(struct appliance *a, struct appliance_info *o)
 	o->boot_ms = a->boot_ms;
 	o->backoff_ms = a->state == SUP_BACKOFF ? a->backoff_ms : 0;
 	o->run_dir = a->run_dir;
+	o->image_copy = a->image_dir;
+	o->gate = a->d->host_gate;
 }

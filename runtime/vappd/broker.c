@@ -166,6 +166,21 @@ struct broker *broker_new(struct vappd *d, char *const *policy_files, char *cons
 			goto fail;
 		}
 	}
+	/* The host's own gate: `vapp call APPLIANCE ...` comes in as "host",
+	 * under the same policy as any guest. */
+	if ((size_t)snprintf(d->host_gate, sizeof(d->host_gate), "unix:%s/host.sock",
+			     d->run_dir) >= 108 + 5) {
+		snprintf(err, errlen, "run folder path too long for a socket");
+		e = -ENAMETOOLONG;
+		goto fail;
+	}
+	e = vrpc_relay_listen(b->relay, d->host_gate, "host");
+	if (e) {
+		snprintf(err, errlen, "%s: %s", d->host_gate, strerror(-e));
+		d->host_gate[0] = '\0';
+		goto fail;
+	}
+	chmod(d->host_gate + 5, 0660);
 	snprintf(dir, sizeof(dir), "%s/guests", d->run_dir);
 	if (guests && *guests && mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		e = -errno;
@@ -228,5 +243,9 @@ void broker_free(struct broker *b)
 			free(b->guests[i].tags[t]);
 	}
 	free(b->guests);
+	if (b->d->host_gate[0]) {
+		unlink(b->d->host_gate + 5);
+		b->d->host_gate[0] = '\0';
+	}
 	free(b);
 }

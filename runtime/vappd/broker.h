@@ -11,6 +11,9 @@
  * PERMISSION_DENIED and are logged. Allowed calls are relayed to the
  * appliance over vappd's one connection to its channel (vrpc_relay.h), the
  * guest's name attached for the appliance's method to see.
+ *
+ * The host has a gate too, RUN_DIR/host.sock, where `vapp call APPLIANCE`
+ * comes in as "host": the same policy decides its calls.
  */
 #ifndef VAPPD_BROKER_H
 #define VAPPD_BROKER_H

@@ -69,6 +69,8 @@ static void describe(struct appliance *a, Appliance *m)
 	m->signer = (char *)i.signer;
 	m->error = (char *)i.error;
 	m->backoff_ms = i.backoff_ms;
+	m->gate = (char *)i.gate;
+	m->image_copy = (char *)i.image_copy;
 }
 
 /* ---- Run ---- */

@@ -68,6 +68,7 @@ struct vappd {
 	void (*on_ready)(struct vappd *d, struct appliance *a);
 	void (*on_down)(struct vappd *d, struct appliance *a);
 	void *broker;
+	char host_gate[4096];        /* "unix:RUN_DIR/host.sock" with a broker, else "" */
 };
 
 void vappd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -80,6 +81,7 @@ typedef void (*app_stop_done_fn)(void *ud, struct appliance *a);
 
 struct appliance_info {
 	const char *name, *image, *accel, *service, *channel, *measurement, *signer, *error;
+	const char *image_copy, *gate;
 	enum sup_state state;
 	pid_t pid;
 	uint64_t uptime_ms, memory_bytes;

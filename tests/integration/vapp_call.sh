@@ -109,7 +109,7 @@ call 1 -p "$dir/bad.proto" "$addr" SayHello && expect "$dir/err" 'bad.proto:2:' 
 # No server there.
 call 1 -p "$proto" "unix:$dir/nobody.sock" SayHello && expect "$dir/err" 'nobody.sock' "no server"
 
-# By appliance name: refused, and says why.
+# By appliance name with no vappd running: says so.
 call 1 -p "$proto" hello SayHello && expect "$dir/err" 'vappd' "appliance name"
 
 # --image: the .proto beside the manifest ...

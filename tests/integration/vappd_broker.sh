@@ -9,6 +9,8 @@
 #   - guest VM "bob", whose policy denies SayHello, gets PERMISSION_DENIED
 #     for it but may Watch, while alice keeps being answered;
 #   - vappd logs the denied call;
+#   - `vapp call hello ...` from the host goes through the host's gate, under
+#     the same policy;
 #   - the appliance's QEMU is killed: vappd restarts it, and alice's calls,
 #     UNAVAILABLE meanwhile, are answered again on the same channel.
 # Bounded by $BROKER_TEST_LIMIT seconds (default 400); everything it started
@@ -64,6 +66,7 @@ cat >"$work/policy" <<'EOF'
 vapp.hello.v1.Greeter.SayHello  bob    hello  deny
 vapp.hello.v1.Greeter           alice  hello  allow
 vapp.hello.v1.Greeter.Watch     bob    hello  allow
+vapp.hello.v1.Greeter.Watch     host   hello  allow
 EOF
 "$vapp" policy check "$work/policy" || fail "the test's policy does not check"
 
@@ -82,6 +85,16 @@ grep -q 'brokering vapp.hello.v1.Greeter' "$work/vappd.log" || fail "vappd does 
 out=$(timeout 20 "$client" "unix:$work/run/guests/alice.sock" host-side 2>&1) ||
 	fail "a call through alice's gate from the host: $out"
 case $out in "Hello, host-side! (caller label:alice)") ;; *) fail "gate call answered: $out" ;; esac
+
+# The host calls by appliance name through its own gate, as "host".
+out=$(timeout 30 "$vapp" call hello Watch '{"name": "admin", "count": 2}' 2>&1) ||
+	fail "vapp call hello Watch: $out"
+[ "$(echo "$out" | grep -c '"greeting":"Hello #')" = 2 ] || fail "vapp call hello Watch printed: $out"
+out=$(timeout 30 "$vapp" call hello SayHello '{"name": "admin"}' 2>&1) &&
+	fail "vapp call hello SayHello was allowed: $out"
+case $out in *"PERMISSION_DENIED: policy denies host calling vapp.hello.v1.Greeter.SayHello"*) ;;
+*) fail "vapp call hello SayHello: $out" ;; esac
+echo "vapp call by name: Watch allowed for host, SayHello denied"
 
 # The guest VMs: BusyBox and hello-client; the port vapp.hello is connected
 # to the guest's gate by QEMU (vappd listens there).
