@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sock.h"
@@ -158,4 +160,33 @@ struct vrpc_listener *sock_listener_new(int fd, const struct vrpc_transport_ops 
 	sl->ops = ops;
 	sl->fill_peer = fill_peer;
 	return &sl->l;
+}
+
+int sock_listen(const struct sockaddr *sa, socklen_t len, const struct vrpc_transport_ops *ops,
+		void (*fill_peer)(struct vrpc_transport *t), struct vrpc_listener **out)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
+	struct stat st;
+	int fd, err;
+
+	/* A stale socket left by a dead server is replaced; any other file is not. */
+	if (sa->sa_family == AF_UNIX && sun->sun_path[0] && lstat(sun->sun_path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode))
+		unlink(sun->sun_path);
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, sa, len) < 0 || listen(fd, 64) < 0) {
+		err = -errno;
+		goto err_fd;
+	}
+	*out = sock_listener_new(fd, ops, fill_peer);
+	if (!*out) {
+		err = -ENOMEM;
+		goto err_fd;
+	}
+	return 0;
+err_fd:
+	close(fd);
+	return err;
 }

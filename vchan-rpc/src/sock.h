@@ -26,6 +26,12 @@ int sock_connect(int fd, const struct sockaddr *sa, socklen_t len, int timeout_m
 struct vrpc_listener *sock_listener_new(int fd, const struct vrpc_transport_ops *ops,
 					void (*fill_peer)(struct vrpc_transport *t));
 
+/* Binds a non-blocking stream socket to @p sa, listens, and wraps it as
+ * above; a stale unix socket file at a path address is replaced first.
+ * @return 0 or -errno. */
+int sock_listen(const struct sockaddr *sa, socklen_t len, const struct vrpc_transport_ops *ops,
+		void (*fill_peer)(struct vrpc_transport *t), struct vrpc_listener **out);
+
 int sock_set_nonblock(int fd);
 
 /* Parses the @p len bytes at @p s as a decimal number no greater than @p max

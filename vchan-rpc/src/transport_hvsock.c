@@ -224,31 +224,13 @@ static void hvsock_fill_peer(struct vrpc_transport *t)
 static int hvsock_listen(const char *rest, struct vrpc_listener **out)
 {
 	struct sockaddr_un sun;
-	struct stat st;
 	uint32_t port;
-	int fd, err = hvsock_addr(rest, 1, &sun, &port);
+	int err = hvsock_addr(rest, 1, &sun, &port);
 
 	if (err)
 		return err;
-	/* A stale socket left by a dead server is replaced; any other file is not. */
-	if (lstat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(sun.sun_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 64) < 0) {
-		err = -errno;
-		goto err_fd;
-	}
-	*out = sock_listener_new(fd, &vrpc_transport_hvsock, hvsock_fill_peer);
-	if (!*out) {
-		err = -ENOMEM;
-		goto err_fd;
-	}
-	return 0;
-err_fd:
-	close(fd);
-	return err;
+	return sock_listen((struct sockaddr *)&sun, sizeof(sun), &vrpc_transport_hvsock,
+			   hvsock_fill_peer, out);
 }
 
 const struct vrpc_transport_ops vrpc_transport_hvsock = {

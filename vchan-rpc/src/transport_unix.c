@@ -65,31 +65,12 @@ err_fd:
 static int unix_listen(const char *rest, struct vrpc_listener **out)
 {
 	struct sockaddr_un sun;
-	struct stat st;
 	socklen_t len;
-	int fd, err = unix_addr(rest, &sun, &len);
+	int err = unix_addr(rest, &sun, &len);
 
 	if (err)
 		return err;
-	/* A stale socket left by a dead server is replaced; any other file is not. */
-	if (rest[0] != '@' && lstat(rest, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(rest);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, len) < 0 || listen(fd, 64) < 0) {
-		err = -errno;
-		goto err_fd;
-	}
-	*out = sock_listener_new(fd, &vrpc_transport_unix, unix_fill_peer);
-	if (!*out) {
-		err = -ENOMEM;
-		goto err_fd;
-	}
-	return 0;
-err_fd:
-	close(fd);
-	return err;
+	return sock_listen((struct sockaddr *)&sun, len, &vrpc_transport_unix, unix_fill_peer, out);
 }
 
 const struct vrpc_transport_ops vrpc_transport_unix = {

@@ -107,26 +107,12 @@ err_fd:
 static int vsock_listen(const char *rest, struct vrpc_listener **out)
 {
 	struct sockaddr_vm svm;
-	int fd, err = vsock_addr(rest, 1, &svm);
+	int err = vsock_addr(rest, 1, &svm);
 
 	if (err)
 		return err;
-	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&svm, sizeof(svm)) < 0 || listen(fd, 64) < 0) {
-		err = -errno;
-		goto err_fd;
-	}
-	*out = sock_listener_new(fd, &vrpc_transport_vsock, vsock_fill_peer);
-	if (!*out) {
-		err = -ENOMEM;
-		goto err_fd;
-	}
-	return 0;
-err_fd:
-	close(fd);
-	return err;
+	return sock_listen((struct sockaddr *)&svm, sizeof(svm), &vrpc_transport_vsock,
+			   vsock_fill_peer, out);
 }
 
 const struct vrpc_transport_ops vrpc_transport_vsock = {
