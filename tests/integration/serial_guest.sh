@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*"; guest_tail 40; exit 1; }
 
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is not installed"; exit 77; }
 guest_kernel || { echo "no guest kernel: apt-get download $GUEST_KERNEL_PKG failed"; exit 77; }
-srv=$BUILD/tests/progs/serial_echo_server
+srv=$BUILD/tests/progs/echo_server
 cli=$BUILD/tests/progs/serial_echo_client
 [ -x "$srv" ] && [ -x "$cli" ] || fail "build $srv and $cli first (make)"
 
@@ -29,7 +29,7 @@ guest_on_exit "rm -rf '$dir'"
 # The server's CPU time (utime + stime, in clock ticks) goes to the console
 # every second, so the host can see whether it spins.
 cat >"$dir/rc" <<'EOF'
-VRPC_DEBUG=1 /bin/serial_echo_server serial:/dev/virtio-ports/vrpc0 &
+VRPC_DEBUG=1 /bin/echo_server --attach serial:/dev/virtio-ports/vrpc0 &
 pid=$!
 while kill -0 $pid 2>/dev/null; do
 	set -- $(cat /proc/$pid/stat)

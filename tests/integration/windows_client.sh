@@ -1,7 +1,7 @@
 #!/bin/bash
 # windows_client.sh - the Windows build of libvrpc's client half, for real:
 # a mingw-w64 echo_client.exe (tests/win/echo_client.c) runs under wine and
-# calls a Linux Echo server (tests/progs/tcp_echo_server) over tcp: on
+# calls a Linux Echo server (tests/progs/echo_server) over tcp: on
 # loopback, through protoc-c stubs, the blocking API and the JSON reflection;
 # then again through the serial transport (overlapped I/O on a named pipe).
 # Then the same client against a port nobody listens on must fail.
@@ -16,7 +16,7 @@ BUILD=${BUILD:-build}
 wine=/usr/lib/wine/wine64
 wineserver=/usr/lib/wine/wineserver
 exe=build/win/tests/win/echo_client.exe
-server=$BUILD/tests/progs/tcp_echo_server
+server=$BUILD/tests/progs/echo_server
 logs=$BUILD/test-logs/windows_client
 mkdir -p "$logs"
 
