@@ -31,3 +31,9 @@ $(BUILD)/tests/unit/test_firewall: $(FW_TEST_OBJS)
 $(BUILD)/tests/unit/test_firewall: TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(FW_NFT_LIBS)
 $(BUILD)/obj/tests/unit/test_firewall.o: INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
 $(BUILD)/obj/tests/unit/test_firewall.o: | $(call gen-headers-of,$(FW_PROTO))
+
+# make fuzz: the nflog parser and the state file reader.
+$(BUILD)/tests/fuzz/fuzz_firewall: $(FW_TEST_OBJS)
+$(BUILD)/tests/fuzz/fuzz_firewall: TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(FW_NFT_LIBS)
+$(BUILD)/obj/tests/fuzz/fuzz_firewall.o: INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
+$(BUILD)/obj/tests/fuzz/fuzz_firewall.o: | $(call gen-headers-of,$(FW_PROTO))

@@ -115,6 +115,9 @@ char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
 /* store.c */
 /** Reads DIR/ruleset.pb. @return 0, -ENOENT (none yet), -EINVAL (unreadable: @p why). */
 int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whylen);
+/** The file's bytes to a checked ruleset (exposed for the fuzzer). */
+int fw_store_parse(const uint8_t *buf, size_t len, struct fw_ruleset *rs, char *why,
+		   size_t whylen);
 /**
  * Writes the ruleset to DIR/ruleset.pb.new and syncs it; fw_store_commit()
  * then renames it into place and syncs the folder. A crash before the

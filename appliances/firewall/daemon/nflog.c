@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,12 +204,20 @@ int fw_nflog_parse(const void *buf, size_t len, struct fw_drop *d)
 	const struct nfgenmsg *g;
 	struct attrs at = { { 0 } };
 	const struct nlattr *a;
+	uint32_t mlen;
 
 	memset(d, 0, sizeof(*d));
 	d->reason = "unknown";
-	if (len < sizeof(*nlh) || !mnl_nlmsg_ok(nlh, (int)len) ||
-	    nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET) ||
-	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*g))
+	if (len < sizeof(*nlh) || len > INT32_MAX)
+		return -EINVAL;
+	/* mnl_nlmsg_ok() compares the length as an int: a length with the top
+	 * bit set would pass it. Copy, then check, ourselves; and libmnl walks
+	 * attributes up to the *aligned* end, so that must be in the buffer too
+	 * (the kernel pads its messages, so it always is for them). */
+	mlen = nlh->nlmsg_len;
+	if (mlen < NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*g)) || mlen > INT32_MAX - 4 ||
+	    NLMSG_ALIGN(mlen) > len ||
+	    nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
 		return -EINVAL;
 	g = mnl_nlmsg_get_payload(nlh);
 	d->family = g->nfgen_family == NFPROTO_IPV6 ? AF_INET6

@@ -168,13 +168,40 @@ static int read_file(const char *path, uint8_t **out, size_t *outlen)
 	return 0;
 }
 
-int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whylen)
+int fw_store_parse(const uint8_t *buf, size_t len, struct fw_ruleset *rs, char *why,
+		   size_t whylen)
 {
 	Vapp__Firewall__V1__Ruleset *pb;
-	char path[512];
+	uint32_t plen, next;
+	int err;
+
+	/* Copy the header fields, then check them against what was read. */
+	plen = len >= HDR ? get32(buf + 12) : 0;
+	next = len >= HDR ? get32(buf + 8) : 0;
+	if (len < HDR || memcmp(buf, MAGIC, 8) || plen != len - HDR) {
+		snprintf(why, whylen, "not a ruleset file (bad header or length)");
+		return -EINVAL;
+	}
+	pb = vapp__firewall__v1__ruleset__unpack(NULL, plen, buf + HDR);
+	if (!pb) {
+		snprintf(why, whylen, "the ruleset does not decode");
+		return -EINVAL;
+	}
+	err = fw_ruleset_from_pb(pb, NULL, rs, why, whylen);
+	if (!err) {
+		if (next > rs->next_id)
+			rs->next_id = next;
+		rs->generation = pb->generation;
+	}
+	vapp__firewall__v1__ruleset__free_unpacked(pb, NULL);
+	return err;
+}
+
+int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whylen)
+{
+	char path[512], reason[FW_REASON_LEN];
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	uint32_t plen, next;
 	int err;
 
 	path_of(path, sizeof(path), dir, "ruleset.pb");
@@ -185,26 +212,9 @@ int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whyl
 		snprintf(why, whylen, "%s: %s", path, strerror(-err));
 		return -EINVAL;
 	}
-	/* Copy the header fields, then check them against what was read. */
-	plen = len >= HDR ? get32(buf + 12) : 0;
-	next = len >= HDR ? get32(buf + 8) : 0;
-	if (len < HDR || memcmp(buf, MAGIC, 8) || plen != len - HDR) {
-		snprintf(why, whylen, "%s: not a ruleset file (bad header or length)", path);
-		free(buf);
-		return -EINVAL;
-	}
-	pb = vapp__firewall__v1__ruleset__unpack(NULL, plen, buf + HDR);
+	err = fw_store_parse(buf, len, rs, reason, sizeof(reason));
 	free(buf);
-	if (!pb) {
-		snprintf(why, whylen, "%s: the ruleset does not decode", path);
-		return -EINVAL;
-	}
-	err = fw_ruleset_from_pb(pb, NULL, rs, why, whylen);
-	if (!err) {
-		if (next > rs->next_id)
-			rs->next_id = next;
-		rs->generation = pb->generation;
-	}
-	vapp__firewall__v1__ruleset__free_unpacked(pb, NULL);
+	if (err)
+		snprintf(why, whylen, "%s: %s", path, reason);
 	return err;
 }
