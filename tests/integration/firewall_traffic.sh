@@ -119,6 +119,29 @@ fw_tcp_ok || fail "deleted rule $id: TCP 8080 did not pass again"
 echo "AddRule $id took effect at once; DeleteRule restored"
 gen=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
 
+# 5b. vapp call works on the same service (the .proto compiled at run time)
+vcall() { # METHOD [JSON]: once more after a connect timeout, as fw() does
+	local out rc
+	out=$(timeout 30 "$BUILD/bin/vapp" call --proto appliances/firewall/firewall.proto \
+		"serial:$FW_RUN/vapp.fw.sock" "$@" 2>&1)
+	rc=$?
+	case $out in *"timed out"*) out=$(timeout 30 "$BUILD/bin/vapp" call \
+		--proto appliances/firewall/firewall.proto "serial:$FW_RUN/vapp.fw.sock" "$@" 2>&1)
+		rc=$? ;; esac
+	echo "$out"
+	return $rc
+}
+if "$BUILD/bin/vapp" call --help >/dev/null 2>&1; then
+	out=$(vcall GetStatus) || fail "vapp call GetStatus: $out"
+	case $out in *'"forwarding": true'*) ;; *) fail "vapp call GetStatus: $out" ;; esac
+	out=$(vcall AddRule '{"rule": {"protocol": "PROTOCOL_UDP", "portMin": 99999, "action": "ACTION_DROP"}}') &&
+		fail "vapp call AddRule with port 99999 succeeded: $out"
+	case $out in *INVALID_ARGUMENT*rule.port_min*) echo "vapp call: $out" ;;
+	*) fail "vapp call AddRule with port 99999: $out" ;; esac
+else
+	echo "note: this vapp has no 'call' command; skipped"
+fi
+
 # 6. invalid ReplaceRuleset: refused naming the field; the old rules hold
 bad() { # NAME JSON-RULE EXPECTED-FIELD
 	printf '{ "rules": [ { "protocol": "PROTOCOL_TCP", "portMin": 80, "action": "ACTION_ACCEPT" }, %s ], "defaultPolicy": "ACTION_ACCEPT" }' \
