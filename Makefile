@@ -17,7 +17,6 @@
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
-
 TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 SAN ?= 0
 WERROR ?= 1
@@ -29,10 +28,11 @@ else
 BUILD ?= build
 endif
 
-# Generated sources are kept, never removed as intermediates. (Not
+# Generated sources and their objects are kept, never removed as
+# intermediates, in every build folder (build/, build/san/, build/win/). (Not
 # .SECONDARY: a missing secondary object would not be rebuilt into an
 # archive that looks newer than its sources.)
-.PRECIOUS: $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h
+.PRECIOUS: %.pb-c.c %.pb-c.h %.pb-c.o
 
 ifeq ($(V),1)
 Q :=
