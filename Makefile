@@ -29,10 +29,10 @@ BUILD ?= build
 endif
 
 # Generated sources and their objects are kept, never removed as
-# intermediates, in every build folder (build/, build/san/, build/win/). (Not
+# intermediates (the patterns are those of the rules that make them). (Not
 # .SECONDARY: a missing secondary object would not be rebuilt into an
 # archive that looks newer than its sources.)
-.PRECIOUS: %.pb-c.c %.pb-c.h %.pb-c.o
+.PRECIOUS: $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h $(BUILD)/obj/gen/%.pb-c.o
 
 ifeq ($(V),1)
 Q :=

@@ -68,10 +68,12 @@ static int check(void *ud, const char *guest, const char *service, const char *m
 				  appliance, dec.file, dec.line);
 		return VRPC_OK;
 	}
-	if (dec.log)
-		vappd_log("denied: %s calling %s.%s on %s (%s%s%u)", guest, service, method,
-			  appliance, dec.file ? dec.file : "no rule matches: default deny",
-			  dec.file ? ":" : "", dec.line);
+	if (dec.log && dec.file)
+		vappd_log("denied: %s calling %s.%s on %s (%s:%u)", guest, service, method,
+			  appliance, dec.file, dec.line);
+	else if (dec.log)
+		vappd_log("denied: %s calling %s.%s on %s (no rule matches: default deny)", guest,
+			  service, method, appliance);
 	snprintf(why, whylen, "policy denies %s calling %s.%s", guest, service, method);
 	return VRPC_PERMISSION_DENIED;
 }
