@@ -137,12 +137,29 @@ mount -t devtmpfs devtmpfs /dev
 while read -r m; do
 	insmod "/lib/modules/$m" || echo "GUEST-INIT: insmod $m failed"
 done </lib/modules/load-order
-# udev would make /dev/virtio-ports/NAME; the kernel names the port only in sysfs.
+# udev would make /dev/virtio-ports/NAME; the kernel names the port only in
+# sysfs, and only once the host has sent the name, which on a loaded machine
+# comes a while after the module is loaded: wait (10 s at most) until every
+# port has its name.
 mkdir -p /dev/virtio-ports
-for p in /sys/class/virtio-ports/vport*; do
-	[ -e "$p/name" ] || continue
-	ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$(cat "$p/name")"
-done
+if grep -q virtio_console /lib/modules/load-order; then
+	i=0
+	while [ $i -lt 100 ]; do
+		n=0 named=0
+		for p in /sys/class/virtio-ports/vport*; do
+			[ -e "$p" ] || continue
+			n=$((n + 1))
+			name=$(cat "$p/name" 2>/dev/null)
+			[ -n "$name" ] || continue
+			named=$((named + 1))
+			ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$name"
+		done
+		[ $n -gt 0 ] && [ $named -eq $n ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $i -lt 100 ] || echo "GUEST-INIT: virtio-serial ports without a name after 10 s"
+fi
 echo "GUEST-INIT-OK"
 /bin/sh /etc/rc
 echo "GUEST-RC-EXIT $?"
