@@ -11,6 +11,9 @@
 #                              rules (99 that do not match, then the accept),
 #                              baseline: the same VM, empty ruleset, same run
 #
+# for manifest.yaml (stock cloud kernel), and as fw_small_* for
+# manifest-small.yaml when its kernel has been built.
+#
 # Under TCG every figure is a TCG figure: throughput is the emulator's, not
 # netfilter's. Needs root (namespaces, taps); without it, says why and
 # records nothing. Bounded by $FW_BENCH_LIMIT seconds (default 900).
@@ -46,11 +49,6 @@ esac
 fw_ns_up || exit 1
 fw_servers_up
 
-kb=$(stat -c %s "$FW_IMG/kernel")
-ib=$(stat -c %s "$FW_IMG/initramfs.cpio.gz")
-echo "image: kernel $kb + initramfs $ib bytes (budget $((16 << 20)))"
-emit fw_image_bytes $((kb + ib)) bytes
-
 # One boot at MEM MiB: 0 when it forwards a TCP exchange. Sets FW_READY_MS.
 boot_ok() {
 	local ok=1
@@ -62,52 +60,73 @@ boot_ok() {
 	return $ok
 }
 
-mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args")
-times=()
-for i in 1 2 3; do
-	boot_ok "$mem" || { echo "boot $i at $mem MiB failed"; tail -n 5 "$FW_RUN/console.log"; exit 1; }
-	times+=("$FW_READY_MS")
-	echo "boot $i: QEMU start to forwarding in $FW_READY_MS ms"
-done
-emit fw_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
+measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
+	local pfx=$1
+	kb=$(stat -c %s "$FW_IMG/kernel")
+	ib=$(stat -c %s "$FW_IMG/initramfs.cpio.gz")
+	echo "image: kernel $kb + initramfs $ib bytes (budget $((16 << 20)))"
+	emit ${pfx}_image_bytes $((kb + ib)) bytes
 
-# RAM floor: lo fails (or is the bottom), hi boots.
-lo=16 hi=$mem
-while [ $((hi - lo)) -gt 4 ] && [ "$(left)" -gt 120 ]; do
-	mid=$(( (lo + hi) / 2 ))
-	if boot_ok "$mid"; then
-		echo "  $mid MiB: forwards"
-		hi=$mid
-	else
-		echo "  $mid MiB: does not boot to forwarding ($(grep -a -m1 -o 'Out of memory\|Kernel panic[^\r]*' "$FW_RUN/console.log" || echo 'no ready'))"
-		lo=$mid
-	fi
-done
-emit fw_ram_floor_mib "$hi" MiB
-
-# Throughput: empty ruleset, then 100 rules, in one boot.
-truncate -s 0 "$FW_RUN/state.img"
-truncate -s 16M "$FW_RUN/state.img"
-fw_vm_start "$mem" && fw_vm_wait_ready 90 || { echo "throughput boot failed"; exit 1; }
-iperf() { # prints Mbit/s of a 5 s TCP run guest -> uplink
-	fw_g timeout 30 iperf3 -c "$FW_UP_IP" -p 5201 -t 5 -J 2>/dev/null |
-		awk -F'[:,]' '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { printf "%.2f", $2 / 1e6; exit }'
-}
-empty=$(iperf)
-{
-	printf '{ "rules": ['
-	for i in $(seq 1 99); do
-		printf '{ "protocol": "PROTOCOL_TCP", "destination": "198.51.%d.0/24", "portMin": %d, "action": "ACTION_DROP" },' \
-			$((i % 256)) $((1000 + i))
+	mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args")
+	times=()
+	for i in 1 2 3; do
+		boot_ok "$mem" || { echo "boot $i at $mem MiB failed"; tail -n 5 "$FW_RUN/console.log"; return 1; }
+		times+=("$FW_READY_MS")
+		echo "boot $i: QEMU start to forwarding in $FW_READY_MS ms"
 	done
-	printf '{ "protocol": "PROTOCOL_TCP", "destination": "%s", "portMin": 5201, "action": "ACTION_ACCEPT" }' "$FW_UP_IP"
-	printf '], "defaultPolicy": "ACTION_DROP" }\n'
-} >"$FW_WORK/rules100.json"
-fw replace "$FW_WORK/rules100.json" >/dev/null || { echo "replace with 100 rules failed"; exit 1; }
-n=$(fw -j list | grep -c '"id"')
-[ "$n" = 100 ] || { echo "the 100-rule ruleset has $n rules"; exit 1; }
-full=$(iperf)
-fw_vm_kill
-[ -n "$empty" ] && [ -n "$full" ] || { echo "iperf3 gave no figure (empty '$empty', 100 rules '$full')"; exit 1; }
-emit fw_forward_100_rules_mbps "$full" Mbit/s "$empty"
+	emit ${pfx}_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
+
+	# RAM floor: lo fails (or is the bottom), hi boots.
+	lo=16 hi=$mem
+	while [ $((hi - lo)) -gt 4 ] && [ "$(left)" -gt 120 ]; do
+		mid=$(( (lo + hi) / 2 ))
+		if boot_ok "$mid"; then
+			echo "  $mid MiB: forwards"
+			hi=$mid
+		else
+			echo "  $mid MiB: does not boot to forwarding ($(grep -a -m1 -o 'Out of memory\|Kernel panic[^\r]*' "$FW_RUN/console.log" || echo 'no ready'))"
+			lo=$mid
+		fi
+	done
+	emit ${pfx}_ram_floor_mib "$hi" MiB
+
+	# Throughput: empty ruleset, then 100 rules, in one boot.
+	truncate -s 0 "$FW_RUN/state.img"
+	truncate -s 16M "$FW_RUN/state.img"
+	fw_vm_start "$mem" && fw_vm_wait_ready 90 || { echo "throughput boot failed"; return 1; }
+	iperf() { # prints Mbit/s of a 5 s TCP run guest -> uplink
+		fw_g timeout 30 iperf3 -c "$FW_UP_IP" -p 5201 -t 5 -J 2>/dev/null |
+			awk -F'[:,]' '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { printf "%.2f", $2 / 1e6; exit }'
+	}
+	empty=$(iperf)
+	{
+		printf '{ "rules": ['
+		for i in $(seq 1 99); do
+			printf '{ "protocol": "PROTOCOL_TCP", "destination": "198.51.%d.0/24", "portMin": %d, "action": "ACTION_DROP" },' \
+				$((i % 256)) $((1000 + i))
+		done
+		printf '{ "protocol": "PROTOCOL_TCP", "destination": "%s", "portMin": 5201, "action": "ACTION_ACCEPT" }' "$FW_UP_IP"
+		printf '], "defaultPolicy": "ACTION_DROP" }\n'
+	} >"$FW_WORK/rules100.json"
+	fw replace "$FW_WORK/rules100.json" >/dev/null || { echo "replace with 100 rules failed"; return 1; }
+	n=$(fw -j list | grep -c '"id"')
+	[ "$n" = 100 ] || { echo "the 100-rule ruleset has $n rules"; return 1; }
+	full=$(iperf)
+	fw_vm_kill
+	[ -n "$empty" ] && [ -n "$full" ] || { echo "iperf3 gave no figure (empty '$empty', 100 rules '$full')"; return 1; }
+	emit ${pfx}_forward_100_rules_mbps "$full" Mbit/s "$empty"
+}
+
+measure fw || exit 1
+# The same appliance on its own small kernel, when that kernel was built
+# (appliances/firewall/kernel/build.sh): figures named fw_small_*.
+if [ -f "$FW_BUILD/kernels/firewall/bzImage" ]; then
+	FW_IMG=$FW_WORK/img-small
+	timeout 300 "$FW_BUILD/bin/vapp" build -D "BUILD=$FW_BUILD" appliances/firewall/manifest-small.yaml \
+		-o "$FW_IMG" >"$FW_WORK/build-small.log" 2>&1 || { cat "$FW_WORK/build-small.log"; exit 1; }
+	echo "== the small kernel (manifest-small.yaml)"
+	measure fw_small || exit 1
+else
+	echo "note: no small kernel ($FW_BUILD/kernels/firewall/bzImage); appliances/firewall/kernel/build.sh makes it"
+fi
 echo "bench_firewall: done in $(( $(date +%s) - start )) s"

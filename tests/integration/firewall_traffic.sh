@@ -9,6 +9,7 @@
 #   - a rule added over RPC takes effect at once; deleting it restores;
 #   - an invalid ReplaceRuleset is refused with INVALID_ARGUMENT naming the
 #     field, and the old rules still hold (same generation, same traffic).
+# Calls go through vappd's broker (FW_DIRECT=1: straight to the channel).
 # Bounded by $FW_TEST_LIMIT seconds (default 400); QEMU, servers and
 # namespaces are removed on exit, also on failure.
 set -u
@@ -31,9 +32,20 @@ fw_rig_init
 case $? in 0) ;; 77) echo "$FW_SKIP"; exit 77 ;; *) fail "the firewall image did not build" ;; esac
 fw_ns_up || fail "network namespaces"
 fw_servers_up
-fw_vm_start || fail "QEMU or its taps"
-fw_vm_wait_ready 120 || fail "the firewall did not start forwarding"
-echo "ready: QEMU start to forwarding in $FW_READY_MS ms"
+# Through vappd's broker when vappd is built (the way guests reach it: one
+# long-lived upstream connection, the guest "tester" allowed everything);
+# else QEMU from qemu.args and the channel's socket directly.
+if [ -x "$BUILD/bin/vappd" ] && [ -z "${FW_DIRECT:-}" ]; then
+	name=fwt$$
+	echo "vapp.firewall.v1.Firewall tester $name allow" >"$FW_WORK/policy"
+	fw_vappd_run "$name" "$FW_WORK/policy" tester || fail "vappd could not run the firewall"
+	FW_GATE=$FW_WORK/run/guests/tester.sock
+	echo "ready: vapp run returned after $FW_READY_MS ms; calls go through vappd's broker"
+else
+	fw_vm_start || fail "QEMU or its taps"
+	fw_vm_wait_ready 120 || fail "the firewall did not start forwarding"
+	echo "ready: QEMU start to forwarding in $FW_READY_MS ms; calls go to vapp.fw directly"
+fi
 
 # 1. fresh appliance: default accept, nothing configured
 out=$(fw status) || fail "status: $out"
@@ -95,8 +107,8 @@ pol=$(tr -d ' \n' <"$FW_WORK/counters.json" | sed -n 's/.*"defaultPolicy":{"pack
 [ "${pol:-0}" -gt 0 ] || fail "default policy counter did not rise"
 fw counters
 
-# 4. WatchLog: drop events arrive on the stream (the channel has one client
-#    at a time, so nothing else is called while it is open)
+# 4. WatchLog: drop events arrive on the stream (straight to the channel,
+#    which has one client at a time, nothing else is called while it is open)
 fw -j -n 3 -t 30000 log 50 >"$FW_WORK/log.json" 2>"$FW_WORK/log.err" &
 logpid=$!
 sleep 2
@@ -121,12 +133,13 @@ gen=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
 
 # 5b. vapp call works on the same service (the .proto compiled at run time)
 vcall() { # METHOD [JSON]: once more after a connect timeout, as fw() does
-	local out rc
+	local out rc addr=serial:$FW_RUN/vapp.fw.sock
+	[ -n "${FW_GATE:-}" ] && addr=unix:$FW_GATE
 	out=$(timeout 30 "$BUILD/bin/vapp" call --proto appliances/firewall/firewall.proto \
-		"serial:$FW_RUN/vapp.fw.sock" "$@" 2>&1)
+		"$addr" "$@" 2>&1)
 	rc=$?
 	case $out in *"timed out"*) out=$(timeout 30 "$BUILD/bin/vapp" call \
-		--proto appliances/firewall/firewall.proto "serial:$FW_RUN/vapp.fw.sock" "$@" 2>&1)
+		--proto appliances/firewall/firewall.proto "$addr" "$@" 2>&1)
 		rc=$? ;; esac
 	echo "$out"
 	return $rc

@@ -181,7 +181,7 @@ struct fw_daemon {
 void fw_service_init(struct fw_daemon *d);
 /** Hands a drop event to every WatchLog stream (an fw_drop_fn). */
 void fw_service_drop(void *ud, const struct fw_drop *drop);
-/** Ends streams whose callers left; runs from a timer. */
+/** Ends streams whose callers left (on each new watcher and each drop). */
 void fw_service_sweep(struct fw_daemon *d);
 /** Ends every stream (at exit). */
 void fw_service_fini(struct fw_daemon *d);

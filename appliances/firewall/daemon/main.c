@@ -25,7 +25,6 @@
 #include "vrpc.h"
 #include "fw.h"
 
-#define SWEEP_MS 500
 #define IFACE_WAIT_MS 10000
 
 static const char usage[] =
@@ -65,14 +64,6 @@ static void on_signal(void *ud, int fd, short revents)
 static void on_nflog(void *ud, int fd, short revents)
 {
 	fw_nflog_process(ud);
-}
-
-static void on_sweep(void *ud)
-{
-	struct fw_daemon *d = ud;
-
-	fw_service_sweep(d);
-	vrpc_loop_add_timer(d->loop, SWEEP_MS, on_sweep, d);
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -281,7 +272,6 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0 || vrpc_loop_add_fd(d->loop, sfd, POLLIN, on_signal, d->loop) < 0 ||
 	    (nflog && vrpc_loop_add_fd(d->loop, fw_nflog_fd(nflog), POLLIN, on_nflog, nflog) < 0) ||
-	    vrpc_loop_add_timer(d->loop, SWEEP_MS, on_sweep, d) < 0 ||
 	    vrpc_loop_add_server(d->loop, srv) < 0) {
 		perror("vapp-firewalld: event loop");
 		goto out_loop;

@@ -277,6 +277,9 @@ static void watch_log(Svc *svc, const Vapp__Firewall__V1__WatchLogRequest *in,
 	struct fw_daemon *d = DAEMON(svc);
 	struct fw_watch *w;
 
+	/* Streams whose callers left are ended here and on each drop event:
+	 * no timer wakes an idle appliance for them. */
+	fw_service_sweep(d);
 	if (in->max_per_second > MAX_RATE) {
 		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "max_per_second: at most %d", MAX_RATE);
 		return;
@@ -366,6 +369,7 @@ void fw_service_drop(void *ud, const struct fw_drop *drop)
 
 	rel.time_ms = drop->time_ms - d->boot_ms;
 	d->log_events++;
+	fw_service_sweep(d);
 	for (struct fw_watch *w = d->watches; w; w = w->next) {
 		uint64_t now = drop->time_ms;
 
