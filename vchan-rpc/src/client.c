@@ -13,9 +13,6 @@
 #define DEFAULT_MAX_INFLIGHT 4096
 /* Longest error text kept from a peer; the rest is cut. */
 #define MESSAGE_MAX 512
-/* How long a caller waiting for a reply looks at a shared-memory ring before
- * it sleeps: about what a sleep and a wake-up cost. */
-#define SPIN_US 50
 
 struct pending {
 	uint32_t id; /* 0: the slot is free */
@@ -223,7 +220,7 @@ int vrpc_client_wait(struct vrpc_client *cli, int timeout_ms)
 		return cli->dead;
 	if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
 		timeout_ms = next;
-	if (timeout_ms != 0 && cli->inflight && transport_spin(cli->c.t, SPIN_US))
+	if (timeout_ms != 0 && cli->inflight && transport_spin(cli->c.t, vrpc_spin_us()))
 		return vrpc_client_process(cli);
 	err = transport_wait(cli->c.t, conn_queued(&cli->c) > 0, timeout_ms);
 	if (err < 0) {

@@ -8,6 +8,7 @@
 #include "calls.h"
 #include "conn.h"
 #include "server.h"
+#include "transport.h"
 #include "vrpc.h"
 
 struct loop_fd {
@@ -218,12 +219,10 @@ static void sweep_deleted_fds(struct vrpc_loop *loop)
 
 /* After work, a shared-memory peer's next request comes sooner than a sleep
  * and a wake-up take: look for it a little before sleeping. */
-#define SPIN_US 50
-
 static bool spin_servers(struct vrpc_loop *loop)
 {
 	for (struct loop_server *s = loop->servers; s; s = s->next)
-		if (server_spin(s->srv, SPIN_US))
+		if (server_spin(s->srv, vrpc_spin_us()))
 			return true;
 	return false;
 }

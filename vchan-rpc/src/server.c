@@ -155,7 +155,7 @@ int server_spin(struct vrpc_server *srv, int max_us)
 
 	for (struct sconn *sc = srv->conns; sc && !found; sc = sc->next)
 		found = sc->c.t->ops->ready != NULL;
-	if (!found)
+	if (!found || max_us <= 0)
 		return 0;
 	do {
 		srv->in_process = true;

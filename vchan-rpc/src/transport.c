@@ -92,11 +92,25 @@ void transport_poll_done(struct vrpc_transport *t)
 		t->ops->poll_done(t);
 }
 
+int vrpc_spin_us(void)
+{
+	static int us = -1;
+
+	if (us < 0) {
+		const char *e = getenv("VRPC_SPIN_US");
+
+		us = e ? atoi(e) : VRPC_SPIN_US_DEFAULT;
+		if (us < 0 || us > 10000)
+			us = VRPC_SPIN_US_DEFAULT;
+	}
+	return us;
+}
+
 int transport_spin(struct vrpc_transport *t, int max_us)
 {
 	struct timespec now, end;
 
-	if (!t->ops->ready)
+	if (!t->ops->ready || max_us <= 0)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_nsec += (long)max_us * 1000;

@@ -93,6 +93,12 @@ void transport_poll_done(struct vrpc_transport *t);
 void transport_close(struct vrpc_transport *t);
 void listener_close(struct vrpc_listener *l);
 
+/* How long a waiter spins on a shared-memory ring before it sleeps: about
+ * what a sleep and a wake-up cost. VRPC_SPIN_US in the environment changes
+ * it (0: never spin, for a loaded machine). */
+#define VRPC_SPIN_US_DEFAULT 50
+int vrpc_spin_us(void);
+
 /* Spins up to @p max_us microseconds for t->ops->ready(). A peer in shared
  * memory answers sooner than a sleep and a wake-up take.
  * @return 1 if ready, 0 if not (or the transport cannot tell). */
