@@ -104,6 +104,12 @@ fw_rig_init() {
 		>"$FW_WORK/build.log" 2>&1 || { cat "$FW_WORK/build.log"; echo "vapp build failed"; return 1; }
 	sed -n 's/^ *\(kernel\|initramfs\|total\) .*MiB.*/  &/p' "$FW_WORK/build.log"
 	truncate -s 16M "$FW_RUN/state.img"
+	# A sanitized daemon (SAN=1) needs far more memory than the manifest's
+	# (ASan's shadow and quarantine): the OOM killer took it at 128 MiB.
+	if [ "${SAN:-0}" = 1 ]; then
+		awk 'prev == "-m" { print "512"; prev = ""; next } { print; prev = $0 }' \
+			"$FW_IMG/qemu.args" >"$FW_IMG/qemu.args.new" && mv "$FW_IMG/qemu.args.new" "$FW_IMG/qemu.args"
+	fi
 	return 0
 }
 
