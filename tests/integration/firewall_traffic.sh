@@ -175,4 +175,8 @@ fw_udp_send 5454 after-bad
 sleep 0.5
 grep -q after-bad "$FW_WORK/udp5454.log" && fail "after refused replaces: UDP 5454 passes"
 echo "invalid ReplaceRuleset refused; the old rules (generation $gen) still hold"
+# The daemon never crashed (vapp-init would have restarted it) and, in a
+# SAN=1 build, the sanitizers reported nothing.
+grep -aq 'vapp-init: daemon exited' "$FW_RUN/console.log" && fail "the daemon exited: $(grep -a 'daemon exited' "$FW_RUN/console.log")"
+grep -aq 'Sanitizer\|runtime error' "$FW_RUN/console.log" && fail "a sanitizer report on the console"
 echo "firewall_traffic: passed in $(( $(date +%s) - start )) s"

@@ -186,4 +186,8 @@ case $out in *"ruleset from state volume"*) ;; *) fail "status after the restart
 fw_ping_ok && fail "ICMP passes after the restart"
 fw_tcp_ok || fail "TCP 8080 does not pass after the restart"
 echo "the same rules hold after the restart (ids, generation, traffic)"
+# The daemon never crashed (a killed QEMU is not a daemon exit) and, in a
+# SAN=1 build, the sanitizers reported nothing.
+grep -aq 'vapp-init: daemon exited' "$FW_WORK/run/$name/console.log" && fail "the daemon exited: $(grep -a 'daemon exited' "$FW_WORK/run/$name/console.log")"
+grep -aq 'Sanitizer\|runtime error' "$FW_WORK/run/$name/console.log" && fail "a sanitizer report on the console"
 echo "firewall_vappd: passed in $(( $(date +%s) - start )) s"
