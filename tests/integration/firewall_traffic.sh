@@ -122,6 +122,21 @@ grep -q '"destinationPort": 5454' "$FW_WORK/log.json" || fail "WatchLog: no port
 grep -q "\"source\": \"$FW_GUEST_IP\"" "$FW_WORK/log.json" || fail "WatchLog: source not the guest"
 echo "WatchLog: $n drop events of rule 4 (UDP 5454 from $FW_GUEST_IP)"
 
+# 4b. the stream is rate-limited: at 1 event a second, a burst of 12 drops
+#     gives one event, and the next event counts the ones left out
+fw -j -n 2 -t 30000 log 1 >"$FW_WORK/rate.json" 2>"$FW_WORK/rate.err" &
+logpid=$!
+sleep 2
+for i in $(seq 12); do fw_udp_send 5454 "burst-$i"; done
+sleep 1.5
+fw_udp_send 5454 after-burst
+for _ in $(seq 100); do kill -0 $logpid 2>/dev/null || break; sleep 0.2; done
+kill $logpid 2>/dev/null && fail "rate limit: fewer than 2 events in time ($(cat "$FW_WORK/rate.err"))"
+wait $logpid || fail "rate limit: $(cat "$FW_WORK/rate.err")"
+left_out=$(sed -n 's/.*"suppressed": "\([0-9]*\)".*/\1/p' "$FW_WORK/rate.json" | head -n 1)
+[ "${left_out:-0}" -ge 6 ] || fail "rate limit: the second event says ${left_out:-0} left out: $(cat "$FW_WORK/rate.json")"
+echo "WatchLog at 1/s: a burst of 12 drops gave 1 event, the next said $left_out were left out"
+
 # 5. a rule added over RPC takes effect at once, without a restart
 out=$(fw add drop proto tcp to $FW_UP_IP port 8080 before 1) || fail "add: $out"
 id=${out##* }
