@@ -12,7 +12,8 @@
 #include "policy.h"
 #include "vrpc_relay.h"
 
-#define UPSTREAM_TIMEOUT_MS 5000
+#define UPSTREAM_TIMEOUT_MS 3000
+#define UPSTREAM_TRIES 3
 #define MAX_TAGS 16
 
 struct guest_def {
@@ -89,8 +90,16 @@ static void on_ready(struct vappd *d, struct appliance *a)
 		return;
 	vrpc_client_close(a->cli);
 	a->cli = NULL;
-	err = vrpc_relay_set_upstream(b->relay, a->info.service, a->name, a->chan_addr,
-				      UPSTREAM_TIMEOUT_MS);
+	/* A first HELLO over a virtio-serial channel goes unanswered about once
+	 * in thirty connections (cause not found yet; a new connection is
+	 * answered): try a few times rather than lose the appliance. */
+	for (int i = 0; i < UPSTREAM_TRIES; i++) {
+		err = vrpc_relay_set_upstream(b->relay, a->info.service, a->name, a->chan_addr,
+					      UPSTREAM_TIMEOUT_MS);
+		if (err != -ETIMEDOUT)
+			break;
+		vappd_log("%s: no HELLO answer on %s, connecting again", a->name, a->chan_addr);
+	}
 	if (err)
 		vappd_log("%s: broker cannot reach %s: %s", a->name, a->info.service,
 			  strerror(-err));
