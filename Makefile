@@ -73,6 +73,8 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 # Filled by the rules.mk files.
 INCLUDES :=
+VAPP_CLI_SRCS :=
+VAPP_CLI_TAIL_LIBS :=
 VAPP_CLI_LIBS :=
 VAPP_CLI_LDLIBS :=
 VAPP_CLI_GEN_HEADERS :=
@@ -105,12 +107,14 @@ objs-of = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter %.c,$(1))) \
 # gen-headers-of: .proto sources -> the headers their users include
 gen-headers-of = $(patsubst %.proto,$(BUILD)/gen/%.pb-c.h,$(filter %.proto,$(1)))
 
+include util/rules.mk
 include vchan-rpc/rules.mk
-include vchan-rpc/windows.mk
+include vchan-rpc/windows/rules.mk
 include examples/rules.mk
 include hypervisor-config/rules.mk
+include image/rules.mk
 include builder/rules.mk
-include builder/init/rules.mk
+include runtime/guest-init/rules.mk
 include manifest/rules.mk
 include appliances/firewall/rules.mk
 include runtime/policy/rules.mk

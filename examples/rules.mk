@@ -5,7 +5,7 @@ PROGRAMS += $(HELLO_BINS)
 
 $(call objs-of,$(wildcard examples/hello/*.c)): | $(call gen-headers-of,$(HELLO_PROTO))
 
-$(BUILD)/bin/hello-%: $(BUILD)/obj/examples/hello/hello_%.o $(call objs-of,$(HELLO_PROTO)) $(VRPC_LIB)
+$(BUILD)/bin/hello-%: $(BUILD)/obj/examples/hello/hello_%.o $(call objs-of,$(HELLO_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(call objs-of,$(HELLO_PROTO)) $(VRPC_LDLIBS)

@@ -13,8 +13,9 @@ $(MANIFEST_OBJS): INCLUDES += -Imanifest/src $(CYAML_CFLAGS)
 # Every other library of the CLI uses this one: it goes last.
 VAPP_CLI_LIBS := $(VAPP_CLI_LIBS) $(MANIFEST_LIB)
 VAPP_CLI_LDLIBS += $(CYAML_LIBS)
+VAPP_CLI_SRCS += $(sort $(wildcard manifest/cli/*.c))
 # `vapp manifest check` defaults ${BUILD} to the folder make builds into.
-$(BUILD)/obj/runtime/cli/cmd_manifest.o: INCLUDES += -DVAPP_BUILD_DIR='"$(BUILD)"'
+$(BUILD)/obj/manifest/cli/cmd_manifest.o: INCLUDES += -DVAPP_BUILD_DIR='"$(BUILD)"'
 
 $(MANIFEST_LIB): $(MANIFEST_OBJS)
 	$(call msg,AR,$@)

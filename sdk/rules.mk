@@ -5,7 +5,7 @@
 #   vapp-sdk.pc       pkg-config file, written by make install for its PREFIX;
 #                     $(BUILD)/pkgconfig/vapp-sdk-uninstalled.pc describes this
 #                     source tree, so an appliance can build against it uninstalled
-#   vapp new          its template (sdk/template/*.in) is embedded in vapp
+#   vapp new          its template (sdk/new/template/*.in) is embedded in vapp
 #
 #   make install [PREFIX=/usr/local] [DESTDIR=...] [LIBDIR=$(PREFIX)/lib]
 SDK_VERSION := 0.1.0
@@ -39,23 +39,26 @@ $(SDK_UNINSTALLED_PC): sdk/rules.mk sdk/vapp-sdk.pc.in
 	@mkdir -p $(@D)
 	$(Q)sed -e 's|@PREFIX@|$(TOP)|; s|@LIBDIR@|$(TOP)/$(BUILD)/lib|' \
 		-e 's|@INCLUDEDIR@|$(TOP)/vchan-rpc/include|; s|@BINDIR@|$(TOP)/$(BUILD)/bin|' \
-		-e 's|@VAPP_INIT@|$(TOP)/$(BUILD)/bin/vapp-init|; s|@TEMPLATE@|$(TOP)/sdk/template|' \
+		-e 's|@VAPP_INIT@|$(TOP)/$(BUILD)/bin/vapp-init|; s|@TEMPLATE@|$(TOP)/sdk/new/template|' \
 		-e 's|@VERSION@|$(SDK_VERSION)|' sdk/vapp-sdk.pc.in >$@
 
 # vapp new's template, embedded: a small archive the CLI links.
-SDK_TEMPLATES := $(sort $(wildcard sdk/template/*.in))
+SDK_TEMPLATES := $(sort $(wildcard sdk/new/template/*.in))
 SDK_TEMPLATE_C := $(BUILD)/gen/sdk/template_data.c
 SDK_TEMPLATE_LIB := $(BUILD)/lib/libvapp-template.a
 VAPP_CLI_LIBS := $(SDK_TEMPLATE_LIB) $(VAPP_CLI_LIBS)
+# vapp new's code lives beside its template.
+VAPP_CLI_SRCS += $(sort $(wildcard sdk/new/*.c))
+$(call objs-of,$(wildcard sdk/new/*.c)): INCLUDES += -Isdk/new
 # vapp new reads protoc's descriptor sets with libvrpc's descriptor.pb-c.
 VAPP_CLI_GEN_HEADERS += $(VRPC_DESC_GEN).h
 
-$(SDK_TEMPLATE_C): sdk/embed.sh $(SDK_TEMPLATES)
+$(SDK_TEMPLATE_C): sdk/new/embed.sh $(SDK_TEMPLATES)
 	$(call msg,EMBED,$@)
 	@mkdir -p $(@D)
-	$(Q)sdk/embed.sh $@ $(SDK_TEMPLATES)
+	$(Q)sdk/new/embed.sh $@ $(SDK_TEMPLATES)
 
-$(BUILD)/obj/gen/sdk/template_data.o: INCLUDES += -Iruntime/cli
+$(BUILD)/obj/gen/sdk/template_data.o: INCLUDES += -Isdk/new
 
 $(SDK_TEMPLATE_LIB): $(BUILD)/obj/gen/sdk/template_data.o
 	$(call msg,AR,$@)
@@ -67,13 +70,13 @@ LIBDIR ?= $(PREFIX)/lib
 SDK_HEADERS := $(sort $(wildcard vchan-rpc/include/vrpc*.h))
 SDK_DOCS := sdk/GUIDE.md
 
-install: $(VRPC_LIB) $(VRPC_SO) $(BUILD)/bin/vapp $(VAPP_INIT)
+install: $(VRPC_LIBS) $(VRPC_SO) $(BUILD)/bin/vapp $(VAPP_INIT)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(PREFIX)/include/vapp $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/vapp \
 		$(DESTDIR)$(PREFIX)/share/vapp/template $(DESTDIR)$(PREFIX)/share/doc/vapp
 	$(Q)install -m 0644 $(SDK_HEADERS) $(DESTDIR)$(PREFIX)/include/vapp/
-	$(Q)install -m 0644 $(VRPC_LIB) $(DESTDIR)$(LIBDIR)/
+	$(Q)install -m 0644 $(VRPC_LIBS) $(DESTDIR)$(LIBDIR)/
 	$(Q)install -m 0755 $(VRPC_SO) $(DESTDIR)$(LIBDIR)/
 	$(Q)ln -sf libvrpc.so.0 $(DESTDIR)$(LIBDIR)/libvrpc.so
 	$(Q)install -m 0755 $(BUILD)/bin/vapp $(DESTDIR)$(PREFIX)/bin/

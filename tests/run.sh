@@ -3,7 +3,7 @@
 #
 #   unit tests         $BUILD/tests/unit/test_*: cmocka programs; each test
 #                      case counts once (read from cmocka's TAP output)
-#   integration tests  tests/integration/*.sh: exit 0 passes, 77 skips (the
+#   integration tests  tests/integration/*.sh and appliances/*/tests/integration/*.sh: exit 0 passes, 77 skips (the
 #                      last line printed says why), anything else fails; each
 #                      is killed after $TEST_TIMEOUT seconds (default 600)
 #
@@ -86,7 +86,7 @@ for bin in "$BUILD"/tests/unit/test_*; do
 	[ -x "$bin" ] || continue
 	wanted "$(basename "$bin")" && run_unit "$bin"
 done
-for script in tests/integration/*.sh; do
+for script in tests/integration/*.sh appliances/*/tests/integration/*.sh; do
 	[ -f "$script" ] || continue
 	wanted "$(basename "$script" .sh)" && run_integration "$script"
 done

@@ -14,26 +14,24 @@ PROGRAMS += $(FW_DAEMON) $(FW_CLI)
 $(FW_DAEMON_OBJS) $(FW_CLI_OBJS): | $(call gen-headers-of,$(FW_PROTO))
 $(FW_DAEMON_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
 
-$(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIB)
+$(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LDLIBS) $(FW_NFT_LIBS)
 
-$(FW_CLI): $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIB)
+$(FW_CLI): $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LDLIBS)
 
-# Unit tests of the daemon's pure parts (rule checks, nft JSON, store, nflog
-# parser) link its objects, all but main.o.
+# Its tests are in appliances/firewall/tests/, laid out like tests/ (unit,
+# integration, fuzz, bench, lib); tests/rules.mk and the runners find them
+# by that convention. The unit test and the fuzz target link the daemon's
+# pure parts (rule checks, nft JSON, store, nflog parser): all but main.o.
 FW_TEST_OBJS := $(filter-out %/main.o,$(FW_DAEMON_OBJS)) $(call objs-of,$(FW_PROTO))
-$(BUILD)/tests/unit/test_firewall: $(FW_TEST_OBJS)
-$(BUILD)/tests/unit/test_firewall: TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(FW_NFT_LIBS)
-$(BUILD)/obj/tests/unit/test_firewall.o: INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
-$(BUILD)/obj/tests/unit/test_firewall.o: | $(call gen-headers-of,$(FW_PROTO))
-
-# make fuzz: the nflog parser and the state file reader.
-$(BUILD)/tests/fuzz/fuzz_firewall: $(FW_TEST_OBJS)
-$(BUILD)/tests/fuzz/fuzz_firewall: TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(FW_NFT_LIBS)
-$(BUILD)/obj/tests/fuzz/fuzz_firewall.o: INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
-$(BUILD)/obj/tests/fuzz/fuzz_firewall.o: | $(call gen-headers-of,$(FW_PROTO))
+FW_TEST_SRC_OBJS := $(call objs-of,$(wildcard appliances/firewall/tests/*/*.c))
+$(BUILD)/tests/unit/test_firewall $(BUILD)/tests/fuzz/fuzz_firewall: $(FW_TEST_OBJS)
+$(BUILD)/tests/unit/test_firewall $(BUILD)/tests/fuzz/fuzz_firewall: \
+	TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(FW_NFT_LIBS)
+$(FW_TEST_SRC_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
+$(FW_TEST_SRC_OBJS): | $(call gen-headers-of,$(FW_PROTO))

@@ -30,7 +30,7 @@
 #include "kernel.h"
 #include "manifest.h"
 #include "modules.h"
-#include "util.h"
+#include "vapp_util.h"
 
 #define DEFAULT_KERNEL_PKG "linux-image-cloud-amd64"
 #define DEFAULT_BUSYBOX "/bin/busybox"
@@ -125,7 +125,7 @@ static int add_file(struct build *b, const char *dest, uint32_t mode, const char
 	return 0;
 }
 
-static int add_text(struct build *b, const char *dest, const struct buf *t)
+static int add_text(struct build *b, const char *dest, const struct vapp_buf *t)
 {
 	int ret = cpio_add_data(b->cpio, dest, 0644, t->p, t->len);
 
@@ -177,7 +177,7 @@ static int add_binary(struct build *b, const struct manifest_file *f)
 	{
 		char *argv[] = { "strip", "--strip-debug", "-o", tmp, (char *)f->source, NULL };
 
-		ret = run_cmd(argv, NULL, 60, NULL, b->r->error, sizeof(b->r->error));
+		ret = vapp_run_cmd(argv, NULL, 60, NULL, b->r->error, sizeof(b->r->error));
 	}
 	if (ret) {
 		fail(b, ret > 0 ? -EIO : ret, "strip --strip-debug %s failed", f->source);
@@ -224,14 +224,14 @@ static int add_manifest_files(struct build *b)
 static int add_applets(struct build *b, const char *busybox)
 {
 	char *argv[] = { (char *)busybox, "--list-full", NULL };
-	struct buf out = { 0 };
+	struct vapp_buf out = { 0 };
 	char *line, *save = NULL;
-	int ret = run_cmd(argv, NULL, 30, &out, b->r->error, sizeof(b->r->error));
+	int ret = vapp_run_cmd(argv, NULL, 30, &out, b->r->error, sizeof(b->r->error));
 
 	if (ret == 0)
-		ret = buf_add(&out, "", 1);
+		ret = vapp_buf_add(&out, "", 1);
 	if (ret) {
-		buf_free(&out);
+		vapp_buf_free(&out);
 		return fail(b, ret > 0 ? -EIO : ret, "%s --list-full failed", busybox);
 	}
 	for (line = strtok_r((char *)out.p, "\n", &save); line && !ret;
@@ -244,7 +244,7 @@ static int add_applets(struct build *b, const char *busybox)
 		else
 			b->r->n_applets++;
 	}
-	buf_free(&out);
+	vapp_buf_free(&out);
 	return ret;
 }
 
@@ -292,11 +292,11 @@ static int add_closure(struct build *b, const char *busybox)
 
 /* xz- or zstd-compressed modules are stored uncompressed: BusyBox insmod
  * passes the file as it is, and the kernel may not decompress modules. */
-static int add_module(struct build *b, const char *rel, struct buf *list)
+static int add_module(struct build *b, const char *rel, struct vapp_buf *list)
 {
 	size_t n = strlen(rel);
 	const char *tool = NULL;
-	char *src = path_join(b->k.moddir, rel), *dest = NULL;
+	char *src = vapp_path_join(b->k.moddir, rel), *dest = NULL;
 	int ret = -ENOMEM;
 
 	if (!src)
@@ -314,12 +314,12 @@ static int add_module(struct build *b, const char *rel, struct buf *list)
 	}
 	if (tool) {
 		char *argv[] = { (char *)tool, "-dc", src, NULL };
-		struct buf data = { 0 };
+		struct vapp_buf data = { 0 };
 
-		ret = run_cmd(argv, NULL, 60, &data, b->r->error, sizeof(b->r->error));
+		ret = vapp_run_cmd(argv, NULL, 60, &data, b->r->error, sizeof(b->r->error));
 		if (ret == 0)
 			ret = cpio_add_data(b->cpio, dest, 0644, data.p, data.len);
-		buf_free(&data);
+		vapp_buf_free(&data);
 		if (ret)
 			fail(b, ret > 0 ? -EIO : ret, "%s -dc %s failed", tool, src);
 		ret = ret > 0 ? -EIO : ret;
@@ -327,7 +327,7 @@ static int add_module(struct build *b, const char *rel, struct buf *list)
 		ret = add_file(b, dest, 0644, src, "module");
 	}
 	if (!ret)
-		ret = buf_printf(list, "%s\n", dest);
+		ret = vapp_buf_printf(list, "%s\n", dest);
 out:
 	free(src);
 	free(dest);
@@ -338,7 +338,7 @@ static int add_modules(struct build *b)
 {
 	const struct manifest *m = b->m;
 	struct mod_plan plan;
-	struct buf list = { 0 };
+	struct vapp_buf list = { 0 };
 	int ret = 0;
 
 	if (m->kernel.n_modules) {
@@ -354,16 +354,16 @@ static int add_modules(struct build *b)
 	}
 	if (!ret)
 		ret = add_text(b, "/etc/vapp/modules", &list);
-	buf_free(&list);
+	vapp_buf_free(&list);
 	return ret;
 }
 
 /* One value a line: a newline inside one would shift every later line. */
-static int add_line(struct build *b, struct buf *t, const char *what, const char *s)
+static int add_line(struct build *b, struct vapp_buf *t, const char *what, const char *s)
 {
 	if (strchr(s, '\n'))
 		return fail(b, -EINVAL, "%s \"%s\" holds a newline", what, s);
-	return buf_printf(t, "%s\n", s);
+	return vapp_buf_printf(t, "%s\n", s);
 }
 
 /* Spelled here rather than taken from the manifest library, so that the
@@ -384,7 +384,7 @@ static const char *restart_name(enum manifest_restart r)
 static int add_config(struct build *b)
 {
 	const struct manifest *m = b->m;
-	struct buf t = { 0 };
+	struct vapp_buf t = { 0 };
 	int ret = 0;
 
 	for (size_t i = 0; i < m->daemon.argc && !ret; i++)
@@ -393,7 +393,7 @@ static int add_config(struct build *b)
 		ret = add_text(b, "/etc/vapp/daemon", &t);
 	t.len = 0;
 	if (!ret)
-		ret = buf_printf(&t, "%s\n%u\n", restart_name(m->daemon.restart),
+		ret = vapp_buf_printf(&t, "%s\n%u\n", restart_name(m->daemon.restart),
 				 m->daemon.restart_delay_ms);
 	if (!ret)
 		ret = add_text(b, "/etc/vapp/restart", &t);
@@ -402,7 +402,7 @@ static int add_config(struct build *b)
 		const char *mnt = m->state.mount ? m->state.mount : "/var/lib/vapp";
 
 		ret = strchr(mnt, ' ') ? fail(b, -EINVAL, "state mount \"%s\" holds a space", mnt)
-				       : buf_printf(&t, "%u %s\n", m->state.size_mib, mnt);
+				       : vapp_buf_printf(&t, "%u %s\n", m->state.size_mib, mnt);
 		if (!ret)
 			ret = add_text(b, "/etc/vapp/state", &t);
 		t.len = 0;
@@ -411,7 +411,7 @@ static int add_config(struct build *b)
 		ret = add_line(b, &t, "channel", m->channels[i].name);
 	if (!ret)
 		ret = add_text(b, "/etc/vapp/channels", &t);
-	buf_free(&t);
+	vapp_buf_free(&t);
 	return ret;
 }
 
@@ -443,12 +443,12 @@ static int add_self(struct build *b)
 
 static int write_out(struct build *b, const char *name, const void *data, size_t len)
 {
-	char *path = path_join(b->o->out_dir, name);
+	char *path = vapp_path_join(b->o->out_dir, name);
 	int ret;
 
 	if (!path)
 		return fail(b, -ENOMEM, "out of memory");
-	ret = write_file_atomic(path, data, len, 0644);
+	ret = vapp_write_file_atomic(path, data, len, 0644);
 	if (ret)
 		fail(b, ret, "%s: %s", path, strerror(-ret));
 	free(path);
@@ -457,8 +457,8 @@ static int write_out(struct build *b, const char *name, const void *data, size_t
 
 static int copy_out(struct build *b, const char *name, const char *src, uint64_t *size)
 {
-	struct buf data = { 0 };
-	int ret = read_file(src, &data);
+	struct vapp_buf data = { 0 };
+	int ret = vapp_read_file(src, &data);
 
 	if (ret)
 		fail(b, ret, "%s: %s", src, strerror(-ret));
@@ -466,13 +466,13 @@ static int copy_out(struct build *b, const char *name, const char *src, uint64_t
 		ret = write_out(b, name, data.p, data.len);
 	if (!ret && size)
 		*size = data.len;
-	buf_free(&data);
+	vapp_buf_free(&data);
 	return ret;
 }
 
 static int write_initramfs(struct build *b)
 {
-	struct buf raw = { 0 }, gz = { 0 };
+	struct vapp_buf raw = { 0 }, gz = { 0 };
 	int ret = cpio_write(b->cpio, &raw, &b->r->n_entries);
 
 	if (ret) {
@@ -490,8 +490,8 @@ static int write_initramfs(struct build *b)
 	b->r->initramfs_size = gz.len;
 	ret = write_out(b, "initramfs.cpio.gz", gz.p, gz.len);
 out:
-	buf_free(&raw);
-	buf_free(&gz);
+	vapp_buf_free(&raw);
+	vapp_buf_free(&gz);
 	return ret;
 }
 
@@ -516,7 +516,7 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 	ret = check_opts(&b);
 	if (ret)
 		return ret;
-	ret = mkdir_p(o->out_dir, 0755);
+	ret = vapp_mkdir_p(o->out_dir, 0755);
 	if (ret) {
 		fail(&b, ret, "%s: %s", o->out_dir, strerror(-ret));
 		goto out;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
-#include "util.h"
+#include "vapp_util.h"
 
 /* Bounds on the host tools: a download over a slow mirror, an unpack. */
 #define APT_TIMEOUT_S 900
@@ -38,7 +38,7 @@ static int real_package(const char *pkg, char *real, size_t len, char *err, size
 {
 	char *argv[] = { "apt-cache", "depends", "--no-recommends", "--no-suggests",
 			 (char *)pkg, NULL };
-	struct buf out = { 0 };
+	struct vapp_buf out = { 0 };
 	char *line, *save = NULL;
 	int ret;
 
@@ -46,11 +46,11 @@ static int real_package(const char *pkg, char *real, size_t len, char *err, size
 		snprintf(real, len, "%s", pkg);
 		return 0;
 	}
-	ret = run_cmd(argv, NULL, TOOL_TIMEOUT_S, &out, err, errlen);
+	ret = vapp_run_cmd(argv, NULL, TOOL_TIMEOUT_S, &out, err, errlen);
 	if (ret == 0)
-		ret = buf_add(&out, "", 1);
+		ret = vapp_buf_add(&out, "", 1);
 	if (ret) {
-		buf_free(&out);
+		vapp_buf_free(&out);
 		if (ret > 0)
 			snprintf(err, errlen, "apt-cache depends %s failed (status %d)", pkg, ret);
 		return ret > 0 ? -EIO : ret;
@@ -68,7 +68,7 @@ static int real_package(const char *pkg, char *real, size_t len, char *err, size
 	}
 	if (ret)
 		snprintf(err, errlen, "%s: no linux-image-VERSION package among its dependencies", pkg);
-	buf_free(&out);
+	vapp_buf_free(&out);
 	return ret;
 }
 
@@ -95,7 +95,7 @@ static char *find_deb(const char *debs, const char *real)
 	}
 	closedir(d);
 	if (best) {
-		char *full = path_join(debs, best);
+		char *full = vapp_path_join(debs, best);
 
 		free(best);
 		best = full;
@@ -106,7 +106,7 @@ static char *find_deb(const char *debs, const char *real)
 static int download(const char *pkg, const char *cache_dir, FILE *progress, char **deb,
 		    char *err, size_t errlen)
 {
-	char real[128], *debs = path_join(cache_dir, "debs");
+	char real[128], *debs = vapp_path_join(cache_dir, "debs");
 	char *argv[] = { "apt-get", "download", "-q", real, NULL };
 	int ret;
 
@@ -115,7 +115,7 @@ static int download(const char *pkg, const char *cache_dir, FILE *progress, char
 	ret = real_package(pkg, real, sizeof(real), err, errlen);
 	if (ret)
 		goto out;
-	ret = mkdir_p(debs, 0755);
+	ret = vapp_mkdir_p(debs, 0755);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", debs, strerror(-ret));
 		goto out;
@@ -125,7 +125,7 @@ static int download(const char *pkg, const char *cache_dir, FILE *progress, char
 		goto out;
 	if (progress)
 		fprintf(progress, "  FETCH   %s (apt-get download)\n", real), fflush(progress);
-	ret = run_cmd(argv, debs, APT_TIMEOUT_S, NULL, err, errlen);
+	ret = vapp_run_cmd(argv, debs, APT_TIMEOUT_S, NULL, err, errlen);
 	if (ret) {
 		if (ret > 0 || ret == -ETIMEDOUT) {
 			/* apt's own message, if any, is already in err; add what failed. */
@@ -161,12 +161,12 @@ static int unpack(const char *deb, const char *dir, FILE *progress, char *err, s
 		tmp = NULL;
 		goto out;
 	}
-	root = path_join(tmp, "root");
-	ok = path_join(tmp, "ok");
+	root = vapp_path_join(tmp, "root");
+	ok = vapp_path_join(tmp, "ok");
 	if (!root || !ok)
 		goto out;
-	rm_rf(tmp);
-	ret = mkdir_p(tmp, 0755);
+	vapp_rm_rf(tmp);
+	ret = vapp_mkdir_p(tmp, 0755);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(-ret));
 		goto out;
@@ -176,7 +176,7 @@ static int unpack(const char *deb, const char *dir, FILE *progress, char *err, s
 	{
 		char *argv[] = { "dpkg-deb", "-x", (char *)deb, root, NULL };
 
-		ret = run_cmd(argv, NULL, TOOL_TIMEOUT_S, NULL, err, errlen);
+		ret = vapp_run_cmd(argv, NULL, TOOL_TIMEOUT_S, NULL, err, errlen);
 	}
 	if (ret) {
 		if (ret > 0)
@@ -184,18 +184,18 @@ static int unpack(const char *deb, const char *dir, FILE *progress, char *err, s
 		ret = ret > 0 ? -EIO : ret;
 		goto err_tmp;
 	}
-	ret = write_file_atomic(ok, "", 0, 0644);
+	ret = vapp_write_file_atomic(ok, "", 0, 0644);
 	if (ret)
 		goto err_tmp;
 	/* guest.sh may have filled it meanwhile; its tree is as good as ours. */
 	if (exists(dir)) {
-		char *dir_ok = path_join(dir, "ok");
+		char *dir_ok = vapp_path_join(dir, "ok");
 		int whole = dir_ok && exists(dir_ok);
 
 		free(dir_ok);
 		if (whole)
 			goto err_tmp;
-		rm_rf(dir);
+		vapp_rm_rf(dir);
 	}
 	if (rename(tmp, dir) < 0) {
 		ret = -errno;
@@ -205,7 +205,7 @@ static int unpack(const char *deb, const char *dir, FILE *progress, char *err, s
 	goto out;
 
 err_tmp:
-	rm_rf(tmp);
+	vapp_rm_rf(tmp);
 out:
 	free(tmp);
 	free(root);
@@ -216,7 +216,7 @@ out:
 /* ROOT/boot/vmlinuz-VERSION: the one kernel of the package. */
 static int find_kernel(const char *root, struct kernel_src *k, char *err, size_t errlen)
 {
-	char *boot = path_join(root, "boot");
+	char *boot = vapp_path_join(root, "boot");
 	struct dirent *de;
 	DIR *d;
 	int ret = -ENOENT;
@@ -228,7 +228,7 @@ static int find_kernel(const char *root, struct kernel_src *k, char *err, size_t
 		if (strncmp(de->d_name, "vmlinuz-", 8) || strlen(de->d_name + 8) > 100)
 			continue;
 		snprintf(k->version, sizeof(k->version), "%s", de->d_name + 8);
-		k->vmlinuz = path_join(boot, de->d_name);
+		k->vmlinuz = vapp_path_join(boot, de->d_name);
 		ret = k->vmlinuz ? 0 : -ENOMEM;
 		break;
 	}
@@ -242,14 +242,14 @@ static int find_kernel(const char *root, struct kernel_src *k, char *err, size_t
 
 static int ensure_depmod(const char *root, struct kernel_src *k, char *err, size_t errlen)
 {
-	char *dep = path_join(k->moddir, "modules.dep");
+	char *dep = vapp_path_join(k->moddir, "modules.dep");
 	char *argv[] = { "depmod", "-b", (char *)root, k->version, NULL };
 	int ret = 0;
 
 	if (!dep)
 		return -ENOMEM;
 	if (!exists(dep)) {
-		ret = run_cmd(argv, NULL, TOOL_TIMEOUT_S, NULL, err, errlen);
+		ret = vapp_run_cmd(argv, NULL, TOOL_TIMEOUT_S, NULL, err, errlen);
 		if (ret > 0)
 			snprintf(err, errlen, "depmod -b %s %s failed (status %d)", root, k->version,
 				 ret);
@@ -270,16 +270,16 @@ int kernel_fetch(const char *pkg, const char *cache_dir, FILE *progress, struct 
 		snprintf(err, errlen, "kernel package \"%s\" is not a Debian package name", pkg);
 		return -EINVAL;
 	}
-	kdir = path_join(cache_dir, "kernel");
-	dir = kdir ? path_join(kdir, pkg) : NULL;
-	ok = dir ? path_join(dir, "ok") : NULL;
-	root = dir ? path_join(dir, "root") : NULL;
+	kdir = vapp_path_join(cache_dir, "kernel");
+	dir = kdir ? vapp_path_join(kdir, pkg) : NULL;
+	ok = dir ? vapp_path_join(dir, "ok") : NULL;
+	root = dir ? vapp_path_join(dir, "root") : NULL;
 	if (!root)
 		goto out;
 	if (!exists(ok)) {
 		ret = download(pkg, cache_dir, progress, &deb, err, errlen);
 		if (!ret)
-			ret = mkdir_p(kdir, 0755);
+			ret = vapp_mkdir_p(kdir, 0755);
 		if (!ret)
 			ret = unpack(deb, dir, progress, err, errlen);
 		if (ret)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "modules.h"
-#include "util.h"
+#include "vapp_util.h"
 
 struct mod {
 	char *name;
@@ -119,16 +119,16 @@ static int parse_dep_line(struct moddb *db, char *line)
 /* Calls @p fn on each non-empty line of @p path. */
 static int each_line(const char *path, struct moddb *db, int (*fn)(struct moddb *, char *))
 {
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 	char *line, *save = NULL;
-	int ret = read_file(path, &b);
+	int ret = vapp_read_file(path, &b);
 
 	if (!ret)
-		ret = buf_add(&b, "", 1);
+		ret = vapp_buf_add(&b, "", 1);
 	for (line = ret ? NULL : strtok_r((char *)b.p, "\n", &save); line && !ret;
 	     line = strtok_r(NULL, "\n", &save))
 		ret = fn(db, line);
-	buf_free(&b);
+	vapp_buf_free(&b);
 	return ret;
 }
 
@@ -185,8 +185,8 @@ int modules_resolve(const char *moddir, char *const *names, size_t n, struct mod
 		    char *err, size_t errlen)
 {
 	struct moddb db = { 0 };
-	char *dep = path_join(moddir, "modules.dep");
-	char *builtin = path_join(moddir, "modules.builtin");
+	char *dep = vapp_path_join(moddir, "modules.dep");
+	char *builtin = vapp_path_join(moddir, "modules.builtin");
 	int ret = -ENOMEM;
 
 	memset(plan, 0, sizeof(*plan));

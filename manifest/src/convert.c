@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "manifest_private.h"
 
 static char *dup(struct mctx *c, const char *s)
 {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "manifest_private.h"
 
 /* libcyaml's own format strings, not ours: clang cannot see them. */
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "manifest_private.h"
 
 /* A manifest is a page of text; this bounds what a hostile one can ask. */
 #define MANIFEST_MAX (1u << 20)

@@ -17,7 +17,7 @@
 
 #include <yaml.h>
 
-#include "private.h"
+#include "manifest_private.h"
 
 #define PATH_MAX_LEN 512
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "private.h"
+#include "manifest_private.h"
 
 /* No .proto is anywhere near this; a larger file is not one. */
 #define PROTO_MAX (4u << 20)

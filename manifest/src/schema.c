@@ -5,7 +5,7 @@
  * Sizes with units, file modes and paths are strings here; convert.c reads
  * them, so that one bad value does not stop the load of everything else.
  */
-#include "private.h"
+#include "manifest_private.h"
 
 #define STR(key, flags, type, member) \
 	CYAML_FIELD_STRING_PTR(key, CYAML_FLAG_POINTER | (flags), type, member, 0, CYAML_UNLIMITED)

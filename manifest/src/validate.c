@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "manifest_private.h"
 #include "validate.h"
 
 bool vchar_ok(const char *s, const char *extra, size_t min, size_t max)

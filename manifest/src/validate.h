@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "private.h"
+#include "manifest_private.h"
 
 /* @p s is [a-z0-9] then [a-z0-9] or @p extra, @p min to @p max long. */
 bool vchar_ok(const char *s, const char *extra, size_t min, size_t max);

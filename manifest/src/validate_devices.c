@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "private.h"
+#include "manifest_private.h"
 #include "validate.h"
 
 /* The control port vapp-init and the runtime share (see builder/). */

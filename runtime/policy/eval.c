@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "private.h"
+#include "policy_private.h"
 
 static const char *const action_name[] = { [POLICY_DENY] = "deny", [POLICY_ALLOW] = "allow" };
 

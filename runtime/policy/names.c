@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "private.h"
+#include "policy_private.h"
 
 /* Plain ASCII tests: isalpha() and friends follow the locale, and a policy
  * must mean the same whatever LANG the daemon runs under. */

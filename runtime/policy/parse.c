@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "policy_private.h"
 
 /* Fields a rule needs before its options, and the options there are (each
  * may be given once). */

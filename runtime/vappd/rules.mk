@@ -9,8 +9,8 @@ VAPPD_MAIN_OBJ := $(call objs-of,runtime/vappd/main.c)
 VAPPD_PROTO_OBJS := $(call objs-of,$(VAPPD_PROTOS))
 VAPPD_LIB := $(BUILD)/lib/libvappd.a
 # What a program linking libvappd adds to its link line (users before used).
-VAPPD_LDLIBS := $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(BUILDER_LIB) $(HVCONFIG_LIB) \
-	$(MANIFEST_LIB) $(POLICY_LIB) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CYAML_LIBS) -lpthread
+VAPPD_LDLIBS := $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(IMAGE_LIB) $(HVCONFIG_LIB) \
+	$(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CYAML_LIBS) -lpthread
 
 LIBS += $(VAPPD_LIB)
 PROGRAMS += $(BUILD)/bin/vappd
@@ -23,8 +23,8 @@ $(VAPPD_LIB): $(VAPPD_OBJS)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/bin/vappd: $(VAPPD_MAIN_OBJ) $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(BUILDER_LIB) \
-		$(HVCONFIG_LIB) $(MANIFEST_LIB) $(POLICY_LIB) $(VRPC_LIB)
+$(BUILD)/bin/vappd: $(VAPPD_MAIN_OBJ) $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(IMAGE_LIB) \
+		$(HVCONFIG_LIB) $(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(VRPC_LIBS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VAPPD_MAIN_OBJ) $(VAPPD_LDLIBS) $(VRPC_LDLIBS)
@@ -36,7 +36,7 @@ VAPP_CLI_GEN_HEADERS += $(call gen-headers-of,$(VAPPD_PROTOS))
 # Unit tests of vappd's pure parts link the library.
 VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu \
 	$(BUILD)/tests/unit/test_vappd_xen
-$(VAPPD_TESTS): $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(HVCONFIG_LIB) $(BUILDER_LIB) $(MANIFEST_LIB) \
+$(VAPPD_TESTS): $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(HVCONFIG_LIB) $(IMAGE_LIB) $(MANIFEST_LIB) \
 	$(POLICY_LIB)
 $(VAPPD_TESTS): TEST_COMMON_OBJS += $(VAPPD_LDLIBS)
 $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(VAPPD_TESTS)): INCLUDES += -Iruntime/vappd

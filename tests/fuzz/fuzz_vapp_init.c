@@ -1,4 +1,4 @@
-/* fuzz_vapp_init.c - vapp-init's readers (builder/init/initconf.c) on any
+/* fuzz_vapp_init.c - vapp-init's readers (runtime/guest-init/initconf.c) on any
  * bytes: the /etc/vapp files (the first byte picks which one) and the
  * control-channel lines, fed in pieces as the port would deliver them. */
 #include <stddef.h>

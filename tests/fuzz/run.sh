@@ -1,6 +1,6 @@
 #!/bin/bash
 # run.sh FUZZER...: runs each libFuzzer target briefly over a copy of its seed
-# corpus (tests/fuzz/corpus/NAME/); new inputs stay in $BUILD/fuzz-corpus.
+# corpus (tests/fuzz/corpus/NAME/ or appliances/*/tests/fuzz/corpus/NAME/); new inputs stay in $BUILD/fuzz-corpus.
 # FUZZ_SECONDS (default 20) per target. Fails if any target finds a crash.
 set -u
 BUILD=${BUILD:-build/fuzz}
@@ -10,7 +10,9 @@ for fuzzer in "$@"; do
 	name=$(basename "$fuzzer")
 	corpus=$BUILD/fuzz-corpus/$name
 	mkdir -p "$corpus" "$BUILD/fuzz-artifacts"
-	[ -d "tests/fuzz/corpus/$name" ] && cp -n "tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null
+	for seeds in tests/fuzz/corpus/"$name" appliances/*/tests/fuzz/corpus/"$name"; do
+		[ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null
+	done
 	if "$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$BUILD/fuzz-artifacts/$name-" "$corpus" \
 		>"$BUILD/fuzz-$name.log" 2>&1; then

@@ -41,7 +41,7 @@ static uint32_t hex8(const uint8_t *p)
 }
 
 /* @return the number of entries before the trailer; asserts every rule. */
-static size_t parse(const struct buf *b, struct ent *out, size_t max)
+static size_t parse(const struct vapp_buf *b, struct ent *out, size_t max)
 {
 	size_t off = 0, n = 0;
 
@@ -105,7 +105,7 @@ static void tiny_exact(void **state)
 		"00000000" "00000000" "00000000" "00000000" "00000000" "0000000B" "00000000"
 		"TRAILER!!!\0\0\0\0"; /* name, NUL, padding to 124 */
 	struct cpio *c = cpio_new(1600000000);
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 	size_t n = 0;
 
 	assert_non_null(c);
@@ -116,7 +116,7 @@ static void tiny_exact(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(b.len, sizeof(expected) - 1);
 	assert_memory_equal(b.p, expected, b.len);
-	buf_free(&b);
+	vapp_buf_free(&b);
 	cpio_free(c);
 }
 
@@ -124,14 +124,14 @@ static void tiny_exact(void **state)
 static void empty(void **state)
 {
 	struct cpio *c = cpio_new(5);
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 	size_t n = 99;
 
 	assert_int_equal(cpio_write(c, &b, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(b.len, 124);
 	assert_int_equal(parse(&b, NULL, 0), 0);
-	buf_free(&b);
+	vapp_buf_free(&b);
 	cpio_free(c);
 	cpio_free(NULL);
 }
@@ -142,7 +142,7 @@ static void sorted_implied_nlink(void **state)
 					     "usr/bin", "usr/bin/z", "usr/lib", "usr/lib/x" };
 	struct ent e[16];
 	struct cpio *c = cpio_new(7);
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 	size_t n;
 
 	assert_non_null(c);
@@ -178,7 +178,7 @@ static void sorted_implied_nlink(void **state)
 	assert_int_equal(e[6].nlink, 2);
 	assert_int_equal(e[7].nlink, 1);
 	assert_int_equal(e[7].size, 0);
-	buf_free(&b);
+	vapp_buf_free(&b);
 	cpio_free(c);
 }
 
@@ -198,7 +198,7 @@ static struct cpio *tree(int reverse)
 	return c;
 }
 
-static void inflate_all(const struct buf *gz, struct buf *out)
+static void inflate_all(const struct vapp_buf *gz, struct vapp_buf *out)
 {
 	z_stream z = { 0 };
 	int zr;
@@ -207,7 +207,7 @@ static void inflate_all(const struct buf *gz, struct buf *out)
 	z.next_in = gz->p;
 	z.avail_in = (uInt)gz->len;
 	do {
-		assert_int_equal(buf_reserve(out, 65536), 0);
+		assert_int_equal(vapp_buf_reserve(out, 65536), 0);
 		z.next_out = out->p + out->len;
 		z.avail_out = 65536;
 		zr = inflate(&z, Z_NO_FLUSH);
@@ -221,7 +221,7 @@ static void inflate_all(const struct buf *gz, struct buf *out)
 static void deterministic(void **state)
 {
 	struct cpio *c1 = tree(0), *c2 = tree(1);
-	struct buf a = { 0 }, b = { 0 }, ga = { 0 }, gb = { 0 }, back = { 0 };
+	struct vapp_buf a = { 0 }, b = { 0 }, ga = { 0 }, gb = { 0 }, back = { 0 };
 	/* ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=2 (level 9) OS=3 (Unix) */
 	static const uint8_t gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3 };
 
@@ -238,11 +238,11 @@ static void deterministic(void **state)
 	inflate_all(&ga, &back);
 	assert_int_equal(back.len, a.len);
 	assert_memory_equal(back.p, a.p, a.len);
-	buf_free(&a);
-	buf_free(&b);
-	buf_free(&ga);
-	buf_free(&gb);
-	buf_free(&back);
+	vapp_buf_free(&a);
+	vapp_buf_free(&b);
+	vapp_buf_free(&ga);
+	vapp_buf_free(&gb);
+	vapp_buf_free(&back);
 	cpio_free(c1);
 	cpio_free(c2);
 }
@@ -252,7 +252,7 @@ static void deterministic(void **state)
 static void sensitive(void **state)
 {
 	struct cpio *c1 = cpio_new(1), *c2 = cpio_new(2), *c3 = cpio_new(1);
-	struct buf a = { 0 }, b = { 0 }, d = { 0 };
+	struct vapp_buf a = { 0 }, b = { 0 }, d = { 0 };
 
 	assert_int_equal(cpio_add_data(c1, "f", 0644, "x", 1), 0);
 	assert_int_equal(cpio_add_data(c2, "f", 0644, "x", 1), 0);
@@ -263,9 +263,9 @@ static void sensitive(void **state)
 	assert_int_equal(a.len, b.len);
 	assert_true(memcmp(a.p, b.p, a.len) != 0);
 	assert_true(memcmp(a.p, d.p, a.len) != 0);
-	buf_free(&a);
-	buf_free(&b);
-	buf_free(&d);
+	vapp_buf_free(&a);
+	vapp_buf_free(&b);
+	vapp_buf_free(&d);
 	cpio_free(c1);
 	cpio_free(c2);
 	cpio_free(c3);
@@ -275,7 +275,7 @@ static void refusals(void **state)
 {
 	static const char *const bad[] = { "", "/", "a//b", "a/../b", "./a", "a/.", "a/", ".." };
 	struct cpio *c = cpio_new(0);
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cpio_add_data(c, bad[i], 0644, "", 0), -EINVAL);
@@ -299,7 +299,7 @@ static void host_file(void **state)
 {
 	char path[] = "/tmp/test_cpio.XXXXXX";
 	struct cpio *c = cpio_new(0);
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 	struct ent e[4];
 	int fd = mkstemp(path);
 
@@ -318,7 +318,7 @@ static void host_file(void **state)
 	/* An archive must start 4-aligned in its buffer. */
 	b.len = 2;
 	assert_int_equal(cpio_write(c, &b, NULL), -EINVAL);
-	buf_free(&b);
+	vapp_buf_free(&b);
 	cpio_free(c);
 }
 

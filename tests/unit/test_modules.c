@@ -17,16 +17,16 @@
 #include <cmocka.h>
 
 #include "modules.h"
-#include "util.h"
+#include "vapp_util.h"
 
 static char dir[] = "/tmp/test_modules.XXXXXX";
 
 static void put(const char *name, const char *text)
 {
-	char *p = path_join(dir, name);
+	char *p = vapp_path_join(dir, name);
 
 	assert_non_null(p);
-	assert_int_equal(write_file_atomic(p, text, strlen(text), 0644), 0);
+	assert_int_equal(vapp_write_file_atomic(p, text, strlen(text), 0644), 0);
 	free(p);
 }
 
@@ -48,7 +48,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	rm_rf(dir);
+	vapp_rm_rf(dir);
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static void unknown(void **state)
 	assert_non_null(strstr(err, "gone.ko"));
 	/* No modules.dep at all. */
 	{
-		char *dep = path_join(dir, "modules.dep");
+		char *dep = vapp_path_join(dir, "modules.dep");
 
 		unlink(dep);
 		free(dep);

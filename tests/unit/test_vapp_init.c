@@ -1,4 +1,4 @@
-/* test_vapp_init.c - the pure half of vapp-init (builder/init/initconf.c):
+/* test_vapp_init.c - the pure half of vapp-init (runtime/guest-init/initconf.c):
  * the /etc/vapp files, the restart back-off, the control-channel lines and
  * the state disk probe. The rest needs a VM (tests/integration/boot_hello.sh). */
 #include <errno.h>

@@ -1,6 +1,6 @@
 # fw_rig.sh - the firewall appliance between two network namespaces, with
-# real packets. Sourced by tests/integration/firewall_*.sh and
-# tests/bench/fw_bench.sh (after tests/lib/guest.sh, whose exit trap it uses):
+# real packets. Sourced by appliances/firewall/tests/integration/*.sh and
+# tests/bench/bench_firewall.sh (after tests/lib/guest.sh, whose exit trap it uses):
 #
 #   fw_rig_init                 checks tools, builds the image ($FW_IMG)
 #   fw_ns_up                    namespaces: uplink (10.99.1.1, servers) and

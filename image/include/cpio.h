@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "vapp_util.h"
 
 struct cpio;
 
@@ -45,13 +45,13 @@ int cpio_has(const struct cpio *c, const char *path);
  * @param n_entries receives the number of entries, trailer excluded; may be NULL.
  * @return 0, -ENOTDIR (an entry under a path that is not a folder), -ENOMEM.
  */
-int cpio_write(struct cpio *c, struct buf *out, size_t *n_entries);
+int cpio_write(struct cpio *c, struct vapp_buf *out, size_t *n_entries);
 
 /**
  * gzip of @p len bytes at @p in, appended to @p out, with a fixed header
  * (mtime 0, no name, OS byte 3 "Unix"), like `gzip -9n`: the same input gives
  * the same bytes with the same zlib. @return 0, -ENOMEM or -EIO.
  */
-int gzip_buf(const void *in, size_t len, struct buf *out);
+int gzip_buf(const void *in, size_t len, struct vapp_buf *out);
 
 #endif /* VAPP_BUILDER_CPIO_H */

@@ -19,7 +19,7 @@ BUILD=${BUILD:-build}
 limit=${FW_TEST_LIMIT:-500}
 start=$(date +%s)
 . tests/lib/guest.sh
-. tests/lib/fw_rig.sh
+. appliances/firewall/tests/lib/fw_rig.sh
 vapp=$BUILD/bin/vapp
 vappd=$BUILD/bin/vappd
 VAPPD_PID=

@@ -1,4 +1,4 @@
-# builder/init: vapp-init, the appliance's PID 1 (the image's /init).
+# runtime/guest-init: vapp-init, the appliance's PID 1 (the image's /init).
 #
 # Linked statically so the image needs no loader for it, against musl when
 # musl-gcc is there (Debian musl-tools): 67 KB, 33 KB gzipped, against 700 KB
@@ -11,7 +11,7 @@
 VAPP_INIT := $(BUILD)/bin/vapp-init
 VAPP_INIT_CC ?= $(if $(shell command -v musl-gcc),musl-gcc,$(CC))
 VAPP_INIT_CC := $(VAPP_INIT_CC)
-VAPP_INIT_SRCS := $(sort $(wildcard builder/init/*.c))
+VAPP_INIT_SRCS := $(sort $(wildcard runtime/guest-init/*.c))
 VAPP_INIT_OBJS := $(patsubst %.c,$(BUILD)/obj/init-static/%.o,$(VAPP_INIT_SRCS))
 VAPP_INIT_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -ffunction-sections \
 	-fdata-sections -MMD -MP
@@ -30,10 +30,10 @@ $(VAPP_INIT): $(VAPP_INIT_OBJS)
 
 # The unit test and the fuzz target link the pure half, built the normal way
 # (sanitized with SAN=1, instrumented with FUZZ=1).
-VAPP_INIT_PURE := $(call objs-of,builder/init/initconf.c)
+VAPP_INIT_PURE := $(call objs-of,runtime/guest-init/initconf.c)
 $(BUILD)/tests/unit/test_vapp_init: $(VAPP_INIT_PURE)
 $(BUILD)/tests/unit/test_vapp_init: TEST_COMMON_OBJS += $(VAPP_INIT_PURE)
-$(BUILD)/obj/tests/unit/test_vapp_init.o: INCLUDES += -Ibuilder/init
+$(BUILD)/obj/tests/unit/test_vapp_init.o: INCLUDES += -Iruntime/guest-init
 $(BUILD)/tests/fuzz/fuzz_vapp_init: $(VAPP_INIT_PURE)
 $(BUILD)/tests/fuzz/fuzz_vapp_init: TEST_COMMON_OBJS += $(VAPP_INIT_PURE)
-$(BUILD)/obj/tests/fuzz/fuzz_vapp_init.o: INCLUDES += -Ibuilder/init
+$(BUILD)/obj/tests/fuzz/fuzz_vapp_init.o: INCLUDES += -Iruntime/guest-init

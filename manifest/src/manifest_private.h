@@ -1,5 +1,5 @@
 /*
- * private.h - manifest/ internals: the YAML form as libcyaml loads it (the
+ * manifest_private.h - manifest/ internals: the YAML form as libcyaml loads it (the
  * "raw" structs, schema.c), where each key sits in the file (positions.c),
  * the list of problems found (diag.c), and the steps load.c runs in order:
  * walk -> cyaml load -> convert -> validate.

@@ -459,7 +459,7 @@ static void loop_init(struct sup *s, const sigset_t *mask)
 	watch(s, s->timerfd, EPOLLIN);
 	/* POLLHUP is level while the host is away, so poll() would spin;
 	 * edge-triggered reports each change of the port once (see
-	 * vchan-rpc/src/transport_serial.c). */
+	 * vchan-rpc/core/transport_serial.c). */
 	watch(s, s->ctl, EPOLLIN | EPOLLOUT | EPOLLET);
 }
 

@@ -26,4 +26,4 @@ echo "small image: $total bytes (kernel $(stat -c %s "$img/kernel"), initramfs $
 grep -q '^memory: 64$' appliances/firewall/manifest-small.yaml ||
 	{ echo "FAIL: manifest-small.yaml no longer asks for 64 MiB"; exit 1; }
 
-FW_MANIFEST=appliances/firewall/manifest-small.yaml bash tests/integration/firewall_traffic.sh
+FW_MANIFEST=appliances/firewall/manifest-small.yaml bash appliances/firewall/tests/integration/firewall_traffic.sh

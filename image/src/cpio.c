@@ -152,7 +152,7 @@ int cpio_add_data(struct cpio *c, const char *path, uint32_t mode, const void *d
 
 int cpio_add_file(struct cpio *c, const char *path, uint32_t mode, const char *host_path)
 {
-	struct buf b = { 0 };
+	struct vapp_buf b = { 0 };
 	struct stat st;
 	int ret;
 
@@ -160,10 +160,10 @@ int cpio_add_file(struct cpio *c, const char *path, uint32_t mode, const char *h
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	ret = read_file(host_path, &b);
+	ret = vapp_read_file(host_path, &b);
 	if (!ret)
 		ret = cpio_add_data(c, path, mode, b.p, b.len);
-	buf_free(&b);
+	vapp_buf_free(&b);
 	return ret;
 }
 
@@ -256,14 +256,14 @@ static void count_links(struct cpio *c)
 	}
 }
 
-static int pad4(struct buf *out)
+static int pad4(struct vapp_buf *out)
 {
 	static const uint8_t zero[4];
 
-	return buf_add(out, zero, (4 - out->len % 4) % 4);
+	return vapp_buf_add(out, zero, (4 - out->len % 4) % 4);
 }
 
-static int put_header(struct buf *out, uint32_t ino, uint32_t mode, uint32_t nlink,
+static int put_header(struct vapp_buf *out, uint32_t ino, uint32_t mode, uint32_t nlink,
 		      uint32_t mtime, size_t filesize, uint32_t rmajor, uint32_t rminor,
 		      const char *name)
 {
@@ -274,17 +274,17 @@ static int put_header(struct buf *out, uint32_t ino, uint32_t mode, uint32_t nli
 		return -EFBIG;
 	/* The archive starts at offset 0 of @p out's alignment; a caller that
 	 * appends to a buffer not 4-aligned would break the padding. */
-	ret = buf_printf(out, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+	ret = vapp_buf_printf(out, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
 			 ino, mode, 0u, 0u, nlink, mtime, (uint32_t)filesize, 0u, 0u, rmajor,
 			 rminor, (uint32_t)namesize, 0u);
 	if (!ret)
-		ret = buf_add(out, name, namesize);
+		ret = vapp_buf_add(out, name, namesize);
 	if (!ret)
 		ret = pad4(out);
 	return ret;
 }
 
-int cpio_write(struct cpio *c, struct buf *out, size_t *n_entries)
+int cpio_write(struct cpio *c, struct vapp_buf *out, size_t *n_entries)
 {
 	size_t start = out->len;
 	int ret;
@@ -303,7 +303,7 @@ int cpio_write(struct cpio *c, struct buf *out, size_t *n_entries)
 		ret = put_header(out, (uint32_t)(i + 1), e->mode, e->nlink, c->mtime, e->len,
 				 e->rmajor, e->rminor, e->path);
 		if (!ret)
-			ret = buf_add(out, e->data, e->len);
+			ret = vapp_buf_add(out, e->data, e->len);
 		if (!ret)
 			ret = pad4(out);
 		if (ret)
@@ -322,7 +322,7 @@ err_truncate:
 	return ret;
 }
 
-int gzip_buf(const void *in, size_t len, struct buf *out)
+int gzip_buf(const void *in, size_t len, struct vapp_buf *out)
 {
 	/* A fixed header: without it zlib would still write mtime 0, but the OS
 	 * byte would be whatever zlib was built for. */
@@ -347,7 +347,7 @@ int gzip_buf(const void *in, size_t len, struct buf *out)
 			z.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
 			len -= z.avail_in;
 		}
-		ret = buf_reserve(out, chunk);
+		ret = vapp_buf_reserve(out, chunk);
 		if (ret)
 			goto err_deflate;
 		z.next_out = out->p + out->len;

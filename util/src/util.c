@@ -1,4 +1,4 @@
-/* util.c - buffers, files and child processes for the builder. */
+/* util.c - buffers, files and child processes (vapp_util.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "vapp_util.h"
 
-int buf_reserve(struct buf *b, size_t more)
+int vapp_buf_reserve(struct vapp_buf *b, size_t more)
 {
 	size_t cap;
 	uint8_t *p;
@@ -37,9 +37,9 @@ int buf_reserve(struct buf *b, size_t more)
 	return 0;
 }
 
-int buf_add(struct buf *b, const void *data, size_t len)
+int vapp_buf_add(struct vapp_buf *b, const void *data, size_t len)
 {
-	int ret = buf_reserve(b, len);
+	int ret = vapp_buf_reserve(b, len);
 
 	if (ret)
 		return ret;
@@ -49,7 +49,7 @@ int buf_add(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+int vapp_buf_printf(struct vapp_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n, ret;
@@ -59,7 +59,7 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -EINVAL;
-	ret = buf_reserve(b, (size_t)n + 1);
+	ret = vapp_buf_reserve(b, (size_t)n + 1);
 	if (ret)
 		return ret;
 	va_start(ap, fmt);
@@ -69,14 +69,14 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
-void buf_free(struct buf *b)
+void vapp_buf_free(struct vapp_buf *b)
 {
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
 
-int read_file(const char *path, struct buf *b)
+int vapp_read_file(const char *path, struct vapp_buf *b)
 {
 	ssize_t n;
 	int fd, ret = 0;
@@ -85,7 +85,7 @@ int read_file(const char *path, struct buf *b)
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		ret = buf_reserve(b, 65536);
+		ret = vapp_buf_reserve(b, 65536);
 		if (ret)
 			break;
 		n = read(fd, b->p + b->len, b->cap - b->len);
@@ -103,7 +103,7 @@ int read_file(const char *path, struct buf *b)
 	return ret;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode)
+int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode)
 {
 	const uint8_t *p = data;
 	char *tmp;
@@ -153,7 +153,7 @@ err_tmp:
 	return ret;
 }
 
-int mkdir_p(const char *path, uint32_t mode)
+int vapp_mkdir_p(const char *path, uint32_t mode)
 {
 	char *p = strdup(path), *s;
 	int ret = 0;
@@ -178,7 +178,7 @@ int mkdir_p(const char *path, uint32_t mode)
 	return ret;
 }
 
-int rm_rf(const char *path)
+int vapp_rm_rf(const char *path)
 {
 	struct stat st;
 	struct dirent *de;
@@ -197,12 +197,12 @@ int rm_rf(const char *path)
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		sub = path_join(path, de->d_name);
+		sub = vapp_path_join(path, de->d_name);
 		if (!sub) {
 			ret = -ENOMEM;
 			break;
 		}
-		ret = rm_rf(sub);
+		ret = vapp_rm_rf(sub);
 		free(sub);
 		if (ret)
 			break;
@@ -213,7 +213,7 @@ int rm_rf(const char *path)
 	return ret;
 }
 
-char *path_join(const char *a, const char *b)
+char *vapp_path_join(const char *a, const char *b)
 {
 	char *s;
 
@@ -245,7 +245,7 @@ static void child_exec(char *const argv[], const char *cwd, int out_fd, int err_
 }
 
 /* Drains one pipe into @p b (or @p err, bounded). @return 0 at EOF, 1 more to come. */
-static int drain(int fd, struct buf *b, char *err, size_t errlen, size_t *errused)
+static int drain(int fd, struct vapp_buf *b, char *err, size_t errlen, size_t *errused)
 {
 	char tmp[8192];
 	ssize_t n = read(fd, tmp, sizeof(tmp));
@@ -255,7 +255,7 @@ static int drain(int fd, struct buf *b, char *err, size_t errlen, size_t *erruse
 	if (n == 0)
 		return 0;
 	if (b) {
-		if (buf_add(b, tmp, (size_t)n))
+		if (vapp_buf_add(b, tmp, (size_t)n))
 			return 0;
 	} else if (err && *errused + 1 < errlen) {
 		size_t k = (size_t)n < errlen - 1 - *errused ? (size_t)n : errlen - 1 - *errused;
@@ -267,7 +267,7 @@ static int drain(int fd, struct buf *b, char *err, size_t errlen, size_t *erruse
 	return 1;
 }
 
-int run_cmd(char *const argv[], const char *cwd, int timeout_s, struct buf *out,
+int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp_buf *out,
 	    char *err, size_t errlen)
 {
 	int op[2], ep[2], status, ret;

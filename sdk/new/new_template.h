@@ -1,8 +1,8 @@
 /*
  * new_template.h - vapp new: the appliance template and how it is rendered.
  *
- * The template is the .in files of sdk/template, embedded in vapp at build time
- * (sdk/embed.sh). A template file is text with:
+ * The template is the .in files of sdk/new/template, embedded in vapp at build time
+ * (sdk/new/embed.sh). A template file is text with:
  *
  *   {{var}}                 replaced by a variable (an unknown one is an error)
  *   {{each method}}         a line of its own: the lines up to the matching

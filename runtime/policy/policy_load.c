@@ -1,10 +1,10 @@
-/* load.c - whole texts and files, cut into lines for policy_feed_line(). */
+/* policy_load.c - whole texts and files, cut into lines for policy_feed_line(). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "policy_private.h"
 
 /* Keeps going after a bad line, so every error is reported; remembers that
  * there was one. -ENOMEM stops everything. */

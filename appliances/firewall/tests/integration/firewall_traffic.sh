@@ -18,7 +18,7 @@ BUILD=${BUILD:-build}
 limit=${FW_TEST_LIMIT:-400}
 start=$(date +%s)
 . tests/lib/guest.sh
-. tests/lib/fw_rig.sh
+. appliances/firewall/tests/lib/fw_rig.sh
 
 fail() {
 	echo "FAIL: $*"

@@ -11,7 +11,7 @@
 # installed -dev packages (tools/fetch-source.sh fetches them into
 # build/cache once; nothing fetched is committed). protobuf-c's runtime is
 # one file; json-c is a plain compile of its library files with a
-# hand-written config.h (vchan-rpc/win/json-c/).
+# hand-written config.h (vchan-rpc/windows/json-c/).
 #
 # The output does not depend on SAN or BUILD: it always goes to build/win.
 
@@ -23,7 +23,7 @@ WIN_AR := x86_64-w64-mingw32-ar
 WIN_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_WIN32_WINNT=0x0601 -O2 -g \
 	$(WARN) -MMD -MP
 WIN_INCLUDES := -I$(WIN)/include -I$(WIN)/include/json-c -Ivchan-rpc/include \
-	-Ivchan-rpc/src -I$(BUILD)/gen
+	-Ivchan-rpc/core -Ivchan-rpc/reflect -I$(BUILD)/gen
 # clock_gettime() is in winpthread; linked statically, as is libgcc, so that
 # an .exe needs only system DLLs.
 WIN_LDLIBS := -Wl,-Bstatic -lwinpthread -Wl,-Bdynamic -lws2_32 -ladvapi32
@@ -31,11 +31,10 @@ WIN_LDFLAGS := -static-libgcc
 
 # The client half: framing, client engine, reflection, stream transports.
 # POSIX-only files (sock.c, the server, the other transports) stay out.
-WIN_VRPC_SRCS := $(wildcard $(addprefix vchan-rpc/src/, \
-	wire.c status.c transport.c hostport.c compat_win.c \
-	transport_tcp_win.c transport_serial_win.c \
-	conn.c client.c deadline_heap.c)) \
-	$(sort $(wildcard vchan-rpc/src/*json*.c))
+WIN_VRPC_SRCS := $(wildcard $(addprefix vchan-rpc/core/, \
+	wire.c status.c transport.c hostport.c conn.c client.c deadline_heap.c)) \
+	$(sort $(wildcard vchan-rpc/windows/*.c)) \
+	$(sort $(wildcard vchan-rpc/reflect/*json*.c))
 WIN_VRPC_OBJS := $(patsubst %.c,$(WIN)/obj/%.o,$(WIN_VRPC_SRCS)) \
 	$(patsubst %.proto,$(WIN)/obj/gen/%.pb-c.o,$(VRPC_PROTOS))
 WIN_VRPC_LIB := $(WIN)/lib/libvrpc.a
@@ -56,7 +55,7 @@ test: win
 .PHONY: win
 
 # protobuf-c runtime; its header goes where <protobuf-c/protobuf-c.h> finds it.
-$(WIN_PBC_LIB): tools/fetch-source.sh vchan-rpc/windows.mk
+$(WIN_PBC_LIB): tools/fetch-source.sh vchan-rpc/windows/rules.mk
 	$(call msg,WIN-SRC,protobuf-c)
 	$(Q)src=$$(tools/fetch-source.sh $(WIN_CACHE) libprotobuf-c-dev) && \
 	mkdir -p $(WIN)/include/protobuf-c $(WIN)/obj/protobuf-c $(@D) && \
@@ -68,18 +67,18 @@ $(WIN_PBC_LIB): tools/fetch-source.sh vchan-rpc/windows.mk
 # json-c: its headers go to include/json-c (users say <json-c/json.h> or,
 # as pkg-config's -I.../json-c lets them, <json.h>). json.h is made from
 # json.h.cmakein as json-c's CMake would, with json_pointer.h in it.
-$(WIN_JSONC_LIB): tools/fetch-source.sh vchan-rpc/windows.mk \
-		vchan-rpc/win/json-c/config.h vchan-rpc/win/json-c/json_config.h
+$(WIN_JSONC_LIB): tools/fetch-source.sh vchan-rpc/windows/rules.mk \
+		vchan-rpc/windows/json-c/config.h vchan-rpc/windows/json-c/json_config.h
 	$(call msg,WIN-SRC,json-c)
 	$(Q)src=$$(tools/fetch-source.sh $(WIN_CACHE) libjson-c-dev) && \
 	rm -rf $(WIN)/obj/json-c $(WIN)/include/json-c && \
 	mkdir -p $(WIN)/include/json-c $(WIN)/obj/json-c $(@D) && \
-	cp "$$src"/*.h vchan-rpc/win/json-c/json_config.h $(WIN)/include/json-c/ && \
+	cp "$$src"/*.h vchan-rpc/windows/json-c/json_config.h $(WIN)/include/json-c/ && \
 	sed 's|@JSON_H_JSON_POINTER@|#include "json_pointer.h"|' "$$src/json.h.cmakein" \
 		> $(WIN)/include/json-c/json.h && \
 	for f in $(WIN_JSONC_FILES); do \
 		$(WIN_CC) -std=gnu11 -D_GNU_SOURCE -DWIN32 -O2 -g -w \
-			-Ivchan-rpc/win/json-c -I$(WIN)/include/json-c \
+			-Ivchan-rpc/windows/json-c -I$(WIN)/include/json-c \
 			-c -o $(WIN)/obj/json-c/$$f.o "$$src/$$f.c" || exit 1; \
 	done && \
 	rm -f $@ && $(WIN_AR) rcs $@ $(addprefix $(WIN)/obj/json-c/,$(addsuffix .o,$(WIN_JSONC_FILES)))

@@ -25,7 +25,7 @@ json=
 limit=${FW_BENCH_LIMIT:-900}
 start=$(date +%s)
 . tests/lib/guest.sh
-. tests/lib/fw_rig.sh
+. appliances/firewall/tests/lib/fw_rig.sh
 
 left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
 emit() { # NAME VALUE UNIT [BASELINE]

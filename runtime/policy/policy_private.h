@@ -1,4 +1,4 @@
-/* private.h - libvapp-policy internals: the parsed rule and the name checks
+/* policy_private.h - libvapp-policy internals: the parsed rule and the name checks
  * that the parser (parse.c) and the evaluator (eval.c) share. */
 #ifndef VAPP_POLICY_PRIVATE_H
 #define VAPP_POLICY_PRIVATE_H

@@ -1,0 +1,47 @@
+/*
+ * vapp_util.h - libvapp-util, the project's small helpers in one place: a
+ * growable byte buffer, whole-file reads and atomic writes, mkdir -p,
+ * rm -rf, and running a host tool (apt-get, dpkg-deb, protoc) with a
+ * bounded wait. Every name starts with vapp_.
+ *
+ * Error convention: 0 (or a count) or -errno; pointers are NULL with errno.
+ */
+#ifndef VAPP_UTIL_H
+#define VAPP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vapp_buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+int vapp_buf_reserve(struct vapp_buf *b, size_t more);
+int vapp_buf_add(struct vapp_buf *b, const void *data, size_t len);
+int vapp_buf_printf(struct vapp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vapp_buf_free(struct vapp_buf *b);
+
+/* Reads all of @p path into @p b (appended). @return 0 or -errno. */
+int vapp_read_file(const char *path, struct vapp_buf *b);
+/* Writes @p len bytes to @p path through PATH.tmp and rename(). */
+int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode);
+/* mkdir -p; existing folders are fine. */
+int vapp_mkdir_p(const char *path, uint32_t mode);
+/* rm -rf, for our own temporary folders under the cache only. */
+int vapp_rm_rf(const char *path);
+/* malloc'd "a/b"; NULL on ENOMEM. */
+char *vapp_path_join(const char *a, const char *b);
+
+/**
+ * Runs argv[0] (looked up in PATH) with stdin /dev/null, in @p cwd (NULL:
+ * ours), and kills it after @p timeout_s seconds: a hung apt never hangs a
+ * build. Its stdout is appended to @p out when not NULL (else discarded);
+ * stderr is kept in @p err (truncated) for the error message.
+ * @return the exit status (0..255), or -ETIMEDOUT, -errno.
+ */
+int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp_buf *out,
+	    char *err, size_t errlen);
+
+#endif /* VAPP_UTIL_H */
