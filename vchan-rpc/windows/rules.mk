@@ -100,6 +100,9 @@ $(patsubst %.c,$(WIN)/obj/%.o,$(sort $(wildcard tests/win/*.c))): \
 	| $(call gen-headers-of,$(WIN_TEST_PROTOS) $(VRPC_PROTOS))
 $(WIN)/obj/tests/%.o: WIN_INCLUDES += -I$(BUILD)/gen/tests/proto
 
+# Kept, like the Linux build's generated objects (the top Makefile).
+.PRECIOUS: $(WIN)/obj/gen/%.pb-c.o
+
 $(WIN_VRPC_LIB): $(WIN_VRPC_OBJS)
 	$(call msg,WIN-AR,$@)
 	@mkdir -p $(@D)
