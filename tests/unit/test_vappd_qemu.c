@@ -56,6 +56,30 @@ static void args_check(void **state)
 			 -EPERM);
 	assert_int_equal(check(GOOD "-kernel\n${IMAGE_DIR}/kernel\n", err, sizeof(err)), -EPERM);
 	assert_int_equal(check("q\n-M\nmicrovm\n", err, sizeof(err)), -EPERM);
+	/* Each of these reaches a host file, device, program or a monitor. */
+	static const char *const attacks[] = {
+		"-pidfile\n/etc/passwd\n",
+		"-D\n/etc/passwd\n",
+		"-netdev\ntap,id=t,script=/tmp/x.sh\n",
+		"-blockdev\ndriver=raw,file.driver=host_device,file.filename=/dev/sda,node-name=d\n",
+		"-drive\nfile.filename=/dev/sda,if=virtio\n",
+		"-blockdev\n{\"driver\":\"file\",\"filename\":\"/etc/shadow\"}\n",
+		"-object\nmemory-backend-file,id=m,size=1M,mem-path=/etc\n",
+		"-acpitable\ndata=/etc/shadow\n",
+		"-netdev\nuser,id=u,tftp=/\n",
+		"-monitor\ntcp:127.0.0.1:4444,server,nowait\n",
+		"-qmp\ntcp:127.0.0.1:4444,server,nowait\n",
+		"-device\nloader,file=/etc/shadow\n",
+		"-device\nloader,data=0x1,addr=0x1000\n",
+		"-device\nvfio-pci,host=00:02.0\n",
+		NULL,
+	};
+	for (size_t i = 0; attacks[i]; i++) {
+		char text[1024];
+
+		snprintf(text, sizeof(text), "%s%s", GOOD, attacks[i]);
+		assert_int_equal(check(text, err, sizeof(err)), -EPERM);
+	}
 }
 
 static void args_expand(void **state)
