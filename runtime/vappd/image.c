@@ -222,17 +222,32 @@ int read_small_file(const char *path, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
-static int copy_one(const char *src, const char *dst)
+/* The image folder is hostile: no symlink is followed, a FIFO or device
+ * cannot block the open, and a size is refused before a byte is copied
+ * (a sparse 10 GiB file costs nothing to make). */
+#define IMAGE_FILE_MAX ((off_t)1 << 30)
+#define IMAGE_TOTAL_MAX ((off_t)3 << 29)
+
+static int copy_one(const char *src, const char *dst, off_t *total)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC), out, err = 0;
+	int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out, err = 0;
 	struct stat st;
 
 	if (in < 0)
-		return -errno;
-	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+		return -errno; /* ELOOP for a symlink */
+	if (fstat(in, &st) < 0) {
+		err = -errno;
 		goto err_in;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto err_in;
+	}
+	if (st.st_size > IMAGE_FILE_MAX || st.st_size > IMAGE_TOTAL_MAX - *total) {
+		err = -EFBIG;
+		goto err_in;
+	}
+	*total += st.st_size;
 	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0) {
 		err = -errno;
@@ -259,6 +274,7 @@ err_in:
 int image_copy(const char *src, const char *dst, char *err, size_t errlen)
 {
 	char from[4096], to[4096];
+	off_t total = 0;
 	int rc;
 
 	if (mkdir(dst, 0700) < 0 && errno != EEXIST) {
@@ -272,7 +288,7 @@ int image_copy(const char *src, const char *dst, char *err, size_t errlen)
 		for (size_t i = 0; files[i]; i++) {
 			snprintf(from, sizeof(from), "%s/%s", src, files[i]);
 			snprintf(to, sizeof(to), "%s/%s", dst, files[i]);
-			rc = copy_one(from, to);
+			rc = copy_one(from, to, &total);
 			if (rc == -ENOENT && opt)
 				continue;
 			if (rc) {

@@ -166,8 +166,10 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		rc = -errno;
 		goto out;
 	}
-	if (d->qemu) {
-		char *q = strdup(d->qemu);
+	/* The binary run is vappd's own choice, never the unmeasured file's first
+	 * line: that line could name /bin/sh and the rest its script. */
+	{
+		char *q = strdup(d->qemu ? d->qemu : "qemu-system-x86_64");
 
 		if (!q) {
 			rc = -ENOMEM;

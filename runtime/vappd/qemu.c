@@ -88,7 +88,15 @@ err_nomem:
 static const char *const refused[] = {
 	"-bios", "-pflash", "-L", "-readconfig", "-fw_cfg", "-runas", "-chroot",
 	"-daemonize", "-option-rom", "-hda", "-hdb", "-hdc", "-hdd", "-cdrom",
-	"-fda", "-fdb", "-mtdblock", "-sd", "-loadvm", "-incoming", "-plugin", NULL,
+	"-fda", "-fdb", "-mtdblock", "-sd", "-loadvm", "-incoming", "-plugin", "-pidfile",
+	"-D", "-qmp", "-qmp-pretty", "-monitor", "-acpitable", "-blockdev", "-trace", NULL,
+};
+
+/* Option values that reach a host file, a host device or a host program
+ * wherever they sit in an argument (JSON, dotted keys, sub-options). */
+static const char *const refused_values[] = {
+	"script=", "tftp=", "smb=", "mem-path=", "filename=", "data=", "vfio", "loader",
+	"sock_fd", "fd=", NULL,
 };
 
 static bool starts(const char *s, const char *prefix)
@@ -119,6 +127,19 @@ static int check_paths(const char *arg, char *err, size_t errlen)
 	return 0;
 }
 
+/* "script=no" (no helper runs) is the one value of these that is fine. */
+static bool refused_value(const char *arg, const char *key)
+{
+	for (const char *p = strstr(arg, key); p; p = strstr(p + 1, key)) {
+		const char *v = p + strlen(key);
+
+		if (!strcmp(key, "script=") && starts(v, "no") && (!v[2] || v[2] == ','))
+			continue;
+		return true;
+	}
+	return false;
+}
+
 int qemu_args_check(char *const *argv, const char *cmdline, char *err, size_t errlen)
 {
 	static const char *const kernel = "${IMAGE_DIR}/kernel";
@@ -133,6 +154,12 @@ int qemu_args_check(char *const *argv, const char *cmdline, char *err, size_t er
 			if (!strcmp(opt, refused[r])) {
 				say(err, errlen, "qemu.args: %s is not allowed (it would run or "
 						 "expose something the measurement does not cover)", a);
+				return -EPERM;
+			}
+		for (size_t r = 0; refused_values[r]; r++)
+			if (refused_value(a, refused_values[r])) {
+				say(err, errlen, "qemu.args: '%.200s' is not allowed (%s)", a,
+				    refused_values[r]);
 				return -EPERM;
 			}
 		if (!strcmp(opt, "-monitor") || !strcmp(opt, "-serial") || !strcmp(opt, "-mon")) {

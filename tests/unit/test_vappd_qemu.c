@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -56,6 +59,30 @@ static void args_check(void **state)
 			 -EPERM);
 	assert_int_equal(check(GOOD "-kernel\n${IMAGE_DIR}/kernel\n", err, sizeof(err)), -EPERM);
 	assert_int_equal(check("q\n-M\nmicrovm\n", err, sizeof(err)), -EPERM);
+	/* Each of these reaches a host file, device, program or a monitor. */
+	static const char *const attacks[] = {
+		"-pidfile\n/etc/passwd\n",
+		"-D\n/etc/passwd\n",
+		"-netdev\ntap,id=t,script=/tmp/x.sh\n",
+		"-blockdev\ndriver=raw,file.driver=host_device,file.filename=/dev/sda,node-name=d\n",
+		"-drive\nfile.filename=/dev/sda,if=virtio\n",
+		"-blockdev\n{\"driver\":\"file\",\"filename\":\"/etc/shadow\"}\n",
+		"-object\nmemory-backend-file,id=m,size=1M,mem-path=/etc\n",
+		"-acpitable\ndata=/etc/shadow\n",
+		"-netdev\nuser,id=u,tftp=/\n",
+		"-monitor\ntcp:127.0.0.1:4444,server,nowait\n",
+		"-qmp\ntcp:127.0.0.1:4444,server,nowait\n",
+		"-device\nloader,file=/etc/shadow\n",
+		"-device\nloader,data=0x1,addr=0x1000\n",
+		"-device\nvfio-pci,host=00:02.0\n",
+		NULL,
+	};
+	for (size_t i = 0; attacks[i]; i++) {
+		char text[1024];
+
+		snprintf(text, sizeof(text), "%s%s", GOOD, attacks[i]);
+		assert_int_equal(check(text, err, sizeof(err)), -EPERM);
+	}
 }
 
 static void args_expand(void **state)
@@ -127,6 +154,42 @@ static void tail(void **state)
 	assert_int_equal(console_tail(path, 3, out, sizeof(out)), 0);
 }
 
+/* Hostile image folders: a symlink to a root-only file, a FIFO, a sparse
+ * 10 GiB file. Each is refused, fast, with nothing of the target echoed. */
+static void copy_attacks(void **state)
+{
+	char src[] = "/tmp/vapp-copyXXXXXX", dst[64], p[256], err[512];
+	struct timespec t0, t1;
+	int fd;
+
+	assert_non_null(mkdtemp(src));
+	snprintf(dst, sizeof(dst), "%s.out", src);
+	snprintf(p, sizeof(p), "%s/kernel", src);
+	assert_int_equal(symlink("/etc/shadow", p), 0);
+	assert_int_equal(image_copy(src, dst, err, sizeof(err)), -ELOOP);
+	assert_null(strstr(err, "root:"));
+	unlink(p);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(image_copy(src, dst, err, sizeof(err)), -EINVAL);
+	unlink(p);
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/initramfs.cpio.gz", src);
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(ftruncate(fd, (off_t)10 << 30), 0);
+	close(fd);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(image_copy(src, dst, err, sizeof(err)), -EFBIG);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/initramfs.cpio.gz", dst);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "rm -rf '%s' '%s'", src, dst);
+	assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +197,7 @@ int main(void)
 		cmocka_unit_test(args_expand),
 		cmocka_unit_test(manifest_facts),
 		cmocka_unit_test(tail),
+		cmocka_unit_test(copy_attacks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
