@@ -1,6 +1,7 @@
 /*
- * xen.h - the Xen backend's commands (generation only; running them under
- * Xen is a later issue): `xl create` of the image's xl.cfg under a domain
+ * xen.h - the Xen backend's commands (generation only: vappd does not run
+ * appliances under Xen yet, and nothing here is run without a Xen dom0 to
+ * test it in): `xl create` of the image's xl.cfg under a domain
  * name, the domid lookup, and the xenstore permissions that let exactly
  * one guest reach an appliance's vchan.
  *
