@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 /* By its path: other libraries have a private.h of their own. */
-#include "../../manifest/src/private.h"
+#include "../../manifest/src/manifest_private.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
