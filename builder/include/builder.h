@@ -4,7 +4,7 @@
  *   kernel               the kernel image, from the Debian package (fetched
  *                        with apt-get download into the cache, unpacked
  *                        there, never installed) or the manifest's kernel.path
- *   initramfs.cpio.gz    deterministic cpio newc + gzip (builder/src/cpio.c)
+ *   initramfs.cpio.gz    deterministic cpio newc + gzip (image/src/cpio.c)
  *   cmdline              the full kernel command line, no trailing newline
  *   manifest.yaml        the manifest as given
  *
@@ -32,7 +32,8 @@ struct manifest;
  * calibration stalls microvm without tsc_early_khz. */
 #define BUILDER_CMDLINE_BASE "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000"
 
-/* Kernel + initramfs must stay under this (issue 4). */
+/* Kernel + initramfs must stay under this: both are read whole into the VM's
+ * memory at every boot, and an appliance runs beside the user's own guests. */
 #define BUILDER_SIZE_BUDGET (16u << 20)
 
 struct build_opts {

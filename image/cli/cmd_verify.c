@@ -109,7 +109,7 @@ const struct vapp_cmd vapp_cmd_verify = {
 		"  - hashes kernel, initramfs.cpio.gz and cmdline and compares each\n"
 		"    with the 'measurement' file, naming any part that differs;\n"
 		"  - recomputes the SHA-256 chain (pcr = SHA256(pcr || SHA256(part)),\n"
-		"    from 32 zero bytes, see builder/README.md) and compares it;\n"
+		"    from 32 zero bytes, see image/README.md) and compares it;\n"
 		"  - checks the Ed25519 signature 'measurement.sig' over the bytes of\n"
 		"    'measurement' with the trusted keys given by --key: one of them must\n"
 		"    verify it. Without --key, the image's own 'signer.pub' is used; that\n"

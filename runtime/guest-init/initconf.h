@@ -4,7 +4,7 @@
  * the state disk probe. No system calls here, so tests/unit/test_vapp_init.c
  * runs all of it on the host.
  *
- * The files (contract 4 of the image work, builder/README.md):
+ * The files (written by the builder, builder/src/build.c):
  *   /etc/vapp/modules   module paths in load order, one a line; a relative
  *                       path is under /lib/modules/$(uname -r)/
  *   /etc/vapp/channels  virtio-serial port names to wait for, one a line

@@ -1,8 +1,8 @@
 /*
- * xen.h - the Xen backend's commands (generation only; running them under
- * Xen is a later issue): `xl create` of the image's xl.cfg under a domain
- * name, the domid lookup, and the xenstore permissions that let exactly
- * one guest reach an appliance's vchan.
+ * xen.h - the Xen backend's commands, generated and unit-tested; vappd
+ * does not run appliances under Xen yet. `xl create` of the image's xl.cfg
+ * under a domain name, the domid lookup, and the xenstore permissions that
+ * let exactly one guest reach an appliance's vchan.
  *
  * A libxenvchan server (the appliance, domain S) writes its ring refs under
  * a xenstore directory PATH; the client (the guest, domain C) must be able

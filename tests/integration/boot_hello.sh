@@ -1,7 +1,7 @@
 #!/bin/bash
 # boot_hello.sh - the hello appliance boots under QEMU (TCG) with vapp-init as
-# PID 1 and serves its daemon: issue 4's "boots it ... and sees its daemon
-# start", plus vapp-init's own contract (runtime/guest-init/vapp-init.c):
+# PID 1, starts and serves its daemon, and vapp-init keeps its contract
+# (runtime/guest-init/vapp-init.c):
 #   - "vapp-init: starting ..." on the console, "ready" on vapp.ctl;
 #   - the host calls Greeter through the appliance's vapp.rpc channel;
 #   - "poweroff" on vapp.ctl stops the daemon ("daemon-exit N" comes back)

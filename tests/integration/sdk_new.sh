@@ -1,5 +1,5 @@
 #!/bin/bash
-# sdk_new.sh - vapp new, issue 7's "done when":
+# sdk_new.sh - vapp new, end to end, as a vendor uses it:
 #   1. scaffolds an appliance from tests/sdk/complex.proto (two services,
 #      nested messages, enums, repeated, oneof, bytes and map fields, a
 #      streaming method, names protoc-c mangles), builds it with warnings as

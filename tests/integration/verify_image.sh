@@ -2,7 +2,7 @@
 # verify_image.sh - an image folder's measurement and signature, end to end:
 #   - build an image (vapp build of examples/hello when both exist, else a
 #     hand-made folder), sign it with a fresh vendor key, vapp verify it;
-#   - run the recipe in builder/README.md (the block between the recipe
+#   - run the recipe in image/README.md (the block between the recipe
 #     markers, as it is) and compare its chain with vapp's;
 #   - sign a copy with openssl alone (recipe + openssl pkeyutl) and see vapp
 #     verify accept it: the format is what the README says, not what our code
@@ -65,8 +65,8 @@ grep -q "signature: good, by trusted key" "$dir/out" || fail "verify did not nam
 
 # The README's recipe, verbatim.
 awk '/<!-- recipe:begin -->/ { f = 1; next } /<!-- recipe:end -->/ { f = 0 } f && !/^```/' \
-	builder/README.md >"$dir/recipe.sh"
-grep -q 'xxd -r -p' "$dir/recipe.sh" || fail "no recipe between the markers in builder/README.md"
+	image/README.md >"$dir/recipe.sh"
+grep -q 'xxd -r -p' "$dir/recipe.sh" || fail "no recipe between the markers in image/README.md"
 (cd "$img" && sh "$dir/recipe.sh") >"$dir/recipe.out" 2>&1 || { cat "$dir/recipe.out"; fail "the README recipe rejects a good image"; }
 cat "$dir/recipe.out"
 grep -q "chain $chain\$" "$dir/recipe.out" || fail "the README recipe's chain differs from vapp's ($chain)"

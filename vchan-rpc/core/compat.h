@@ -1,8 +1,8 @@
 /*
  * compat.h - private: what differs between POSIX and Windows (mingw-w64)
  * for the client half of libvrpc, which also builds for Windows guests (a
- * VoIP UI plugin; see vchan-rpc/windows.mk). Everything else in that half is
- * plain C11 and needs nothing from here.
+ * VoIP UI plugin; see vchan-rpc/windows/rules.mk). Everything else in that
+ * half is plain C11 and needs nothing from here.
  *
  * On Windows no transport has a pollable fd (t->fd is -1): a socket is a
  * SOCKET, a virtio-serial port a HANDLE, and neither goes into one wait

@@ -9,7 +9,8 @@
 #include "transport.h"
 
 /* One line per transport; a transport file adds itself here. The Windows
- * build (vchan-rpc/windows.mk) has only the client half's stream transports. */
+ * build (vchan-rpc/windows/rules.mk) has only the client half's stream
+ * transports. */
 static const struct vrpc_transport_ops *const transports[] = {
 #ifdef _WIN32
 	&vrpc_transport_tcp,

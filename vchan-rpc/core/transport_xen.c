@@ -41,7 +41,8 @@
  * Tested here only for address parsing and for clean failures without a
  * hypervisor (no /dev/xen, no xenstore). Running it end to end under Xen
  * (Xen booted under QEMU TCG, against Xen's own vchan-socket-proxy from
- * xen-utils-4.17) is a later issue. Known hazard for that work: when
+ * xen-utils-4.17) is not done yet: such a run takes about a minute. Known
+ * hazard for that work: when
  * libxenvchan_server_init() fails after opening gntalloc (bad DOMID, say),
  * libxenvchan_close() reads the uninitialised ->xs_path and ring buffers of
  * its own malloc'd struct; validate DOMID before listening in vappd.

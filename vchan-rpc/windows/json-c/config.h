@@ -1,6 +1,6 @@
 /*
  * config.h for json-c built with mingw-w64 (x86_64-w64-mingw32) by
- * vchan-rpc/windows.mk. Written by hand from json-c's cmake/config.h.in,
+ * vchan-rpc/windows/rules.mk. Written by hand from json-c's cmake/config.h.in,
  * so that the cross build needs neither CMake nor a configure run; each
  * entry was checked against mingw-w64's headers (Debian bookworm, 10.0).
  */

@@ -1,8 +1,8 @@
 #!/bin/bash
 # firewall_small.sh - the firewall appliance on its own small kernel
 # (appliances/firewall/manifest-small.yaml: tinyconfig from linux-source-6.1
-# plus kernel/firewall.config) meets issue 6's limits: kernel + initramfs
-# within the builder's 16 MiB budget, booting in 64 MiB of RAM; and the whole
+# plus kernel/firewall.config) stays within the appliance's limits: kernel +
+# initramfs within the builder's 16 MiB budget, booting in 64 MiB of RAM; and the whole
 # traffic test (firewall_traffic.sh) passes on it. The kernel build takes
 # about 10 minutes on 2 cores the first time, then comes from build/cache.
 set -u

@@ -1,6 +1,6 @@
 #!/bin/bash
 # firewall_traffic.sh - the firewall appliance under QEMU (TCG) between a
-# guest namespace and an uplink namespace, with real packets (issue 6):
+# guest namespace and an uplink namespace, with real packets:
 #   - a fresh appliance (default accept) forwards and masquerades TCP, UDP, ICMP;
 #   - ReplaceRuleset (vapp-fw replace): allowed TCP/UDP/ICMP pass, a denied UDP
 #     port and the default drop (TCP to another port times out) are dropped;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # firewall_vappd.sh - the firewall appliance run by vappd, reached through
-# vappd's broker (issue 6):
+# vappd's broker:
 #   - vappd runs the image (vapp run); guests "admin" (may call anything on
 #     the firewall) and "viewer" (policy: ListRules only) reach it through
 #     their gates; the rules are set through admin's gate and hold;

@@ -1,6 +1,7 @@
 # fw_rig.sh - the firewall appliance between two network namespaces, with
 # real packets. Sourced by appliances/firewall/tests/integration/*.sh and
-# tests/bench/bench_firewall.sh (after tests/lib/guest.sh, whose exit trap it uses):
+# appliances/firewall/tests/bench/bench_firewall.sh (after tests/lib/guest.sh,
+# whose exit trap it uses):
 #
 #   fw_rig_init                 checks tools, builds the image ($FW_IMG)
 #   fw_ns_up                    namespaces: uplink (10.99.1.1, servers) and
