@@ -2,7 +2,7 @@
  * measure.h - the measurement and signature of an appliance image folder.
  *
  * The measurement works like a TPM PCR extend, so that anyone can recompute
- * it with sha256sum and xxd (the recipe is in builder/README.md):
+ * it with sha256sum and xxd (the recipe is in image/README.md):
  *
  *     pcr_0     = 32 zero bytes
  *     pcr_{i+1} = SHA256(pcr_i || SHA256(part_i))
@@ -166,7 +166,7 @@ struct verify_report {
  * trusted keys — or, when there are none, with the folder's own signer.pub.
  * All problems are collected, not just the first.
  * The files can change after this returns: a launcher that cares should
- * verify a copy it owns, or keep the fds (issue 5).
+ * verify a copy it owns (vappd copies the folder first), or keep the fds.
  * @param trusted_keys NULL-terminated list of PEM public key paths; NULL or
  *        empty: use <dir>/signer.pub (report->trusted stays false).
  * @param report filled in; free with verify_report_free().
