@@ -31,6 +31,11 @@ int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint3
 int vapp_mkdir_p(const char *path, uint32_t mode);
 /* rm -rf, for our own temporary folders under the cache only. */
 int vapp_rm_rf(const char *path);
+/* Monotonic clock in milliseconds, for deadlines and timeouts. */
+uint64_t vapp_now_ms(void);
+/* Writes a human message into the caller's @p err buffer (NULL or 0: nothing);
+ * truncation is harmless, the text is for people. */
+void vapp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* malloc'd "a/b"; NULL on ENOMEM. */
 char *vapp_path_join(const char *a, const char *b);
 
