@@ -16,7 +16,7 @@
 
 #include "manifest.h"
 /* By its path: other libraries have a private.h of their own. */
-#include "../../manifest/src/private.h"
+#include "../../manifest/src/manifest_private.h"
 
 /* A stand-in build folder holding bin/hello-server, so that the test does
  * not depend on what make has built. */
