@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vapp_util.h"
 #include "broker.h"
 #include "control.h"
 #include "vappd.h"
@@ -154,24 +155,6 @@ static int add_key_dir(char ***keys, size_t *n, const char *dir, bool must)
 	return rc;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char p[4096];
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A socket someone answers on is a running vappd: never take it over. */
 static bool socket_alive(const char *path)
 {
@@ -210,7 +193,7 @@ static int open_socket(struct vappd *d, const char *group)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		mkdir_p(dir, 0755);
+		vapp_mkdir_p(dir, 0755);
 	}
 	if (socket_alive(d->socket_path)) {
 		fprintf(stderr, "vappd: another vappd is running at %s\n", d->socket_path);
@@ -428,7 +411,7 @@ int main(int argc, char **argv)
 	if (d.trust_image_key)
 		fprintf(stderr, "vappd: warning: --trust-image-key: each image's own signer.pub is "
 				"trusted (development only)\n");
-	if (mkdir_p(d.run_dir, 0755) < 0 || mkdir_p(d.state_dir, 0700) < 0) {
+	if (vapp_mkdir_p(d.run_dir, 0755) < 0 || vapp_mkdir_p(d.state_dir, 0700) < 0) {
 		fprintf(stderr, "vappd: cannot make %s or %s: %s\n", d.run_dir, d.state_dir,
 			strerror(errno));
 		return 1;

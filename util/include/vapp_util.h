@@ -27,7 +27,8 @@ void vapp_buf_free(struct vapp_buf *b);
 int vapp_read_file(const char *path, struct vapp_buf *b);
 /* Writes @p len bytes to @p path through PATH.tmp and rename(). */
 int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode);
-/* mkdir -p; existing folders are fine. */
+/* mkdir -p -m @p mode: folders it adds above the last get 0755; existing
+ * folders are fine. @return 0 or -errno. */
 int vapp_mkdir_p(const char *path, uint32_t mode);
 /* rm -rf, for our own temporary folders under the cache only. */
 int vapp_rm_rf(const char *path);

@@ -166,7 +166,8 @@ int vapp_mkdir_p(const char *path, uint32_t mode)
 		if (c != '/' && c != '\0')
 			continue;
 		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+		/* Like mkdir -p -m: only the last folder gets @mode. */
+		if (mkdir(p, c ? 0755 : mode) < 0 && errno != EEXIST) {
 			ret = -errno;
 			break;
 		}
