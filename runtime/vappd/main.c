@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vapp_util.h"
 #include "broker.h"
 #include "control.h"
 #include "vappd.h"
@@ -154,24 +155,6 @@ static int add_key_dir(char ***keys, size_t *n, const char *dir, bool must)
 	return rc;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char p[4096];
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A socket someone answers on is a running vappd: never take it over. */
 static bool socket_alive(const char *path)
 {
@@ -210,7 +193,7 @@ static int open_socket(struct vappd *d, const char *group)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		mkdir_p(dir, 0755);
+		vapp_mkdir_p(dir, 0755);
 	}
 	if (socket_alive(d->socket_path)) {
 		fprintf(stderr, "vappd: another vappd is running at %s\n", d->socket_path);
@@ -329,6 +312,49 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
        OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_RELEASE, OPT_GUEST };
 
+/* The trusted keys from --trust-dir (or the default folder), the warnings
+ * about trust, and the run and state folders. @return 0 or -1 (said). */
+static int trust_and_dirs(struct vappd *d, size_t *n_keys, const char *trust_dir)
+{
+	if (add_key_dir(&d->trusted, n_keys, trust_dir ? trust_dir : VAPPD_DEFAULT_TRUST_DIR,
+			trust_dir != NULL) < 0) {
+		fprintf(stderr, "vappd: --trust-dir %s: %s\n", trust_dir, strerror(errno));
+		return -1;
+	}
+	if (!*n_keys && !d->trust_image_key)
+		fprintf(stderr, "vappd: warning: no trusted keys (--trust, %s): every image will be "
+				"refused\n", trust_dir ? trust_dir : VAPPD_DEFAULT_TRUST_DIR);
+	if (d->trust_image_key)
+		fprintf(stderr, "vappd: warning: --trust-image-key: each image's own signer.pub is "
+				"trusted (development only)\n");
+	if (vapp_mkdir_p(d->run_dir, 0755) < 0 || vapp_mkdir_p(d->state_dir, 0700) < 0) {
+		fprintf(stderr, "vappd: cannot make %s or %s: %s\n", d->run_dir, d->state_dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void block_signals(sigset_t *mask)
+{
+	/* Every thread (the HELLO ones too) inherits this mask: the signals
+	 * arrive only through the signalfd, in the loop. */
+	sigemptyset(mask);
+	sigaddset(mask, SIGCHLD);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -417,33 +443,9 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
-	if (add_key_dir(&d.trusted, &n_keys, trust_dir ? trust_dir : VAPPD_DEFAULT_TRUST_DIR,
-			trust_dir != NULL) < 0) {
-		fprintf(stderr, "vappd: --trust-dir %s: %s\n", trust_dir, strerror(errno));
+	if (trust_and_dirs(&d, &n_keys, trust_dir) < 0)
 		return 1;
-	}
-	if (!n_keys && !d.trust_image_key)
-		fprintf(stderr, "vappd: warning: no trusted keys (--trust, %s): every image will be "
-				"refused\n", trust_dir ? trust_dir : VAPPD_DEFAULT_TRUST_DIR);
-	if (d.trust_image_key)
-		fprintf(stderr, "vappd: warning: --trust-image-key: each image's own signer.pub is "
-				"trusted (development only)\n");
-	if (mkdir_p(d.run_dir, 0755) < 0 || mkdir_p(d.state_dir, 0700) < 0) {
-		fprintf(stderr, "vappd: cannot make %s or %s: %s\n", d.run_dir, d.state_dir,
-			strerror(errno));
-		return 1;
-	}
-
-	/* Every thread (the HELLO ones too) inherits this mask: the signals
-	 * arrive only through the signalfd, in the loop. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	block_signals(&mask);
 	d.loop = vrpc_loop_new();
 	d.srv = vrpc_server_new(NULL);
 	if (!d.loop || !d.srv || pipe2(d.hello_fd, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -481,12 +483,8 @@ err_socket:
 err_free:
 	appliances_free(&d);
 	broker_free(broker);
-	for (size_t i = 0; i < n_policies; i++)
-		free(policies[i]);
-	free(policies);
-	for (size_t i = 0; i < n_guests; i++)
-		free(guests[i]);
-	free(guests);
+	free_strv(policies, n_policies);
+	free_strv(guests, n_guests);
 	hello_drain(&d, 5000);
 	vrpc_server_free(d.srv);
 	vrpc_loop_free(d.loop);
@@ -496,8 +494,6 @@ err_free:
 		close(d.hello_fd[0]);
 		close(d.hello_fd[1]);
 	}
-	for (size_t i = 0; i < n_keys; i++)
-		free(d.trusted[i]);
-	free(d.trusted);
+	free_strv(d.trusted, n_keys);
 	return rc;
 }

@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "vapp_util.h"
 #include "cmd.h"
 #include "new_template.h"
 
@@ -327,31 +328,6 @@ static char *tree_pkgconfig(void)
 	return dir ? dir : strdup("");
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = strdup(path);
-	int ret = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST) {
-			ret = -errno;
-			break;
-		}
-		if (!c)
-			break;
-		*s = c;
-	}
-	free(p);
-	return ret;
-}
-
 static char *output_name(const struct new_template *t, const char *name, mode_t *mode)
 {
 	char *out = NULL;
@@ -483,7 +459,7 @@ static int run(int argc, char **argv)
 			fprintf(stderr, "  %s\n", p.services[i].full);
 		goto out;
 	}
-	ret = mkdir_p(a.out);
+	ret = vapp_mkdir_p(a.out, 0755);
 	if (ret) {
 		cmd_error(&vapp_cmd_new, "%s: %s", a.out, strerror(-ret));
 		goto out;

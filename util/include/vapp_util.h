@@ -27,10 +27,16 @@ void vapp_buf_free(struct vapp_buf *b);
 int vapp_read_file(const char *path, struct vapp_buf *b);
 /* Writes @p len bytes to @p path through PATH.tmp and rename(). */
 int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode);
-/* mkdir -p; existing folders are fine. */
+/* mkdir -p -m @p mode: folders it adds above the last get 0755; existing
+ * folders are fine. @return 0 or -errno. */
 int vapp_mkdir_p(const char *path, uint32_t mode);
 /* rm -rf, for our own temporary folders under the cache only. */
 int vapp_rm_rf(const char *path);
+/* Monotonic clock in milliseconds, for deadlines and timeouts. */
+uint64_t vapp_now_ms(void);
+/* Writes a human message into the caller's @p err buffer (NULL or 0: nothing);
+ * truncation is harmless, the text is for people. */
+void vapp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* malloc'd "a/b"; NULL on ENOMEM. */
 char *vapp_path_join(const char *a, const char *b);
 

@@ -166,7 +166,8 @@ int vapp_mkdir_p(const char *path, uint32_t mode)
 		if (c != '/' && c != '\0')
 			continue;
 		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+		/* Like mkdir -p -m: only the last folder gets @mode. */
+		if (mkdir(p, c ? 0755 : mode) < 0 && errno != EEXIST) {
 			ret = -errno;
 			break;
 		}
@@ -222,12 +223,23 @@ char *vapp_path_join(const char *a, const char *b)
 	return s;
 }
 
-static int64_t now_ms(void)
+uint64_t vapp_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void vapp_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
 static void child_exec(char *const argv[], const char *cwd, int out_fd, int err_fd)
@@ -271,7 +283,7 @@ int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp
 	    char *err, size_t errlen)
 {
 	int op[2], ep[2], status, ret;
-	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int64_t deadline = (int64_t)vapp_now_ms() + (int64_t)timeout_s * 1000;
 	size_t errused = 0;
 	int open_out = 1, open_err = 1;
 	pid_t pid;
@@ -298,7 +310,7 @@ int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp
 			{ .fd = open_out ? op[0] : -1, .events = POLLIN },
 			{ .fd = open_err ? ep[0] : -1, .events = POLLIN },
 		};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)vapp_now_ms();
 
 		if (left <= 0)
 			break;

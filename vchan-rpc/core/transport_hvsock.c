@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "sock.h"
 
 /* "OK " + at most 10 digits + "\n" is 14 bytes; a VMM that says more than
@@ -77,14 +78,6 @@ static void hvsock_set_peer(struct vrpc_transport *t, const char *path, uint32_t
 	t->peer.aux = port;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for @p events on @p fd until @p deadline. @return 0 or -errno. */
 static int hvsock_wait(int fd, short events, long long deadline)
 {
@@ -93,7 +86,7 @@ static int hvsock_wait(int fd, short events, long long deadline)
 	int n;
 
 	do {
-		left = deadline - now_ms();
+		left = deadline - vrpc_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
@@ -176,7 +169,7 @@ static int hvsock_connect(const char *rest, int timeout_ms, struct vrpc_transpor
 		return err;
 	if (timeout_ms <= 0)
 		timeout_ms = HVSOCK_DEFAULT_TIMEOUT_MS;
-	deadline = now_ms() + timeout_ms;
+	deadline = vrpc_now_ms() + timeout_ms;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "shm_ring.h"
 #include "sock.h"
 
@@ -345,14 +346,6 @@ err_fd:
 
 /* ---- client side ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Receives the hello and exactly SHM_NFDS descriptors into @p fds. */
 static int shm_recv_fds(int sock, int fds[SHM_NFDS])
 {
@@ -444,13 +437,13 @@ static int shm_map_client(struct shm_transport *s, int memfd)
 
 static int shm_client_setup(struct shm_transport *s, int timeout_ms)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
+	int64_t deadline = vrpc_now_ms() + (timeout_ms > 0 ? timeout_ms : 5000);
 	struct pollfd pfd = { .fd = s->sock, .events = POLLIN };
 	int fds[SHM_NFDS], err, n;
 
 	/* Bounded wait for the server's hello. */
 	do {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - vrpc_now_ms();
 
 		n = poll(&pfd, 1, left > 0 ? (int)left : 0);
 	} while (n < 0 && errno == EINTR);

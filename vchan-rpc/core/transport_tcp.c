@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "hostport.h"
 #include "sock.h"
 
@@ -54,14 +55,6 @@ static int resolve(const char *rest, int passive, struct addrinfo **res)
 	return rc ? gai_errno(rc) : 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /*
  * Who is at the other end, and no Nagle: a vrpc frame is a header and a
  * payload written back to back, and a call waits for its reply, which is the
@@ -96,14 +89,14 @@ static void tcp_fill_peer(struct vrpc_transport *t)
 static int tcp_connect(const char *rest, int timeout_ms, struct vrpc_transport **out)
 {
 	struct addrinfo *res, *ai;
-	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long deadline = vrpc_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int fd = -1, err = resolve(rest, 0, &res);
 
 	if (err)
 		return err;
 	err = -EHOSTUNREACH;
 	for (ai = res; ai; ai = ai->ai_next) {
-		long left = deadline - now_ms();
+		long left = deadline - vrpc_now_ms();
 
 		if (timeout_ms > 0 && left <= 0) {
 			err = -ETIMEDOUT;
