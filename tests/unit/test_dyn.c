@@ -720,6 +720,41 @@ static uint8_t *descriptor_set(const char *proto, size_t *len)
 	return buf;
 }
 
+/* A set as the builder ships it in an image: the named service loads, one
+ * the set lacks is ENOENT, and no prefix or flipped byte of it crashes. */
+static void test_set_bytes(void **state)
+{
+	size_t len, i;
+	uint8_t *buf = descriptor_set("tests/proto/echo.proto", &len);
+	struct vrpc_dyn *d;
+	char err[256];
+
+	(void)state;
+	d = vrpc_dyn_load_set(buf, len, err, sizeof(err));
+	assert_non_null(d);
+	assert_non_null(vrpc_dyn_service(d, "vrpc.test.Echo"));
+	errno = 0;
+	assert_null(vrpc_dyn_service(d, "vrpc.test.NoSuch"));
+	assert_int_equal(errno, ENOENT);
+	vrpc_dyn_free(d);
+	/* Truncated: every prefix either fails cleanly or is a smaller valid set. */
+	for (i = 0; i < len; i++)
+		vrpc_dyn_free(vrpc_dyn_load_set(buf, i, err, sizeof(err)));
+	/* Hostile: each byte in turn replaced by values that break lengths and tags. */
+	for (i = 0; i < len; i++) {
+		static const uint8_t evil[] = { 0x00, 0x7f, 0x80, 0xff };
+		uint8_t keep = buf[i];
+		size_t k;
+
+		for (k = 0; k < sizeof(evil); k++) {
+			buf[i] = evil[k];
+			vrpc_dyn_free(vrpc_dyn_load_set(buf, len, err, sizeof(err)));
+		}
+		buf[i] = keep;
+	}
+	free(buf);
+}
+
 /* Every message type holds an init entry point until its set is freed. */
 static void test_slots(void **state)
 {
@@ -847,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_proto3_optional),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_set_bytes),
 		cmocka_unit_test(test_call),
 	};
 
