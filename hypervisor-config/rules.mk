@@ -19,5 +19,5 @@ $(HVCONFIG_LIB): $(HVCONFIG_OBJS)
 # The golden-file test links the library (tests/rules.mk links libvrpc only)
 # and Xen's own xl.cfg parser (libxlutil, from libxen-dev) to read back
 # every generated xl.cfg.
-$(BUILD)/tests/unit/test_hvconfig: $(HVCONFIG_LIB)
-$(BUILD)/tests/unit/test_hvconfig: TEST_COMMON_OBJS += $(HVCONFIG_LIB) -lxlutil -lxenlight
+$(BUILD)/tests/unit/test_hvconfig: $(HVCONFIG_LIB) $(UTIL_LIB)
+$(BUILD)/tests/unit/test_hvconfig: TEST_COMMON_OBJS += $(HVCONFIG_LIB) $(UTIL_LIB) -lxlutil -lxenlight

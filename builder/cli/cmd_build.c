@@ -140,14 +140,15 @@ static void summary(const struct manifest *m, const char *out, const struct buil
 	if (r->debug_stripped)
 		printf("              %.2f MiB of debug sections left out of the binaries"
 		       " (--keep-debug keeps them)\n", mib(r->debug_stripped));
-	printf("  cmdline     %s\n", cmdline);
+	printf("  cmdline     %s  (cmdline.kvm; cmdline.tcg adds tsc_early_khz, cmdline.xen\n"
+	       "              has console=hvc0 for ttyS0)\n", cmdline);
 	printf("  measurement\n");
 	for (int i = 0; i < MEASURE_N_PARTS; i++) {
 		measure_hex(mr->m.part[i], hex);
-		printf("    %-10s %s\n", measure_part_name[i], hex);
+		printf("    %-17s %s\n", measure_part_file[i], hex);
 	}
 	measure_hex(mr->m.chain, hex);
-	printf("    %-10s %s\n", "chain", hex);
+	printf("    %-17s %s\n", "chain", hex);
 	printf("  signed by   %s (%s)%s\n", mr->key_path, mr->fingerprint,
 	       mr->dev_key ? "  [development key: not for release]" : "");
 }
@@ -174,7 +175,7 @@ static int build(const struct args *a, const struct manifest *m)
 		init = strdup(a->init);
 	else if (asprintf(&init, "%s/bin/vapp-init", var(a, "BUILD")) < 0)
 		init = NULL;
-	cmdline = builder_cmdline(m);
+	cmdline = hv_cmdline(m, HV_BACKEND_KVM);
 	if (!out || !init || !cmdline) {
 		cmd_error(&vapp_cmd_build, "out of memory");
 		goto out;
@@ -191,7 +192,7 @@ static int build(const struct args *a, const struct manifest *m)
 		cmd_error(&vapp_cmd_build, "%s", r.error[0] ? r.error : strerror(-ret));
 		goto out;
 	}
-	/* The configs read the cmdline file the builder wrote: the measured one. */
+	/* The command lines and configs: the former are measured next. */
 	ret = hv_write_all(m, out);
 	if (ret) {
 		cmd_error(&vapp_cmd_build, "hypervisor configs in %s: %s", out, strerror(-ret));
@@ -263,12 +264,15 @@ const struct vapp_cmd vapp_cmd_build = {
 		"                      Deterministic: entries sorted, owned by 0:0, dated\n"
 		"                      SOURCE_DATE_EPOCH (or 0), gzip without name or time, so\n"
 		"                      the same inputs give the same bytes.\n"
-		"  cmdline             the kernel command line (measured)\n"
-		"  manifest.yaml       the manifest as given\n"
+		"  cmdline.tcg, cmdline.kvm, cmdline.xen\n"
+		"                      the kernel command line under each backend (measured)\n"
+		"  manifest.yaml       the manifest as given (measured: vappd runs the image\n"
+		"                      from it)\n"
 		"  qemu.args, libvirt.xml, xl.cfg\n"
-		"                      how to run it under QEMU, libvirt and Xen\n"
+		"                      how to run it under QEMU, libvirt and Xen by hand or with\n"
+		"                      other tools (not measured; vappd never reads them)\n"
 		"  measurement, measurement.sig, signer.pub\n"
-		"                      the SHA-256 chain over kernel, initramfs and cmdline,\n"
+		"                      the SHA-256 chain over the measured files above,\n"
 		"                      signed with the manifest's signing key, or with the\n"
 		"                      development key " MEASURE_DEV_KEY "\n"
 		"                      (made on first use) when it names none\n"

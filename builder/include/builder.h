@@ -5,12 +5,12 @@
  *                        with apt-get download into the cache, unpacked
  *                        there, never installed) or the manifest's kernel.path
  *   initramfs.cpio.gz    deterministic cpio newc + gzip (image/src/cpio.c)
- *   cmdline              the full kernel command line, no trailing newline
  *   manifest.yaml        the manifest as given
  *
- * The measurement, signature and hypervisor configs are written beside them
- * by their own steps (measure.h, hypervisor-config), which `vapp build` runs
- * after builder_build().
+ * The kernel command lines (one per backend) and hypervisor configs
+ * (hv_write_all()), then the measurement and signature (measure.h) are
+ * written beside them by their own steps, which `vapp build` runs after
+ * builder_build().
  *
  * Error convention: -errno; a message for a human is in result->error.
  */
@@ -26,11 +26,6 @@ extern "C" {
 #endif
 
 struct manifest;
-
-/* The command line every appliance gets before the manifest's own part. The
- * VM ends on reboot (vapp-init, -no-reboot): no ACPI on microvm. TCG's PIT
- * calibration stalls microvm without tsc_early_khz. */
-#define BUILDER_CMDLINE_BASE "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000"
 
 /* Kernel + initramfs must stay under this: both are read whole into the VM's
  * memory at every boot, and an appliance runs beside the user's own guests. */
@@ -74,10 +69,6 @@ struct build_result {
  *         download or unpack, -ENOMEM).
  */
 int builder_build(const struct manifest *m, const struct build_opts *o, struct build_result *r);
-
-/* The full kernel command line of @p m (BUILDER_CMDLINE_BASE + kernel.cmdline);
- * malloc'd, NULL when out of memory. */
-char *builder_cmdline(const struct manifest *m);
 
 #ifdef __cplusplus
 }

@@ -74,17 +74,6 @@ static void progress(struct build *b, const char *what, const char *fmt, ...)
 	fflush(b->o->progress);
 }
 
-char *builder_cmdline(const struct manifest *m)
-{
-	const char *extra = m->kernel.cmdline;
-	char *s;
-
-	if (asprintf(&s, "%s%s%s", BUILDER_CMDLINE_BASE, extra && *extra ? " " : "",
-		     extra ? extra : "") < 0)
-		return NULL;
-	return s;
-}
-
 static int get_kernel(struct build *b)
 {
 	const struct manifest *m = b->m;
@@ -509,7 +498,6 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 {
 	struct build b = { .m = m, .o = o, .r = r };
 	const char *busybox = o->busybox_path ? o->busybox_path : DEFAULT_BUSYBOX;
-	char *cmdline = NULL;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -554,13 +542,7 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 		ret = copy_out(&b, "kernel", b.vmlinuz, &r->kernel_size);
 	if (!ret)
 		ret = copy_out(&b, "manifest.yaml", m->file, NULL);
-	if (!ret) {
-		cmdline = builder_cmdline(m);
-		ret = cmdline ? write_out(&b, "cmdline", cmdline, strlen(cmdline))
-			      : fail(&b, -ENOMEM, "out of memory");
-	}
 out:
-	free(cmdline);
 	cpio_free(b.cpio);
 	kernel_src_free(&b.k);
 	return ret;

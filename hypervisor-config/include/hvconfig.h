@@ -39,7 +39,7 @@ extern "C" {
 struct hv_params {
 	const char *kernel;      /* default "${IMAGE_DIR}/kernel" */
 	const char *initrd;      /* default "${IMAGE_DIR}/initramfs.cpio.gz" */
-	const char *cmdline;     /* default hv_default_cmdline(m) */
+	const char *cmdline;     /* default hv_cmdline(m, the generator's backend) */
 	const char *run_dir;     /* default "${RUN_DIR}" */
 	const char *accel;       /* default "${ACCEL}" */
 	const char *virt_type;   /* default "${VIRT_TYPE}" */
@@ -54,13 +54,26 @@ struct hv_params {
 /* The virtio-serial port every appliance has besides its own channels. */
 #define HV_CTL_CHANNEL "vapp.ctl"
 
+/* The backends an image carries a kernel command line for. */
+enum hv_backend {
+	HV_BACKEND_TCG, /* QEMU, emulated CPU */
+	HV_BACKEND_KVM, /* QEMU with KVM */
+	HV_BACKEND_XEN, /* Xen PV or PVH domU */
+	HV_N_BACKENDS,
+};
+
+/* The image folder's file holding each backend's command line ("cmdline.tcg"). */
+extern const char *const hv_cmdline_file[HV_N_BACKENDS];
+
 /**
- * The measured kernel command line for @p m: "console=ttyS0 panic=-1 quiet
- * tsc_early_khz=2000000" plus "console=hvc0" (Xen's console; ignored where
- * it does not exist) plus m->kernel.cmdline.
- * @return a malloc'd string, or NULL (ENOMEM).
+ * The kernel command line of @p m under @p backend: the console that
+ * backend has (ttyS0 under QEMU, hvc0 under Xen), "panic=-1 quiet",
+ * tsc_early_khz=2000000 under TCG only, then m->kernel.cmdline. The
+ * builder measures one file per backend; this is the only place that
+ * composes them.
+ * @return a malloc'd string, or NULL (ENOMEM; EINVAL: no such backend).
  */
-char *hv_default_cmdline(const struct manifest *m);
+char *hv_cmdline(const struct manifest *m, enum hv_backend backend);
 
 /**
  * The MAC address of NIC @p i: m->nics[i].mac, or one derived from the
@@ -94,10 +107,11 @@ char *hv_libvirt_xml(const struct manifest *m, const struct hv_params *p);
 char *hv_xl_cfg(const struct manifest *m, const struct hv_params *p);
 
 /**
- * Writes qemu.args (one argument per line), libvirt.xml and xl.cfg into
- * @p out_dir with every placeholder in place. The kernel command line is
- * read from out_dir/cmdline when it exists (the measured one, which the
- * builder writes first), else hv_default_cmdline(m).
+ * Writes an image folder's run files into @p out_dir: the command line of
+ * each backend (cmdline.tcg, cmdline.kvm, cmdline.xen: measured), and, as
+ * conveniences for people and other tools (not measured, never read by
+ * vappd), qemu.args (one argument per line, TCG's command line),
+ * libvirt.xml (KVM's) and xl.cfg (Xen's), with every placeholder in place.
  * @return 0, or -errno (-EINVAL: an argument holds a newline).
  */
 int hv_write_all(const struct manifest *m, const char *out_dir);

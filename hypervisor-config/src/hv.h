@@ -55,8 +55,10 @@ struct hv_run {
 	size_t n_owned;
 };
 
-/* @return 0 or -errno (-ENOMEM). */
-int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_params *p);
+/* @p backend picks the default command line when @p p gives none.
+ * @return 0 or -errno (-ENOMEM). */
+int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_params *p,
+		enum hv_backend backend);
 void hv_run_release(struct hv_run *r);
 
 /*

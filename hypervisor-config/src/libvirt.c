@@ -134,7 +134,7 @@ char *hv_libvirt_xml(const struct manifest *m, const struct hv_params *p)
 
 	err = hv_check(m);
 	if (!err)
-		err = hv_run_init(&r, m, p);
+		err = hv_run_init(&r, m, p, HV_BACKEND_KVM);
 	if (err) {
 		errno = -err;
 		return NULL;

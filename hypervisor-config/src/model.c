@@ -12,21 +12,36 @@
 #include "hv.h"
 
 /*
- * console=hvc0 as well as ttyS0: one measured command line for every
- * hypervisor. The last console= is preferred when it exists: Xen's PV
- * console (PV and PVH have no UART); under QEMU there is no hvc0, so ttyS0
- * is /dev/console. reboot=t: microvm has neither ACPI nor an i8042, so a
- * triple fault is the quick way to end the VM (QEMU runs with -no-reboot).
+ * One command line per backend, each measured into the image, since what
+ * one needs is wrong for another:
+ *   tcg  tsc_early_khz: under TCG the kernel's TSC calibration against the
+ *        PIT stalls most boots of -M microvm; a fixed rate ends it.
+ *   kvm  no tsc_early_khz: KVM's TSC runs at the host's rate and a fixed
+ *        2 GHz would make the guest's clock wrong.
+ *   xen  console=hvc0: PV and PVH guests have no UART, only the PV console.
  */
-#define HV_CMDLINE_BASE \
-	"console=ttyS0 console=hvc0 panic=-1 quiet tsc_early_khz=2000000 reboot=t"
+static const char *const cmdline_base[HV_N_BACKENDS] = {
+	[HV_BACKEND_TCG] = "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000",
+	[HV_BACKEND_KVM] = "console=ttyS0 panic=-1 quiet",
+	[HV_BACKEND_XEN] = "console=hvc0 panic=-1 quiet",
+};
 
-char *hv_default_cmdline(const struct manifest *m)
+const char *const hv_cmdline_file[HV_N_BACKENDS] = {
+	[HV_BACKEND_TCG] = "cmdline.tcg",
+	[HV_BACKEND_KVM] = "cmdline.kvm",
+	[HV_BACKEND_XEN] = "cmdline.xen",
+};
+
+char *hv_cmdline(const struct manifest *m, enum hv_backend backend)
 {
 	const char *extra = m->kernel.cmdline;
 	char *s;
 
-	if (asprintf(&s, "%s%s%s", HV_CMDLINE_BASE, extra && *extra ? " " : "",
+	if ((unsigned)backend >= HV_N_BACKENDS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (asprintf(&s, "%s%s%s", cmdline_base[backend], extra && *extra ? " " : "",
 		     extra ? extra : "") < 0) {
 		errno = ENOMEM;
 		return NULL;
@@ -189,7 +204,8 @@ static const char *in_run_dir(struct hv_run *r, const char *file)
 	return own(r, s);
 }
 
-int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_params *p)
+int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_params *p,
+		enum hv_backend backend)
 {
 	static const struct hv_params none;
 
@@ -202,7 +218,7 @@ int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_para
 	r->accel = p->accel ? p->accel : "${ACCEL}";
 	r->virt_type = p->virt_type ? p->virt_type : "${VIRT_TYPE}";
 	r->qemu = p->qemu ? p->qemu : "qemu-system-x86_64";
-	r->cmdline = p->cmdline ? p->cmdline : own(r, hv_default_cmdline(m));
+	r->cmdline = p->cmdline ? p->cmdline : own(r, hv_cmdline(m, backend));
 	r->console_log = p->console_log ? p->console_log : in_run_dir(r, "console.log");
 	r->state_image = p->state_image ? p->state_image : in_run_dir(r, "state.img");
 	r->taps = per_nic(m, p->taps, "TAP");

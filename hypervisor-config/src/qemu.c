@@ -199,6 +199,12 @@ static void add_host_side(struct argv_b *a, const struct hv_run *r)
 	arg(a, "chardev=qmp,mode=control");
 }
 
+/* KVM's command line only when the accelerator is known to be KVM. */
+static enum hv_backend qemu_backend(const struct hv_params *p)
+{
+	return p && p->accel && !strcmp(p->accel, "kvm") ? HV_BACKEND_KVM : HV_BACKEND_TCG;
+}
+
 char **hv_qemu_argv(const struct manifest *m, const struct hv_params *p)
 {
 	struct argv_b a = { 0 };
@@ -209,7 +215,7 @@ char **hv_qemu_argv(const struct manifest *m, const struct hv_params *p)
 
 	err = hv_check(m);
 	if (!err)
-		err = hv_run_init(&r, m, p);
+		err = hv_run_init(&r, m, p, qemu_backend(p));
 	if (err) {
 		errno = -err;
 		return NULL;

@@ -3,13 +3,12 @@
  * substitution of their placeholders.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hv.h"
+#include "vapp_util.h"
 
 /* qemu.args: one argument per line, so an argument cannot hold a newline. */
 static char *qemu_args_text(const struct manifest *m, const struct hv_params *p)
@@ -39,101 +38,43 @@ static const struct hv_generator {
 	{ "xl.cfg", hv_xl_cfg },
 };
 
-/* Writes @p text to DIR/NAME through a temporary file and a rename, so a
- * reader never sees half a file. @return 0 or -errno. */
-static int write_file(const char *dir, const char *name, const char *text)
+static int write_in(const char *dir, const char *name, const char *text)
 {
-	char path[4096], tmp[4096 + 8];
-	size_t len = strlen(text), done = 0;
-	int fd, err = 0;
+	char path[4096];
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto err_unlink;
-		}
-		done += (size_t)n;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		err = -errno;
-		goto err_unlink;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		err = -errno;
-		goto err_unlink;
-	}
-	return 0;
-
-err_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return err;
+	return vapp_write_file_atomic(path, text, strlen(text), 0644);
 }
 
-/* The measured command line the builder wrote, if it did. */
-static int read_cmdline(const char *dir, char **out)
+static int write_cmdlines(const struct manifest *m, const char *out_dir)
 {
-	char path[4096];
-	struct sbuf b = { 0 };
-	char chunk[1024];
-	size_t n;
-	FILE *f;
+	int err = 0;
 
-	*out = NULL;
-	if ((size_t)snprintf(path, sizeof(path), "%s/cmdline", dir) >= sizeof(path))
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		for (size_t i = 0; i < n; i++)
-			sb_putc(&b, chunk[i] ? chunk[i] : ' ');
-	if (ferror(f))
-		sb_fail(&b, EIO);
-	fclose(f);
-	/* The file has no trailing newline by contract; tolerate one. */
-	if (!b.err && b.len && b.s[b.len - 1] == '\n')
-		b.s[--b.len] = '\0';
-	*out = sb_finish(&b);
-	return *out ? 0 : -errno;
+	for (int i = 0; i < HV_N_BACKENDS && !err; i++) {
+		char *cmdline = hv_cmdline(m, (enum hv_backend)i);
+
+		if (!cmdline)
+			return -errno;
+		/* One line, no newline: the file is the command line, byte for byte. */
+		err = strchr(cmdline, '\n') ? -EINVAL : write_in(out_dir, hv_cmdline_file[i], cmdline);
+		free(cmdline);
+	}
+	return err;
 }
 
 int hv_write_all(const struct manifest *m, const char *out_dir)
 {
-	struct hv_params p = { 0 };
-	char *cmdline, *text;
-	size_t i;
-	int err;
+	int err = write_cmdlines(m, out_dir);
 
-	err = read_cmdline(out_dir, &cmdline);
-	if (err)
-		return err;
-	p.cmdline = cmdline;
-	for (i = 0; i < sizeof(generators) / sizeof(generators[0]); i++) {
-		text = generators[i].gen(m, &p);
-		if (!text) {
-			err = -errno;
-			break;
-		}
-		err = write_file(out_dir, generators[i].file, text);
+	for (size_t i = 0; !err && i < sizeof(generators) / sizeof(generators[0]); i++) {
+		char *text = generators[i].gen(m, NULL);
+
+		if (!text)
+			return -errno;
+		err = write_in(out_dir, generators[i].file, text);
 		free(text);
-		if (err)
-			break;
 	}
-	free(cmdline);
 	return err;
 }
 

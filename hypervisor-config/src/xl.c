@@ -144,7 +144,7 @@ char *hv_xl_cfg(const struct manifest *m, const struct hv_params *p)
 
 	err = hv_check(m);
 	if (!err)
-		err = hv_run_init(&r, m, p);
+		err = hv_run_init(&r, m, p, HV_BACKEND_XEN);
 	if (err) {
 		errno = -err;
 		return NULL;

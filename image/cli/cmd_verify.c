@@ -16,10 +16,10 @@ static void print_measurement(const struct measurement *m)
 
 	for (int i = 0; i < MEASURE_N_PARTS; i++) {
 		measure_hex(m->part[i], hex);
-		printf("  %-10s %s\n", measure_part_name[i], hex);
+		printf("  %-17s %s\n", measure_part_file[i], hex);
 	}
 	measure_hex(m->chain, hex);
-	printf("  %-10s %s\n", "chain", hex);
+	printf("  %-17s %s\n", "chain", hex);
 }
 
 /* The key that vouched for the image, in words. */

@@ -7,14 +7,21 @@
  *     pcr_0     = 32 zero bytes
  *     pcr_{i+1} = SHA256(pcr_i || SHA256(part_i))
  *
- * over the files kernel, initramfs.cpio.gz and cmdline, in that order. The
- * folder's `measurement` file holds it as text, each line ending in "\n":
+ * over the files below, in this order: every file that decides what boots
+ * and how vappd starts it. There is one kernel command line per backend,
+ * since what is right under one is wrong under another (TCG needs
+ * tsc_early_khz, which gives KVM guests a wrong clock; Xen PV guests have
+ * no serial port, only hvc0). The folder's `measurement` file holds the
+ * chain as text, each line ending in "\n", each part named by its file:
  *
- *     vapp-measurement-v1
+ *     vapp-measurement-v2
  *     kernel <hex sha256>
- *     initramfs <hex sha256>
- *     cmdline <hex sha256>
- *     chain <hex pcr_3>
+ *     initramfs.cpio.gz <hex sha256>
+ *     cmdline.tcg <hex sha256>
+ *     cmdline.kvm <hex sha256>
+ *     cmdline.xen <hex sha256>
+ *     manifest.yaml <hex sha256>
+ *     chain <hex pcr_6>
  *
  * `measurement.sig` is an Ed25519 signature (64 raw bytes) over the bytes of
  * `measurement`, and `signer.pub` the signer's public key (PEM
@@ -40,12 +47,16 @@ extern "C" {
 #define MEASURE_HEX_LEN (2 * MEASURE_DIGEST_LEN)
 #define MEASURE_SIG_LEN 64
 #define MEASURE_ERR_LEN 256
-#define MEASURE_MAGIC "vapp-measurement-v1"
-/* The measurement file is exactly this long (five lines, see above). */
+#define MEASURE_MAGIC "vapp-measurement-v2"
+/* The first line of the format before it; such an image is refused with
+ * "rebuild" rather than a bare parse error. */
+#define MEASURE_MAGIC_V1 "vapp-measurement-v1"
+/* The measurement file is exactly this long (eight lines, see above). */
 #define MEASURE_TEXT_LEN                                                        \
 	(sizeof(MEASURE_MAGIC "\n") - 1 + sizeof("kernel \n") - 1 +             \
-	 sizeof("initramfs \n") - 1 + sizeof("cmdline \n") - 1 +                \
-	 sizeof("chain \n") - 1 + 4 * MEASURE_HEX_LEN)
+	 sizeof("initramfs.cpio.gz \n") - 1 + 3 * (sizeof("cmdline.tcg \n") - 1) + \
+	 sizeof("manifest.yaml \n") - 1 + sizeof("chain \n") - 1 +              \
+	 7 * MEASURE_HEX_LEN)
 
 /* Where `vapp build` keeps the development key when a manifest names none. */
 #define MEASURE_DEV_KEY "build/cache/keys/dev.pem"
@@ -53,14 +64,16 @@ extern "C" {
 enum measure_part {
 	MEASURE_KERNEL,
 	MEASURE_INITRAMFS,
-	MEASURE_CMDLINE,
+	MEASURE_CMDLINE_TCG,
+	MEASURE_CMDLINE_KVM,
+	MEASURE_CMDLINE_XEN,
+	MEASURE_MANIFEST,
 	MEASURE_N_PARTS,
 };
 
-/* File name of each part in an image folder ("initramfs.cpio.gz") and its
- * name in the measurement file ("initramfs"). */
+/* File name of each part in an image folder, which is also its label in
+ * the measurement file ("initramfs.cpio.gz"). */
 extern const char *const measure_part_file[MEASURE_N_PARTS];
-extern const char *const measure_part_name[MEASURE_N_PARTS];
 
 struct measurement {
 	uint8_t part[MEASURE_N_PARTS][MEASURE_DIGEST_LEN];
@@ -76,7 +89,7 @@ int measure_extend(uint8_t pcr[MEASURE_DIGEST_LEN], const uint8_t digest[MEASURE
 /** Computes m->chain from m->part[]. @return 0 or as measure_extend(). */
 int measure_chain(struct measurement *m);
 
-/** Hashes the three parts in @p dir and chains them. @return 0 or -errno
+/** Hashes the parts in @p dir and chains them. @return 0 or -errno
  * (-ENOENT: a part is missing). */
 int measure_dir(const char *dir, struct measurement *m);
 
@@ -142,11 +155,14 @@ int measure_and_sign(const char *dir, const char *key_path, const char *dev_key_
 enum verify_what {
 	VERIFY_KERNEL = 1 << MEASURE_KERNEL,       /* file missing or hash differs */
 	VERIFY_INITRAMFS = 1 << MEASURE_INITRAMFS,
-	VERIFY_CMDLINE = 1 << MEASURE_CMDLINE,
-	VERIFY_MEASUREMENT = 1 << 3, /* `measurement` unreadable or not canonical */
-	VERIFY_CHAIN = 1 << 4,       /* chain line does not follow from the hashes */
-	VERIFY_SIGNATURE = 1 << 5,   /* measurement.sig missing, malformed or wrong */
-	VERIFY_KEY = 1 << 6,         /* a trusted key or signer.pub unusable */
+	VERIFY_CMDLINE_TCG = 1 << MEASURE_CMDLINE_TCG,
+	VERIFY_CMDLINE_KVM = 1 << MEASURE_CMDLINE_KVM,
+	VERIFY_CMDLINE_XEN = 1 << MEASURE_CMDLINE_XEN,
+	VERIFY_MANIFEST = 1 << MEASURE_MANIFEST,
+	VERIFY_MEASUREMENT = 1 << 8, /* `measurement` unreadable or not canonical */
+	VERIFY_CHAIN = 1 << 9,       /* chain line does not follow from the hashes */
+	VERIFY_SIGNATURE = 1 << 10,  /* measurement.sig missing, malformed or wrong */
+	VERIFY_KEY = 1 << 11,        /* a trusted key or signer.pub unusable */
 };
 
 struct verify_report {

@@ -1,7 +1,8 @@
 /*
- * measure.c - the SHA-256 chain over an image's kernel, initramfs and
- * command line, and its text form (the `measurement` file). See measure.h;
- * builder/README.md has the same recipe in shell.
+ * measure.c - the SHA-256 chain over the files of an image that decide what
+ * boots and how (kernel, initramfs, command lines, manifest), and its text
+ * form (the `measurement` file). See measure.h; image/README.md has the
+ * same recipe in shell.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +18,10 @@
 const char *const measure_part_file[MEASURE_N_PARTS] = {
 	[MEASURE_KERNEL] = "kernel",
 	[MEASURE_INITRAMFS] = "initramfs.cpio.gz",
-	[MEASURE_CMDLINE] = "cmdline",
-};
-
-const char *const measure_part_name[MEASURE_N_PARTS] = {
-	[MEASURE_KERNEL] = "kernel",
-	[MEASURE_INITRAMFS] = "initramfs",
-	[MEASURE_CMDLINE] = "cmdline",
+	[MEASURE_CMDLINE_TCG] = "cmdline.tcg",
+	[MEASURE_CMDLINE_KVM] = "cmdline.kvm",
+	[MEASURE_CMDLINE_XEN] = "cmdline.xen",
+	[MEASURE_MANIFEST] = "manifest.yaml",
 };
 
 void measure_hex(const uint8_t digest[MEASURE_DIGEST_LEN], char *hex)
@@ -123,10 +121,11 @@ int measure_dir(const char *dir, struct measurement *m)
 	return measure_chain(m);
 }
 
-/* The label of each line after the magic one, in file order. */
-static const char *const line_label[MEASURE_N_PARTS + 1] = {
-	"kernel", "initramfs", "cmdline", "chain",
-};
+/* The label of line i + 2: a part's file name, then "chain". */
+static const char *line_label(int i)
+{
+	return i < MEASURE_N_PARTS ? measure_part_file[i] : "chain";
+}
 
 void measurement_format(const struct measurement *m, char *buf)
 {
@@ -136,7 +135,7 @@ void measurement_format(const struct measurement *m, char *buf)
 	off = (size_t)sprintf(buf, "%s\n", MEASURE_MAGIC);
 	for (int i = 0; i <= MEASURE_N_PARTS; i++) {
 		measure_hex(i < MEASURE_N_PARTS ? m->part[i] : m->chain, hex);
-		off += (size_t)sprintf(buf + off, "%s %s\n", line_label[i], hex);
+		off += (size_t)sprintf(buf + off, "%s %s\n", line_label(i), hex);
 	}
 }
 
@@ -187,7 +186,7 @@ int measurement_parse(const char *text, size_t len, struct measurement *m, int *
 		uint8_t *digest = i < MEASURE_N_PARTS ? m->part[i] : m->chain;
 
 		*line = i + 2;
-		if (parse_line(&p, end, line_label[i], digest) < 0)
+		if (parse_line(&p, end, line_label(i), digest) < 0)
 			return -EBADMSG;
 	}
 	if (p != end) {

@@ -73,6 +73,13 @@ static void read_measurement(struct verify_ctx *c)
 		problem(c, VERIFY_MEASUREMENT, "measurement: cannot read: %s", strerror(-ret));
 		return;
 	}
+	if (c->text_len > strlen(MEASURE_MAGIC_V1) &&
+	    !memcmp(c->text, MEASURE_MAGIC_V1 "\n", strlen(MEASURE_MAGIC_V1) + 1)) {
+		problem(c, VERIFY_MEASUREMENT,
+			"measurement: %s, the format that left the manifest and the command "
+			"line of each backend unmeasured: rebuild the image", MEASURE_MAGIC_V1);
+		return;
+	}
 	if (measurement_parse((const char *)c->text, c->text_len, &c->r->m, &line)) {
 		problem(c, VERIFY_MEASUREMENT,
 			"measurement: line %d is not what %s says it must be", line, MEASURE_MAGIC);

@@ -152,6 +152,18 @@ struct manifest_var {
  */
 struct manifest *manifest_load(const char *path, const struct manifest_var *vars,
 			       struct manifest_diag *diag);
+/**
+ * Reads the manifest an image carries (its measured manifest.yaml), from
+ * @p buf: untrusted bytes, any of them. The same schema and checks as
+ * manifest_load(), less those that need the build host: paths of files,
+ * the kernel, .proto files and the signing key are kept as written, never
+ * opened, and ${NAME} in them is not expanded. @p file only names the
+ * document in diagnostics.
+ * @return the model, or NULL (errno EINVAL with @p diag filled in, EFBIG
+ *         past 1 MiB, ENOMEM).
+ */
+struct manifest *manifest_load_image(const char *file, const void *buf, size_t len,
+				     struct manifest_diag *diag);
 void manifest_free(struct manifest *m);
 void manifest_diag_free(struct manifest_diag *diag);
 

@@ -109,6 +109,9 @@ static char *host_path(struct mctx *c, const char *key, const char *s)
 
 	if (!s)
 		return NULL;
+	/* In an image, a path names what the build read: kept as written. */
+	if (c->image)
+		return dup(c, s);
 	e = expand(c, key, s);
 	if (!e || e[0] == '/' || !strncmp(s, "${", 2) || !strcmp(c->dir, "."))
 		return e;

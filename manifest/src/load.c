@@ -144,15 +144,42 @@ static struct manifest *load_model(struct mctx *c, const void *buf, size_t len)
 	return m;
 }
 
+static struct manifest *load_buffer(struct mctx c, const void *buf, size_t len,
+				    struct manifest_diag *diag);
+
 struct manifest *manifest_load_buffer(const char *file, const void *buf, size_t len,
 				      const struct manifest_var *vars,
 				      struct manifest_diag *diag)
 {
-	struct mctx c = { .file = file, .vars = vars };
+	return load_buffer((struct mctx){ .file = file, .vars = vars }, buf, len, diag);
+}
+
+struct manifest *manifest_load_image(const char *file, const void *buf, size_t len,
+				     struct manifest_diag *diag)
+{
+	if (len > MANIFEST_MAX) {
+		struct mctx c = { .file = file };
+
+		diag_error_at(&c, 0, 0, NULL, "larger than 1 MiB, not a manifest");
+		if (diag_finish(&c, diag) < 0) {
+			mctx_free(&c);
+			errno = ENOMEM;
+			return NULL;
+		}
+		mctx_free(&c);
+		errno = EFBIG;
+		return NULL;
+	}
+	return load_buffer((struct mctx){ .file = file, .image = true }, buf, len, diag);
+}
+
+static struct manifest *load_buffer(struct mctx c, const void *buf, size_t len,
+				    struct manifest_diag *diag)
+{
 	struct manifest *m = NULL;
 	int err = EINVAL;
 
-	c.dir = dir_of(file);
+	c.dir = dir_of(c.file);
 	if (!c.dir)
 		goto err_oom;
 	if (pos_walk(&c, buf, len) < 0)

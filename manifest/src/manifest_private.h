@@ -144,6 +144,7 @@ struct mctx {
 			       * document cannot be loaded as it is */
 	bool truncated; /* more problems than diag.c keeps */
 	bool oom;
+	bool image; /* an image's copy: its host paths are history, not checked */
 };
 
 /* diag.c */

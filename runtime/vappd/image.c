@@ -1,188 +1,79 @@
 /*
- * image.c - the manifest's runtime facts (libyaml's document API: the
- * loader shares aliased nodes instead of expanding them, so a hostile
- * manifest cannot blow up), and the private copy of an image folder.
+ * image.c - the private copy of an image folder, and the facts of its
+ * measured manifest (read with manifest/'s own loader in image mode, the
+ * one reader of the format).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "image.h"
+#include "measure.h"
+#include "vapp_util.h"
 
-#define MANIFEST_MAX_BYTES (1u << 20)
+/* What vappd takes from an image folder: the measured parts and what
+ * proves them. Nothing else there is copied, let alone read. */
+static const char *const trust_files[] = { "measurement", "measurement.sig", "signer.pub" };
+#define N_TRUST_FILES (sizeof(trust_files) / sizeof(trust_files[0]))
 
-const char *const image_files[] = {
-	"kernel", "initramfs.cpio.gz", "cmdline", "measurement", "measurement.sig",
-	"signer.pub", "qemu.args", "manifest.yaml", NULL,
-};
-const char *const image_optional_files[] = { "xl.cfg", "libvirt.xml", NULL };
-
-static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
+const char *image_file(size_t i)
 {
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	if (i < MEASURE_N_PARTS)
+		return measure_part_file[i];
+	i -= MEASURE_N_PARTS;
+	return i < N_TRUST_FILES ? trust_files[i] : NULL;
 }
 
-/* The value of @p key in mapping @p map, or NULL. */
-static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+/* The first problems of @p diag, "; "-separated, into @p err. */
+static void say_diag(const struct manifest_diag *diag, char *err, size_t errlen)
 {
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+	size_t used = 0;
 
-		if (k && k->type == YAML_SCALAR_NODE && k->data.scalar.length == strlen(key) &&
-		    !memcmp(k->data.scalar.value, key, k->data.scalar.length))
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-/* A scalar's text, copied (scalars may hold NUL bytes: refused). */
-static int scalar(yaml_node_t *n, char **out)
-{
-	if (!n)
-		return 0;
-	if (n->type != YAML_SCALAR_NODE || memchr(n->data.scalar.value, 0, n->data.scalar.length))
-		return -EINVAL;
-	*out = strndup((const char *)n->data.scalar.value, n->data.scalar.length);
-	return *out ? 0 : -ENOMEM;
-}
-
-/* As the manifest reads sizes: "64", "64M", "64MiB", "2G", "2GiB" -> MiB. */
-static int size_mib(const char *s, uint32_t *out)
-{
-	unsigned long long v = 0;
-	const char *q = s;
-
-	if (*q < '0' || *q > '9')
-		return -EINVAL;
-	for (; *q >= '0' && *q <= '9'; q++) {
-		v = v * 10 + (unsigned)(*q - '0');
-		if (v > (1ULL << 40))
-			return -ERANGE;
-	}
-	while (*q == ' ')
-		q++;
-	if (!strcmp(q, "G") || !strcmp(q, "GiB"))
-		v *= 1024;
-	else if (*q && strcmp(q, "M") && strcmp(q, "MiB"))
-		return -EINVAL;
-	if (v > 1024 * 1024)
-		return -ERANGE;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int read_facts(yaml_document_t *doc, struct image_info *info, char *err, size_t errlen)
-{
-	yaml_node_t *root = yaml_document_get_root_node(doc), *n, *svc;
-	char *s = NULL;
-	int rc;
-
-	if (!root || root->type != YAML_MAPPING_NODE) {
-		say(err, errlen, "manifest.yaml: not a mapping");
-		return -EINVAL;
-	}
-	if ((rc = scalar(map_get(doc, root, "name"), &info->name)) || !info->name) {
-		say(err, errlen, "manifest.yaml: no name");
-		return rc == -ENOMEM ? rc : -EINVAL;
-	}
-	rc = scalar(map_get(doc, map_get(doc, root, "state"), "size"), &s);
-	if (!rc && s && size_mib(s, &info->state_mib) < 0) {
-		say(err, errlen, "manifest.yaml: state.size '%.32s' is not a size", s);
-		rc = -EINVAL;
-	}
-	free(s);
-	s = NULL;
-	if (rc)
-		return rc;
-	rc = scalar(map_get(doc, map_get(doc, root, "daemon"), "restart"), &s);
-	if (!rc && s) {
-		if (!strcmp(s, "always"))
-			info->restart = MANIFEST_RESTART_ALWAYS;
-		else if (!strcmp(s, "on-failure"))
-			info->restart = MANIFEST_RESTART_ON_FAILURE;
-		else if (!strcmp(s, "never"))
-			info->restart = MANIFEST_RESTART_NEVER;
-		else {
-			say(err, errlen, "manifest.yaml: daemon.restart '%.32s' is unknown", s);
-			rc = -EINVAL;
-		}
-	}
-	free(s);
-	if (rc)
-		return rc;
-	n = map_get(doc, root, "services");
-	if (!n)
-		return 0;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		say(err, errlen, "manifest.yaml: services is not a list");
-		return -EINVAL;
-	}
-	if (n->data.sequence.items.start == n->data.sequence.items.top)
-		return 0;
-	svc = yaml_document_get_node(doc, *n->data.sequence.items.start);
-	if ((rc = scalar(map_get(doc, svc, "name"), &info->service)) ||
-	    (rc = scalar(map_get(doc, svc, "channel"), &info->channel)))
-		return rc;
-	if (!info->service || !info->channel) {
-		say(err, errlen, "manifest.yaml: services[0] needs a name and a channel");
-		return -EINVAL;
-	}
-	return 0;
+	err[0] = 0;
+	for (size_t i = 0; i < diag->n && i < 3 && used < errlen; i++)
+		used += (size_t)snprintf(err + used, errlen - used, "%s%s", i ? "; " : "",
+					 diag->lines[i]);
+	if (!diag->n)
+		vapp_errf(err, errlen, "manifest.yaml: %s", strerror(errno));
 }
 
 int image_info_parse(const char *yaml, size_t len, struct image_info *info, char *err,
 		     size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	int rc;
+	struct manifest_diag diag = { 0 };
+	struct manifest *m;
 
 	memset(info, 0, sizeof(*info));
-	if (len > MANIFEST_MAX_BYTES) {
-		say(err, errlen, "manifest.yaml: over %u bytes", MANIFEST_MAX_BYTES);
-		return -EINVAL;
+	m = manifest_load_image("manifest.yaml", yaml, len, &diag);
+	if (!m) {
+		int e = errno;
+
+		say_diag(&diag, err, errlen);
+		manifest_diag_free(&diag);
+		return e == ENOMEM ? -ENOMEM : -EINVAL;
 	}
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		say(err, errlen, "manifest.yaml:%zu: %s", parser.problem_mark.line + 1,
-		    parser.problem ? parser.problem : "YAML error");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
+	manifest_diag_free(&diag);
+	info->m = m;
+	info->name = m->name;
+	info->state_mib = m->state.size_mib;
+	info->restart = m->daemon.restart;
+	if (m->n_services) {
+		info->service = m->services[0].name;
+		info->channel = m->services[0].channel;
 	}
-	rc = read_facts(&doc, info, err, errlen);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	if (rc)
-		image_info_free(info);
-	return rc;
+	return 0;
 }
 
 void image_info_free(struct image_info *info)
 {
 	if (!info)
 		return;
-	free(info->name);
-	free(info->service);
-	free(info->channel);
+	manifest_free(info->m);
 	memset(info, 0, sizeof(*info));
 }
 
@@ -279,22 +170,21 @@ int image_copy(const char *src, const char *dst, char *err, size_t errlen)
 
 	if (mkdir(dst, 0700) < 0 && errno != EEXIST) {
 		rc = -errno;
-		say(err, errlen, "%s: %s", dst, strerror(-rc));
+		vapp_errf(err, errlen, "%s: %s", dst, strerror(-rc));
 		return rc;
 	}
-	for (int opt = 0; opt < 2; opt++) {
-		const char *const *files = opt ? image_optional_files : image_files;
-
-		for (size_t i = 0; files[i]; i++) {
-			snprintf(from, sizeof(from), "%s/%s", src, files[i]);
-			snprintf(to, sizeof(to), "%s/%s", dst, files[i]);
-			rc = copy_one(from, to, &total);
-			if (rc == -ENOENT && opt)
-				continue;
-			if (rc) {
-				say(err, errlen, "%s: %s", from, strerror(-rc));
-				return rc;
-			}
+	for (size_t i = 0; image_file(i); i++) {
+		snprintf(from, sizeof(from), "%s/%s", src, image_file(i));
+		snprintf(to, sizeof(to), "%s/%s", dst, image_file(i));
+		rc = copy_one(from, to, &total);
+		if (rc == -ENOENT) {
+			vapp_errf(err, errlen, "%s: missing (an image of an older vapp, which measured "
+					 "less? rebuild it)", from);
+			return rc;
+		}
+		if (rc) {
+			vapp_errf(err, errlen, "%s: %s", from, strerror(-rc));
+			return rc;
 		}
 	}
 	return 0;

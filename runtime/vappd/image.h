@@ -1,9 +1,8 @@
 /*
- * image.h - what vappd reads from an image folder (builder's layout, see
- * builder/include/measure.h and the image contract): the few facts of the
- * manifest the runtime needs, and a private copy of the folder to verify
- * and run, so that nothing can change the files between the check and the
- * boot (verify_image() warns of exactly that).
+ * image.h - what vappd takes from an image folder: a private copy of its
+ * measured files (measure.h), so that nothing can change them between the
+ * check and the boot (verify_image() warns of exactly that), and the facts
+ * of its measured manifest.
  */
 #ifndef VAPPD_IMAGE_H
 #define VAPPD_IMAGE_H
@@ -13,30 +12,30 @@
 
 #include "manifest.h"
 
-/* The manifest's runtime facts. The image's manifest.yaml cannot go
- * through manifest_load(): its relative paths (binaries, .proto files)
- * pointed into the build tree, and the loader checks that they exist. */
+/* The image's manifest and the facts the runtime uses most; the strings
+ * point into @c m. */
 struct image_info {
-	char *name;         /* the manifest's name */
+	struct manifest *m; /* manifest_load_image() of the verified copy */
+	const char *name;   /* the manifest's name */
 	uint32_t state_mib; /* state.size in MiB; 0: no state volume */
-	char *service;      /* the first service's full name, NULL if none */
-	char *channel;      /* its channel */
+	const char *service; /* the first service's full name, NULL if none */
+	const char *channel; /* its channel */
 	enum manifest_restart restart;
 };
 
 /**
- * Reads those facts from manifest YAML text (untrusted: any bytes).
- * @return 0, or -EINVAL with @p err saying what is missing or malformed,
- *         -ENOMEM.
+ * Loads manifest YAML text (untrusted: any bytes) with manifest/'s loader.
+ * @return 0, or -EINVAL with @p err giving the first problems (FILE:LINE:
+ *         COL: what), -ENOMEM.
  */
 int image_info_parse(const char *yaml, size_t len, struct image_info *out, char *err,
 		     size_t errlen);
 void image_info_free(struct image_info *info);
 
-/* The files an image folder must have to be run (copied in this order),
- * and the ones copied when present. */
-extern const char *const image_files[];
-extern const char *const image_optional_files[];
+/* The files copied from an image folder, i = 0, 1, ... until NULL: the
+ * measured parts (measure_part_file), then measurement, measurement.sig,
+ * signer.pub. */
+const char *image_file(size_t i);
 
 /**
  * Copies the image folder @p src into @p dst (created, mode 0700; files

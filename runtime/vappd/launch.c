@@ -1,10 +1,12 @@
 /*
  * launch.c - `vapp run`: from an image folder to a started appliance.
  *
- * Order matters: the folder is copied into the run folder first, and only
- * the copy is verified and booted, so nothing can swap a file between the
- * check and the boot. The copy's qemu.args (not measured) is held to the
- * measured parts by qemu_args_check().
+ * Order matters: the folder's measured files are copied into the run folder
+ * first, and only the copy is verified, read and booted, so nothing can swap
+ * a file between the check and the boot. The QEMU command line is vappd's
+ * own, built by hypervisor-config from the measured manifest, the measured
+ * kernel command line of the accelerator and vappd's settings: no file of
+ * the image is executed or spliced into an argv.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +18,12 @@
 #include <unistd.h>
 
 #include "appliance.h"
+#include "hvconfig.h"
 #include "qemu.h"
 
-#define ARGS_MAX (256 * 1024)
+/* A kernel command line is at most 2 KiB on x86 (COMMAND_LINE_SIZE). */
+#define CMDLINE_MAX 4096
+#define MAX_NICS 8
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -129,62 +134,69 @@ static int verify(struct vappd *d, struct appliance *a, const char *copy, char *
 	return 0;
 }
 
-/* qemu.args of the copy -> the argv to run. */
-static int make_argv(struct vappd *d, struct appliance *a, const char *accel, char *err,
-		     size_t errlen)
+/* The measured command line for @p accel, from the verified copy. */
+static int read_cmdline(struct appliance *a, const char *accel, char **out, char *err,
+			size_t errlen)
 {
-	char p[PATH_MAX], tap[16], *text = NULL, *cmdline = NULL, **raw = NULL;
-	size_t len, clen;
+	enum hv_backend be = strcmp(accel, "kvm") ? HV_BACKEND_TCG : HV_BACKEND_KVM;
+	char p[PATH_MAX];
+	size_t len;
 	int rc;
-	struct manifest_var vars[] = {
-		{ "IMAGE_DIR", a->image_dir },
-		{ "RUN_DIR", a->run_dir },
-		{ "ACCEL", accel },
-		{ "VIRT_TYPE", !strcmp(accel, "kvm") ? "kvm" : "qemu" },
-		{ NULL, NULL },
-	};
 
-	path_in(p, sizeof(p), a->image_dir, "qemu.args");
-	if ((rc = read_small_file(p, ARGS_MAX, &text, &len)) < 0) {
+	path_in(p, sizeof(p), a->image_dir, hv_cmdline_file[be]);
+	if ((rc = read_small_file(p, CMDLINE_MAX, out, &len)) < 0) {
 		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
 		return rc;
 	}
-	path_in(p, sizeof(p), a->image_dir, "cmdline");
-	if ((rc = read_small_file(p, ARGS_MAX, &cmdline, &clen)) < 0) {
-		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
-		goto out;
+	if (strlen(*out) != len || strchr(*out, '\n')) {
+		snprintf(err, errlen, "%s: a NUL byte or a newline in the command line", p);
+		free(*out);
+		return -EINVAL;
 	}
-	if ((rc = qemu_args_split(text, len, &raw)) < 0) {
-		snprintf(err, errlen, "qemu.args: no arguments, or a NUL byte");
-		goto out;
-	}
-	if ((rc = qemu_args_check(raw, cmdline, err, errlen)) < 0)
-		goto out;
-	snprintf(tap, sizeof(tap), "vp%.8sn", a->name);
-	a->argv = qemu_args_expand(raw, vars, tap, err, errlen);
-	if (!a->argv) {
-		rc = -errno;
-		goto out;
-	}
-	/* The binary run is vappd's own choice, never the unmeasured file's first
-	 * line: that line could name /bin/sh and the rest its script. */
-	{
-		char *q = strdup(d->qemu ? d->qemu : "qemu-system-x86_64");
+	return 0;
+}
 
-		if (!q) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		free(a->argv[0]);
-		a->argv[0] = q;
+/* The argv to run: vappd's own, from the measured manifest. */
+static int make_argv(struct vappd *d, struct appliance *a, const char *accel, char *err,
+		     size_t errlen)
+{
+	char kernel[PATH_MAX], initrd[PATH_MAX], tapname[MAX_NICS][16], *cmdline;
+	const char *taps[MAX_NICS] = { 0 };
+	const struct manifest *m = a->info.m;
+	int rc;
+
+	if (m->n_nics > MAX_NICS) {
+		snprintf(err, errlen, "manifest.yaml: %zu NICs, vappd runs at most %d", m->n_nics,
+			 MAX_NICS);
+		return -EINVAL;
 	}
-	for (size_t i = 0; a->argv[i]; i++)
-		if (strstr(raw[i], HV_CTL_CHANNEL ".sock"))
-			a->has_ctl = true;
-	rc = 0;
-out:
-	qemu_argv_free(raw);
-	free(text);
+	if ((rc = read_cmdline(a, accel, &cmdline, err, errlen)) < 0)
+		return rc;
+	/* An interface name is at most 15 bytes (IFNAMSIZ - 1). */
+	for (size_t i = 0; i < m->n_nics; i++) {
+		snprintf(tapname[i], sizeof(tapname[i]), "vp%.8sn%zu", a->name, i);
+		taps[i] = tapname[i];
+	}
+	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
+	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs.cpio.gz");
+	struct hv_params p = {
+		.kernel = kernel,
+		.initrd = initrd,
+		.cmdline = cmdline,
+		.run_dir = a->run_dir,
+		.accel = accel,
+		.virt_type = strcmp(accel, "kvm") ? "qemu" : "kvm",
+		.qemu = d->qemu ? d->qemu : "qemu-system-x86_64",
+		.taps = taps,
+	};
+	a->argv = hv_qemu_argv(m, &p);
+	rc = a->argv ? 0 : -errno;
+	if (rc)
+		snprintf(err, errlen, "QEMU arguments for %s: %s", m->name,
+			 rc == -EINVAL ? "the manifest asks for what QEMU cannot be given"
+				       : strerror(-rc));
+	/* hypervisor-config gives every appliance the control channel. */
+	a->has_ctl = true;
 	free(cmdline);
 	return rc;
 }
@@ -202,7 +214,7 @@ static int make_state(struct vappd *d, struct appliance *a, char *err, size_t er
 	if (!wanted)
 		return 0;
 	if (!a->info.state_mib) {
-		snprintf(err, errlen, "qemu.args has a state disk but the manifest no state.size");
+		snprintf(err, errlen, "a state disk but the manifest has no state.size");
 		return -EINVAL;
 	}
 	path_in(dir, sizeof(dir), d->state_dir, a->name);
@@ -302,7 +314,9 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto err_a;
 	}
+	/* Verified before a byte of it is parsed: the manifest is measured. */
 	if ((rc = image_copy(a->image_src, tmp, err, errlen)) < 0 ||
+	    (rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0 ||
 	    (rc = read_info(tmp, &a->info, err, errlen)) < 0)
 		goto err_tmp;
 	rc = -EINVAL;
@@ -324,8 +338,6 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 			 a->info.channel);
 		goto err_tmp;
 	}
-	if ((rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0)
-		goto err_tmp;
 	rc = -EIO;
 	if (old)
 		appliance_free(old);

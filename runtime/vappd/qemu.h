@@ -1,8 +1,7 @@
 /*
- * qemu.h - the QEMU backend: qemu.args (one argument a line, written by
- * hypervisor-config with ${NAME} placeholders) to an argv, checked against
- * the measured image; QEMU started confined to its own process group; and
- * the probe that decides whether KVM really boots here.
+ * qemu.h - the QEMU backend's process side: QEMU started confined to its own
+ * process group, and the probe that decides whether KVM really boots here.
+ * The argv is hypervisor-config's (hv_qemu_argv()), never an image's file.
  */
 #ifndef VAPPD_QEMU_H
 #define VAPPD_QEMU_H
@@ -13,32 +12,8 @@
 
 #include "manifest.h"
 
-/** Splits qemu.args text into a NULL-terminated argv (free with
- * qemu_argv_free()). An empty last line is not an argument.
- * @return 0, -EINVAL (no arguments, a NUL byte), -ENOMEM. */
-int qemu_args_split(const char *text, size_t len, char ***argv);
+/* Frees an argv of hv_qemu_argv(). */
 void qemu_argv_free(char **argv);
-
-/**
- * qemu.args is not measured, so it must not be able to boot anything but
- * the measured parts: -kernel, -initrd and -append must be present once
- * each and be ${IMAGE_DIR}/kernel, ${IMAGE_DIR}/initramfs.cpio.gz and the
- * measured @p cmdline; nothing may name another kernel or firmware
- * (-bios, -pflash, -drive if=pflash, -L, -readconfig, -fw_cfg), nor enable a
- * QEMU monitor on stdio, or change the owner of the process (-runas,
- * -chroot, -daemonize).
- * @return 0, or -EPERM with @p err naming the argument.
- */
-int qemu_args_check(char *const *argv, const char *cmdline, char *err, size_t errlen);
-
-/**
- * Replaces the placeholders in every argument (hv_expand()); ${TAP_<nic>}
- * not in @p vars gets a tap name from @p tap_prefix and the NIC's order.
- * @return a new argv, or NULL with errno set and @p err naming the problem
- *         (EINVAL: a value needing escaping, or a placeholder left).
- */
-char **qemu_args_expand(char *const *argv, const struct manifest_var *vars,
-			const char *tap_prefix, char *err, size_t errlen);
 
 /**
  * Starts @p argv with stdin /dev/null and stdout/stderr appended to

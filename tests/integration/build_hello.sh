@@ -38,8 +38,8 @@ build "$tmp/b" --quiet
 [ -s "$tmp/b.out" ] && fail "--quiet printed: $(cat "$tmp/b.out")"
 
 # The folder: every file of the image contract, and the same bytes twice.
-files=(kernel initramfs.cpio.gz cmdline manifest.yaml measurement measurement.sig
-	signer.pub qemu.args libvirt.xml xl.cfg)
+files=(kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml measurement
+	measurement.sig signer.pub qemu.args libvirt.xml xl.cfg)
 for f in "${files[@]}"; do
 	[ -s "$tmp/a/$f" ] || fail "$f missing or empty"
 done
@@ -52,10 +52,17 @@ echo "two builds: ${#files[@]} files, identical bytes"
 # gzip header: no name (FLG 0), MTIME 0, OS 3.
 [ "$(head -c 10 "$tmp/a/initramfs.cpio.gz" | od -An -tx1 | tr -d ' \n')" = 1f8b0800000000000203 ] ||
 	fail "gzip header is not the fixed one"
-cmdline=$(cat "$tmp/a/cmdline")
-[ "$(tail -c 1 "$tmp/a/cmdline" | od -An -c | tr -d ' ')" != '\n' ] || fail "cmdline ends in a newline"
-case $cmdline in "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000"*) ;;
-*) fail "cmdline: $cmdline" ;; esac
+# One command line per backend: TCG's calibration fix only under TCG, Xen's
+# console only under Xen.
+for b in tcg kvm xen; do
+	[ "$(tail -c 1 "$tmp/a/cmdline.$b" | od -An -c | tr -d ' ')" != '\n' ] ||
+		fail "cmdline.$b ends in a newline"
+done
+case $(cat "$tmp/a/cmdline.tcg") in "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000"*) ;;
+*) fail "cmdline.tcg: $(cat "$tmp/a/cmdline.tcg")" ;; esac
+grep -q tsc_early_khz "$tmp/a/cmdline.kvm" && fail "cmdline.kvm has TCG's tsc_early_khz"
+grep -q 'console=hvc0' "$tmp/a/cmdline.xen" || fail "cmdline.xen has no console=hvc0"
+grep -q 'console=hvc0' "$tmp/a/xl.cfg" || fail "xl.cfg has no console=hvc0"
 
 # What is inside, listed by GNU cpio (an independent reader of the format).
 zcat "$tmp/a/initramfs.cpio.gz" | TZ=UTC0 cpio -itv --quiet >"$tmp/list" 2>"$tmp/cpio.err" ||

@@ -78,7 +78,7 @@ boot() { # CASE MACHINE MODULES...
 	wait "$GUEST_PID"; GUEST_PID=
 	local c=$run/console.log
 	grep -q "HV-CTL go" "$c" || { echo "FAIL: $name: the guest did not read go on vapp.ctl"; fail=1; }
-	grep -q "HV-CMDLINE .*console=ttyS0 console=hvc0" "$c" || { echo "FAIL: $name: cmdline"; fail=1; }
+	grep -q "HV-CMDLINE .*console=ttyS0 panic=-1 quiet tsc_early_khz=2000000" "$c" || { echo "FAIL: $name: cmdline"; fail=1; }
 	for port in vapp.ctl $(grep -o 'name=vapp\.[a-z]*$' "tests/hvconfig/$name.qemu.args" | cut -d= -f2); do
 		grep -q "HV-PORTS .*\b$port\b" "$c" || { echo "FAIL: $name: no port $port"; fail=1; }
 	done

@@ -7,7 +7,8 @@
 #   - sign a copy with openssl alone (recipe + openssl pkeyutl) and see vapp
 #     verify accept it: the format is what the README says, not what our code
 #     happens to do;
-#   - flip one byte of each of kernel, initramfs.cpio.gz, cmdline,
+#   - flip one byte of each measured part (kernel, initramfs.cpio.gz, the
+#     three cmdline.* files, manifest.yaml),
 #     measurement, measurement.sig in a copy and see verify fail naming the
 #     part (and the recipe fail too);
 #   - a wrong key, and no key (integrity only, said so).
@@ -43,9 +44,13 @@ else
 	echo hello >"$img/root/etc/hello"
 	(cd "$img/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n >"$img/initramfs.cpio.gz"
 	rm -rf "$img/root"
-	printf 'console=ttyS0 panic=-1 quiet tsc_early_khz=2000000' >"$img/cmdline"
+	printf 'console=ttyS0 panic=-1 quiet tsc_early_khz=2000000' >"$img/cmdline.tcg"
+	printf 'console=ttyS0 panic=-1 quiet' >"$img/cmdline.kvm"
+	printf 'console=hvc0 panic=-1 quiet' >"$img/cmdline.xen"
+	printf 'name: hello\n' >"$img/manifest.yaml"
 fi
-for f in kernel initramfs.cpio.gz cmdline; do
+parts="kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml"
+for f in $parts; do
 	[ -s "$img/$f" ] || fail "the image has no $f"
 done
 
@@ -80,11 +85,11 @@ cp -a "$img" "$dir/ossl"
 (cd "$dir/ossl" && rm -f measurement measurement.sig signer.pub &&
 	h() { sha256sum "$1" | cut -d' ' -f1; } &&
 	pcr=$(printf '%064d' 0) &&
-	for p in kernel initramfs.cpio.gz cmdline; do
+	{ echo vapp-measurement-v2 &&
+	for p in $parts; do
 		pcr=$(printf '%s%s' "$pcr" "$(h $p)" | xxd -r -p | sha256sum | cut -d' ' -f1)
-	done &&
-	printf 'vapp-measurement-v1\nkernel %s\ninitramfs %s\ncmdline %s\nchain %s\n' \
-		"$(h kernel)" "$(h initramfs.cpio.gz)" "$(h cmdline)" "$pcr" >measurement &&
+		echo "$p $(h $p)"
+	done && echo "chain $pcr"; } >measurement &&
 	openssl pkeyutl -sign -rawin -inkey "$dir/other.pem" -in measurement -out measurement.sig &&
 	openssl pkey -in "$dir/other.pem" -pubout -out signer.pub) || fail "signing with openssl"
 cmp -s "$img/measurement" "$dir/ossl/measurement" || fail "shell and vapp write different measurement files"
@@ -118,8 +123,11 @@ size=$(stat -c %s "$img/kernel")
 check_flip kernel $((size / 2)) "kernel: sha256 mismatch (measurement says"
 size=$(stat -c %s "$img/initramfs.cpio.gz")
 check_flip initramfs.cpio.gz $((size - 1)) "initramfs.cpio.gz: sha256 mismatch"
-check_flip cmdline 0 "cmdline: sha256 mismatch"
-# Offset 30: a hex digit of the kernel line (after "vapp-measurement-v1\nkernel ").
+check_flip cmdline.tcg 0 "cmdline.tcg: sha256 mismatch"
+check_flip cmdline.kvm 3 "cmdline.kvm: sha256 mismatch"
+check_flip cmdline.xen 1 "cmdline.xen: sha256 mismatch"
+check_flip manifest.yaml 0 "manifest.yaml: sha256 mismatch"
+# Offset 30: a hex digit of the kernel line (after "vapp-measurement-v2\nkernel ").
 check_flip measurement 30 "measurement or measurement.sig was altered"
 check_flip measurement.sig 10 "measurement.sig: does not verify"
 

@@ -239,7 +239,7 @@ static void check_xl_parse(const struct manifest *m, const struct hv_params *p,
 {
 	XLU_Config *cfg = xlu_cfg_init(stderr, "xl.cfg");
 	XLU_ConfigList *list;
-	char *cmdline = p->cmdline ? NULL : hv_default_cmdline(m);
+	char *cmdline = p->cmdline ? NULL : hv_cmdline(m, HV_BACKEND_XEN);
 	const char *want_cmdline = p->cmdline ? p->cmdline : cmdline;
 	long l;
 	int n;
@@ -486,50 +486,86 @@ static void test_expand(void **state)
 	free(s);
 }
 
+static char *read_in(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return slurp(path);
+}
+
+/* Each backend's command line: what it needs and nothing that would be
+ * wrong for it, then the manifest's own part. */
+static void test_cmdlines(void **state)
+{
+	struct manifest m;
+	struct hv_params p = { 0 };
+	char *tcg, *kvm, *xen;
+
+	channels_state(&m, &p);
+	tcg = hv_cmdline(&m, HV_BACKEND_TCG);
+	kvm = hv_cmdline(&m, HV_BACKEND_KVM);
+	xen = hv_cmdline(&m, HV_BACKEND_XEN);
+	assert_non_null(strstr(tcg, "tsc_early_khz="));
+	assert_null(strstr(kvm, "tsc_early_khz"));
+	assert_null(strstr(xen, "tsc_early_khz"));
+	assert_non_null(strstr(tcg, "console=ttyS0"));
+	assert_non_null(strstr(kvm, "console=ttyS0"));
+	assert_non_null(strstr(xen, "console=hvc0"));
+	assert_null(strstr(xen, "ttyS0"));
+	for (char *const *c = (char *const[]){ tcg, kvm, xen, NULL }; *c; c++) {
+		size_t n = strlen(*c);
+
+		assert_true(n > 11 && !strcmp(*c + n - 11, " loglevel=4"));
+	}
+	errno = 0;
+	assert_null(hv_cmdline(&m, HV_N_BACKENDS));
+	assert_int_equal(errno, EINVAL);
+	free(tcg);
+	free(kvm);
+	free(xen);
+}
+
 static void test_write_all(void **state)
 {
 	char dir[] = "/tmp/test_hvconfig.XXXXXX", path[256];
 	struct manifest m;
 	struct hv_params p = { 0 };
-	char *s, *def;
+	char *s, *want;
 
 	assert_non_null(mkdtemp(dir));
 	channels_state(&m, &p);
-
-	/* Without a cmdline file: the default one. */
 	assert_int_equal(hv_write_all(&m, dir), 0);
-	snprintf(path, sizeof(path), "%s/qemu.args", dir);
-	s = slurp(path);
-	def = hv_default_cmdline(&m);
-	assert_non_null(strstr(s, def));
-	assert_non_null(strstr(def, "console=ttyS0"));
-	assert_non_null(strstr(def, " loglevel=4"));
+	/* The three measured command lines, byte for byte hv_cmdline(). */
+	for (int b = 0; b < HV_N_BACKENDS; b++) {
+		s = read_in(dir, hv_cmdline_file[b]);
+		want = hv_cmdline(&m, (enum hv_backend)b);
+		assert_string_equal(s, want);
+		free(s);
+		free(want);
+	}
+	/* Each config carries its own backend's line. */
+	s = read_in(dir, "qemu.args");
+	want = hv_cmdline(&m, HV_BACKEND_TCG);
+	assert_non_null(strstr(s, want));
 	free(s);
-	free(def);
-
-	/* With the builder's (measured) cmdline: that one, everywhere. */
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	spew(path, "console=ttyS0 measured=1");
-	assert_int_equal(hv_write_all(&m, dir), 0);
-	snprintf(path, sizeof(path), "%s/qemu.args", dir);
-	s = slurp(path);
-	assert_non_null(strstr(s, "\n-append\nconsole=ttyS0 measured=1\n"));
+	free(want);
+	s = read_in(dir, "libvirt.xml");
+	want = hv_cmdline(&m, HV_BACKEND_KVM);
+	assert_non_null(strstr(s, want));
+	assert_null(strstr(s, "tsc_early_khz"));
 	free(s);
-	snprintf(path, sizeof(path), "%s/libvirt.xml", dir);
-	s = slurp(path);
-	assert_non_null(strstr(s, "<cmdline>console=ttyS0 measured=1</cmdline>"));
-	free(s);
-	snprintf(path, sizeof(path), "%s/xl.cfg", dir);
-	s = slurp(path);
-	assert_non_null(strstr(s, "cmdline = \"console=ttyS0 measured=1\"\n"));
+	free(want);
+	s = read_in(dir, "xl.cfg");
+	assert_non_null(strstr(s, "console=hvc0"));
 	free(s);
 
-	/* A newline cannot go into qemu.args. */
-	snprintf(path, sizeof(path), "%s/cmdline", dir);
-	spew(path, "a\nb");
+	/* A newline cannot go into a command line file or qemu.args. */
+	m.kernel.cmdline = "a\nb";
 	assert_int_equal(hv_write_all(&m, dir), -EINVAL);
 
-	for (const char *f = "cmdline\0qemu.args\0libvirt.xml\0xl.cfg\0"; *f; f += strlen(f) + 1) {
+	for (const char *f = "cmdline.tcg\0cmdline.kvm\0cmdline.xen\0qemu.args\0libvirt.xml\0"
+			     "xl.cfg\0"; *f; f += strlen(f) + 1) {
 		snprintf(path, sizeof(path), "%s/%s", dir, f);
 		unlink(path);
 	}
@@ -538,7 +574,7 @@ static void test_write_all(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 5];
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 6];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -549,6 +585,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_refused);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mac);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expand);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cmdlines);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_write_all);
 	return _cmocka_run_group_tests("hvconfig", tests, n, NULL, NULL);
 }

@@ -22,11 +22,12 @@
 #include "measure.h"
 
 /*
- * The known answer: parts "abc", "" and "console=ttyS0 panic=-1", computed
- * with coreutils and xxd (and checked again with Python's hashlib):
+ * The known answer: the six parts below, computed with coreutils and xxd
+ * (and checked again with Python's hashlib):
  *
  *   pcr=$(printf '%064d' 0)
- *   for s in abc '' 'console=ttyS0 panic=-1'; do
+ *   for s in abc '' 'console=ttyS0 panic=-1 tsc_early_khz=2000000' \
+ *            'console=ttyS0 panic=-1' 'console=hvc0 panic=-1' 'name: kat'; do
  *     h=$(printf %s "$s" | sha256sum | cut -d' ' -f1)
  *     pcr=$(printf %s%s $pcr $h | xxd -r -p | sha256sum | cut -d' ' -f1)
  *   done
@@ -34,12 +35,18 @@
 #define KAT_KERNEL "abc"
 #define KAT_INITRAMFS ""
 #define KAT_CMDLINE "console=ttyS0 panic=-1"
+#define KAT_CMDLINE_TCG "console=ttyS0 panic=-1 tsc_early_khz=2000000"
+#define KAT_CMDLINE_XEN "console=hvc0 panic=-1"
+#define KAT_MANIFEST "name: kat"
 static const char kat_text[] =
-	"vapp-measurement-v1\n"
+	"vapp-measurement-v2\n"
 	"kernel ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
-	"initramfs e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
-	"cmdline 3ea0407a8cdc71d6162918df7accac1babc7f2a9914eabf1b6583cf14eacb314\n"
-	"chain d4da08399f16ee396157b140c35d24236ad6e5c6ff21119a292574c409ae7172\n";
+	"initramfs.cpio.gz e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+	"cmdline.tcg c470016e8335b013645ecf60f9358d7d9ef68c00b5364bfd02b0ebdb8900151d\n"
+	"cmdline.kvm 3ea0407a8cdc71d6162918df7accac1babc7f2a9914eabf1b6583cf14eacb314\n"
+	"cmdline.xen fa1980d36e71d301c390e0376b03334847e29f75b49561c4deb69af124d3b54e\n"
+	"manifest.yaml 8fd1eaf52619594e3f59723dc61cf929be7e2871d2102f646144fac29a04d091\n"
+	"chain 7f473152ca77737b56a215d368b4686267e09b2380bce6fcc1f3e473057aa5a4\n";
 /* The chain after the first part only: one extend of zeros. */
 static const char kat_pcr1[] = "589f9ffed4c477966bfb8d41f37895b08c69047df8f911d6f3b57fbe08faee8d";
 
@@ -104,7 +111,10 @@ static void make_parts(const char *img)
 	assert_int_equal(mkdir(img, 0755), 0);
 	write_file(img, "kernel", KAT_KERNEL, strlen(KAT_KERNEL));
 	write_file(img, "initramfs.cpio.gz", KAT_INITRAMFS, strlen(KAT_INITRAMFS));
-	write_file(img, "cmdline", KAT_CMDLINE, strlen(KAT_CMDLINE));
+	write_file(img, "cmdline.tcg", KAT_CMDLINE_TCG, strlen(KAT_CMDLINE_TCG));
+	write_file(img, "cmdline.kvm", KAT_CMDLINE, strlen(KAT_CMDLINE));
+	write_file(img, "cmdline.xen", KAT_CMDLINE_XEN, strlen(KAT_CMDLINE_XEN));
+	write_file(img, "manifest.yaml", KAT_MANIFEST, strlen(KAT_MANIFEST));
 }
 
 static int setup(void **state)
@@ -188,9 +198,10 @@ static void test_parse(void **state)
 		{ 27, 'A', 2 },  /* uppercase hex in kernel */
 		{ 20, 'K', 2 },  /* label */
 		{ 26, '\t', 2 }, /* separator */
-		{ 163, 'g', 3 }, /* not hex in initramfs */
-		{ 238, ' ', 4 }, /* cmdline's hex one short */
-		{ sizeof(kat_text) - 2, '\r', 5 },
+		{ 120, 'g', 3 }, /* not hex in initramfs.cpio.gz */
+		{ 250, ' ', 4 }, /* cmdline.tcg's hex one short */
+		{ 175, 'C', 4 }, /* label of cmdline.tcg */
+		{ sizeof(kat_text) - 2, '\r', 8 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(text, kat_text, MEASURE_TEXT_LEN);
@@ -200,11 +211,11 @@ static void test_parse(void **state)
 	}
 	/* No trailing newline; something after the last line. */
 	assert_int_equal(measurement_parse(kat_text, MEASURE_TEXT_LEN - 1, &m, &line), -EBADMSG);
-	assert_int_equal(line, 5);
+	assert_int_equal(line, 8);
 	memcpy(text, kat_text, MEASURE_TEXT_LEN);
 	memcpy(text + MEASURE_TEXT_LEN, "x\n", 2);
 	assert_int_equal(measurement_parse(text, MEASURE_TEXT_LEN + 2, &m, &line), -EBADMSG);
-	assert_int_equal(line, 6);
+	assert_int_equal(line, 9);
 	assert_int_equal(measurement_parse(text, 0, &m, &line), -EBADMSG);
 }
 
@@ -337,8 +348,15 @@ static void test_flipped_parts(void **state)
 
 	expect_flip(f, "kernel", 1, 0x01, VERIFY_KERNEL, "kernel: sha256 mismatch",
 		    "measurement says ba7816bf");
-	expect_flip(f, "cmdline", 5, 0x20, VERIFY_CMDLINE, "cmdline: sha256 mismatch",
+	expect_flip(f, "cmdline.kvm", 5, 0x20, VERIFY_CMDLINE_KVM, "cmdline.kvm: sha256 mismatch",
 		    "measurement says 3ea0407a");
+	expect_flip(f, "cmdline.tcg", 30, 0x01, VERIFY_CMDLINE_TCG, "cmdline.tcg: sha256 mismatch",
+		    "measurement says c470016e");
+	expect_flip(f, "cmdline.xen", 8, 0x01, VERIFY_CMDLINE_XEN, "cmdline.xen: sha256 mismatch",
+		    NULL);
+	/* The manifest decides how vappd runs the image: measured too. */
+	expect_flip(f, "manifest.yaml", 6, 0x01, VERIFY_MANIFEST, "manifest.yaml: sha256 mismatch",
+		    "measurement says 8fd1eaf5");
 	/* The initramfs is empty in the fixture: give it a byte first. */
 	write_file(f->img, "initramfs.cpio.gz", "\x1f", 1);
 	expect_flip(f, "initramfs.cpio.gz", 0, 0x80, VERIFY_INITRAMFS,
@@ -361,6 +379,29 @@ static void test_flipped_measurement(void **state)
 	/* In the magic: not a measurement at all. */
 	expect_flip(f, "measurement", 3, 0x20, VERIFY_MEASUREMENT | VERIFY_SIGNATURE,
 		    "measurement: line 1", NULL);
+}
+
+/* An image of the first format, which left the manifest and the other
+ * backends' command lines unmeasured, is refused with what to do. */
+static void test_v1_refused(void **state)
+{
+	struct fixture *f = *state;
+	const char *keys[] = { f->pub, NULL };
+	static const char v1[] =
+		"vapp-measurement-v1\n"
+		"kernel ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
+		"initramfs e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+		"cmdline 3ea0407a8cdc71d6162918df7accac1babc7f2a9914eabf1b6583cf14eacb314\n"
+		"chain d4da08399f16ee396157b140c35d24236ad6e5c6ff21119a292574c409ae7172\n";
+	struct measure_result res;
+	struct verify_report r;
+
+	write_file(f->img, "measurement", v1, strlen(v1));
+	assert_int_equal(verify_image(f->img, keys, &r), -EBADMSG);
+	assert_true(r.failed & VERIFY_MEASUREMENT);
+	assert_true(has_problem(&r, "measurement: vapp-measurement-v1", "rebuild the image"));
+	verify_report_free(&r);
+	assert_int_equal(measure_and_sign(f->img, f->key, NULL, &res), 0);
 }
 
 static void test_flipped_signature(void **state)
@@ -398,21 +439,21 @@ static void test_missing_files(void **state)
 	char p[PATH_MAX];
 
 	assert_int_equal(measure_and_sign(f->img, f->key, NULL, &res), 0);
-	path(p, f->img, "cmdline");
+	path(p, f->img, "cmdline.xen");
 	assert_int_equal(unlink(p), 0);
 	path(p, f->img, "measurement.sig");
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(verify_image(f->img, keys, &r), -EBADMSG);
 	print_report(&r);
-	assert_int_equal(r.failed, VERIFY_CMDLINE | VERIFY_SIGNATURE);
-	assert_true(has_problem(&r, "cmdline: cannot read", "No such file"));
+	assert_int_equal(r.failed, VERIFY_CMDLINE_XEN | VERIFY_SIGNATURE);
+	assert_true(has_problem(&r, "cmdline.xen: cannot read", "No such file"));
 	assert_true(has_problem(&r, "measurement.sig: cannot read", NULL));
 	verify_report_free(&r);
 
 	/* Signing needs every part, and names the one missing. */
 	assert_int_equal(measure_and_sign(f->img, f->key, NULL, &res), -ENOENT);
-	assert_non_null(strstr(res.err, "cmdline"));
-	write_file(f->img, "cmdline", KAT_CMDLINE, strlen(KAT_CMDLINE));
+	assert_non_null(strstr(res.err, "cmdline.xen"));
+	write_file(f->img, "cmdline.xen", KAT_CMDLINE_XEN, strlen(KAT_CMDLINE_XEN));
 	assert_int_equal(measure_and_sign(f->img, f->key, NULL, &res), 0);
 }
 
@@ -493,6 +534,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_measurement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dev_key, setup, teardown),
