@@ -1,9 +1,23 @@
 #!/bin/sh
 # deps.sh [check|install]: makes sure the Debian packages listed in
-# tools/debian-packages.txt are installed. "install" (the default) installs the
-# missing ones with apt-get when run as root, and otherwise prints the exact
-# command to run and fails.
+# tools/debian-packages.txt are installed, and that the system user vappd runs
+# QEMU as (vapp-qemu) exists. "install" (the default) installs the missing
+# packages with apt-get and makes the user when run as root, and otherwise
+# prints the exact command to run and fails.
 set -eu
+
+# vappd never runs QEMU as root: it needs this user (vappd --qemu-user).
+qemu_user() {
+	id vapp-qemu >/dev/null 2>&1 && return 0
+	if [ "$mode" = check ] || [ "$(id -u)" -ne 0 ]; then
+		echo "deps: no user vapp-qemu (vappd runs QEMU as it). As root, run:" >&2
+		echo "  useradd --system --no-create-home --shell /usr/sbin/nologin vapp-qemu" >&2
+		[ "$mode" = check ] && return 1
+		return 0
+	fi
+	echo "deps: adding the system user vapp-qemu" >&2
+	useradd --system --no-create-home --shell /usr/sbin/nologin vapp-qemu
+}
 here=$(cd "$(dirname "$0")" && pwd)
 list="$here/debian-packages.txt"
 mode=${1:-install}
@@ -16,6 +30,7 @@ for pkg in $(sed 's/#.*//' "$list"); do
 	*) missing="$missing $pkg" ;;
 	esac
 done
+qemu_user
 [ -z "$missing" ] && exit 0
 
 cmd="apt-get install -y --no-install-recommends$missing"

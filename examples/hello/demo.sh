@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 bin=$BUILD/bin
 dir=$(mktemp -d /tmp/vapp-demo.XXXXXX)
+chmod 711 "$dir" # vappd runs QEMU as vapp-qemu, who must reach the run folder
 vappd_pid=
 cleanup() {
 	if [ -n "$vappd_pid" ]; then

@@ -171,6 +171,11 @@ static void add_machine(struct argv_b *a, const struct manifest *m,
 	sb_printf(&b, "%u", m->vcpus);
 	arg_sb(a, &b);
 	arg(a, "-nographic");
+	/* QEMU's own seccomp filter: no obsolete system calls, no set*id, no
+	 * fork or exec, no scheduler or affinity changes, whatever a guest
+	 * makes of a device model bug. */
+	arg(a, "-sandbox");
+	arg(a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	arg(a, "-no-reboot");
 	arg(a, "-nodefaults");
 	arg(a, "-no-user-config");

@@ -297,7 +297,7 @@ int start_vm(struct appliance *a)
 	a->daemon_exit_seen = false;
 	a->daemon_status = 0;
 	a->ctx.status = 0;
-	pid = qemu_spawn(a->argv, log);
+	pid = qemu_spawn(a->argv, log, &a->d->qemu_user, a->info.m->n_nics > 0);
 	if (pid < 0) {
 		snprintf(a->error, sizeof(a->error), "cannot start %s: %s", a->argv[0],
 			 strerror((int)-pid));

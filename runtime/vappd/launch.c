@@ -201,6 +201,33 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 	return rc;
 }
 
+/*
+ * What QEMU, running as its own user, may touch: it reads the verified copy
+ * (root's, group-readable) and makes its sockets and console in the run
+ * folder, which is sticky, so it can neither rename nor replace the copy
+ * it boots from on the next restart.
+ */
+static int give_to_qemu(struct vappd *d, struct appliance *a, char *err, size_t errlen)
+{
+	const struct qemu_user *u = &d->qemu_user;
+	char p[PATH_MAX];
+	int rc;
+
+	if ((rc = qemu_user_give(u, a->run_dir, false, 01770)) < 0 ||
+	    (rc = qemu_user_give(u, a->image_dir, false, 0750)) < 0) {
+		snprintf(err, errlen, "%s: %s", a->run_dir, strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; image_file(i); i++) {
+		path_in(p, sizeof(p), a->image_dir, image_file(i));
+		if ((rc = qemu_user_give(u, p, false, 0640)) < 0) {
+			snprintf(err, errlen, "%s: %s", p, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* The state volume: made once (sparse), kept across restarts and runs. */
 static int make_state(struct vappd *d, struct appliance *a, char *err, size_t errlen)
 {
@@ -235,6 +262,10 @@ static int make_state(struct vappd *d, struct appliance *a, char *err, size_t er
 	} else if (errno != EEXIST) {
 		goto err_errno;
 	}
+	/* QEMU's to write; the folder only for it to pass through. */
+	if (qemu_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
+	    qemu_user_give(&d->qemu_user, img, true, 0600) < 0)
+		goto err_errno;
 	unlink(link);
 	if (symlink(img, link) < 0)
 		goto err_errno;
@@ -352,6 +383,8 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 		snprintf(err, errlen, "%s: %s", a->image_dir, strerror(errno));
 		goto err_tmp;
 	}
+	if ((rc = give_to_qemu(d, a, err, errlen)) < 0)
+		goto err_a;
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
 	accel = resolve_accel(d, accel_want, d->qemu ? d->qemu : "qemu-system-x86_64", kernel,
 			      notes, noteslen);

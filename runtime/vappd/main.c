@@ -63,7 +63,13 @@ static const char usage[] =
 	"                          KVM once, and TCG is used unless that works)\n"
 	"      --boot-timeout SEC  time to ready before a boot fails (default 60)\n"
 	"      --probe-timeout SEC the KVM probe's bound (default 5)\n"
-	"      --qemu PATH         the QEMU binary (default: qemu.args' first line)\n"
+	"      --qemu PATH         the QEMU binary (default: qemu-system-x86_64 from PATH);\n"
+	"                          its arguments are vappd's own, built from the image's\n"
+	"                          measured manifest (no file of the image is run)\n"
+	"      --qemu-user NAME    the user QEMU runs as, never root (default\n"
+	"                          " VAPPD_DEFAULT_QEMU_USER "); QEMU also runs under its\n"
+	"                          -sandbox, and keeps CAP_NET_ADMIN only for an appliance\n"
+	"                          with NICs (its taps)\n"
 	"      --release-channel   close the service connection once the appliance\n"
 	"                          answered HELLO, so that a tool can use the channel\n"
 	"                          socket directly (QEMU serves one client; tests)\n"
@@ -310,7 +316,7 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 }
 
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
-       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_RELEASE, OPT_GUEST };
+       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_QEMU_USER, OPT_RELEASE, OPT_GUEST };
 
 /* The trusted keys from --trust-dir (or the default folder), the warnings
  * about trust, and the run and state folders. @return 0 or -1 (said). */
@@ -327,11 +333,37 @@ static int trust_and_dirs(struct vappd *d, size_t *n_keys, const char *trust_dir
 	if (d->trust_image_key)
 		fprintf(stderr, "vappd: warning: --trust-image-key: each image's own signer.pub is "
 				"trusted (development only)\n");
-	if (vapp_mkdir_p(d->run_dir, 0755) < 0 || vapp_mkdir_p(d->state_dir, 0700) < 0) {
+	if (vapp_mkdir_p(d->run_dir, 0755) < 0 || vapp_mkdir_p(d->state_dir, 0711) < 0) {
 		fprintf(stderr, "vappd: cannot make %s or %s: %s\n", d->run_dir, d->state_dir,
 			strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* QEMU's user, and the folders it must reach: each appliance's own
+ * folders below them are handed to it at launch. @return 0 or -1 (said). */
+static int qemu_user_setup(struct vappd *d, const char *name)
+{
+	char err[512];
+	const char *dirs[] = { d->run_dir, d->state_dir };
+
+	if (qemu_user_lookup(name, &d->qemu_user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vappd: %s\n", err);
+		return -1;
+	}
+	/* Searchable, not listable: each appliance's folder below is its own. */
+	if (chmod(d->state_dir, 0711) < 0) {
+		fprintf(stderr, "vappd: %s: %s\n", d->state_dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (qemu_user_can_reach(&d->qemu_user, dirs[i]) < 0) {
+			fprintf(stderr, "vappd: QEMU runs as user %s, who cannot reach %s: a folder "
+					"above it is not searchable by others (chmod o+x it, or "
+					"choose another folder)\n", name, dirs[i]);
+			return -1;
+		}
 	return 0;
 }
 
@@ -371,6 +403,7 @@ int main(int argc, char **argv)
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 		{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
 		{ "qemu", required_argument, NULL, OPT_QEMU },
+		{ "qemu-user", required_argument, NULL, OPT_QEMU_USER },
 		{ "release-channel", no_argument, NULL, OPT_RELEASE },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "guest", required_argument, NULL, OPT_GUEST },
@@ -384,6 +417,7 @@ int main(int argc, char **argv)
 		.probe_result = -1, .sigfd = -1, .hello_fd = { -1, -1 },
 	};
 	const char *group = NULL, *trust_dir = NULL, *env = getenv("VAPP_ACCEL");
+	const char *qemu_user = VAPPD_DEFAULT_QEMU_USER;
 	size_t n_keys = 0, n_policies = 0, n_guests = 0;
 	char **policies = NULL, **guests = NULL;
 	struct broker *broker = NULL;
@@ -423,6 +457,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_QEMU: d.qemu = optarg; break;
+		case OPT_QEMU_USER: qemu_user = optarg; break;
 		case OPT_RELEASE: d.release_channel = true; break;
 		case 'p':
 			if (add_key(&policies, &n_policies, optarg) < 0)
@@ -443,7 +478,7 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
-	if (trust_and_dirs(&d, &n_keys, trust_dir) < 0)
+	if (trust_and_dirs(&d, &n_keys, trust_dir) < 0 || qemu_user_setup(&d, qemu_user) < 0)
 		return 1;
 	block_signals(&mask);
 	d.loop = vrpc_loop_new();

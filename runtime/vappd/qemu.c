@@ -45,7 +45,8 @@ static int resolve(const char *prog, char *path, size_t len)
 	return -ENOENT;
 }
 
-pid_t qemu_spawn(char *const *argv, const char *log_path)
+pid_t qemu_spawn(char *const *argv, const char *log_path, const struct qemu_user *user,
+		 bool net_admin)
 {
 	char path[PATH_MAX];
 	pid_t parent = getpid(), pid;
@@ -70,6 +71,9 @@ pid_t qemu_spawn(char *const *argv, const char *log_path)
 		/* Its own group, so a kill reaches QEMU and anything it starts;
 		 * and it dies with vappd, never left running unsupervised. */
 		setpgid(0, 0);
+		if (user && qemu_user_drop(user, net_admin) < 0)
+			_exit(126);
+		/* After the uid change, which clears it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
@@ -138,7 +142,7 @@ int qemu_probe(const char *qemu, const char *accel, const char *kernel, const ch
 	snprintf(log, sizeof(log), "%s/probe-%s.log", scratch, accel);
 	unlink(console);
 	unlink(log);
-	pid = qemu_spawn(argv, log);
+	pid = qemu_spawn(argv, log, NULL, false);
 	if (pid < 0) {
 		vapp_errf(why, whylen, "%s: %s", qemu, strerror((int)-pid));
 		return (int)pid;

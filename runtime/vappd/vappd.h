@@ -8,8 +8,11 @@
  *                ready (HELLO), the supervise.c state machine's actions
  *   hello.c      the HELLO that proves ready, on a thread (it may wait a boot)
  *   console.c    console.log: tails for errors, lines for `vapp logs`
- *   image.c      the image folder: the manifest's runtime facts, the copy
- *   qemu.c       qemu.args -> argv, spawning QEMU, the KVM probe
+ *   launch.c     `vapp run`: copy, verify, the measured manifest, QEMU's argv
+ *   image.c      the image folder: the copy of its measured files, the facts
+ *                of its manifest
+ *   qemu.c       spawning QEMU, the KVM probe
+ *   qemu_user.c  the unprivileged user QEMU runs as
  *   xen.c        xl commands for the Xen backend (generation only)
  *   supervise.c  back-off and state machine, pure
  *
@@ -26,11 +29,13 @@
 #include "vrpc.h"
 #include "supervise.h"
 #include "image.h"
+#include "qemu.h"
 
 #define VAPPD_ERR_LEN 4096
 #define VAPPD_DEFAULT_SOCKET "/run/vapp/vappd.sock"
 #define VAPPD_DEFAULT_RUN_DIR "/run/vapp"
 #define VAPPD_DEFAULT_STATE_DIR "/var/lib/vapp"
+#define VAPPD_DEFAULT_QEMU_USER "vapp-qemu"
 #define VAPPD_DEFAULT_IMAGES "/var/lib/vapp/images"
 #define VAPPD_DEFAULT_TRUST_DIR "/etc/vapp/trusted.d"
 #define VAPPD_BOOT_TIMEOUT_MS 60000
@@ -49,7 +54,8 @@ struct vappd {
 	const char *run_dir;
 	const char *state_dir;
 	const char *images_dir;
-	const char *qemu;            /* replaces qemu.args' argv[0] when set */
+	const char *qemu;            /* the QEMU binary; NULL: qemu-system-x86_64 */
+	struct qemu_user qemu_user;  /* who QEMU runs as (--qemu-user) */
 	char **trusted;              /* NULL-terminated key paths */
 	bool trust_image_key;        /* development: the image's own signer.pub */
 	bool release_channel;        /* close the service connection once ready */

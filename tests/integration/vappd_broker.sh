@@ -33,6 +33,7 @@ for f in "$vapp" "$vappd" "$client"; do
 done
 
 work=$(mktemp -d /tmp/vappd-broker.XXXXXX)
+chmod 711 "$work" # vappd runs QEMU as vapp-qemu, who must reach the run folder
 VAPPD_PID=
 ALICE_PID=
 stop_vappd() {

@@ -6,8 +6,13 @@
 #   - SIGKILL to its QEMU: vappd restarts it (restarts 1), the next call
 #     works, and the state volume is found again (vapp-init reuses it);
 #   - vapp logs shows the console; vapp stop ends it and ps forgets it;
-#   - a copy of the image with one byte flipped in the kernel is refused
-#     before it boots, the message naming the kernel;
+#   - the image's unmeasured files are hostile (a qemu.args whose first
+#     lines are /bin/sh -c 'touch FILE', monitors on TCP, -pidfile, tftp=/;
+#     xl.cfg and libvirt.xml the same): the appliance runs from its measured
+#     manifest, FILE never appears and QEMU's argv holds none of it;
+#   - a copy of the image with one byte flipped in the kernel, or a
+#     manifest.yaml edited after signing, is refused before it boots, the
+#     message naming the file;
 #   - an appliance whose daemon never answers fails at the boot timeout
 #     with the console's last lines in the error, and its VM is gone.
 # Bounded by $VAPPD_TEST_LIMIT seconds (default 400); everything it started
@@ -28,6 +33,7 @@ for f in "$vapp" "$vappd" "$client"; do
 done
 
 work=$(mktemp -d /tmp/vappd-test.XXXXXX)
+chmod 711 "$work" # vappd runs QEMU as vapp-qemu, who must reach the run folder
 VAPPD_PID=
 cleanup() {
 	if [ -n "$VAPPD_PID" ] && kill -0 "$VAPPD_PID" 2>/dev/null; then
@@ -70,6 +76,13 @@ for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
 [ -S "$VAPPD_SOCKET" ] || fail "vappd did not make its socket"
 [ "$(stat -c %a "$VAPPD_SOCKET")" = 660 ] || fail "socket mode $(stat -c %a "$VAPPD_SOCKET"), not 660"
 
+# The files vappd must never read, made hostile in the image it runs.
+pwned=$work/pwned
+printf '%s\n' /bin/sh -c "touch $pwned" -pidfile "$pwned.pid" -monitor tcp:0.0.0.0:4444,server,nowait \
+	-qmp tcp:0.0.0.0:4445,server,nowait -netdev user,id=u,tftp=/ >"$img/qemu.args"
+printf 'bootloader = "/bin/sh -c touch %s"\n' "$pwned" >"$img/xl.cfg"
+printf '<domain><devices><emulator>/bin/sh</emulator></devices></domain>\n' >"$img/libvirt.xml"
+
 # 1. run, ps, call
 t0=$(date +%s%N)
 out=$(timeout "$(left)" "$vapp" run "$img" 2>&1) || fail "vapp run: $out"
@@ -77,6 +90,27 @@ echo "$out" | head -1
 echo "vapp run returned after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 [ "$(ps_field hello 2)" = running ] || fail "vapp ps does not show hello running: $("$vapp" ps)"
 pid1=$(remember_pid hello)
+qargv=$(tr '\0' '\n' <"/proc/$pid1/cmdline")
+[ -e "$pwned" ] || [ -e "$pwned.pid" ] && fail "the image's qemu.args ran: $pwned exists"
+for bad in /bin/sh -pidfile -monitor -qmp tftp= 4444; do
+	grep -qF -- "$bad" <<<"$qargv" && fail "QEMU's argv holds '$bad' from the image's qemu.args"
+done
+for f in qemu.args xl.cfg libvirt.xml; do
+	[ -e "$work/run/hello/image/$f" ] && fail "vappd copied the unmeasured $f"
+done
+grep -qx -- "-append" <<<"$qargv" || fail "QEMU's argv has no -append"
+grep -qF -- "tsc_early_khz=2000000" <<<"$qargv" || fail "TCG boot without the measured cmdline.tcg"
+echo "hostile qemu.args, xl.cfg, libvirt.xml: ignored (argv from the measured manifest)"
+# QEMU: its own user, no capabilities (hello has no NICs), its seccomp filter.
+st=/proc/$pid1/status
+[ "$(awk '/^Uid:/ { print $2 }' "$st")" = "$(id -u vapp-qemu)" ] || fail "QEMU does not run as vapp-qemu: $(grep ^Uid "$st")"
+[ "$(awk '/^Uid:/ { print $3 }' "$st")" = "$(id -u vapp-qemu)" ] || fail "QEMU's effective uid: $(grep ^Uid "$st")"
+[ "$(awk '/^CapEff:/ { print $2 }' "$st")" = 0000000000000000 ] || fail "QEMU has capabilities: $(grep ^Cap "$st")"
+[ "$(awk '/^Seccomp:/ { print $2 }' "$st")" = 2 ] || fail "QEMU runs without its seccomp filter"
+grep -qx -- "-sandbox" <<<"$qargv" || fail "QEMU's argv has no -sandbox"
+[ "$(stat -c %U:%G:%a "$work/run/hello/image/kernel")" = root:vapp-qemu:640 ] ||
+	fail "the boot copy is not root's, read-only to QEMU: $(stat -c %U:%G:%a "$work/run/hello/image/kernel")"
+echo "QEMU runs as vapp-qemu, no capabilities, seccomp on"
 chan=$work/run/hello/vapp.rpc.sock
 out=$(timeout 20 "$client" "serial:$chan" first 2>&1) || fail "call 1: $out"
 case $out in "Hello, first!"*) echo "call 1: $out" ;; *) fail "call 1 answered: $out" ;; esac
@@ -126,6 +160,15 @@ out=$(timeout 30 "$vapp" run --name bad "$bad" 2>&1) && fail "a flipped byte was
 case $out in *"refused before boot"*kernel*) echo "flipped byte: $out" ;;
 *) fail "flipped byte: unexpected message: $out" ;; esac
 [ ! -e "$work/run/bad/console.log" ] || fail "the flipped image booted (it has a console)"
+# The manifest decides memory, devices and services: edited after signing,
+# the image is refused just the same.
+rm -rf "$bad"
+cp -r "$img" "$bad"
+sed -i 's/^memory: .*/memory: 4096/' "$bad/manifest.yaml"
+cmp -s "$img/manifest.yaml" "$bad/manifest.yaml" && fail "the manifest edit changed nothing"
+out=$(timeout 30 "$vapp" run --name bad "$bad" 2>&1) && fail "an edited manifest was run: $out"
+case $out in *"refused before boot"*manifest.yaml*) echo "edited manifest: refused" ;;
+*) fail "edited manifest: unexpected message: $out" ;; esac
 
 # 5. a daemon that never answers: fails at the boot timeout, console tail
 broken=$work/broken

@@ -97,6 +97,7 @@ fw_rig_init() {
 	[ -z "$FW_SKIP" ] && ! guest_kernel && FW_SKIP="no guest kernel"
 	[ -z "$FW_SKIP" ] || return 77
 	FW_WORK=$(mktemp -d /tmp/vapp-fw.XXXXXX)
+	chmod 711 "$FW_WORK" # vappd runs QEMU as vapp-qemu, who must reach the run folder
 	FW_IMG=$FW_WORK/img
 	FW_RUN=$FW_WORK/run
 	mkdir -p "$FW_RUN"
