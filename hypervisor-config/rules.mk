@@ -21,3 +21,7 @@ $(HVCONFIG_LIB): $(HVCONFIG_OBJS)
 # every generated xl.cfg.
 $(BUILD)/tests/unit/test_hvconfig: $(HVCONFIG_LIB) $(UTIL_LIB)
 $(BUILD)/tests/unit/test_hvconfig: TEST_COMMON_OBJS += $(HVCONFIG_LIB) $(UTIL_LIB) -lxlutil -lxenlight
+
+# The Xen backend's commands (src/run_xen.c).
+$(BUILD)/tests/unit/test_hvrun_xen: $(HVCONFIG_LIB) $(UTIL_LIB)
+$(BUILD)/tests/unit/test_hvrun_xen: TEST_COMMON_OBJS += $(HVCONFIG_LIB) $(UTIL_LIB)

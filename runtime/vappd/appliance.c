@@ -29,7 +29,7 @@
 
 #include "hvconfig.h"
 #include "measure.h"
-#include "qemu.h"
+#include "hvrun.h"
 #include "vappd.h"
 #include "appliance.h"
 
@@ -297,7 +297,7 @@ int start_vm(struct appliance *a)
 	a->daemon_exit_seen = false;
 	a->daemon_status = 0;
 	a->ctx.status = 0;
-	pid = qemu_spawn(a->argv, log, &a->d->qemu_user, a->info.m->n_nics > 0);
+	pid = hv_qemu_spawn(a->argv, log, &a->d->qemu_user, a->info.m->n_nics > 0);
 	if (pid < 0) {
 		snprintf(a->error, sizeof(a->error), "cannot start %s: %s", a->argv[0],
 			 strerror((int)-pid));
@@ -371,7 +371,7 @@ void appliance_free(struct appliance *a)
 	cancel(a, &a->boot_timer);
 	cancel(a, &a->backoff_timer);
 	cancel(a, &a->stop_timer);
-	qemu_argv_free(a->argv);
+	hv_argv_free(a->argv);
 	image_info_free(&a->info);
 	free(a);
 }
@@ -585,7 +585,7 @@ void appliance_info(struct appliance *a, struct appliance_info *o)
 	o->state = a->state;
 	o->pid = a->pid;
 	o->uptime_ms = a->pid > 0 ? (uint64_t)(mono_ms() - a->started_ms) : 0;
-	o->memory_bytes = proc_rss_bytes(a->pid);
+	o->memory_bytes = hv_proc_rss_bytes(a->pid);
 	o->restarts = a->restarts;
 	o->boot_ms = a->boot_ms;
 	o->backoff_ms = a->state == SUP_BACKOFF ? a->backoff_ms : 0;

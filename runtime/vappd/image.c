@@ -21,7 +21,7 @@
 static const char *const trust_files[] = { "measurement", "measurement.sig", "signer.pub" };
 #define N_TRUST_FILES (sizeof(trust_files) / sizeof(trust_files[0]))
 
-const char *image_file(size_t i)
+const char *vappd_image_file(size_t i)
 {
 	if (i < MEASURE_N_PARTS)
 		return measure_part_file[i];
@@ -173,9 +173,9 @@ int image_copy(const char *src, const char *dst, char *err, size_t errlen)
 		vapp_errf(err, errlen, "%s: %s", dst, strerror(-rc));
 		return rc;
 	}
-	for (size_t i = 0; image_file(i); i++) {
-		snprintf(from, sizeof(from), "%s/%s", src, image_file(i));
-		snprintf(to, sizeof(to), "%s/%s", dst, image_file(i));
+	for (size_t i = 0; vappd_image_file(i); i++) {
+		snprintf(from, sizeof(from), "%s/%s", src, vappd_image_file(i));
+		snprintf(to, sizeof(to), "%s/%s", dst, vappd_image_file(i));
 		rc = copy_one(from, to, &total);
 		if (rc == -ENOENT) {
 			vapp_errf(err, errlen, "%s: missing (an image of an older vapp, which measured "

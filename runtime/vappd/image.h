@@ -35,7 +35,7 @@ void image_info_free(struct image_info *info);
 /* The files copied from an image folder, i = 0, 1, ... until NULL: the
  * measured parts (measure_part_file), then measurement, measurement.sig,
  * signer.pub. */
-const char *image_file(size_t i);
+const char *vappd_image_file(size_t i);
 
 /**
  * Copies the image folder @p src into @p dst (created, mode 0700; files

@@ -19,7 +19,7 @@
 
 #include "appliance.h"
 #include "hvconfig.h"
-#include "qemu.h"
+#include "hvrun.h"
 
 /* A kernel command line is at most 2 KiB on x86 (COMMAND_LINE_SIZE). */
 #define CMDLINE_MAX 4096
@@ -70,7 +70,7 @@ static const char *resolve_accel(struct vappd *d, enum vappd_accel want, const c
 	if (want == ACCEL_TCG)
 		return "tcg";
 	if (d->probe_result < 0) {
-		int yes = qemu_probe(qemu, "kvm", kernel, d->run_dir, d->probe_timeout_ms,
+		int yes = hv_qemu_probe(qemu, "kvm", kernel, d->run_dir, d->probe_timeout_ms,
 				     d->probe_why, sizeof(d->probe_why));
 
 		d->probe_result = yes == 1 ? ACCEL_KVM : ACCEL_TCG;
@@ -209,18 +209,18 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
  */
 static int give_to_qemu(struct vappd *d, struct appliance *a, char *err, size_t errlen)
 {
-	const struct qemu_user *u = &d->qemu_user;
+	const struct hv_user *u = &d->qemu_user;
 	char p[PATH_MAX];
 	int rc;
 
-	if ((rc = qemu_user_give(u, a->run_dir, false, 01770)) < 0 ||
-	    (rc = qemu_user_give(u, a->image_dir, false, 0750)) < 0) {
+	if ((rc = hv_user_give(u, a->run_dir, false, 01770)) < 0 ||
+	    (rc = hv_user_give(u, a->image_dir, false, 0750)) < 0) {
 		snprintf(err, errlen, "%s: %s", a->run_dir, strerror(-rc));
 		return rc;
 	}
-	for (size_t i = 0; image_file(i); i++) {
-		path_in(p, sizeof(p), a->image_dir, image_file(i));
-		if ((rc = qemu_user_give(u, p, false, 0640)) < 0) {
+	for (size_t i = 0; vappd_image_file(i); i++) {
+		path_in(p, sizeof(p), a->image_dir, vappd_image_file(i));
+		if ((rc = hv_user_give(u, p, false, 0640)) < 0) {
 			snprintf(err, errlen, "%s: %s", p, strerror(-rc));
 			return rc;
 		}
@@ -263,8 +263,8 @@ static int make_state(struct vappd *d, struct appliance *a, char *err, size_t er
 		goto err_errno;
 	}
 	/* QEMU's to write; the folder only for it to pass through. */
-	if (qemu_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
-	    qemu_user_give(&d->qemu_user, img, true, 0600) < 0)
+	if (hv_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
+	    hv_user_give(&d->qemu_user, img, true, 0600) < 0)
 		goto err_errno;
 	unlink(link);
 	if (symlink(img, link) < 0)
@@ -411,7 +411,7 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 err_tmp:
 	rm_tree(tmp);
 err_a:
-	qemu_argv_free(a->argv);
+	hv_argv_free(a->argv);
 	image_info_free(&a->info);
 	free(a);
 	errno = rc < 0 ? -rc : EIO;

@@ -348,7 +348,7 @@ static int qemu_user_setup(struct vappd *d, const char *name)
 	char err[512];
 	const char *dirs[] = { d->run_dir, d->state_dir };
 
-	if (qemu_user_lookup(name, &d->qemu_user, err, sizeof(err)) < 0) {
+	if (hv_user_lookup(name, &d->qemu_user, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vappd: %s\n", err);
 		return -1;
 	}
@@ -358,7 +358,7 @@ static int qemu_user_setup(struct vappd *d, const char *name)
 		return -1;
 	}
 	for (size_t i = 0; i < 2; i++)
-		if (qemu_user_can_reach(&d->qemu_user, dirs[i]) < 0) {
+		if (hv_user_can_reach(&d->qemu_user, dirs[i]) < 0) {
 			fprintf(stderr, "vappd: QEMU runs as user %s, who cannot reach %s: a folder "
 					"above it is not searchable by others (chmod o+x it, or "
 					"choose another folder)\n", name, dirs[i]);

@@ -34,8 +34,7 @@ VAPP_CLI_LIBS := $(VAPPD_PROTO_OBJS) $(VAPP_CLI_LIBS)
 VAPP_CLI_GEN_HEADERS += $(call gen-headers-of,$(VAPPD_PROTOS))
 
 # Unit tests of vappd's pure parts link the library.
-VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu \
-	$(BUILD)/tests/unit/test_vappd_xen
+VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu
 $(VAPPD_TESTS): $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(HVCONFIG_LIB) $(IMAGE_LIB) $(MANIFEST_LIB) \
 	$(POLICY_LIB)
 $(VAPPD_TESTS): TEST_COMMON_OBJS += $(VAPPD_LDLIBS)

@@ -11,10 +11,10 @@
  *   launch.c     `vapp run`: copy, verify, the measured manifest, QEMU's argv
  *   image.c      the image folder: the copy of its measured files, the facts
  *                of its manifest
- *   qemu.c       spawning QEMU, the KVM probe
- *   qemu_user.c  the unprivileged user QEMU runs as
- *   xen.c        xl commands for the Xen backend (generation only)
  *   supervise.c  back-off and state machine, pure
+ *
+ * QEMU's argv, spawning, the KVM probe and the user QEMU runs as are
+ * hypervisor-config's (hvconfig.h, hvrun.h).
  *
  * Error convention as everywhere: 0 or -errno; a human-readable reason, when
  * there is one, goes into a caller's buffer of VAPPD_ERR_LEN bytes.
@@ -29,7 +29,7 @@
 #include "vrpc.h"
 #include "supervise.h"
 #include "image.h"
-#include "qemu.h"
+#include "hvrun.h"
 
 #define VAPPD_ERR_LEN 4096
 #define VAPPD_DEFAULT_SOCKET "/run/vapp/vappd.sock"
@@ -55,7 +55,7 @@ struct vappd {
 	const char *state_dir;
 	const char *images_dir;
 	const char *qemu;            /* the QEMU binary; NULL: qemu-system-x86_64 */
-	struct qemu_user qemu_user;  /* who QEMU runs as (--qemu-user) */
+	struct hv_user qemu_user;  /* who QEMU runs as (--qemu-user) */
 	char **trusted;              /* NULL-terminated key paths */
 	bool trust_image_key;        /* development: the image's own signer.pub */
 	bool release_channel;        /* close the service connection once ready */

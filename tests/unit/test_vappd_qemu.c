@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "image.h"
-#include "qemu.h"
+#include "hvrun.h"
 #include "vappd.h"
 
 void vappd_log(const char *fmt, ...)
@@ -46,8 +46,8 @@ static void copy_takes_measured_only(void **state)
 
 	assert_non_null(mkdtemp(src));
 	snprintf(dst, sizeof(dst), "%s.out", src);
-	for (size_t i = 0; image_file(i); i++, n++)
-		put(src, image_file(i), "x");
+	for (size_t i = 0; vappd_image_file(i); i++, n++)
+		put(src, vappd_image_file(i), "x");
 	for (size_t i = 0; hostile[i]; i++)
 		put(src, hostile[i], "/bin/sh\n-c\ntouch /tmp/vapp-pwned\n");
 	assert_int_equal(n, 9); /* six measured parts, measurement, .sig, signer.pub */

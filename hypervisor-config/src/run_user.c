@@ -23,10 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "qemu.h"
+#include "hvrun.h"
 #include "vapp_util.h"
 
-int qemu_user_lookup(const char *name, struct qemu_user *u, char *err, size_t errlen)
+int hv_user_lookup(const char *name, struct hv_user *u, char *err, size_t errlen)
 {
 	struct passwd pw, *pwp = NULL;
 	struct group gr, *grp = NULL;
@@ -55,7 +55,7 @@ int qemu_user_lookup(const char *name, struct qemu_user *u, char *err, size_t er
 }
 
 /* Only async-signal-safe calls: this runs between fork() and exec(). */
-int qemu_user_drop(const struct qemu_user *u, bool net_admin)
+int hv_user_drop(const struct hv_user *u, bool net_admin)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
@@ -77,14 +77,14 @@ int qemu_user_drop(const struct qemu_user *u, bool net_admin)
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
-int qemu_user_give(const struct qemu_user *u, const char *path, bool owner, mode_t mode)
+int hv_user_give(const struct hv_user *u, const char *path, bool owner, mode_t mode)
 {
 	if (chown(path, owner ? u->uid : 0, u->gid) < 0 || chmod(path, mode) < 0)
 		return -errno;
 	return 0;
 }
 
-int qemu_user_can_reach(const struct qemu_user *u, const char *dir)
+int hv_user_can_reach(const struct hv_user *u, const char *dir)
 {
 	int st = 0;
 	pid_t pid = fork();
@@ -92,7 +92,7 @@ int qemu_user_can_reach(const struct qemu_user *u, const char *dir)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		_exit(qemu_user_drop(u, false) || access(dir, X_OK) ? 1 : 0);
+		_exit(hv_user_drop(u, false) || access(dir, X_OK) ? 1 : 0);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EACCES;

@@ -1,11 +1,11 @@
-/* xen.c - the Xen backend's command lines (see xen.h). */
+/* run_xen.c - the Xen backend's command lines (see hvrun.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xen.h"
+#include "hvrun.h"
 
 /* Xen's own domid limit: DOMID_FIRST_RESERVED. */
 #define DOMID_MAX 0x7FEF
@@ -48,7 +48,7 @@ static char **argv_of(int n, ...)
 		v[i] = strdup(va_arg(ap, const char *));
 		if (!v[i]) {
 			va_end(ap);
-			xen_argv_free(v);
+			hv_argv_free(v);
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -57,16 +57,7 @@ static char **argv_of(int n, ...)
 	return v;
 }
 
-void xen_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (size_t i = 0; argv[i]; i++)
-		free(argv[i]);
-	free(argv);
-}
-
-char **xen_create_argv(const char *cfg_path, const char *domain_name)
+char **hv_xen_create_argv(const char *cfg_path, const char *domain_name)
 {
 	char name[80];
 
@@ -80,7 +71,7 @@ char **xen_create_argv(const char *cfg_path, const char *domain_name)
 	return argv_of(5, "xl", "create", "-q", cfg_path, name);
 }
 
-char **xen_domid_argv(const char *domain_name)
+char **hv_xen_domid_argv(const char *domain_name)
 {
 	if (!safe_name(domain_name)) {
 		errno = EINVAL;
@@ -89,7 +80,7 @@ char **xen_domid_argv(const char *domain_name)
 	return argv_of(3, "xl", "domid", domain_name);
 }
 
-char **xen_stop_argv(const char *domain_name, int force)
+char **hv_xen_stop_argv(const char *domain_name, int force)
 {
 	if (!safe_name(domain_name)) {
 		errno = EINVAL;
@@ -99,7 +90,7 @@ char **xen_stop_argv(const char *domain_name, int force)
 		     : argv_of(4, "xl", "shutdown", "-w", domain_name);
 }
 
-char **xen_vchan_mkdir_argv(const char *path)
+char **hv_xen_vchan_mkdir_argv(const char *path)
 {
 	if (!safe_path(path)) {
 		errno = EINVAL;
@@ -108,7 +99,7 @@ char **xen_vchan_mkdir_argv(const char *path)
 	return argv_of(3, "xenstore-write", path, "");
 }
 
-char **xen_vchan_chmod_argv(const char *path, uint32_t server, uint32_t client)
+char **hv_xen_vchan_chmod_argv(const char *path, uint32_t server, uint32_t client)
 {
 	char owner[16], reader[16];
 
@@ -123,7 +114,7 @@ char **xen_vchan_chmod_argv(const char *path, uint32_t server, uint32_t client)
 	return argv_of(5, "xenstore-chmod", "-r", path, owner, reader);
 }
 
-int xen_parse_domid(const char *text, uint32_t *domid)
+int hv_xen_parse_domid(const char *text, uint32_t *domid)
 {
 	unsigned long v = 0;
 	const char *p = text;

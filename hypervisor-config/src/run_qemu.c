@@ -1,6 +1,6 @@
 /*
- * qemu.c - the QEMU backend's process side: starting QEMU, the KVM probe.
- * Its argv comes from hypervisor-config (launch.c).
+ * run_qemu.c - the QEMU backend's process side: starting QEMU (its argv is
+ * hv_qemu_argv()'s), the KVM probe, a process's memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,14 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hvconfig.h"
-#include "qemu.h"
+#include "hvrun.h"
 #include "vapp_util.h"
-
-void qemu_argv_free(char **argv)
-{
-	hv_argv_free(argv);
-}
 
 /* The program's path, searched in PATH before fork(): after fork() in a
  * threaded process only async-signal-safe calls are allowed. */
@@ -45,7 +39,7 @@ static int resolve(const char *prog, char *path, size_t len)
 	return -ENOENT;
 }
 
-pid_t qemu_spawn(char *const *argv, const char *log_path, const struct qemu_user *user,
+pid_t hv_qemu_spawn(char *const *argv, const char *log_path, const struct hv_user *user,
 		 bool net_admin)
 {
 	char path[PATH_MAX];
@@ -71,7 +65,7 @@ pid_t qemu_spawn(char *const *argv, const char *log_path, const struct qemu_user
 		/* Its own group, so a kill reaches QEMU and anything it starts;
 		 * and it dies with vappd, never left running unsupervised. */
 		setpgid(0, 0);
-		if (user && qemu_user_drop(user, net_admin) < 0)
+		if (user && hv_user_drop(user, net_admin) < 0)
 			_exit(126);
 		/* After the uid change, which clears it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -119,7 +113,7 @@ static bool file_has(const char *path, const char *marker)
 	return strstr(buf, marker) != NULL;
 }
 
-int qemu_probe(const char *qemu, const char *accel, const char *kernel, const char *scratch,
+int hv_qemu_probe(const char *qemu, const char *accel, const char *kernel, const char *scratch,
 	       int timeout_ms, char *why, size_t whylen)
 {
 	char console[PATH_MAX], serial[PATH_MAX + 8], log[PATH_MAX];
@@ -142,7 +136,7 @@ int qemu_probe(const char *qemu, const char *accel, const char *kernel, const ch
 	snprintf(log, sizeof(log), "%s/probe-%s.log", scratch, accel);
 	unlink(console);
 	unlink(log);
-	pid = qemu_spawn(argv, log, NULL, false);
+	pid = hv_qemu_spawn(argv, log, NULL, false);
 	if (pid < 0) {
 		vapp_errf(why, whylen, "%s: %s", qemu, strerror((int)-pid));
 		return (int)pid;
@@ -177,7 +171,7 @@ int qemu_probe(const char *qemu, const char *accel, const char *kernel, const ch
 	return yes;
 }
 
-unsigned long long proc_rss_bytes(pid_t pid)
+unsigned long long hv_proc_rss_bytes(pid_t pid)
 {
 	char path[64], line[256];
 	unsigned long long kb = 0;
