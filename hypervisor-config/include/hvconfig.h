@@ -48,6 +48,9 @@ struct hv_params {
 	const char *qemu;        /* argv[0], default "qemu-system-x86_64" */
 	/* Indexed like m->nics; the array or any entry may be NULL. */
 	const char *const *taps;    /* default "${TAP_<nic name>}" */
+	/* QEMU only: NIC i's tap as an open fd QEMU inherits (tap,fd=N)
+	 * instead of one it opens by name; NULL or a negative entry: by name. */
+	const int *tap_fds;
 	const char *const *bridges; /* default "${BRIDGE_<nic name>}" */
 };
 

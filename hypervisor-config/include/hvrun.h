@@ -31,10 +31,9 @@ struct hv_user {
  * make one. @return 0, -ENOENT or -EPERM with @p err filled in. */
 int hv_user_lookup(const char *name, struct hv_user *u, char *err, size_t errlen);
 
-/** In a child between fork() and exec(): become @p u for good, keeping
- * CAP_NET_ADMIN (ambient, for tap devices) only when @p net_admin;
- * no_new_privs set. @return 0 or -errno. */
-int hv_user_drop(const struct hv_user *u, bool net_admin);
+/** In a child between fork() and exec(): become @p u for good, with no
+ * capability, no_new_privs set. @return 0 or -errno. */
+int hv_user_drop(const struct hv_user *u);
 
 /** chown @p path to root (or @p u when @p owner) and @p u's group, then
  * chmod @p mode. @return 0 or -errno. */
@@ -44,15 +43,25 @@ int hv_user_give(const struct hv_user *u, const char *path, bool owner, mode_t m
  * child. @return 0, or -EACCES. */
 int hv_user_can_reach(const struct hv_user *u, const char *dir);
 
+/** Opens (making it) tap device @p name for a QEMU to inherit: the runtime
+ * holds the right to make taps, QEMU does not. @return the fd (close-on-
+ * exec), or -errno. */
+int hv_tap_open(const char *name);
+
+/* Inherited fds are placed at 3, 4, ...: hv_params.tap_fds names these. */
+#define HV_SPAWN_FIRST_FD 3
+#define HV_SPAWN_MAX_FDS 8
+
 /**
  * Starts @p argv with stdin /dev/null and stdout/stderr appended to
  * @p log_path, in its own process group, killed (SIGKILL) if vappd dies,
  * as @p user (NULL: vappd's own user, for the KVM probe, which boots a
- * kernel with no devices and no guest input).
+ * kernel with no devices and no guest input). @p fds (at most
+ * HV_SPAWN_MAX_FDS) become its fds HV_SPAWN_FIRST_FD, ...
  * @return the pid, or -errno.
  */
 pid_t hv_qemu_spawn(char *const *argv, const char *log_path, const struct hv_user *user,
-		 bool net_admin);
+		    const int *fds, size_t n_fds);
 
 /**
  * Does QEMU boot @p kernel with -accel @p accel within @p timeout_ms? Boots

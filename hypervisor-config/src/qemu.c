@@ -112,7 +112,7 @@ static void add_state(struct argv_b *a, const struct hv_run *r, const char *dev)
 }
 
 static void add_nics(struct argv_b *a, const struct manifest *m,
-		     const struct hv_run *r, const char *dev)
+		     const struct hv_run *r, const int *fds, const char *dev)
 {
 	struct sbuf b = { 0 };
 	char mac[18];
@@ -120,9 +120,14 @@ static void add_nics(struct argv_b *a, const struct manifest *m,
 
 	for (i = 0; i < m->n_nics; i++) {
 		arg(a, "-netdev");
-		sb_printf(&b, "tap,id=n%zu,ifname=", i);
-		sb_qemu_opt(&b, r->taps[i]);
-		sb_puts(&b, ",script=no,downscript=no");
+		if (fds && fds[i] >= 0) {
+			/* The runtime opened it: QEMU needs no right to make taps. */
+			sb_printf(&b, "tap,id=n%zu,fd=%d", i, fds[i]);
+		} else {
+			sb_printf(&b, "tap,id=n%zu,ifname=", i);
+			sb_qemu_opt(&b, r->taps[i]);
+			sb_puts(&b, ",script=no,downscript=no");
+		}
 		arg_sb(a, &b);
 		arg(a, "-device");
 		hv_nic_mac(m, i, mac);
@@ -230,7 +235,7 @@ char **hv_qemu_argv(const struct manifest *m, const struct hv_params *p)
 	add_channels(&a, m, &r, pci ? "virtio-serial-pci" : "virtio-serial-device");
 	if (m->state.size_mib)
 		add_state(&a, &r, pci ? "virtio-blk-pci" : "virtio-blk-device");
-	add_nics(&a, m, &r, pci ? "virtio-net-pci" : "virtio-net-device");
+	add_nics(&a, m, &r, p ? p->tap_fds : NULL, pci ? "virtio-net-pci" : "virtio-net-device");
 	add_passthrough(&a, m);
 	/* Last, so that they can add to or override what came before. */
 	for (i = 0; i < m->hv.n_qemu_args; i++)

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,8 +42,47 @@ static int resolve(const char *prog, char *path, size_t len)
 	return -ENOENT;
 }
 
+int hv_tap_open(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* What QEMU asks for when it opens a tap itself. */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* In the child: @p fds to 3, 4, ... (through high numbers first, so that
+ * none is overwritten before it is moved), inherited across exec. */
+static int place_fds(const int *fds, size_t n)
+{
+	int tmp[HV_SPAWN_MAX_FDS];
+
+	if (n > HV_SPAWN_MAX_FDS)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (dup2(tmp[i], HV_SPAWN_FIRST_FD + (int)i) < 0)
+			return -1;
+	return 0;
+}
+
 pid_t hv_qemu_spawn(char *const *argv, const char *log_path, const struct hv_user *user,
-		 bool net_admin)
+		    const int *fds, size_t n_fds)
 {
 	char path[PATH_MAX];
 	pid_t parent = getpid(), pid;
@@ -65,7 +107,7 @@ pid_t hv_qemu_spawn(char *const *argv, const char *log_path, const struct hv_use
 		/* Its own group, so a kill reaches QEMU and anything it starts;
 		 * and it dies with vappd, never left running unsupervised. */
 		setpgid(0, 0);
-		if (user && hv_user_drop(user, net_admin) < 0)
+		if (user && hv_user_drop(user) < 0)
 			_exit(126);
 		/* After the uid change, which clears it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -73,7 +115,8 @@ pid_t hv_qemu_spawn(char *const *argv, const char *log_path, const struct hv_use
 			_exit(127);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+		if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
+		    place_fds(fds, n_fds) < 0)
 			_exit(127);
 		execv(path, argv);
 		_exit(127);
@@ -136,7 +179,7 @@ int hv_qemu_probe(const char *qemu, const char *accel, const char *kernel, const
 	snprintf(log, sizeof(log), "%s/probe-%s.log", scratch, accel);
 	unlink(console);
 	unlink(log);
-	pid = hv_qemu_spawn(argv, log, NULL, false);
+	pid = hv_qemu_spawn(argv, log, NULL, NULL, 0);
 	if (pid < 0) {
 		vapp_errf(why, whylen, "%s: %s", qemu, strerror((int)-pid));
 		return (int)pid;

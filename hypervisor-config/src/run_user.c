@@ -6,20 +6,17 @@
  * escape lands in. It never runs as root here. vappd drops to the user
  * between fork() and exec(), so QEMU starts without privileges (QEMU's own
  * -runas could not: -sandbox elevateprivileges=deny forbids the setuid()
- * that -runas does after the filter is in place). An appliance with NICs
- * keeps one capability, CAP_NET_ADMIN, as an ambient capability, so that
- * QEMU can open its tap devices; nothing else.
+ * that -runas does after the filter is in place). It keeps no capability:
+ * the runtime opens an appliance's taps and QEMU inherits them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/capability.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,25 +52,11 @@ int hv_user_lookup(const char *name, struct hv_user *u, char *err, size_t errlen
 }
 
 /* Only async-signal-safe calls: this runs between fork() and exec(). */
-int hv_user_drop(const struct hv_user *u, bool net_admin)
+int hv_user_drop(const struct hv_user *u)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
-	const unsigned cap = CAP_NET_ADMIN;
-
-	if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0)
+	if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
 		return -errno;
-	if (net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (setresuid(u->uid, u->uid, u->uid) < 0)
-		return -errno;
-	if (net_admin) {
-		data[cap / 32].effective = data[cap / 32].permitted =
-			data[cap / 32].inheritable = 1u << (cap % 32);
-		if (syscall(SYS_capset, &hdr, data) < 0 ||
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return -errno;
-	}
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
@@ -92,7 +75,7 @@ int hv_user_can_reach(const struct hv_user *u, const char *dir)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		_exit(hv_user_drop(u, false) || access(dir, X_OK) ? 1 : 0);
+		_exit(hv_user_drop(u) || access(dir, X_OK) ? 1 : 0);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EACCES;

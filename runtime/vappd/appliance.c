@@ -284,8 +284,37 @@ static void unlink_sockets(struct appliance *a)
 	}
 }
 
+void vappd_tap_name(const char *appliance, size_t i, char name[16])
+{
+	/* An interface name is at most 15 bytes (IFNAMSIZ - 1). */
+	snprintf(name, 16, "vp%.8sn%zu", appliance, i);
+}
+
+/* The appliance's taps, opened (made) by vappd for QEMU to inherit. */
+static int open_taps(struct appliance *a, int *fds)
+{
+	size_t n = a->info.m->n_nics;
+	char name[16];
+
+	for (size_t i = 0; i < n; i++) {
+		vappd_tap_name(a->name, i, name);
+		fds[i] = hv_tap_open(name);
+		if (fds[i] < 0) {
+			int err = fds[i];
+
+			snprintf(a->error, sizeof(a->error), "tap %s: %s", name, strerror(-err));
+			while (i--)
+				close(fds[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
 int start_vm(struct appliance *a)
 {
+	int taps[HV_SPAWN_MAX_FDS];
+	size_t n_taps = a->info.m->n_nics;
 	char log[PATH_MAX], con[PATH_MAX], old[PATH_MAX];
 	pid_t pid;
 
@@ -297,7 +326,11 @@ int start_vm(struct appliance *a)
 	a->daemon_exit_seen = false;
 	a->daemon_status = 0;
 	a->ctx.status = 0;
-	pid = hv_qemu_spawn(a->argv, log, &a->d->qemu_user, a->info.m->n_nics > 0);
+	if ((pid = open_taps(a, taps)) < 0)
+		return (int)pid;
+	pid = hv_qemu_spawn(a->argv, log, &a->d->qemu_user, taps, n_taps);
+	for (size_t i = 0; i < n_taps; i++)
+		close(taps[i]);
 	if (pid < 0) {
 		snprintf(a->error, sizeof(a->error), "cannot start %s: %s", a->argv[0],
 			 strerror((int)-pid));

@@ -23,7 +23,6 @@
 
 /* A kernel command line is at most 2 KiB on x86 (COMMAND_LINE_SIZE). */
 #define CMDLINE_MAX 4096
-#define MAX_NICS 8
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -160,22 +159,24 @@ static int read_cmdline(struct appliance *a, const char *accel, char **out, char
 static int make_argv(struct vappd *d, struct appliance *a, const char *accel, char *err,
 		     size_t errlen)
 {
-	char kernel[PATH_MAX], initrd[PATH_MAX], tapname[MAX_NICS][16], *cmdline;
-	const char *taps[MAX_NICS] = { 0 };
+	char kernel[PATH_MAX], initrd[PATH_MAX], tapname[HV_SPAWN_MAX_FDS][16], *cmdline;
+	const char *taps[HV_SPAWN_MAX_FDS] = { 0 };
+	int tap_fds[HV_SPAWN_MAX_FDS];
 	const struct manifest *m = a->info.m;
 	int rc;
 
-	if (m->n_nics > MAX_NICS) {
+	if (m->n_nics > HV_SPAWN_MAX_FDS) {
 		snprintf(err, errlen, "manifest.yaml: %zu NICs, vappd runs at most %d", m->n_nics,
-			 MAX_NICS);
+			 HV_SPAWN_MAX_FDS);
 		return -EINVAL;
 	}
 	if ((rc = read_cmdline(a, accel, &cmdline, err, errlen)) < 0)
 		return rc;
-	/* An interface name is at most 15 bytes (IFNAMSIZ - 1). */
+	/* start_vm() opens the taps; QEMU inherits them at 3, 4, ... */
 	for (size_t i = 0; i < m->n_nics; i++) {
-		snprintf(tapname[i], sizeof(tapname[i]), "vp%.8sn%zu", a->name, i);
+		vappd_tap_name(a->name, i, tapname[i]);
 		taps[i] = tapname[i];
+		tap_fds[i] = HV_SPAWN_FIRST_FD + (int)i;
 	}
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
 	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs.cpio.gz");
@@ -188,6 +189,7 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		.virt_type = strcmp(accel, "kvm") ? "qemu" : "kvm",
 		.qemu = d->qemu ? d->qemu : "qemu-system-x86_64",
 		.taps = taps,
+		.tap_fds = tap_fds,
 	};
 	a->argv = hv_qemu_argv(m, &p);
 	rc = a->argv ? 0 : -errno;

@@ -81,6 +81,10 @@ void vappd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- appliance.c ---- */
 
+/* The name of NIC @p i's tap of appliance @p appliance: vp<name, 8 at
+ * most>n<i>, within IFNAMSIZ. */
+void vappd_tap_name(const char *appliance, size_t i, char name[16]);
+
 /* A finished `vapp run`: ok, or a failure with its reason. */
 typedef void (*app_run_done_fn)(void *ud, struct appliance *a, bool ok, const char *err);
 typedef void (*app_stop_done_fn)(void *ud, struct appliance *a);
