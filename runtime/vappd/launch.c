@@ -320,15 +320,110 @@ static int read_info(const char *copy, struct image_info *info, char *err, size_
 	return rc;
 }
 
+/* The name the appliance runs as, free to take. @return 0 or -errno (said);
+ * *old is a stopped or failed appliance of that name, to replace. */
+static int claim_name(struct vappd *d, struct appliance *a, const char *name,
+		      struct appliance **old, char *err, size_t errlen)
+{
+	snprintf(a->name, sizeof(a->name), "%s", name && name[0] ? name : a->info.name);
+	if (!valid_name(a->name)) {
+		snprintf(err, errlen, "'%.64s' is not an appliance name ([a-z0-9][a-z0-9-]*, at "
+				      "most 63)", name && name[0] ? name : a->info.name);
+		return -EINVAL;
+	}
+	*old = appliance_find(d, a->name);
+	if (*old && ((*old)->pid > 0 ||
+		     ((*old)->state != SUP_STOPPED && (*old)->state != SUP_FAILED))) {
+		snprintf(err, errlen, "%s is already %s (stop it first: vapp stop %s)", a->name,
+			 sup_state_name((*old)->state), a->name);
+		return -EEXIST;
+	}
+	if (a->info.channel && !valid_channel(a->info.channel)) {
+		snprintf(err, errlen, "manifest.yaml: channel '%.64s' is not a file name",
+			 a->info.channel);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The image's measured files, copied into @p tmp, verified, and only then
+ * its manifest read (it is measured), and the name claimed. */
+static int take_image(struct vappd *d, struct appliance *a, const char *image, const char *name,
+		      char *tmp, char *err, size_t errlen, char *notes, size_t noteslen)
+{
+	struct appliance *old = NULL;
+	int rc;
+
+	if ((rc = resolve_image(d, image, a->image_src, err, errlen)) < 0)
+		return rc;
+	snprintf(tmp, PATH_MAX, "%s/.image-XXXXXX", d->run_dir);
+	if (!mkdtemp(tmp)) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		tmp[0] = 0;
+		return -EIO;
+	}
+	if ((rc = image_copy(a->image_src, tmp, err, errlen)) < 0 ||
+	    (rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0 ||
+	    (rc = read_info(tmp, &a->info, err, errlen)) < 0 ||
+	    (rc = claim_name(d, a, name, &old, err, errlen)) < 0)
+		return rc;
+	if (old)
+		appliance_free(old);
+	return 0;
+}
+
+/* The verified copy becomes RUN_DIR/NAME/image, QEMU's to read. */
+static int install_image(struct vappd *d, struct appliance *a, const char *tmp, char *err,
+			 size_t errlen)
+{
+	path_in(a->run_dir, sizeof(a->run_dir), d->run_dir, a->name);
+	path_in(a->image_dir, sizeof(a->image_dir), a->run_dir, "image");
+	if (mkdir(a->run_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", a->run_dir, strerror(errno));
+		return -EIO;
+	}
+	rm_tree(a->image_dir);
+	if (rename(tmp, a->image_dir) < 0) {
+		snprintf(err, errlen, "%s: %s", a->image_dir, strerror(errno));
+		return -EIO;
+	}
+	return give_to_qemu(d, a, err, errlen);
+}
+
+/* The accelerator, QEMU's argv, the state volume, then QEMU. */
+static int boot(struct vappd *d, struct appliance *a, enum vappd_accel accel_want, char *err,
+		size_t errlen, char *notes, size_t noteslen)
+{
+	char kernel[PATH_MAX];
+	const char *accel;
+	int rc;
+
+	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
+	accel = resolve_accel(d, accel_want, d->qemu ? d->qemu : "qemu-system-x86_64", kernel,
+			      notes, noteslen);
+	snprintf(a->accel, sizeof(a->accel), "%s", accel);
+	if ((rc = make_argv(d, a, accel, err, errlen)) < 0 ||
+	    (rc = make_state(d, a, err, errlen)) < 0)
+		return rc;
+	if (a->info.channel)
+		snprintf(a->chan_addr, sizeof(a->chan_addr), "serial:%s/%s.sock", a->run_dir,
+			 a->info.channel);
+	a->ctx.policy = a->info.restart;
+	sup_backoff_init(&a->ctx.backoff, SUP_BACKOFF_FIRST_MS, SUP_BACKOFF_CAP_MS, SUP_RESET_MS);
+	a->state = SUP_STARTING;
+	if ((rc = start_vm(a)) < 0)
+		snprintf(err, errlen, "%s", a->error);
+	return rc;
+}
+
 struct appliance *appliance_run(struct vappd *d, const char *image, const char *name,
 				enum vappd_accel accel_want, int boot_timeout_ms,
 				app_run_done_fn done, void *ud, char *err, size_t errlen,
 				char *notes, size_t noteslen)
 {
-	struct appliance *a = calloc(1, sizeof(*a)), *old;
-	char tmp[PATH_MAX], kernel[PATH_MAX];
-	const char *accel;
-	int rc = -EINVAL;
+	struct appliance *a = calloc(1, sizeof(*a));
+	char tmp[PATH_MAX] = "";
+	int rc;
 
 	err[0] = 0;
 	notes[0] = 0;
@@ -339,79 +434,24 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 	a->d = d;
 	a->ctl_fd = -1;
 	a->boot_timeout_ms = boot_timeout_ms > 0 ? boot_timeout_ms : d->boot_timeout_ms;
-	if ((rc = resolve_image(d, image, a->image_src, err, errlen)) < 0)
-		goto err_a;
-	rc = -EIO;
-	snprintf(tmp, sizeof(tmp), "%s/.image-XXXXXX", d->run_dir);
-	if (!mkdtemp(tmp)) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	rc = take_image(d, a, image, name, tmp, err, errlen, notes, noteslen);
+	if (rc < 0) {
+		if (tmp[0])
+			rm_tree(tmp);
 		goto err_a;
 	}
-	/* Verified before a byte of it is parsed: the manifest is measured. */
-	if ((rc = image_copy(a->image_src, tmp, err, errlen)) < 0 ||
-	    (rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0 ||
-	    (rc = read_info(tmp, &a->info, err, errlen)) < 0)
-		goto err_tmp;
-	rc = -EINVAL;
-	snprintf(a->name, sizeof(a->name), "%s", name && name[0] ? name : a->info.name);
-	if (!valid_name(a->name)) {
-		snprintf(err, errlen, "'%.64s' is not an appliance name ([a-z0-9][a-z0-9-]*, at "
-				      "most 63)", name && name[0] ? name : a->info.name);
-		goto err_tmp;
-	}
-	old = appliance_find(d, a->name);
-	if (old && (old->pid > 0 || (old->state != SUP_STOPPED && old->state != SUP_FAILED))) {
-		snprintf(err, errlen, "%s is already %s (stop it first: vapp stop %s)", a->name,
-			 sup_state_name(old->state), a->name);
-		rc = -EEXIST;
-		goto err_tmp;
-	}
-	if (a->info.channel && !valid_channel(a->info.channel)) {
-		snprintf(err, errlen, "manifest.yaml: channel '%.64s' is not a file name",
-			 a->info.channel);
-		goto err_tmp;
-	}
-	rc = -EIO;
-	if (old)
-		appliance_free(old);
-	path_in(a->run_dir, sizeof(a->run_dir), d->run_dir, a->name);
-	path_in(a->image_dir, sizeof(a->image_dir), a->run_dir, "image");
-	if (mkdir(a->run_dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", a->run_dir, strerror(errno));
-		goto err_tmp;
-	}
-	rm_tree(a->image_dir);
-	if (rename(tmp, a->image_dir) < 0) {
-		snprintf(err, errlen, "%s: %s", a->image_dir, strerror(errno));
-		goto err_tmp;
-	}
-	if ((rc = give_to_qemu(d, a, err, errlen)) < 0)
-		goto err_a;
-	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
-	accel = resolve_accel(d, accel_want, d->qemu ? d->qemu : "qemu-system-x86_64", kernel,
-			      notes, noteslen);
-	snprintf(a->accel, sizeof(a->accel), "%s", accel);
-	if ((rc = make_argv(d, a, accel, err, errlen)) < 0 ||
-	    (rc = make_state(d, a, err, errlen)) < 0)
-		goto err_a;
-	if (a->info.channel)
-		snprintf(a->chan_addr, sizeof(a->chan_addr), "serial:%s/%s.sock", a->run_dir,
-			 a->info.channel);
-	a->ctx.policy = a->info.restart;
-	sup_backoff_init(&a->ctx.backoff, SUP_BACKOFF_FIRST_MS, SUP_BACKOFF_CAP_MS, SUP_RESET_MS);
-	a->state = SUP_STARTING;
-	if ((rc = start_vm(a)) < 0) {
-		snprintf(err, errlen, "%s", a->error);
+	if ((rc = install_image(d, a, tmp, err, errlen)) < 0) {
+		rm_tree(tmp);
 		goto err_a;
 	}
+	if ((rc = boot(d, a, accel_want, err, errlen, notes, noteslen)) < 0)
+		goto err_a;
 	a->next = d->apps;
 	d->apps = a;
 	a->run_done = done;
 	a->run_ud = ud;
 	arm_boot(a);
 	return a;
-err_tmp:
-	rm_tree(tmp);
 err_a:
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);

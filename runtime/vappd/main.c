@@ -386,90 +386,87 @@ static void block_signals(sigset_t *mask)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "images", required_argument, NULL, OPT_IMAGES },
-		{ "trust", required_argument, NULL, 't' },
-		{ "trust-dir", required_argument, NULL, OPT_TRUST_DIR },
-		{ "trust-image-key", no_argument, NULL, OPT_TRUST_IMAGE },
-		{ "accel", required_argument, NULL, 'a' },
-		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
-		{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
-		{ "qemu", required_argument, NULL, OPT_QEMU },
-		{ "qemu-user", required_argument, NULL, OPT_QEMU_USER },
-		{ "release-channel", no_argument, NULL, OPT_RELEASE },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "guest", required_argument, NULL, OPT_GUEST },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vappd d = {
-		.socket_path = VAPPD_DEFAULT_SOCKET, .run_dir = VAPPD_DEFAULT_RUN_DIR,
-		.state_dir = VAPPD_DEFAULT_STATE_DIR, .images_dir = VAPPD_DEFAULT_IMAGES,
-		.boot_timeout_ms = VAPPD_BOOT_TIMEOUT_MS, .probe_timeout_ms = VAPPD_PROBE_TIMEOUT_MS,
-		.probe_result = -1, .sigfd = -1, .hello_fd = { -1, -1 },
-	};
-	const char *group = NULL, *trust_dir = NULL, *env = getenv("VAPP_ACCEL");
-	const char *qemu_user = VAPPD_DEFAULT_QEMU_USER;
-	size_t n_keys = 0, n_policies = 0, n_guests = 0;
-	char **policies = NULL, **guests = NULL;
-	struct broker *broker = NULL;
-	sigset_t mask;
-	int c, rc = 1;
+/* What the options say besides the fields of struct vappd. */
+struct opts {
+	const char *group, *trust_dir, *qemu_user;
+	char **policies, **guests;
+	size_t n_keys, n_policies, n_guests;
+};
 
-	if (env && env[0] && parse_accel(env, &d.accel) < 0) {
+static const struct option long_opts[] = {
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "group", required_argument, NULL, 'g' },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "images", required_argument, NULL, OPT_IMAGES },
+	{ "trust", required_argument, NULL, 't' },
+	{ "trust-dir", required_argument, NULL, OPT_TRUST_DIR },
+	{ "trust-image-key", no_argument, NULL, OPT_TRUST_IMAGE },
+	{ "accel", required_argument, NULL, 'a' },
+	{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
+	{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
+	{ "qemu", required_argument, NULL, OPT_QEMU },
+	{ "qemu-user", required_argument, NULL, OPT_QEMU_USER },
+	{ "release-channel", no_argument, NULL, OPT_RELEASE },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "guest", required_argument, NULL, OPT_GUEST },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option with a value to check. @return -1 to go on, else the exit
+ * status (said). */
+static int parse_value(int c, struct vappd *d, struct opts *o)
+{
+	switch (c) {
+	case 't': return add_key(&d->trusted, &o->n_keys, optarg) < 0 ? 1 : -1;
+	case 'p': return add_key(&o->policies, &o->n_policies, optarg) < 0 ? 1 : -1;
+	case OPT_GUEST: return add_key(&o->guests, &o->n_guests, optarg) < 0 ? 1 : -1;
+	case 'a':
+		if (parse_accel(optarg, &d->accel) == 0)
+			return -1;
+		fprintf(stderr, "vappd: --accel %s: give auto, kvm or tcg\n", optarg);
+		return 2;
+	case OPT_BOOT_TIMEOUT:
+	case OPT_PROBE_TIMEOUT:
+		if (seconds_ms(optarg, c == OPT_BOOT_TIMEOUT ? &d->boot_timeout_ms
+							     : &d->probe_timeout_ms) == 0)
+			return -1;
+		fprintf(stderr, "vappd: '%s' is not a number of seconds\n", optarg);
+		return 2;
+	}
+	fputs("Run 'vappd --help' for usage.\n", stderr);
+	return 2;
+}
+
+/* @return -1 to go on, else the exit status (said). */
+static int parse_args(int argc, char **argv, struct vappd *d, struct opts *o)
+{
+	const char *env = getenv("VAPP_ACCEL");
+	int c, rc;
+
+	if (env && env[0] && parse_accel(env, &d->accel) < 0) {
 		fprintf(stderr, "vappd: VAPP_ACCEL='%s' is not auto, kvm or tcg\n", env);
 		return 2;
 	}
-	while ((c = getopt_long(argc, argv, "fs:g:t:a:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fs:g:t:a:p:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = true; break;
-		case 's': d.socket_path = optarg; break;
-		case 'g': group = optarg; break;
-		case OPT_RUN_DIR: d.run_dir = optarg; break;
-		case OPT_STATE_DIR: d.state_dir = optarg; break;
-		case OPT_IMAGES: d.images_dir = optarg; break;
-		case 't':
-			if (add_key(&d.trusted, &n_keys, optarg) < 0)
-				return 1;
-			break;
-		case OPT_TRUST_DIR: trust_dir = optarg; break;
-		case OPT_TRUST_IMAGE: d.trust_image_key = true; break;
-		case 'a':
-			if (parse_accel(optarg, &d.accel) < 0) {
-				fprintf(stderr, "vappd: --accel %s: give auto, kvm or tcg\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_BOOT_TIMEOUT:
-		case OPT_PROBE_TIMEOUT:
-			if (seconds_ms(optarg, c == OPT_BOOT_TIMEOUT ? &d.boot_timeout_ms
-								     : &d.probe_timeout_ms) < 0) {
-				fprintf(stderr, "vappd: '%s' is not a number of seconds\n", optarg);
-				return 2;
-			}
-			break;
-		case OPT_QEMU: d.qemu = optarg; break;
-		case OPT_QEMU_USER: qemu_user = optarg; break;
-		case OPT_RELEASE: d.release_channel = true; break;
-		case 'p':
-			if (add_key(&policies, &n_policies, optarg) < 0)
-				return 1;
-			break;
-		case OPT_GUEST:
-			if (add_key(&guests, &n_guests, optarg) < 0)
-				return 1;
-			break;
+		case 's': d->socket_path = optarg; break;
+		case 'g': o->group = optarg; break;
+		case OPT_RUN_DIR: d->run_dir = optarg; break;
+		case OPT_STATE_DIR: d->state_dir = optarg; break;
+		case OPT_IMAGES: d->images_dir = optarg; break;
+		case OPT_TRUST_DIR: o->trust_dir = optarg; break;
+		case OPT_TRUST_IMAGE: d->trust_image_key = true; break;
+		case OPT_QEMU: d->qemu = optarg; break;
+		case OPT_QEMU_USER: o->qemu_user = optarg; break;
+		case OPT_RELEASE: d->release_channel = true; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default:
-			fputs("Run 'vappd --help' for usage.\n", stderr);
-			return 2;
+			if ((rc = parse_value(c, d, o)) >= 0)
+				return rc;
 		}
 	}
 	if (optind < argc) {
@@ -477,57 +474,100 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
-	if (trust_and_dirs(&d, &n_keys, trust_dir) < 0 || qemu_user_setup(&d, qemu_user) < 0)
+	return -1;
+}
+
+static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct broker **broker);
+
+/* The control socket, the broker, the signals, then the loop until a
+ * signal ends it. @return 0, or -1 when vappd could not start (said). */
+static int serve(struct vappd *d, struct opts *o, sigset_t *mask, struct broker **broker)
+{
+	int rc;
+
+	if (control_register(d) < 0 || open_socket(d, o->group) < 0)
+		return -1; /* the socket, if there is one, is not ours */
+	rc = run_loop(d, o, mask, broker);
+	unlink(d->socket_path);
+	return rc;
+}
+
+static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct broker **broker)
+{
+	if (o->n_policies || o->n_guests) {
+		char why[512] = "";
+
+		*broker = broker_new(d, o->policies, o->guests, why, sizeof(why));
+		if (!*broker || broker_attach(*broker, d) < 0) {
+			fprintf(stderr, "vappd: broker: %s\n", why[0] ? why : strerror(errno));
+			return -1;
+		}
+	}
+	if (!foreground && daemonise(d->run_dir) < 0) {
+		fprintf(stderr, "vappd: cannot become a daemon: %s\n", strerror(errno));
+		return -1;
+	}
+	d->sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0 || vrpc_loop_add_fd(d->loop, d->sigfd, POLLIN, on_signal, d) < 0 ||
+	    vrpc_loop_add_fd(d->loop, d->hello_fd[0], POLLIN, hello_on_done, d) < 0 ||
+	    vrpc_loop_add_server(d->loop, d->srv) < 0)
+		return -1;
+	vappd_log("listening on %s (run %s, state %s, %zu trusted key%s%s)", d->socket_path,
+		  d->run_dir, d->state_dir, o->n_keys, o->n_keys == 1 ? "" : "s",
+		  d->trust_image_key ? ", images' own keys" : "");
+	vrpc_loop_run(d->loop);
+	control_shutdown(d);
+	stop_everything(d);
+	vappd_log("stopped");
+	return 0;
+}
+
+static void release(struct vappd *d, struct opts *o, struct broker *broker)
+{
+	appliances_free(d);
+	broker_free(broker);
+	free_strv(o->policies, o->n_policies);
+	free_strv(o->guests, o->n_guests);
+	hello_drain(d, 5000);
+	vrpc_server_free(d->srv);
+	vrpc_loop_free(d->loop);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->hello_fd[0] >= 0) {
+		close(d->hello_fd[0]);
+		close(d->hello_fd[1]);
+	}
+	free_strv(d->trusted, o->n_keys);
+}
+
+int main(int argc, char **argv)
+{
+	struct vappd d = {
+		.socket_path = VAPPD_DEFAULT_SOCKET, .run_dir = VAPPD_DEFAULT_RUN_DIR,
+		.state_dir = VAPPD_DEFAULT_STATE_DIR, .images_dir = VAPPD_DEFAULT_IMAGES,
+		.boot_timeout_ms = VAPPD_BOOT_TIMEOUT_MS, .probe_timeout_ms = VAPPD_PROBE_TIMEOUT_MS,
+		.probe_result = -1, .sigfd = -1, .hello_fd = { -1, -1 },
+	};
+	struct opts o = { .qemu_user = VAPPD_DEFAULT_QEMU_USER };
+	struct broker *broker = NULL;
+	sigset_t mask;
+	int rc = parse_args(argc, argv, &d, &o);
+
+	if (rc >= 0) {
+		free_strv(d.trusted, o.n_keys);
+		free_strv(o.policies, o.n_policies);
+		free_strv(o.guests, o.n_guests);
+		return rc;
+	}
+	if (trust_and_dirs(&d, &o.n_keys, o.trust_dir) < 0 || qemu_user_setup(&d, o.qemu_user) < 0)
 		return 1;
 	block_signals(&mask);
 	d.loop = vrpc_loop_new();
 	d.srv = vrpc_server_new(NULL);
-	if (!d.loop || !d.srv || pipe2(d.hello_fd, O_CLOEXEC | O_NONBLOCK) < 0)
-		goto err_free;
-	if (control_register(&d) < 0 || open_socket(&d, group) < 0)
-		goto err_free;
-	if (n_policies || n_guests) {
-		char why[512] = "";
-
-		broker = broker_new(&d, policies, guests, why, sizeof(why));
-		if (!broker || broker_attach(broker, &d) < 0) {
-			fprintf(stderr, "vappd: broker: %s\n", why[0] ? why : strerror(errno));
-			goto err_socket;
-		}
+	rc = 1;
+	if (d.loop && d.srv && pipe2(d.hello_fd, O_CLOEXEC | O_NONBLOCK) == 0) {
+		rc = serve(&d, &o, &mask, &broker) < 0 ? 1 : 0;
 	}
-	if (!foreground && daemonise(d.run_dir) < 0) {
-		fprintf(stderr, "vappd: cannot become a daemon: %s\n", strerror(errno));
-		goto err_socket;
-	}
-	d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (d.sigfd < 0 || vrpc_loop_add_fd(d.loop, d.sigfd, POLLIN, on_signal, &d) < 0 ||
-	    vrpc_loop_add_fd(d.loop, d.hello_fd[0], POLLIN, hello_on_done, &d) < 0 ||
-	    vrpc_loop_add_server(d.loop, d.srv) < 0)
-		goto err_socket;
-	vappd_log("listening on %s (run %s, state %s, %zu trusted key%s%s)", d.socket_path,
-		  d.run_dir, d.state_dir, n_keys, n_keys == 1 ? "" : "s",
-		  d.trust_image_key ? ", images' own keys" : "");
-	vrpc_loop_run(d.loop);
-	control_shutdown(&d);
-	stop_everything(&d);
-	vappd_log("stopped");
-	rc = 0;
-err_socket:
-	unlink(d.socket_path);
-err_free:
-	appliances_free(&d);
-	broker_free(broker);
-	free_strv(policies, n_policies);
-	free_strv(guests, n_guests);
-	hello_drain(&d, 5000);
-	vrpc_server_free(d.srv);
-	vrpc_loop_free(d.loop);
-	if (d.sigfd >= 0)
-		close(d.sigfd);
-	if (d.hello_fd[0] >= 0) {
-		close(d.hello_fd[0]);
-		close(d.hello_fd[1]);
-	}
-	free_strv(d.trusted, n_keys);
+	release(&d, &o, broker);
 	return rc;
 }
