@@ -30,6 +30,7 @@
 #include "hvconfig.h"
 #include "measure.h"
 #include "hvrun.h"
+#include "vrpc_relay.h"
 #include "vappd.h"
 #include "appliance.h"
 
@@ -233,23 +234,27 @@ static void hello_begin(void *ud)
 	a->hello_timer = 0;
 	if (!a->info.service || a->pid <= 0)
 		return;
-	a->hello = hello_start(a->d, a->chan_addr, a->info.service, left, a);
+	a->hello = hello_start(a->d, a->chan_addr, a->info.service, a->d->broker != NULL, left,
+			       a);
 	if (!a->hello)
 		snprintf(a->hello_err, sizeof(a->hello_err), "no thread for the HELLO");
 }
 
-void appliance_hello_done(struct appliance *a, struct vrpc_client *cli, int err,
-			  uint32_t elapsed_ms)
+void appliance_hello_done(struct appliance *a, struct vrpc_client *cli,
+			  struct vrpc_relay_upstream *up, int err, uint32_t elapsed_ms)
 {
 	a->hello = NULL;
-	if (cli && a->state == SUP_STARTING) {
+	if ((cli || up) && a->state == SUP_STARTING) {
 		a->cli = cli;
+		a->upstream = up; /* the broker adopts it in on_ready */
 		a->boot_ms = (uint32_t)(mono_ms() - a->started_ms);
 		a->hello_err[0] = 0;
 		feed(a, SUP_EV_READY);
 		a->up = a->state == SUP_RUNNING;
 		if (a->up && a->d->on_ready)
 			a->d->on_ready(a->d, a);
+		vrpc_relay_upstream_free(a->upstream); /* not adopted */
+		a->upstream = NULL;
 		/* QEMU's chardev serves one client: let a tool have it. */
 		if (a->d->release_channel) {
 			vrpc_client_close(a->cli);
@@ -258,6 +263,7 @@ void appliance_hello_done(struct appliance *a, struct vrpc_client *cli, int err,
 		return;
 	}
 	vrpc_client_close(cli);
+	vrpc_relay_upstream_free(up);
 	if (err)
 		snprintf(a->hello_err, sizeof(a->hello_err), "%s", strerror(-err));
 	/* Still booting: try again; the boot timer bounds it. */

@@ -45,6 +45,7 @@ struct appliance {
 	size_t ctl_len;
 	struct hello_job *hello;
 	struct vrpc_client *cli;
+	struct vrpc_relay_upstream *upstream; /* ready HELLO's connection, for the broker */
 	bool up;            /* on_ready said, on_down not yet */
 
 	app_run_done_fn run_done;

@@ -12,8 +12,6 @@
 #include "policy.h"
 #include "vrpc_relay.h"
 
-#define UPSTREAM_TIMEOUT_MS 3000
-#define UPSTREAM_TRIES 3
 #define MAX_TAGS 16
 
 struct guest_def {
@@ -79,29 +77,20 @@ static int check(void *ud, const char *guest, const char *service, const char *m
 	return VRPC_PERMISSION_DENIED;
 }
 
-/* The appliance answered HELLO: vappd's connection to its channel becomes
- * the relay's (QEMU's chardev socket serves one client at a time). */
+/* The appliance answered HELLO on a connection made for the relay: that
+ * very connection becomes the upstream of its service (QEMU's chardev
+ * socket serves one client at a time). Nothing here waits. */
 static void on_ready(struct vappd *d, struct appliance *a)
 {
 	struct broker *b = d->broker;
 	int err;
 
-	if (!a->info.service)
+	if (!a->info.service || !a->upstream)
 		return;
-	vrpc_client_close(a->cli);
-	a->cli = NULL;
-	/* A first HELLO over a virtio-serial channel goes unanswered about once
-	 * in thirty connections (cause not found yet; a new connection is
-	 * answered): try a few times rather than lose the appliance. */
-	for (int i = 0; i < UPSTREAM_TRIES; i++) {
-		err = vrpc_relay_set_upstream(b->relay, a->info.service, a->name, a->chan_addr,
-					      UPSTREAM_TIMEOUT_MS);
-		if (err != -ETIMEDOUT)
-			break;
-		vappd_log("%s: no HELLO answer on %s, connecting again", a->name, a->chan_addr);
-	}
+	err = vrpc_relay_adopt(b->relay, a->upstream, a->name);
+	a->upstream = NULL;
 	if (err)
-		vappd_log("%s: broker cannot reach %s: %s", a->name, a->info.service,
+		vappd_log("%s: broker cannot take %s: %s", a->name, a->info.service,
 			  strerror(-err));
 	else
 		vappd_log("%s: brokering %s", a->name, a->info.service);

@@ -3,8 +3,10 @@
  *
  * The HELLO can take a whole boot: QEMU accepts the channel socket at once,
  * but the bytes wait in the socket until the daemon opens its port
- * (transport_serial.c). vrpc_client_open() blocks, so each attempt runs on
- * a thread of its own and hands its result to the loop through a pipe; the
+ * (transport_serial.c). With a broker, the connection that proved it ready
+ * is the one the relay adopts (vrpc_relay_upstream_open()): no second
+ * connection, nothing that waits on the loop. Opening blocks, so each
+ * attempt runs on a thread of its own and hands its result to the loop through a pipe; the
  * loop never waits on a guest. An attempt ends by itself when QEMU goes
  * (the socket closes) or at its deadline; an owner that stops caring
  * abandons it, and the loop frees it when it comes back.
@@ -19,16 +21,19 @@
 #include <unistd.h>
 
 #include "vappd.h"
+#include "vrpc_relay.h"
 
 struct hello_job {
 	struct vappd *d;
 	void *owner;
 	atomic_bool abandoned;
 	char *addr, *path, *service;
+	bool for_relay;
 	int timeout_ms;
 	ProtobufCServiceDescriptor desc;
-	/* result */
+	/* result: one of the two */
 	struct vrpc_client *cli;
+	struct vrpc_relay_upstream *up;
 	int err;
 	uint32_t elapsed_ms;
 };
@@ -48,6 +53,7 @@ static int64_t mono_ms(void)
 static void job_free(struct hello_job *job)
 {
 	vrpc_client_close(job->cli);
+	vrpc_relay_upstream_free(job->up);
 	free(job->addr);
 	free(job->path);
 	free(job->service);
@@ -77,8 +83,13 @@ static void *hello_thread(void *arg)
 		 * on a new connection is what the appliance's server expects
 		 * after a host went away (it skips to the latest HELLO). */
 		o.connect_timeout_ms = left < ATTEMPT_MS ? (int)left : ATTEMPT_MS;
-		job->cli = vrpc_client_open(job->addr, &job->desc, &o);
-		job->err = job->cli ? 0 : -errno;
+		if (job->for_relay) {
+			job->err = vrpc_relay_upstream_open(job->addr, job->service,
+							    o.connect_timeout_ms, &job->up);
+		} else {
+			job->cli = vrpc_client_open(job->addr, &job->desc, &o);
+			job->err = job->cli ? 0 : -errno;
+		}
 		/* Refused: QEMU is not listening yet; timed out: the daemon is
 		 * not up yet. Anything else (EPROTO: QEMU went) is final. */
 		if (job->err != -ECONNREFUSED && job->err != -ENOENT && job->err != -ETIMEDOUT)
@@ -94,7 +105,7 @@ static void *hello_thread(void *arg)
 }
 
 struct hello_job *hello_start(struct vappd *d, const char *addr, const char *service,
-			      int timeout_ms, void *owner)
+			      bool for_relay, int timeout_ms, void *owner)
 {
 	struct hello_job *job = calloc(1, sizeof(*job));
 	pthread_attr_t attr;
@@ -104,6 +115,7 @@ struct hello_job *hello_start(struct vappd *d, const char *addr, const char *ser
 		return NULL;
 	job->d = d;
 	job->owner = owner;
+	job->for_relay = for_relay;
 	job->timeout_ms = timeout_ms;
 	job->addr = strdup(addr);
 	job->service = strdup(service);
@@ -143,9 +155,11 @@ void hello_on_done(void *ud, int fd, short revents)
 		atomic_fetch_sub(&running_jobs, 1);
 		if (!atomic_load(&job->abandoned)) {
 			struct vrpc_client *cli = job->cli;
+			struct vrpc_relay_upstream *up = job->up;
 
 			job->cli = NULL;
-			appliance_hello_done(job->owner, cli, job->err, job->elapsed_ms);
+			job->up = NULL;
+			appliance_hello_done(job->owner, cli, up, job->err, job->elapsed_ms);
 		}
 		job_free(job);
 	}

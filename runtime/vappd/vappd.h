@@ -133,16 +133,20 @@ void appliances_free(struct vappd *d);
 /* ---- hello.c ---- */
 
 struct hello_job;
-/* What a finished job hands back (read from d->hello_fd[0]). */
+struct vrpc_relay_upstream;
+/* The HELLO that proves @p service ready at @p addr, on a thread. With
+ * @p for_relay its connection is made for the broker's relay to adopt
+ * (vrpc_relay_upstream_open()), else it is a plain client. */
 struct hello_job *hello_start(struct vappd *d, const char *addr, const char *service,
-			      int timeout_ms, void *owner);
-/* The owner no longer wants it; it is freed (and its client closed) when done. */
+			      bool for_relay, int timeout_ms, void *owner);
+/* The owner no longer wants it; it is freed (and its connection closed) when done. */
 void hello_abandon(struct hello_job *job);
 /* Loop callback for d->hello_fd[0]. */
 void hello_on_done(void *ud, int fd, short revents);
-/* Called by hello_on_done for a job not abandoned; takes the client. */
-void appliance_hello_done(struct appliance *a, struct vrpc_client *cli, int err,
-			  uint32_t elapsed_ms);
+/* Called by hello_on_done for a job not abandoned; takes the connection
+ * (@p cli or @p up, whichever the job made; both NULL on failure). */
+void appliance_hello_done(struct appliance *a, struct vrpc_client *cli,
+			  struct vrpc_relay_upstream *up, int err, uint32_t elapsed_ms);
 /* Waits (bounded) for running jobs; at exit. */
 void hello_drain(struct vappd *d, int timeout_ms);
 

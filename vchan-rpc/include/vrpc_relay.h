@@ -46,12 +46,35 @@ void vrpc_relay_free(struct vrpc_relay *r);
 /** Guests connecting to @p addr (any listening address) are @p label. */
 int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label);
 
+/* A connection to an appliance's service whose HELLO is done, not yet a
+ * relay's. */
+struct vrpc_relay_upstream;
+
 /**
- * Service @p service is offered by appliance @p appliance at @p addr:
- * connects and says HELLO now (bounded by @p timeout_ms), replacing an
- * earlier upstream of that service (whose calls end with UNAVAILABLE).
- * @return 0, or -errno (-ETIMEDOUT, -EPROTO, -ENOENT: the appliance does
- *         not offer that service).
+ * Connects to @p addr and says HELLO for @p service, bounded by
+ * @p timeout_ms. It blocks and touches no relay, so a launcher runs it on a
+ * thread of its own; the answer is its proof that the appliance is ready,
+ * and the connection is then given to the relay as it is (no second
+ * connection, no wait on the relay's loop).
+ * @return 0 with *out set, or -errno (-ETIMEDOUT, -ECONNREFUSED, -EPROTO,
+ *         -ENOENT: the appliance does not offer that service).
+ */
+int vrpc_relay_upstream_open(const char *addr, const char *service, int timeout_ms,
+			     struct vrpc_relay_upstream **out);
+void vrpc_relay_upstream_free(struct vrpc_relay_upstream *u);
+
+/**
+ * @p u, opened by vrpc_relay_upstream_open(), becomes the upstream of its
+ * service, offered by appliance @p appliance, replacing an earlier one
+ * (whose calls end with UNAVAILABLE). Never blocks. Takes @p u, also on
+ * failure. @return 0 or -ENOMEM.
+ */
+int vrpc_relay_adopt(struct vrpc_relay *r, struct vrpc_relay_upstream *u, const char *appliance);
+
+/**
+ * vrpc_relay_upstream_open() then vrpc_relay_adopt(): blocks the caller up
+ * to @p timeout_ms (tests and tools; a daemon's loop opens on a thread).
+ * @return 0, or as vrpc_relay_upstream_open().
  */
 int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const char *appliance,
 			    const char *addr, int timeout_ms);

@@ -52,7 +52,7 @@ struct route {
 	struct guest *g;
 };
 
-struct upstream {
+struct vrpc_relay_upstream {
 	struct rconn rc;
 	char *service, *appliance;
 	char **methods;
@@ -60,8 +60,8 @@ struct upstream {
 	struct route routes[UPSTREAM_SLOTS];
 	uint32_t next_id;
 	unsigned inflight;
-	struct upstream *next;
-	struct upstream *zombie_next;
+	struct vrpc_relay_upstream *next;
+	struct vrpc_relay_upstream *zombie_next;
 };
 
 /* A service some appliance offered: while none does, guests are told it is
@@ -79,10 +79,10 @@ struct vrpc_relay {
 	struct vrpc_relay_opts opts;
 	struct gate *gates;
 	struct guest *guests;
-	struct upstream *ups;
+	struct vrpc_relay_upstream *ups;
 	struct rconn *dirty;
 	struct guest *dead_guests;
-	struct upstream *dead_ups;
+	struct vrpc_relay_upstream *dead_ups;
 	struct vrpc_relay_stats stats;
 };
 
@@ -171,9 +171,9 @@ static int remember(struct vrpc_relay *r, const char *service, const char *appli
 	return 0;
 }
 
-static struct upstream *find_upstream(struct vrpc_relay *r, const char *service)
+static struct vrpc_relay_upstream *find_upstream(struct vrpc_relay *r, const char *service)
 {
-	for (struct upstream *u = r->ups; u && service; u = u->next)
+	for (struct vrpc_relay_upstream *u = r->ups; u && service; u = u->next)
 		if (!u->rc.dead && !strcmp(u->service, service))
 			return u;
 	return NULL;
@@ -181,7 +181,7 @@ static struct upstream *find_upstream(struct vrpc_relay *r, const char *service)
 
 /* ---- routes: upstream call id -> (guest, its call id) ---- */
 
-static struct route *route_new(struct upstream *u)
+static struct route *route_new(struct vrpc_relay_upstream *u)
 {
 	for (;;) {
 		uint32_t id = u->next_id++;
@@ -194,7 +194,7 @@ static struct route *route_new(struct upstream *u)
 	}
 }
 
-static void route_end(struct upstream *u, struct route *rt)
+static void route_end(struct vrpc_relay_upstream *u, struct route *rt)
 {
 	rt->g->inflight--;
 	u->inflight--;
@@ -204,7 +204,7 @@ static void route_end(struct upstream *u, struct route *rt)
 /* The guest is gone or starting over: its calls upstream are cancelled. */
 static void guest_forget_calls(struct vrpc_relay *r, struct guest *g)
 {
-	for (struct upstream *u = r->ups; u && g->inflight; u = u->next) {
+	for (struct vrpc_relay_upstream *u = r->ups; u && g->inflight; u = u->next) {
 		for (uint32_t i = 0; i < UPSTREAM_SLOTS && g->inflight; i++) {
 			struct route *rt = &u->routes[i];
 			struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_CANCEL };
@@ -252,9 +252,9 @@ static void guest_reset(struct vrpc_relay *r, struct guest *g, int status, const
 		rc_mark_dirty(r, &g->rc);
 }
 
-static void upstream_kill(struct vrpc_relay *r, struct upstream *u, const char *why)
+static void upstream_kill(struct vrpc_relay *r, struct vrpc_relay_upstream *u, const char *why)
 {
-	struct upstream **p;
+	struct vrpc_relay_upstream **p;
 
 	if (u->rc.dead)
 		return;
@@ -279,7 +279,7 @@ static void upstream_kill(struct vrpc_relay *r, struct upstream *u, const char *
 	r->dead_ups = u;
 }
 
-static void upstream_free(struct upstream *u)
+static void upstream_free(struct vrpc_relay_upstream *u)
 {
 	for (size_t i = 0; i < u->n_methods; i++)
 		free(u->methods[i]);
@@ -297,7 +297,7 @@ static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_
 	Vrpc__V1__Hello *hello = vrpc__v1__hello__unpack(NULL, h->length, payload);
 	Vrpc__V1__Hello ack = VRPC__V1__HELLO__INIT;
 	struct vrpc_hdr ah = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
-	struct upstream *u;
+	struct vrpc_relay_upstream *u;
 	char why[320] = "";
 	int status = VRPC_OK;
 	uint32_t max;
@@ -354,7 +354,7 @@ static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_
 static void guest_request(struct vrpc_relay *r, struct guest *g, const struct vrpc_hdr *h,
 			  const uint8_t *payload)
 {
-	struct upstream *u = find_upstream(r, g->service);
+	struct vrpc_relay_upstream *u = find_upstream(r, g->service);
 	struct vrpc_hdr fh = *h;
 	uint8_t origin[VRPC_ORIGIN_MAX + 1];
 	struct route *rt;
@@ -406,7 +406,7 @@ static void guest_request(struct vrpc_relay *r, struct guest *g, const struct vr
 
 static void guest_cancel(struct vrpc_relay *r, struct guest *g, uint32_t id)
 {
-	struct upstream *u = find_upstream(r, g->service);
+	struct vrpc_relay_upstream *u = find_upstream(r, g->service);
 
 	for (uint32_t i = 0; u && i < UPSTREAM_SLOTS; i++) {
 		struct route *rt = &u->routes[i];
@@ -466,7 +466,7 @@ static int guest_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payloa
 static int upstream_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 {
 	struct frame_ctx *x = ud;
-	struct upstream *u = x->who;
+	struct vrpc_relay_upstream *u = x->who;
 	struct route *rt = &u->routes[h->call_id & (UPSTREAM_SLOTS - 1)];
 	struct vrpc_hdr fh = *h;
 	struct guest *g;
@@ -525,7 +525,7 @@ static void rc_ready(struct vrpc_relay *r, struct rconn *rc)
 		return;
 	if (err < 0) {
 		if (rc->kind == RK_UPSTREAM)
-			upstream_kill(r, (struct upstream *)rc, strerror(-err));
+			upstream_kill(r, (struct vrpc_relay_upstream *)rc, strerror(-err));
 		else if (err == -ENOTCONN || err == -EBADMSG || err == -EMSGSIZE ||
 			 err == -EPROTONOSUPPORT)
 			guest_reset(r, (struct guest *)rc, VRPC_INVALID_ARGUMENT, "malformed frame");
@@ -588,7 +588,7 @@ int vrpc_relay_process(struct vrpc_relay *r)
 			continue;
 		if (conn_flush(&rc->c) < 0) {
 			if (rc->kind == RK_UPSTREAM)
-				upstream_kill(r, (struct upstream *)rc, "write failed");
+				upstream_kill(r, (struct vrpc_relay_upstream *)rc, "write failed");
 			else
 				guest_kill(r, (struct guest *)rc);
 			continue;
@@ -602,7 +602,7 @@ int vrpc_relay_process(struct vrpc_relay *r)
 		free(g);
 	}
 	while (r->dead_ups) {
-		struct upstream *u = r->dead_ups;
+		struct vrpc_relay_upstream *u = r->dead_ups;
 
 		r->dead_ups = u->zombie_next;
 		upstream_free(u);
@@ -666,7 +666,7 @@ int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label)
 }
 
 struct ack_wait {
-	struct upstream *u;
+	struct vrpc_relay_upstream *u;
 	int result;
 };
 
@@ -696,7 +696,7 @@ static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 	return w->u->n_methods ? 1 : -ENOMEM;
 }
 
-static int upstream_hello(struct upstream *u, int timeout_ms)
+static int upstream_hello(struct vrpc_relay_upstream *u, int timeout_ms)
 {
 	Vrpc__V1__Hello hello = VRPC__V1__HELLO__INIT;
 	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO };
@@ -726,27 +726,27 @@ static int upstream_hello(struct upstream *u, int timeout_ms)
 	return err == 1 ? 0 : err;
 }
 
-int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const char *appliance,
-			    const char *addr, int timeout_ms)
+int vrpc_relay_upstream_open(const char *addr, const char *service, int timeout_ms,
+			     struct vrpc_relay_upstream **out)
 {
-	struct upstream *u = calloc(1, sizeof(*u)), *old;
+	struct vrpc_relay_upstream *u = calloc(1, sizeof(*u));
 	struct vrpc_transport *t;
 	int err;
 
+	*out = NULL;
 	if (!u)
 		return -ENOMEM;
 	u->rc.kind = RK_UPSTREAM;
 	u->next_id = 1;
 	u->service = strdup(service);
-	u->appliance = strdup(appliance);
-	if (!u->service || !u->appliance) {
+	if (!u->service) {
 		err = -ENOMEM;
 		goto err_u;
 	}
 	err = transport_connect(addr, timeout_ms, &t);
 	if (err)
 		goto err_u;
-	err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, r->opts.max_queue);
+	err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE);
 	if (err) {
 		transport_close(t);
 		goto err_u;
@@ -754,15 +754,7 @@ int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const cha
 	err = upstream_hello(u, timeout_ms > 0 ? timeout_ms : 5000);
 	if (err)
 		goto err_conn;
-	err = remember(r, service, appliance);
-	if (err)
-		goto err_conn;
-	old = find_upstream(r, service);
-	if (old)
-		upstream_kill(r, old, "replaced");
-	u->next = r->ups;
-	r->ups = u;
-	rc_update_events(r, &u->rc);
+	*out = u;
 	return 0;
 err_conn:
 	conn_fini(&u->rc.c);
@@ -771,9 +763,47 @@ err_u:
 	return err;
 }
 
+void vrpc_relay_upstream_free(struct vrpc_relay_upstream *u)
+{
+	if (!u)
+		return;
+	conn_fini(&u->rc.c);
+	upstream_free(u);
+}
+
+int vrpc_relay_adopt(struct vrpc_relay *r, struct vrpc_relay_upstream *u, const char *appliance)
+{
+	struct vrpc_relay_upstream *old;
+	int err;
+
+	u->appliance = strdup(appliance);
+	err = u->appliance ? remember(r, u->service, appliance) : -ENOMEM;
+	if (err) {
+		vrpc_relay_upstream_free(u);
+		return err;
+	}
+	u->rc.c.wmax = r->opts.max_queue;
+	old = find_upstream(r, u->service);
+	if (old)
+		upstream_kill(r, old, "replaced");
+	u->next = r->ups;
+	r->ups = u;
+	rc_update_events(r, &u->rc);
+	return 0;
+}
+
+int vrpc_relay_set_upstream(struct vrpc_relay *r, const char *service, const char *appliance,
+			    const char *addr, int timeout_ms)
+{
+	struct vrpc_relay_upstream *u;
+	int err = vrpc_relay_upstream_open(addr, service, timeout_ms, &u);
+
+	return err ? err : vrpc_relay_adopt(r, u, appliance);
+}
+
 void vrpc_relay_drop_upstream(struct vrpc_relay *r, const char *service)
 {
-	struct upstream *u = find_upstream(r, service);
+	struct vrpc_relay_upstream *u = find_upstream(r, service);
 
 	if (u)
 		upstream_kill(r, u, "stopped");
