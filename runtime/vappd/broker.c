@@ -13,6 +13,7 @@
 #include "vrpc_relay.h"
 
 #define MAX_TAGS 16
+#define HOST_LABEL "host"
 
 struct guest_def {
 	char name[POLICY_NAME_MAX + 1];
@@ -109,6 +110,21 @@ static void relay_ready(void *ud, int fd, short revents)
 	vrpc_relay_process(ud);
 }
 
+/* A gate: born 0600 root's (umask), then given to vappd's group and
+ * opened to it; never a moment when it is wider. @p path is @p addr's file. */
+static int listen_gate(struct broker *b, const char *addr, const char *path, const char *label)
+{
+	mode_t old = umask(0177);
+	int e = vrpc_relay_listen(b->relay, addr, label);
+
+	umask(old);
+	if (e)
+		return e;
+	if (chown(path, 0, b->d->gid) < 0 || chmod(path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
 /* "NAME" or "NAME:TAG,TAG" */
 static int parse_guest(const char *spec, struct guest_def *g, char *err, size_t errlen)
 {
@@ -124,6 +140,12 @@ static int parse_guest(const char *spec, struct guest_def *g, char *err, size_t 
 	memcpy(g->name, spec, n);
 	if (!policy_name_valid(g->name)) {
 		snprintf(err, errlen, "--guest %s: '%s' is not a valid name", spec, g->name);
+		return -EINVAL;
+	}
+	/* The host's gate has that label: a guest named so would be the host. */
+	if (!strcmp(g->name, HOST_LABEL)) {
+		snprintf(err, errlen, "--guest %s: '%s' is the host's own label (vapp call on "
+				      "this machine); name the guest otherwise", spec, HOST_LABEL);
 		return -EINVAL;
 	}
 	if (!colon)
@@ -174,15 +196,15 @@ struct broker *broker_new(struct vappd *d, char *const *policy_files, char *cons
 		e = -ENAMETOOLONG;
 		goto fail;
 	}
-	e = vrpc_relay_listen(b->relay, d->host_gate, "host");
+	e = listen_gate(b, d->host_gate, d->host_gate + 5, HOST_LABEL);
 	if (e) {
 		snprintf(err, errlen, "%s: %s", d->host_gate, strerror(-e));
 		d->host_gate[0] = '\0';
 		goto fail;
 	}
-	chmod(d->host_gate + 5, 0660);
 	snprintf(dir, sizeof(dir), "%s/guests", d->run_dir);
-	if (guests && *guests && mkdir(dir, 0750) < 0 && errno != EEXIST) {
+	if (guests && *guests && ((mkdir(dir, 0750) < 0 && errno != EEXIST) ||
+				  chown(dir, 0, d->gid) < 0 || chmod(dir, 0750) < 0)) {
 		e = -errno;
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		goto fail;
@@ -205,13 +227,12 @@ struct broker *broker_new(struct vappd *d, char *const *policy_files, char *cons
 			goto fail;
 		}
 		snprintf(addr, sizeof(addr), "unix:%s", g->gate);
-		e = vrpc_relay_listen(b->relay, addr, g->name);
+		/* Only vappd's group may connect a guest's channel here. */
+		e = listen_gate(b, addr, g->gate, g->name);
 		if (e) {
 			snprintf(err, errlen, "gate %s: %s", g->gate, strerror(-e));
 			goto fail;
 		}
-		/* Only vappd's group may connect a guest's channel here. */
-		chmod(g->gate, 0660);
 		vappd_log("gate for guest %s: %s", g->name, g->gate);
 	}
 	return b;

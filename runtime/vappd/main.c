@@ -214,6 +214,7 @@ static int open_socket(struct vappd *d, const char *group)
 		fprintf(stderr, "vappd: cannot listen on %s: %s\n", d->socket_path, strerror(-rc));
 		return rc;
 	}
+	d->gid = gid;
 	if (chown(d->socket_path, 0, gid) < 0 || chmod(d->socket_path, 0660) < 0) {
 		rc = -errno;
 		fprintf(stderr, "vappd: %s: %s\n", d->socket_path, strerror(errno));

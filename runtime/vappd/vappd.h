@@ -56,6 +56,7 @@ struct vappd {
 	const char *images_dir;
 	const char *qemu;            /* the QEMU binary; NULL: qemu-system-x86_64 */
 	struct hv_user qemu_user;  /* who QEMU runs as (--qemu-user) */
+	gid_t gid;                   /* --group: may use the control socket and gates */
 	char **trusted;              /* NULL-terminated key paths */
 	bool trust_image_key;        /* development: the image's own signer.pub */
 	bool release_channel;        /* close the service connection once ready */

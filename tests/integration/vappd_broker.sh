@@ -72,12 +72,26 @@ EOF
 "$vapp" policy check "$work/policy" || fail "the test's policy does not check"
 
 export VAPPD_SOCKET=$work/vappd.sock
+# A guest named like the host's gate would be the host: refused at start.
+out=$(timeout 20 "$vappd" --foreground --socket "$work/x.sock" --run-dir "$work/xrun" \
+	--state-dir "$work/xstate" --trust-image-key --guest host 2>&1) && fail "vappd took --guest host"
+case $out in *"--guest host: 'host' is the host's own label"*) echo "--guest host: refused" ;;
+*) fail "--guest host: $out" ;; esac
+getent group vapp-test >/dev/null || groupadd --system vapp-test
 "$vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$work/run" \
-	--state-dir "$work/state" --trust-image-key --accel tcg --boot-timeout 90 \
+	--state-dir "$work/state" --trust-image-key --accel tcg --boot-timeout 90 --group vapp-test \
 	--policy "$work/policy" --guest alice --guest bob:visitors >"$work/vappd.log" 2>&1 &
 VAPPD_PID=$!
 for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
 [ -S "$VAPPD_SOCKET" ] || fail "vappd did not make its socket"
+# The gates: the group's, 0660, from the moment vappd says it listens.
+for _ in $(seq 50); do grep -q 'listening on' "$work/vappd.log" && break; sleep 0.1; done
+for g in alice bob; do
+	[ "$(stat -c %a:%G "$work/run/guests/$g.sock")" = 660:vapp-test ] ||
+		fail "gate $g is $(stat -c %a:%G "$work/run/guests/$g.sock"), not 660:vapp-test"
+done
+[ "$(stat -c %a:%G "$work/run/host.sock")" = 660:vapp-test ] || fail "the host gate: $(stat -c %a:%G "$work/run/host.sock")"
+[ "$(stat -c %G "$work/run/guests")" = vapp-test ] || fail "the gates' folder is not the group's"
 out=$(timeout "$(left)" "$vapp" run "$img" 2>&1) || fail "vapp run: $out"
 for _ in $(seq 50); do grep -q 'brokering vapp.hello.v1.Greeter' "$work/vappd.log" && break; sleep 0.1; done
 grep -q 'brokering vapp.hello.v1.Greeter' "$work/vappd.log" || fail "vappd does not broker hello"

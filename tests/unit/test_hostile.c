@@ -449,8 +449,19 @@ struct liar {
 	char path[108];
 	int lfd;
 	uint32_t claim; /* length the reply claims */
+	int items;      /* instead: this many STREAM_ITEMs, then a REPLY */
 	pthread_t thread;
 };
+
+/* Answers a request with l->items stream items and a reply. */
+static void liar_items(int fd, const struct liar *l, uint32_t id)
+{
+	Vrpc__Test__EchoReply rep = VRPC__TEST__ECHO_REPLY__INIT;
+
+	for (int i = 0; i < l->items; i++)
+		raw_message(fd, VRPC_T_STREAM_ITEM, id, M_ECHO, &rep.base);
+	raw_message(fd, VRPC_T_REPLY, id, M_ECHO, &rep.base);
+}
 
 static void *liar_run(void *arg)
 {
@@ -469,7 +480,9 @@ static void *liar_run(void *arg)
 		ack.service = (char *)vrpc__test__echo__descriptor.name;
 		raw_message(fd, VRPC_T_HELLO_ACK, 0, 0, &ack.base);
 	}
-	if (raw_read(fd, &h, NULL, 0, 2000) == VRPC_T_REQUEST) {
+	if (raw_read(fd, &h, NULL, 0, 2000) == VRPC_T_REQUEST && l->items) {
+		liar_items(fd, l, h.call_id);
+	} else if (h.type == VRPC_T_REQUEST) {
 		struct vrpc_hdr r = { .version = VRPC_VERSION, .type = VRPC_T_REPLY,
 				      .call_id = h.call_id, .length = l->claim };
 
@@ -482,24 +495,76 @@ static void *liar_run(void *arg)
 	return NULL;
 }
 
+static struct vrpc_client *liar_start(struct liar *l)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char addr[128];
+
+	snprintf(l->path, sizeof(l->path), "%s/liar", st.dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l->path);
+	l->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(l->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(l->lfd, 1), 0);
+	assert_int_equal(pthread_create(&l->thread, NULL, liar_run, l), 0);
+	snprintf(addr, sizeof(addr), "unix:%s", l->path);
+	return vrpc_client_open(addr, &vrpc__test__echo__descriptor, NULL);
+}
+
+static void liar_stop(struct liar *l)
+{
+	pthread_join(l->thread, NULL);
+	close(l->lfd);
+	unlink(l->path);
+}
+
+struct closure_count {
+	int calls, status;
+	struct vrpc_client *cli;
+};
+
+static void count_closure(const Vrpc__Test__EchoReply *rep, void *data)
+{
+	struct closure_count *c = data;
+
+	c->calls++;
+	c->status = vrpc_client_status(c->cli, NULL);
+}
+
+/* An appliance that answers a unary call with stream items: protoc-c's
+ * stub closure must still run once (its caller frees what it was given),
+ * and the call fails. */
+static void test_stream_items_on_a_unary_call(void **state)
+{
+	struct liar l = { .items = 3 };
+	struct vrpc_client *cli = liar_start(&l);
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	struct closure_count c = { .cli = cli };
+	int64_t end = vrpc_now_ms() + 2000;
+
+	assert_non_null(cli);
+	vrpc__test__echo__echo(vrpc_client_service(cli), &req, count_closure, &c);
+	while (vrpc_now_ms() < end && c.calls == 0 && vrpc_client_wait(cli, 100) >= 0)
+		;
+	/* And nothing more arrives for it: the reply after the items is dropped. */
+	end = vrpc_now_ms() + 200;
+	while (vrpc_now_ms() < end && vrpc_client_wait(cli, 50) >= 0)
+		;
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.status, VRPC_INTERNAL);
+	vrpc_client_close(cli);
+	assert_int_equal(c.calls, 1);
+	liar_stop(&l);
+}
+
 static void test_server_lies_about_length(void **state)
 {
 	struct liar l = { .claim = 1u << 31 };
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char addr[128];
 	struct vrpc_client *cli;
 	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
 	ProtobufCMessage *reply = NULL;
 	char *msg = NULL;
 
-	snprintf(l.path, sizeof(l.path), "%s/liar", st.dir);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l.path);
-	l.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(l.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	assert_int_equal(listen(l.lfd, 1), 0);
-	assert_int_equal(pthread_create(&l.thread, NULL, liar_run, &l), 0);
-	snprintf(addr, sizeof(addr), "unix:%s", l.path);
-	cli = vrpc_client_open(addr, &vrpc__test__echo__descriptor, NULL);
+	cli = liar_start(&l);
 	assert_non_null(cli);
 	assert_int_equal(vrpc_client_call(cli, M_ECHO, &req.base, &reply, 2000, &msg),
 			 VRPC_UNAVAILABLE);
@@ -507,9 +572,7 @@ static void test_server_lies_about_length(void **state)
 	assert_non_null(strstr(msg, "connection lost"));
 	free(msg);
 	vrpc_client_close(cli);
-	pthread_join(l.thread, NULL);
-	close(l.lfd);
-	unlink(l.path);
+	liar_stop(&l);
 }
 
 int main(void)
@@ -533,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_disconnect_mid_call),
 		cmocka_unit_test(test_silent_peer_times_out),
 		cmocka_unit_test(test_server_lies_about_length),
+		cmocka_unit_test(test_stream_items_on_a_unary_call),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -38,6 +38,7 @@ struct vrpc_client {
 	int dead;           /* -errno once the connection is lost */
 	bool in_process;    /* defer flushing to the end of process() */
 	int cur_status;     /* status of the call whose closure is running */
+	bool *streaming;    /* per method: answers with a stream (HELLO_ACK) */
 	char cur_message[MESSAGE_MAX];
 };
 
@@ -133,6 +134,14 @@ static int on_reply(struct vrpc_client *cli, const struct vrpc_hdr *h, const uin
 	}
 	if (h->type == VRPC_T_REPLY) {
 		finish(cli, p, msg, VRPC_OK, NULL);
+		return 0;
+	}
+	/* A unary method answers once: its callback must not run per item. */
+	if (!cli->streaming || !cli->streaming[p->method]) {
+		protobuf_c_message_free_unpacked(msg, NULL);
+		snprintf(text, sizeof(text), "a stream item answers %s, which is not streaming",
+			 cli->desc->methods[p->method].name);
+		finish(cli, p, NULL, VRPC_INTERNAL, text);
 		return 0;
 	}
 	/* One item of a stream; the call stays in flight. */
@@ -435,8 +444,16 @@ static int hello_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payloa
 		return -EPROTO;
 	}
 	w->cli->c.max_frame = ack->max_frame;
+	w->cli->streaming = calloc(w->cli->desc->n_methods + 1, sizeof(bool));
+	for (size_t i = 0; w->cli->streaming && i < ack->n_streaming; i++) {
+		if (ack->streaming[i] >= w->cli->desc->n_methods) {
+			vrpc__v1__hello__free_unpacked(ack, NULL);
+			return -EPROTO; /* a method this service does not have */
+		}
+		w->cli->streaming[ack->streaming[i]] = true;
+	}
 	vrpc__v1__hello__free_unpacked(ack, NULL);
-	return 1;
+	return w->cli->streaming ? 1 : -ENOMEM;
 }
 
 static int handshake(struct vrpc_client *cli, int timeout_ms)
@@ -524,6 +541,7 @@ struct vrpc_client *vrpc_client_open(const char *addr, const ProtobufCServiceDes
 	return cli;
 err_conn:
 	conn_fini(&cli->c);
+	free(cli->streaming);
 err_slots:
 	free(cli->slots);
 err_cli:
@@ -540,5 +558,6 @@ void vrpc_client_close(struct vrpc_client *cli)
 	conn_fini(&cli->c);
 	heap_free(&cli->deadlines);
 	free(cli->slots);
+	free(cli->streaming);
 	free(cli);
 }

@@ -192,6 +192,7 @@ static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *p
 	const struct service_entry *svc;
 	uint32_t version, max_frame;
 	char text[256], **methods;
+	uint32_t *streaming;
 	int err;
 
 	if (!hello) {
@@ -229,8 +230,18 @@ static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *p
 		if (protobuf_c_message_get_packed_size(&ack.base) > max_frame)
 			ack.n_methods = 0;
 	}
+	streaming = calloc(svc->impl->descriptor->n_methods + 1, sizeof(*streaming));
+	if (!streaming) {
+		free(methods);
+		return -EPROTO;
+	}
+	for (unsigned i = 0; i < svc->impl->descriptor->n_methods; i++)
+		if (svc->streaming[i])
+			streaming[ack.n_streaming++] = i;
+	ack.streaming = streaming;
 	err = sconn_send(sc, &ah, &ack.base, NULL, 0);
 	free(methods);
+	free(streaming);
 	if (err)
 		return -EPROTO;
 	sc->svc = svc;

@@ -57,6 +57,8 @@ struct vrpc_relay_upstream {
 	char *service, *appliance;
 	char **methods;
 	size_t n_methods;
+	uint32_t *streaming; /* method indexes, as the appliance's HELLO_ACK said */
+	size_t n_streaming;
 	struct route routes[UPSTREAM_SLOTS];
 	uint32_t next_id;
 	unsigned inflight;
@@ -284,6 +286,7 @@ static void upstream_free(struct vrpc_relay_upstream *u)
 	for (size_t i = 0; i < u->n_methods; i++)
 		free(u->methods[i]);
 	free(u->methods);
+	free(u->streaming);
 	free(u->service);
 	free(u->appliance);
 	free(u);
@@ -339,10 +342,10 @@ static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_
 	ack.version_min = ack.version_max = VRPC_VERSION;
 	ack.max_frame = max;
 	ack.service = u->service;
-	ack.methods = u->methods;
-	ack.n_methods = u->n_methods;
-	if (protobuf_c_message_get_packed_size(&ack.base) > max)
-		ack.n_methods = 0;
+	/* No method names: they are for brokers, and a guest learns nothing of
+	 * a service that policy may keep from it. Which ones stream it needs. */
+	ack.streaming = u->streaming;
+	ack.n_streaming = u->n_streaming;
 	free(g->service);
 	g->service = strdup(u->service);
 	g->rc.c.max_frame = max;
@@ -688,6 +691,14 @@ static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 		return -EPROTO; /* a broker needs the method names */
 	}
 	w->u->rc.c.max_frame = ack->max_frame;
+	w->u->streaming = calloc(ack->n_streaming + 1, sizeof(uint32_t));
+	for (size_t i = 0; w->u->streaming && i < ack->n_streaming; i++) {
+		if (ack->streaming[i] >= ack->n_methods) {
+			vrpc__v1__hello__free_unpacked(ack, NULL);
+			return -EPROTO;
+		}
+		w->u->streaming[w->u->n_streaming++] = ack->streaming[i];
+	}
 	w->u->methods = calloc(ack->n_methods, sizeof(char *));
 	for (size_t i = 0; w->u->methods && i < ack->n_methods; i++)
 		if ((w->u->methods[i] = strdup(ack->methods[i])))
