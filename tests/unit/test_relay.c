@@ -275,6 +275,113 @@ static void test_appliance_restart(void **state)
 	vrpc_client_close(a);
 }
 
+struct tally {
+	int ok, exhausted, other;
+};
+
+static void tally_reply(void *ud, const ProtobufCMessage *msg, bool done, int status,
+			const char *message)
+{
+	struct tally *t = ud;
+
+	if (!done)
+		return;
+	if (status == VRPC_OK)
+		t->ok++;
+	else if (status == VRPC_RESOURCE_EXHAUSTED)
+		t->exhausted++;
+	else
+		t->other++;
+}
+
+/* One guest floods the appliance from five connections: it gets its share
+ * (1024 calls in flight over all of them) and no more, and another guest's
+ * calls go through meanwhile, promptly. */
+static void test_fair_share_per_label(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *flood[5], *b = guest(r->gate_b);
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	struct tally t = { 0 };
+	int64_t t0, took;
+	char out[64];
+
+	req.delay_ms = 3000;
+	for (int c = 0; c < 5; c++) {
+		flood[c] = guest(r->gate_a);
+		for (int i = 0; i < 400; i++)
+			assert_true(vrpc_client_call_async(flood[c], M_SLEEP, &req.base, 10000,
+							   tally_reply, &t) > 0);
+	}
+	/* The refusals come back at once; the admitted calls sleep. */
+	for (int round = 0; round < 50 && t.exhausted < 2000 - 1024; round++)
+		for (int c = 0; c < 5; c++)
+			vrpc_client_wait(flood[c], 10);
+	assert_int_equal(t.exhausted, 2000 - 1024);
+	assert_int_equal(t.other, 0);
+	t0 = vrpc_now_ms();
+	assert_int_equal(call(b, M_ECHO, "still served", out, sizeof(out)), VRPC_OK);
+	took = vrpc_now_ms() - t0;
+	print_message("guest-b's call while guest-a holds 1024: %lld ms\n", (long long)took);
+	assert_true(took < 1000);
+	assert_string_equal(out, "still served");
+	for (int c = 0; c < 5; c++)
+		vrpc_client_close(flood[c]);
+	vrpc_client_close(b);
+}
+
+/* More connections than a label's share: the extra ones are closed at
+ * once, and the label's other connections and other labels carry on. */
+static void test_connections_per_label(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_client *c[16], *b;
+	struct vrpc_relay_stats st;
+	char out[64];
+
+	for (int i = 0; i < 16; i++)
+		c[i] = guest(r->gate_a);
+	assert_null(vrpc_client_open(r->gate_a, &vrpc__test__echo__descriptor, NULL));
+	vrpc_relay_stats(r->relay, &st);
+	assert_true(st.refused >= 1);
+	b = guest(r->gate_b);
+	assert_int_equal(call(b, M_ECHO, "b", out, sizeof(out)), VRPC_OK);
+	assert_int_equal(call(c[15], M_ECHO, "a", out, sizeof(out)), VRPC_OK);
+	vrpc_client_close(c[0]);
+	usleep(100 * 1000);
+	/* A slot freed is a slot to take. */
+	c[0] = guest(r->gate_a);
+	for (int i = 0; i < 16; i++)
+		vrpc_client_close(c[i]);
+	vrpc_client_close(b);
+}
+
+/* A connection that starts a HELLO and never finishes it is closed at the
+ * deadline (a slow-loris holding its label's slots and buffers). */
+static void test_partial_hello_times_out(void **state)
+{
+	struct rig *r = *state;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct vrpc_relay_stats st;
+	char buf[8];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int64_t t0;
+	ssize_t n;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", r->gate_a + 5);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(write(fd, "VRPC", 4), 4);
+	t0 = vrpc_now_ms();
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 15000), 1);
+	n = read(fd, buf, sizeof(buf));
+	assert_int_equal(n, 0); /* closed, not answered */
+	assert_in_range(vrpc_now_ms() - t0, 9000, 12000);
+	vrpc_relay_stats(r->relay, &st);
+	assert_int_equal(st.hello_timeouts, 1);
+	close(fd);
+}
+
 static void test_unknown_service(void **state)
 {
 	struct rig *r = *state;
@@ -295,6 +402,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_cannot_name_a_caller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_appliance_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fair_share_per_label, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connections_per_label, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_hello_times_out, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,8 +33,18 @@ typedef int (*vrpc_relay_check_fn)(void *ud, const char *guest, const char *serv
 				   const char *method, const char *appliance, char *why,
 				   size_t whylen);
 
+/*
+ * Every guest (caller label: one gate) has its share, so that none can
+ * starve another: calls in flight per connection and per label,
+ * connections per label (more are closed at once), and a HELLO deadline
+ * for each new connection. An appliance takes 4096 calls in flight, its
+ * last 512 kept for labels with fewer than 64 in flight.
+ */
 struct vrpc_relay_opts {
-	unsigned max_inflight_per_guest; /* 0: 1024 */
+	unsigned max_inflight_per_guest; /* per connection; 0: 1024 */
+	unsigned max_inflight_per_label; /* over a label's connections; 0: 1024 */
+	unsigned max_conns_per_label;    /* 0: 16 */
+	int hello_timeout_ms;            /* a connection's HELLO; 0: 10 s */
 	size_t max_queue;                /* bytes queued per connection; 0: 8 MiB */
 };
 
@@ -88,6 +98,8 @@ int vrpc_relay_process(struct vrpc_relay *r);
 /* Counters, for logs and tests. */
 struct vrpc_relay_stats {
 	unsigned long relayed, denied, failed;
+	unsigned long refused;        /* connections over a label's share, closed at once */
+	unsigned long hello_timeouts; /* connections closed for no HELLO in time */
 };
 void vrpc_relay_stats(const struct vrpc_relay *r, struct vrpc_relay_stats *out);
 

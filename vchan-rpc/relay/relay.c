@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "calls.h"
@@ -18,8 +19,16 @@
 #define DEFAULT_MAX_INFLIGHT 1024
 #define DEFAULT_MAX_QUEUE (8u << 20)
 #define UPSTREAM_SLOTS 8192 /* a power of two, above all guests' calls in flight */
+#define UPSTREAM_LIMIT (UPSTREAM_SLOTS / 2)
+/* The last calls an upstream takes are kept for labels with fewer than
+ * LIGHT_CALLER calls in flight. */
+#define UPSTREAM_RESERVE 512
+#define LIGHT_CALLER 64
+#define DEFAULT_MAX_INFLIGHT_LABEL 1024
+#define DEFAULT_MAX_CONNS_LABEL 16
+#define DEFAULT_HELLO_TIMEOUT_MS 10000
 
-enum rkind { RK_GATE, RK_GUEST, RK_UPSTREAM };
+enum rkind { RK_GATE, RK_GUEST, RK_UPSTREAM, RK_TIMER };
 
 /* What every epoll entry starts with. */
 struct rconn {
@@ -30,17 +39,22 @@ struct rconn {
 	struct rconn *dirty_next;
 };
 
+/* A gate is a caller label: its share of the relay is counted here, over
+ * all the connections that came through it. */
 struct gate {
 	enum rkind kind; /* RK_GATE */
 	struct vrpc_listener *l;
 	char label[VRPC_ORIGIN_MAX + 1];
+	unsigned conns, inflight;
 	struct gate *next;
 };
 
 struct guest {
 	struct rconn rc;
 	char label[VRPC_ORIGIN_MAX + 1];
+	struct gate *gate; /* its label's share */
 	char *service; /* NULL until HELLO */
+	int64_t hello_by; /* a HELLO begun is whole by then, or the guest goes */
 	unsigned inflight;
 	struct guest *next, *prev;
 	struct guest *zombie_next;
@@ -75,6 +89,8 @@ struct known {
 
 struct vrpc_relay {
 	int epfd;
+	int timerfd; /* HELLO deadlines of guests */
+	enum rkind timer_kind; /* RK_TIMER: what the timer's epoll entry points at */
 	struct known *known;
 	vrpc_relay_check_fn check;
 	void *ud;
@@ -87,6 +103,8 @@ struct vrpc_relay {
 	struct vrpc_relay_upstream *dead_ups;
 	struct vrpc_relay_stats stats;
 };
+
+static void hello_clock(struct guest *g, struct vrpc_relay *r);
 
 /* ---- plumbing shared by guests and upstreams ---- */
 
@@ -199,6 +217,7 @@ static struct route *route_new(struct vrpc_relay_upstream *u)
 static void route_end(struct vrpc_relay_upstream *u, struct route *rt)
 {
 	rt->g->inflight--;
+	rt->g->gate->inflight--;
 	u->inflight--;
 	memset(rt, 0, sizeof(*rt));
 }
@@ -229,6 +248,7 @@ static void guest_kill(struct vrpc_relay *r, struct guest *g)
 	rc_close(r, &g->rc);
 	free(g->service);
 	g->service = NULL;
+	g->gate->conns--;
 	if (g->prev)
 		g->prev->next = g->next;
 	else
@@ -348,10 +368,26 @@ static int guest_hello(struct vrpc_relay *r, struct guest *g, const struct vrpc_
 	ack.n_streaming = u->n_streaming;
 	free(g->service);
 	g->service = strdup(u->service);
+	g->hello_by = 0;
 	g->rc.c.max_frame = max;
 	if (conn_queue(&g->rc.c, &ah, &ack.base, NULL, 0) == 0)
 		rc_mark_dirty(r, &g->rc);
 	return 0;
+}
+
+/*
+ * May @p g start one more call on @p u? Within its connection's and its
+ * label's shares; and once the upstream is nearly full, only a label with
+ * few calls in flight goes on, so greedy callers never starve light ones.
+ */
+static bool share_left(const struct vrpc_relay *r, const struct guest *g,
+		       const struct vrpc_relay_upstream *u)
+{
+	if (g->inflight >= r->opts.max_inflight_per_guest ||
+	    g->gate->inflight >= r->opts.max_inflight_per_label || u->inflight >= UPSTREAM_LIMIT)
+		return false;
+	return u->inflight < UPSTREAM_LIMIT - UPSTREAM_RESERVE ||
+	       g->gate->inflight < LIGHT_CALLER;
 }
 
 static void guest_request(struct vrpc_relay *r, struct guest *g, const struct vrpc_hdr *h,
@@ -382,15 +418,16 @@ static void guest_request(struct vrpc_relay *r, struct guest *g, const struct vr
 		r->stats.denied++;
 		return;
 	}
-	if (g->inflight >= r->opts.max_inflight_per_guest ||
-	    u->inflight >= UPSTREAM_SLOTS / 2) {
-		reply_status(r, g, h->call_id, VRPC_RESOURCE_EXHAUSTED, "too many calls in flight");
+	if (!share_left(r, g, u)) {
+		reply_status(r, g, h->call_id, VRPC_RESOURCE_EXHAUSTED,
+			     "too many calls in flight from %s", g->label);
 		return;
 	}
 	rt = route_new(u);
 	rt->g = g;
 	rt->guest_id = h->call_id;
 	g->inflight++;
+	g->gate->inflight++;
 	u->inflight++;
 	origin[0] = (uint8_t)strlen(g->label);
 	memcpy(origin + 1, g->label, origin[0]);
@@ -526,6 +563,8 @@ static void rc_ready(struct vrpc_relay *r, struct rconn *rc)
 		err = conn_receive(&rc->c, rc->kind == RK_GUEST ? guest_frame : upstream_frame, &x);
 	if (rc->dead)
 		return;
+	if (rc->kind == RK_GUEST)
+		hello_clock((struct guest *)rc, r);
 	if (err < 0) {
 		if (rc->kind == RK_UPSTREAM)
 			upstream_kill(r, (struct vrpc_relay_upstream *)rc, strerror(-err));
@@ -540,13 +579,72 @@ static void rc_ready(struct vrpc_relay *r, struct rconn *rc)
 	rc_update_events(r, rc);
 }
 
+static void arm_timer(struct vrpc_relay *r, int64_t in_ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (in_ms < 1)
+		in_ms = 1;
+	its.it_value.tv_sec = in_ms / 1000;
+	its.it_value.tv_nsec = (in_ms % 1000) * 1000000;
+	timerfd_settime(r->timerfd, 0, &its, NULL);
+}
+
+/* Closes guests that connected and said no HELLO in time (a serial guest's
+ * channel, which stays connected, starts over instead); re-arms for the
+ * next deadline. */
+static void hello_deadlines(struct vrpc_relay *r)
+{
+	int64_t now = vrpc_now_ms(), next = INT64_MAX;
+	uint64_t ticks;
+
+	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	for (struct guest *g = r->guests, *nx; g; g = nx) {
+		nx = g->next;
+		if (g->service || !g->hello_by)
+			continue;
+		if (g->hello_by > now) {
+			next = g->hello_by < next ? g->hello_by : next;
+			continue;
+		}
+		r->stats.hello_timeouts++;
+		guest_kill(r, g);
+	}
+	if (next != INT64_MAX)
+		arm_timer(r, next - now);
+}
+
+/*
+ * A guest's HELLO must be whole within hello_timeout_ms of its first byte:
+ * one that dribbles a partial frame is closed. A silent connection costs
+ * only a slot of its label's connections (a virtio-serial guest's channel
+ * is connected from its boot on, long before its program says HELLO).
+ */
+static void hello_clock(struct guest *g, struct vrpc_relay *r)
+{
+	if (g->service) {
+		g->hello_by = 0;
+	} else if (!g->hello_by && g->rc.c.rlen > g->rc.c.rpos) {
+		g->hello_by = vrpc_now_ms() + r->opts.hello_timeout_ms;
+		arm_timer(r, r->opts.hello_timeout_ms);
+	}
+}
+
 static void accept_guests(struct vrpc_relay *r, struct gate *gt)
 {
 	struct vrpc_transport *t;
 
 	while (gt->l->ops->accept(gt->l, &t) == 0) {
-		struct guest *g = calloc(1, sizeof(*g));
+		struct guest *g;
 
+		/* A label's connections are bounded: more are closed at once. */
+		if (gt->conns >= r->opts.max_conns_per_label) {
+			transport_close(t);
+			r->stats.refused++;
+			continue;
+		}
+		g = calloc(1, sizeof(*g));
 		if (!g || conn_init(&g->rc.c, t, VRPC_DEFAULT_MAX_FRAME, r->opts.max_queue)) {
 			free(g);
 			transport_close(t);
@@ -555,6 +653,8 @@ static void accept_guests(struct vrpc_relay *r, struct gate *gt)
 		g->rc.kind = RK_GUEST;
 		/* Who the guest is comes from the gate it used, nothing else. */
 		snprintf(g->label, sizeof(g->label), "%s", gt->label);
+		g->gate = gt;
+		gt->conns++;
 		g->rc.c.resync = true;
 		g->next = r->guests;
 		if (g->next)
@@ -579,6 +679,8 @@ int vrpc_relay_process(struct vrpc_relay *r)
 
 		if (*kind == RK_GATE)
 			accept_guests(r, (struct gate *)kind);
+		else if (*kind == RK_TIMER)
+			hello_deadlines(r);
 		else if (!((struct rconn *)kind)->dead)
 			rc_ready(r, (struct rconn *)kind);
 	}
@@ -838,8 +940,22 @@ struct vrpc_relay *vrpc_relay_new(vrpc_relay_check_fn check, void *ud,
 		r->opts.max_inflight_per_guest = DEFAULT_MAX_INFLIGHT;
 	if (!r->opts.max_queue)
 		r->opts.max_queue = DEFAULT_MAX_QUEUE;
+	if (!r->opts.max_inflight_per_label)
+		r->opts.max_inflight_per_label = DEFAULT_MAX_INFLIGHT_LABEL;
+	if (!r->opts.max_conns_per_label)
+		r->opts.max_conns_per_label = DEFAULT_MAX_CONNS_LABEL;
+	if (!r->opts.hello_timeout_ms)
+		r->opts.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
+	r->timer_kind = RK_TIMER;
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->epfd < 0) {
+	r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->timer_kind };
+	if (r->epfd < 0 || r->timerfd < 0 ||
+	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timerfd, &ev) < 0) {
+		if (r->epfd >= 0)
+			close(r->epfd);
+		if (r->timerfd >= 0)
+			close(r->timerfd);
 		free(r);
 		return NULL;
 	}
@@ -872,5 +988,6 @@ void vrpc_relay_free(struct vrpc_relay *r)
 		free(k);
 	}
 	close(r->epfd);
+	close(r->timerfd);
 	free(r);
 }
