@@ -4,6 +4,7 @@
  * attached endpoint, as a virtio-serial port is. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include "sock.h"
 #include "vrpc_relay.h"
 #include "wire.h"
+#include "vchan-rpc/proto/vrpc/v1/hello.pb-c.h"
 
 enum { M_ECHO, M_COUNT, M_SLEEP, M_FAIL, M_WHOAMI };
 
@@ -382,6 +384,107 @@ static void test_partial_hello_times_out(void **state)
 	close(fd);
 }
 
+/* ---- an appliance that answers HELLO, then nothing ---- */
+
+#define MUTE_SERVICE "vrpc.test.Mute"
+
+struct mute {
+	char path[108];
+	int lfd, fd;
+	pthread_t thread;
+};
+
+/* Reads one frame's header and payload, whatever it is. */
+static void mute_read_frame(int fd)
+{
+	uint8_t hdr[VRPC_HDR_SIZE], skip[4096];
+	struct vrpc_hdr h;
+
+	assert_int_equal(recv(fd, hdr, sizeof(hdr), MSG_WAITALL), VRPC_HDR_SIZE);
+	assert_int_equal(wire_decode_header(hdr, sizeof(skip), &h), 0);
+	assert_true(h.length <= sizeof(skip));
+	if (h.length)
+		assert_int_equal(recv(fd, skip, h.length, MSG_WAITALL), (ssize_t)h.length);
+}
+
+static void *mute_run(void *arg)
+{
+	struct mute *m = arg;
+	Vrpc__V1__Hello ack = VRPC__V1__HELLO__INIT;
+	char *methods[] = { "Echo" };
+	uint8_t buf[VRPC_HDR_SIZE + 512];
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
+
+	m->fd = accept(m->lfd, NULL, NULL);
+	mute_read_frame(m->fd);
+	ack.version_min = ack.version_max = VRPC_VERSION;
+	ack.max_frame = 65536;
+	ack.service = MUTE_SERVICE;
+	ack.methods = methods;
+	ack.n_methods = 1;
+	h.length = (uint32_t)protobuf_c_message_pack(&ack.base, buf + VRPC_HDR_SIZE);
+	wire_encode_header(&h, buf);
+	assert_int_equal(send(m->fd, buf, VRPC_HDR_SIZE + h.length, MSG_NOSIGNAL),
+			 (ssize_t)(VRPC_HDR_SIZE + h.length));
+	/* Then it reads nothing and answers nothing: the socket stays open. */
+	return NULL;
+}
+
+/* An appliance that answered its HELLO and then ignores the broker: calls
+ * to it end at their deadlines, while every other appliance and guest is
+ * served as before, promptly; the broker's loop never waits on it. */
+static void test_mute_appliance_stalls_nobody(void **state)
+{
+	struct rig *r = *state;
+	struct mute m = { .fd = -1 };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	ProtobufCServiceDescriptor mute_desc = vrpc__test__echo__descriptor;
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	struct vrpc_client *a, *b;
+	ProtobufCMessage *reply;
+	char addr[140], out[64];
+	int64_t t0, worst = 0;
+
+	snprintf(m.path, sizeof(m.path), "%s/mute", r->dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", m.path);
+	m.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(m.lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(m.lfd, 1), 0);
+	assert_int_equal(pthread_create(&m.thread, NULL, mute_run, &m), 0);
+	snprintf(addr, sizeof(addr), "unix:%s", m.path);
+	/* As vappd does: the upstream is opened off the loop, adopted on it. */
+	struct vrpc_relay_upstream *up;
+	assert_int_equal(vrpc_relay_upstream_open(addr, MUTE_SERVICE, 2000, &up), 0);
+	pthread_join(m.thread, NULL);
+	runner_stop(&r->rn);
+	assert_int_equal(vrpc_relay_adopt(r->relay, up, "mute-appliance"), 0);
+	assert_int_equal(runner_start(&r->rn), 0);
+
+	mute_desc.name = MUTE_SERVICE;
+	a = vrpc_client_open(r->gate_a, &mute_desc, NULL);
+	assert_non_null(a);
+	b = guest(r->gate_b);
+	for (int i = 0; i < 20; i++)
+		assert_true(vrpc_client_call_async(a, 0, &req.base, 500, NULL, NULL) > 0);
+	for (int i = 0; i < 20; i++) {
+		t0 = vrpc_now_ms();
+		assert_int_equal(call(b, M_ECHO, "echo", out, sizeof(out)), VRPC_OK);
+		if (vrpc_now_ms() - t0 > worst)
+			worst = vrpc_now_ms() - t0;
+		vrpc_client_wait(a, 0);
+	}
+	print_message("other guest's worst call while an appliance is mute: %lld ms\n",
+		      (long long)worst);
+	assert_true(worst < 500);
+	assert_int_equal(vrpc_client_call(a, 0, &req.base, &reply, 300, NULL),
+			 VRPC_DEADLINE_EXCEEDED);
+	vrpc_client_close(a);
+	vrpc_client_close(b);
+	close(m.fd);
+	close(m.lfd);
+	unlink(m.path);
+}
+
 static void test_unknown_service(void **state)
 {
 	struct rig *r = *state;
@@ -405,6 +508,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fair_share_per_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connections_per_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_hello_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mute_appliance_stalls_nobody, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
