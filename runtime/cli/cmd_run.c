@@ -24,8 +24,10 @@ const struct vapp_cmd vapp_cmd_run = {
 	"\n"
 	"vappd copies the folder, checks the copy's measurement and signature against\n"
 	"its trusted keys (an image that does not match is refused before it boots,\n"
-	"naming the part: kernel, initramfs, cmdline, measurement, signature), starts\n"
-	"it under QEMU, and answers once the appliance's first service has answered\n"
+	"naming the part: kernel, initramfs, a cmdline, manifest, measurement,\n"
+	"signature), starts it under QEMU with arguments of its own made from the\n"
+	"measured manifest (QEMU runs unprivileged, under its -sandbox), and answers\n"
+	"once the appliance's first service has answered\n"
 	"the vrpc HELLO on its channel. From then on vappd supervises it: an\n"
 	"appliance that ends or crashes is started again after a back-off, its state\n"
 	"volume kept. A boot that does not reach ready in time fails; the error\n"
@@ -55,7 +57,9 @@ const struct vapp_cmd vapp_cmd_run = {
 	.run = run,
 };
 
-static int run(int argc, char **argv)
+/* The options into @p req. @return -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, Vapp__Runtime__V1__RunRequest *req,
+		      const char **socket)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
@@ -64,38 +68,68 @@ static int run(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *end;
+	double sec;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:a:t:s:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': req->name = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg"))
+				return cmd_usage_error(&vapp_cmd_run, "--accel: give auto, kvm or tcg");
+			req->accel = optarg;
+			break;
+		case 't':
+			sec = strtod(optarg, &end);
+			if (end == optarg || *end || sec <= 0 || sec > 86400)
+				return cmd_usage_error(&vapp_cmd_run, "--boot-timeout: '%s' is not "
+						       "a number of seconds", optarg);
+			req->boot_timeout_ms = (uint32_t)(sec * 1000);
+			break;
+		case 's': *socket = optarg; break;
+		default: return cmd_usage_error(&vapp_cmd_run, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error(&vapp_cmd_run, "give one IMAGE (a folder or a name)");
+	return -1;
+}
+
+/* What vappd answered: the running appliance, or why not. @return the
+ * exit status. */
+static int report(const Vapp__Runtime__V1__RunReply *reply)
+{
+	const Vapp__Runtime__V1__Appliance *a = reply->appliance;
+
+	if (!a || a->state != VAPP__RUNTIME__V1__STATE__RUNNING) {
+		const char *why = a ? a->error : "";
+
+		cmd_error(&vapp_cmd_run, "%s", why[0] ? why : "the appliance did not become ready");
+		return 1;
+	}
+	printf("%s %s (pid %d, accel %s, ready in %u ms)\n", a->name, vappd_state_name(a->state),
+	       a->pid, a->accel, a->boot_ms);
+	printf("  measurement  %s\n  signer       %s\n", a->measurement, a->signer);
+	if (a->service[0])
+		printf("  service      %s on %s\n", a->service, a->channel);
+	for (size_t i = 0; i < reply->n_notes; i++)
+		printf("note: %s\n", reply->notes[i]);
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
 	Vapp__Runtime__V1__RunRequest req = VAPP__RUNTIME__V1__RUN_REQUEST__INIT;
 	Vapp__Runtime__V1__RunReply *reply = NULL;
 	const char *socket = NULL;
 	char image[PATH_MAX];
 	struct vrpc_client *cli;
 	struct stat st;
-	int c, timeout_ms;
+	int rc = parse_opts(argc, argv, &req, &socket), timeout_ms;
 
-	while ((c = getopt_long(argc, argv, "n:a:t:s:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': req.name = optarg; break;
-		case 'a':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg"))
-				return cmd_usage_error(&vapp_cmd_run, "--accel: give auto, kvm or tcg");
-			req.accel = optarg;
-			break;
-		case 't': {
-			char *end;
-			double s = strtod(optarg, &end);
-
-			if (end == optarg || *end || s <= 0 || s > 86400)
-				return cmd_usage_error(&vapp_cmd_run, "--boot-timeout: '%s' is not "
-						       "a number of seconds", optarg);
-			req.boot_timeout_ms = (uint32_t)(s * 1000);
-			break;
-		}
-		case 's': socket = optarg; break;
-		default: return cmd_usage_error(&vapp_cmd_run, "unknown option");
-		}
-	}
-	if (optind != argc - 1)
-		return cmd_usage_error(&vapp_cmd_run, "give one IMAGE (a folder or a name)");
+	if (rc >= 0)
+		return rc;
 	/* A folder here is a folder for vappd too, once absolute. */
 	if ((strchr(argv[optind], '/') || stat(argv[optind], &st) == 0) &&
 	    realpath(argv[optind], image))
@@ -108,31 +142,12 @@ static int run(int argc, char **argv)
 	/* vappd bounds the boot itself; this only guards against a vappd that
 	 * never answers: its boot timeout, the KVM probe and the copy, plus room. */
 	timeout_ms = (int)(req.boot_timeout_ms ? req.boot_timeout_ms : 600000) + 120000;
+	rc = 1;
 	if (vappd_call(&vapp_cmd_run, cli, CONTROL_RUN, &req.base, (ProtobufCMessage **)&reply,
-		       timeout_ms) != VRPC_OK) {
-		vrpc_client_close(cli);
-		return 1;
-	}
-	if (!reply->appliance || reply->appliance->state != VAPP__RUNTIME__V1__STATE__RUNNING) {
-		const char *why = reply->appliance ? reply->appliance->error : "";
-
-		cmd_error(&vapp_cmd_run, "%s", why[0] ? why : "the appliance did not become ready");
+		       timeout_ms) == VRPC_OK) {
+		rc = report(reply);
 		protobuf_c_message_free_unpacked(&reply->base, NULL);
-		vrpc_client_close(cli);
-		return 1;
 	}
-	{
-		Vapp__Runtime__V1__Appliance *a = reply->appliance;
-
-		printf("%s %s (pid %d, accel %s, ready in %u ms)\n", a->name,
-		       vappd_state_name(a->state), a->pid, a->accel, a->boot_ms);
-		printf("  measurement  %s\n  signer       %s\n", a->measurement, a->signer);
-		if (a->service[0])
-			printf("  service      %s on %s\n", a->service, a->channel);
-	}
-	for (size_t i = 0; i < reply->n_notes; i++)
-		printf("note: %s\n", reply->notes[i]);
-	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	vrpc_client_close(cli);
-	return 0;
+	return rc;
 }

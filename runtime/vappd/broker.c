@@ -165,11 +165,96 @@ static int parse_guest(const char *spec, struct guest_def *g, char *err, size_t 
 	return 0;
 }
 
+static int load_policies(struct broker *b, char *const *files, char *err, size_t errlen)
+{
+	for (; files && *files; files++) {
+		int e = policy_load_file(b->policy, *files);
+
+		if (e < 0 || policy_errors(b->policy)) {
+			snprintf(err, errlen, "policy %s: %s", *files,
+				 e < 0 ? strerror(-e) : "has errors (see above)");
+			return e < 0 ? e : -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The host's own gate: `vapp call APPLIANCE ...` comes in as "host", under
+ * the same policy as any guest. */
+static int open_host_gate(struct broker *b, char *err, size_t errlen)
+{
+	struct vappd *d = b->d;
+	int e;
+
+	if ((size_t)snprintf(d->host_gate, sizeof(d->host_gate), "unix:%s/host.sock",
+			     d->run_dir) >= 108 + 5) {
+		snprintf(err, errlen, "run folder path too long for a socket");
+		d->host_gate[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	e = listen_gate(b, d->host_gate, d->host_gate + 5, HOST_LABEL);
+	if (e) {
+		snprintf(err, errlen, "%s: %s", d->host_gate, strerror(-e));
+		d->host_gate[0] = '\0';
+	}
+	return e;
+}
+
+static int open_guest_gate(struct broker *b, const char *dir, const char *spec, char *err,
+			   size_t errlen)
+{
+	struct guest_def *g = realloc(b->guests, (b->n_guests + 1) * sizeof(*g));
+	char addr[PATH_MAX + 8];
+	int e;
+
+	if (!g)
+		return -ENOMEM;
+	b->guests = g;
+	g = &b->guests[b->n_guests];
+	e = parse_guest(spec, g, err, errlen);
+	if (e)
+		return e;
+	b->n_guests++;
+	/* A unix socket path has 108 bytes, the NUL included. */
+	if ((size_t)snprintf(g->gate, sizeof(g->gate), "%s/%s.sock", dir, g->name) >= 108) {
+		snprintf(err, errlen, "gate for %s: run folder path too long", g->name);
+		return -ENAMETOOLONG;
+	}
+	snprintf(addr, sizeof(addr), "unix:%s", g->gate);
+	/* Only vappd's group may connect a guest's channel here. */
+	e = listen_gate(b, addr, g->gate, g->name);
+	if (e) {
+		snprintf(err, errlen, "gate %s: %s", g->gate, strerror(-e));
+		return e;
+	}
+	vappd_log("gate for guest %s: %s", g->name, g->gate);
+	return 0;
+}
+
+static int open_guest_gates(struct broker *b, char *const *guests, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int e;
+
+	if (!guests || !*guests)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/guests", b->d->run_dir);
+	if ((mkdir(dir, 0750) < 0 && errno != EEXIST) || chown(dir, 0, b->d->gid) < 0 ||
+	    chmod(dir, 0750) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return e;
+	}
+	for (; *guests; guests++)
+		if ((e = open_guest_gate(b, dir, *guests, err, errlen)))
+			return e;
+	return 0;
+}
+
 struct broker *broker_new(struct vappd *d, char *const *policy_files, char *const *guests,
 			  char *err, size_t errlen)
 {
 	struct broker *b = calloc(1, sizeof(*b));
-	char dir[PATH_MAX], addr[PATH_MAX + 8];
 	int e = -ENOMEM;
 
 	if (!b)
@@ -179,62 +264,10 @@ struct broker *broker_new(struct vappd *d, char *const *policy_files, char *cons
 	b->relay = vrpc_relay_new(check, b, NULL);
 	if (!b->policy || !b->relay)
 		goto fail;
-	for (; policy_files && *policy_files; policy_files++) {
-		e = policy_load_file(b->policy, *policy_files);
-		if (e < 0 || policy_errors(b->policy)) {
-			snprintf(err, errlen, "policy %s: %s", *policy_files,
-				 e < 0 ? strerror(-e) : "has errors (see above)");
-			e = e < 0 ? e : -EINVAL;
-			goto fail;
-		}
-	}
-	/* The host's own gate: `vapp call APPLIANCE ...` comes in as "host",
-	 * under the same policy as any guest. */
-	if ((size_t)snprintf(d->host_gate, sizeof(d->host_gate), "unix:%s/host.sock",
-			     d->run_dir) >= 108 + 5) {
-		snprintf(err, errlen, "run folder path too long for a socket");
-		e = -ENAMETOOLONG;
+	if ((e = load_policies(b, policy_files, err, errlen)) ||
+	    (e = open_host_gate(b, err, errlen)) ||
+	    (e = open_guest_gates(b, guests, err, errlen)))
 		goto fail;
-	}
-	e = listen_gate(b, d->host_gate, d->host_gate + 5, HOST_LABEL);
-	if (e) {
-		snprintf(err, errlen, "%s: %s", d->host_gate, strerror(-e));
-		d->host_gate[0] = '\0';
-		goto fail;
-	}
-	snprintf(dir, sizeof(dir), "%s/guests", d->run_dir);
-	if (guests && *guests && ((mkdir(dir, 0750) < 0 && errno != EEXIST) ||
-				  chown(dir, 0, d->gid) < 0 || chmod(dir, 0750) < 0)) {
-		e = -errno;
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		goto fail;
-	}
-	for (; guests && *guests; guests++) {
-		struct guest_def *g = realloc(b->guests, (b->n_guests + 1) * sizeof(*g));
-
-		if (!g)
-			goto fail;
-		b->guests = g;
-		g = &b->guests[b->n_guests];
-		e = parse_guest(*guests, g, err, errlen);
-		if (e)
-			goto fail;
-		b->n_guests++;
-		/* A unix socket path has 108 bytes, the NUL included. */
-		if ((size_t)snprintf(g->gate, sizeof(g->gate), "%s/%s.sock", dir, g->name) >= 108) {
-			snprintf(err, errlen, "gate for %s: run folder path too long", g->name);
-			e = -ENAMETOOLONG;
-			goto fail;
-		}
-		snprintf(addr, sizeof(addr), "unix:%s", g->gate);
-		/* Only vappd's group may connect a guest's channel here. */
-		e = listen_gate(b, addr, g->gate, g->name);
-		if (e) {
-			snprintf(err, errlen, "gate %s: %s", g->gate, strerror(-e));
-			goto fail;
-		}
-		vappd_log("gate for guest %s: %s", g->name, g->gate);
-	}
 	return b;
 fail:
 	if (e == -ENOMEM && err[0] == '\0')

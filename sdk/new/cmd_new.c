@@ -347,12 +347,54 @@ static char *output_name(const struct new_template *t, const char *name, mode_t 
 	return strndup(t->name, n - 3);
 }
 
+/* One template rendered into the folder. @return 1 written, 0 kept (the
+ * user's own), or -errno (said). */
+static int place_template(const struct new_template *t, const struct args *a,
+			  const struct new_service *svc, const struct new_var *vars,
+			  struct state *st)
+{
+	char *buf = NULL, *file, err[512] = "";
+	size_t len = 0;
+	mode_t mode;
+	FILE *m;
+	int ret;
+
+	file = output_name(t, a->name, &mode);
+	m = open_memstream(&buf, &len);
+	if (!file || !m) {
+		free(file);
+		if (m)
+			fclose(m);
+		free(buf);
+		return -ENOMEM;
+	}
+	ret = new_render(t, svc, vars, m, err, sizeof(err));
+	if (fclose(m) && !ret)
+		ret = -ENOMEM;
+	if (ret)
+		cmd_error(&vapp_cmd_new, "%s", err[0] ? err : strerror(-ret));
+	else if ((ret = place(st, a->out, file, buf, len, mode)) > 0)
+		ret = 1;
+	free(buf);
+	free(file);
+	return ret;
+}
+
+/* "my-app" -> "my_app" (@p upper: "MY_APP"), malloc'd. */
+static char *c_name(const char *name, bool upper)
+{
+	char *s = strdup(name);
+
+	for (char *c = s; c && *c; c++)
+		*c = *c == '-' ? '_' : upper ? (char)toupper((unsigned char)*c) : *c;
+	return s;
+}
+
 static int scaffold(const struct args *a, const struct new_proto *p,
 		    const struct new_service *svc, struct state *st)
 {
-	char *name_c = strdup(a->name), *name_upper = strdup(a->name);
-	char *pc = tree_pkgconfig(), *proto_data = NULL;
-	char *proto_base = strdup(p->file), err[512] = "";
+	char *name_c = c_name(a->name, false), *name_upper = c_name(a->name, true);
+	char *pc = tree_pkgconfig(), *proto_data = NULL, *proto_base = strdup(p->file);
 	size_t proto_len;
 	int ret, kept = 0;
 
@@ -360,11 +402,6 @@ static int scaffold(const struct args *a, const struct new_proto *p,
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (char *s = name_c; *s; s++)
-		if (*s == '-')
-			*s = '_';
-	for (char *s = name_upper; *s; s++)
-		*s = *s == '-' ? '_' : (char)toupper((unsigned char)*s);
 	if (strrchr(proto_base, '.'))
 		*strrchr(proto_base, '.') = '\0';
 
@@ -393,34 +430,9 @@ static int scaffold(const struct args *a, const struct new_proto *p,
 		goto out;
 	kept += ret;
 	for (const struct new_template *t = new_templates; t->name; t++) {
-		char *buf = NULL, *file;
-		size_t len = 0;
-		mode_t mode;
-		FILE *m;
-
-		file = output_name(t, a->name, &mode);
-		m = open_memstream(&buf, &len);
-		if (!file || !m) {
-			free(file);
-			if (m)
-				fclose(m);
-			free(buf);
-			ret = -ENOMEM;
+		if ((ret = place_template(t, a, svc, vars, st)) < 0)
 			goto out;
-		}
-		ret = new_render(t, svc, vars, m, err, sizeof(err));
-		if (fclose(m) && !ret)
-			ret = -ENOMEM;
-		if (ret) {
-			cmd_error(&vapp_cmd_new, "%s", err[0] ? err : strerror(-ret));
-		} else {
-			ret = place(st, a->out, file, buf, len, mode);
-			kept += ret > 0;
-		}
-		free(buf);
-		free(file);
-		if (ret < 0)
-			goto out;
+		kept += ret;
 	}
 	ret = kept;
 out:

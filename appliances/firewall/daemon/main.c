@@ -204,63 +204,66 @@ static int serve(struct fw_daemon *d, const struct opts *o, struct vrpc_server *
 	return err;
 }
 
-int main(int argc, char **argv)
+/* --print: the nft document the ruleset would make, and nothing else. */
+static int print_ruleset(struct fw_daemon *d, const struct opts *o)
 {
-	struct fw_daemon *d = &daemon_state;
-	struct fw_nflog *nflog = NULL;
-	struct vrpc_server *srv = NULL;
-	struct opts o = { 0 };
-	sigset_t mask;
-	int sfd = -1, err, rc = 1;
+	char why[FW_REASON_LEN], *doc;
 
-	if (parse(argc, argv, &o)) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	d->boot_ms = fw_now_ms();
-	d->state_dir = o.state;
-	fw_service_init(d);
-	if (o.print) {
-		snprintf(d->ifs.uplink, sizeof(d->ifs.uplink), "%s", o.uplink);
-		snprintf(d->ifs.guest, sizeof(d->ifs.guest), "%s", o.guest);
-		fw_ruleset_init(&d->rs, o.policy);
-		char why[FW_REASON_LEN], *doc;
-		if (o.state && fw_store_load(o.state, &d->rs, why, sizeof(why)) == -EINVAL)
-			fprintf(stderr, "vapp-firewalld: %s\n", why);
-		doc = fw_nft_json(&d->rs, &d->ifs, NULL);
-		puts(doc ? doc : "");
-		free(doc);
-		return doc ? 0 : 1;
-	}
-	if ((err = find_iface(o.uplink, d->ifs.uplink, sizeof(d->ifs.uplink))) ||
-	    (err = find_iface(o.guest, d->ifs.guest, sizeof(d->ifs.guest)))) {
-		fprintf(stderr, "vapp-firewalld: no NIC %s\n", d->ifs.uplink[0] ? o.guest : o.uplink);
-		return 1;
+	snprintf(d->ifs.uplink, sizeof(d->ifs.uplink), "%s", o->uplink);
+	snprintf(d->ifs.guest, sizeof(d->ifs.guest), "%s", o->guest);
+	fw_ruleset_init(&d->rs, o->policy);
+	if (o->state && fw_store_load(o->state, &d->rs, why, sizeof(why)) == -EINVAL)
+		fprintf(stderr, "vapp-firewalld: %s\n", why);
+	doc = fw_nft_json(&d->rs, &d->ifs, NULL);
+	puts(doc ? doc : "");
+	free(doc);
+	return doc ? 0 : 1;
+}
+
+/* The NICs, nftables, the ruleset in force, forwarding. @return 0, or -1
+ * (said), d->nft then to be closed. */
+static int start_filtering(struct fw_daemon *d, const struct opts *o)
+{
+	int err;
+
+	if ((err = find_iface(o->uplink, d->ifs.uplink, sizeof(d->ifs.uplink))) ||
+	    (err = find_iface(o->guest, d->ifs.guest, sizeof(d->ifs.guest)))) {
+		fprintf(stderr, "vapp-firewalld: no NIC %s\n", d->ifs.uplink[0] ? o->guest : o->uplink);
+		return -1;
 	}
 	d->nft = fw_nft_open(&d->ifs);
 	if (!d->nft) {
 		perror("vapp-firewalld: libnftables");
-		return 1;
+		return -1;
 	}
-	if (boot_ruleset(d, &o))
-		goto out_nft;
+	if (boot_ruleset(d, o))
+		return -1;
 	fprintf(stderr, "vapp-firewalld: ruleset in force (%zu rules, default %s, from %s)\n",
 		d->rs.n, d->rs.policy == FW_ACCEPT ? "accept" : "drop", d->source);
-	if (bring_up(d, &o))
-		goto out_nft;
-	if (!o.no_forwarding) {
-		if ((err = fw_net_forwarding(true))) {
-			fprintf(stderr, "vapp-firewalld: ip_forward: %s\n", strerror(-err));
-			goto out_nft;
-		}
-		fprintf(stderr, "vapp-firewalld: forwarding %s -> %s\n", d->ifs.guest,
-			d->ifs.uplink);
+	if (bring_up(d, o))
+		return -1;
+	if (o->no_forwarding)
+		return 0;
+	if ((err = fw_net_forwarding(true))) {
+		fprintf(stderr, "vapp-firewalld: ip_forward: %s\n", strerror(-err));
+		return -1;
 	}
+	fprintf(stderr, "vapp-firewalld: forwarding %s -> %s\n", d->ifs.guest, d->ifs.uplink);
+	return 0;
+}
+
+/* The service, the drop log and the signals on one loop, until a signal.
+ * @return the exit status. */
+static int run_service(struct fw_daemon *d, const struct opts *o)
+{
+	struct fw_nflog *nflog = NULL;
+	struct vrpc_server *srv = vrpc_server_new(NULL);
+	sigset_t mask;
+	int sfd = -1, rc = 1;
 
 	d->loop = vrpc_loop_new();
-	srv = vrpc_server_new(NULL);
-	if (!d->loop || !srv || serve(d, &o, srv))
-		goto out_loop;
+	if (!d->loop || !srv || serve(d, o, srv))
+		goto out;
 	nflog = fw_nflog_open(FW_LOG_GROUP, fw_service_drop, d);
 	if (!nflog)
 		fprintf(stderr, "vapp-firewalld: nflog group %d: %s (no drop log)\n", FW_LOG_GROUP,
@@ -274,22 +277,41 @@ int main(int argc, char **argv)
 	    (nflog && vrpc_loop_add_fd(d->loop, fw_nflog_fd(nflog), POLLIN, on_nflog, nflog) < 0) ||
 	    vrpc_loop_add_server(d->loop, srv) < 0) {
 		perror("vapp-firewalld: event loop");
-		goto out_loop;
+		goto out;
 	}
 	printf("ready\n");
 	fflush(stdout);
 	rc = vrpc_loop_run(d->loop) ? 1 : 0;
-	if (!o.no_forwarding)
-		fw_net_forwarding(false);
-
-out_loop:
+out:
 	fw_service_fini(d);
 	if (sfd >= 0)
 		close(sfd);
 	fw_nflog_close(nflog);
 	vrpc_server_free(srv);
 	vrpc_loop_free(d->loop);
-out_nft:
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct fw_daemon *d = &daemon_state;
+	struct opts o = { 0 };
+	int rc = 1;
+
+	if (parse(argc, argv, &o)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	d->boot_ms = fw_now_ms();
+	d->state_dir = o.state;
+	fw_service_init(d);
+	if (o.print)
+		return print_ruleset(d, &o);
+	if (start_filtering(d, &o) == 0) {
+		rc = run_service(d, &o);
+		if (!o.no_forwarding)
+			fw_net_forwarding(false);
+	}
 	fw_nft_close(d->nft);
 	fw_ruleset_fini(&d->rs);
 	return rc;
