@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "vrpc_dyn.h"
 #include "cpio.h"
 #include "elfdeps.h"
 #include "kernel.h"
@@ -484,6 +485,37 @@ out:
 	return ret;
 }
 
+/* services.desc: the manifest's services compiled once, by protoc, into
+ * a FileDescriptorSet (empty without services), so that no protoc runs
+ * when they are called. */
+static int write_services(struct build *b)
+{
+	const char *protos[64];
+	char err[1024] = "";
+	void *set = NULL;
+	size_t n = 0, len = 0;
+	int ret;
+
+	for (size_t i = 0; i < b->m->n_services && n < 63; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < n; j++)
+			seen |= !strcmp(protos[j], b->m->services[i].proto);
+		if (!seen)
+			protos[n++] = b->m->services[i].proto;
+	}
+	protos[n] = NULL;
+	if (!n)
+		return write_out(b, "services.desc", "", 0);
+	progress(b, "PROTOC", "services.desc (%zu file%s)", n, n == 1 ? "" : "s");
+	ret = vrpc_dyn_compile(protos, NULL, &set, &len, err, sizeof(err));
+	if (ret)
+		return fail(b, ret, "services: %s", err[0] ? err : strerror(-ret));
+	ret = write_out(b, "services.desc", set, len);
+	free(set);
+	return ret;
+}
+
 static int check_opts(struct build *b)
 {
 	if (!b->o->out_dir || !b->o->cache_dir || !b->o->init_path)
@@ -542,6 +574,8 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 		ret = copy_out(&b, "kernel", b.vmlinuz, &r->kernel_size);
 	if (!ret)
 		ret = copy_out(&b, "manifest.yaml", m->file, NULL);
+	if (!ret)
+		ret = write_services(&b);
 out:
 	cpio_free(b.cpio);
 	kernel_src_free(&b.k);

@@ -11,7 +11,10 @@
  * and how vappd starts it. There is one kernel command line per backend,
  * since what is right under one is wrong under another (TCG needs
  * tsc_early_khz, which gives KVM guests a wrong clock; Xen PV guests have
- * no serial port, only hvc0). The folder's `measurement` file holds the
+ * no serial port, only hvc0). services.desc is the compiled description of
+ * the manifest's services (a FileDescriptorSet: what `vapp call` needs, no
+ * protoc at call time; empty when there are none). The folder's
+ * `measurement` file holds the
  * chain as text, each line ending in "\n", each part named by its file:
  *
  *     vapp-measurement-v2
@@ -21,7 +24,8 @@
  *     cmdline.kvm <hex sha256>
  *     cmdline.xen <hex sha256>
  *     manifest.yaml <hex sha256>
- *     chain <hex pcr_6>
+ *     services.desc <hex sha256>
+ *     chain <hex pcr_7>
  *
  * `measurement.sig` is an Ed25519 signature (64 raw bytes) over the bytes of
  * `measurement`, and `signer.pub` the signer's public key (PEM
@@ -51,12 +55,12 @@ extern "C" {
 /* The first line of the format before it; such an image is refused with
  * "rebuild" rather than a bare parse error. */
 #define MEASURE_MAGIC_V1 "vapp-measurement-v1"
-/* The measurement file is exactly this long (eight lines, see above). */
+/* The measurement file is exactly this long (nine lines, see above). */
 #define MEASURE_TEXT_LEN                                                        \
 	(sizeof(MEASURE_MAGIC "\n") - 1 + sizeof("kernel \n") - 1 +             \
 	 sizeof("initramfs.cpio.gz \n") - 1 + 3 * (sizeof("cmdline.tcg \n") - 1) + \
-	 sizeof("manifest.yaml \n") - 1 + sizeof("chain \n") - 1 +              \
-	 7 * MEASURE_HEX_LEN)
+	 sizeof("manifest.yaml \n") - 1 + sizeof("services.desc \n") - 1 +      \
+	 sizeof("chain \n") - 1 + 8 * MEASURE_HEX_LEN)
 
 /* Where `vapp build` keeps the development key when a manifest names none. */
 #define MEASURE_DEV_KEY "build/cache/keys/dev.pem"
@@ -68,6 +72,7 @@ enum measure_part {
 	MEASURE_CMDLINE_KVM,
 	MEASURE_CMDLINE_XEN,
 	MEASURE_MANIFEST,
+	MEASURE_SERVICES,
 	MEASURE_N_PARTS,
 };
 
@@ -159,6 +164,7 @@ enum verify_what {
 	VERIFY_CMDLINE_KVM = 1 << MEASURE_CMDLINE_KVM,
 	VERIFY_CMDLINE_XEN = 1 << MEASURE_CMDLINE_XEN,
 	VERIFY_MANIFEST = 1 << MEASURE_MANIFEST,
+	VERIFY_SERVICES = 1 << MEASURE_SERVICES,
 	VERIFY_MEASUREMENT = 1 << 8, /* `measurement` unreadable or not canonical */
 	VERIFY_CHAIN = 1 << 9,       /* chain line does not follow from the hashes */
 	VERIFY_SIGNATURE = 1 << 10,  /* measurement.sig missing, malformed or wrong */

@@ -22,6 +22,7 @@ const char *const measure_part_file[MEASURE_N_PARTS] = {
 	[MEASURE_CMDLINE_KVM] = "cmdline.kvm",
 	[MEASURE_CMDLINE_XEN] = "cmdline.xen",
 	[MEASURE_MANIFEST] = "manifest.yaml",
+	[MEASURE_SERVICES] = "services.desc",
 };
 
 void measure_hex(const uint8_t digest[MEASURE_DIGEST_LEN], char *hex)

@@ -1,10 +1,10 @@
 /*
- * call_image.h - what `vapp call --image DIR` reads from an appliance image
- * folder: the services its manifest.yaml declares and their .proto files.
- *
- * The .proto files are taken from DIR/proto/ or DIR/ when they are there,
- * else unpacked from the image itself (/etc/vapp/proto/ inside
- * initramfs.cpio.gz, where the builder puts them) into a temporary folder.
+ * call_image.h - what `vapp call` learns an appliance's services from: the
+ * services.desc the builder compiled (a FileDescriptorSet, measured with
+ * the image) and the service names of its manifest. From an image folder
+ * (`--image DIR`) or, for an appliance vappd runs, from vappd (Describe),
+ * which reads its verified copy: no protoc and no .proto file at call time,
+ * and a member of vappd's group needs no access to vappd's run folder.
  */
 #ifndef VAPP_CALL_IMAGE_H
 #define VAPP_CALL_IMAGE_H
@@ -14,22 +14,25 @@
 #define CALL_IMAGE_MAX_SERVICES 32
 
 struct call_image {
+	void *desc;                             /* services.desc's bytes */
+	size_t desc_len;
 	size_t n;
-	char *proto[CALL_IMAGE_MAX_SERVICES];   /* path of each service's .proto */
-	char *service[CALL_IMAGE_MAX_SERVICES]; /* its full name */
-	char *include;                          /* the folder holding them */
-	char tmpdir[64];                        /* "" when nothing was unpacked */
+	char *service[CALL_IMAGE_MAX_SERVICES]; /* full names, the manifest's order */
 };
 
 /**
- * Reads DIR/manifest.yaml's services and finds their .proto files.
- * @param err receives a reason on failure
- * @return 0, or -errno (-ENOENT no manifest or no .proto, -EINVAL a
- *         manifest or image that cannot be read, -ENOMEM).
+ * Reads DIR/services.desc and DIR/manifest.yaml's services.
+ * @return 0, or -errno with @p err saying why (-ENOENT: an image without
+ *         services.desc, built before it existed: rebuild it).
  */
 int call_image_open(const char *dir, struct call_image *img, char *err, size_t errlen);
 
-/* Frees @p img and removes what was unpacked. */
+/**
+ * Asks vappd (at its control socket) for appliance @p name's services.
+ * @return 0, or 1 after saying why (as the other vappd calls of the CLI).
+ */
+int call_image_describe(const char *name, struct call_image *img);
+
 void call_image_close(struct call_image *img);
 
 #endif /* VAPP_CALL_IMAGE_H */

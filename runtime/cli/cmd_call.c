@@ -1,7 +1,8 @@
 /*
  * cmd_call.c - vapp call: any method of any appliance's service by name,
- * JSON in and out. The service is described at run time from its .proto
- * (vrpc_dyn.h), so nothing of it is compiled into vapp.
+ * JSON in and out. The service is described at run time (vrpc_dyn.h) from
+ * the appliance's services.desc, compiled when its image was built, or from
+ * .proto files given here; nothing of it is compiled into vapp.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,14 +36,10 @@ struct call_opts {
 
 /*
  * A call by appliance name goes through vappd's broker, which decides it by
- * policy with the caller being "host" (the host's own gate); vappd also
- * says where the verified copy of the image is, whose .proto files describe
- * the service.
- * @return 0 with the gate's address in @p addr and the image copy in
- *         @p image, or 1 after saying why.
+ * policy with the caller being "host" (the host's own gate).
+ * @return 0 with the gate's address in @p addr, or 1 after saying why.
  */
-static int call_resolve_appliance(const char *name, char *addr, size_t len, char *image,
-				  size_t imglen)
+static int call_resolve_appliance(const char *name, char *addr, size_t len)
 {
 	Vapp__Runtime__V1__ListRequest req = VAPP__RUNTIME__V1__LIST_REQUEST__INIT;
 	Vapp__Runtime__V1__ListReply *reply = NULL;
@@ -62,7 +59,6 @@ static int call_resolve_appliance(const char *name, char *addr, size_t len, char
 			  "give the appliance's address instead", name);
 	} else {
 		snprintf(addr, len, "%s", reply->appliances[0]->gate);
-		snprintf(image, imglen, "%s", reply->appliances[0]->image_copy);
 		ret = 0;
 	}
 out:
@@ -140,6 +136,68 @@ static const ProtobufCServiceDescriptor *pick_service(struct vrpc_dyn **dyn, siz
 	else
 		cmd_error(&vapp_cmd_call, "no service in the .proto files");
 	return NULL;
+}
+
+/* An appliance's service: --service, the one METHOD names, or its only one. */
+static const char *pick_name(const struct call_image *img, const char *want, const char *method)
+{
+	const char *m = method[0] == '/' ? method + 1 : method;
+
+	if (want)
+		return want;
+	for (size_t i = 0; i < img->n; i++) {
+		size_t len = strlen(img->service[i]);
+
+		if (!strncmp(m, img->service[i], len) && (m[len] == '.' || m[len] == '/'))
+			return img->service[i];
+	}
+	if (img->n == 1)
+		return img->service[0];
+	if (img->n)
+		cmd_error(&vapp_cmd_call, "the appliance offers %zu services: name one with "
+			  "--service or as SERVICE.METHOD", img->n);
+	else
+		cmd_error(&vapp_cmd_call, "the appliance offers no service");
+	return NULL;
+}
+
+/* From services.desc: no protoc runs. */
+static const ProtobufCServiceDescriptor *image_service(const struct call_image *img,
+						       const char *want, const char *method,
+						       struct vrpc_dyn **dyn)
+{
+	const ProtobufCServiceDescriptor *svc;
+	char err[1024] = "";
+	const char *name = pick_name(img, want, method);
+
+	if (!name)
+		return NULL;
+	*dyn = vrpc_dyn_load_set(img->desc, img->desc_len, err, sizeof(err));
+	if (!*dyn) {
+		cmd_error(&vapp_cmd_call, "services.desc: %s", err[0] ? err : strerror(errno));
+		return NULL;
+	}
+	svc = vrpc_dyn_service(*dyn, name);
+	if (!svc)
+		cmd_error(&vapp_cmd_call, "services.desc describes no service %s", name);
+	return svc;
+}
+
+/* From --proto files, compiled now. */
+static const ProtobufCServiceDescriptor *proto_service(struct call_opts *o, const char *method,
+						       struct vrpc_dyn **dyn, size_t *n_dyn)
+{
+	char err[1024];
+
+	for (size_t i = 0; i < o->n_protos; i++) {
+		dyn[*n_dyn] = vrpc_dyn_load(o->protos[i], o->incs, err, sizeof(err));
+		if (!dyn[*n_dyn]) {
+			cmd_error(&vapp_cmd_call, "%s: %s", o->protos[i], err);
+			return NULL;
+		}
+		(*n_dyn)++;
+	}
+	return pick_service(dyn, *n_dyn, o->service, method);
 }
 
 static void list_methods(const ProtobufCServiceDescriptor *svc)
@@ -244,64 +302,51 @@ static int parse_args(int argc, char **argv, struct call_opts *o)
 	return 0;
 }
 
+/* The request: the argument, stdin for "-", else {}. NULL after saying why. */
+static const char *request_json(int argc, char **argv, char **stdin_json)
+{
+	const char *json = argc - optind == 3 ? argv[optind + 2] : "{}";
+
+	if (strcmp(json, "-"))
+		return json;
+	json = *stdin_json = read_stdin();
+	if (!json)
+		cmd_error(&vapp_cmd_call, "reading the request from stdin: %s", strerror(errno));
+	return json;
+}
+
 static int run(int argc, char **argv)
 {
 	struct call_opts o = { .timeout_ms = DEFAULT_TIMEOUT_MS };
-	struct vrpc_dyn *dyn[MAX_PROTOS + CALL_IMAGE_MAX_SERVICES] = { 0 };
+	struct vrpc_dyn *dyn[MAX_PROTOS] = { 0 };
 	struct call_image img = { 0 };
-	const ProtobufCServiceDescriptor *svc;
-	const char *target, *method, *want;
-	char err[1024], addr[256], image[4096], *stdin_json = NULL;
-	const char *json = "{}";
-	size_t n_dyn = 0, i;
+	const ProtobufCServiceDescriptor *svc = NULL;
+	const char *target, *method, *json;
+	char err[1024], addr[256], *stdin_json = NULL;
+	size_t n_dyn = 0;
 	int ret = 1, r;
 
-	r = parse_args(argc, argv, &o);
-	if (r)
+	if ((r = parse_args(argc, argv, &o)))
 		return r;
 	target = argv[optind];
 	method = argv[optind + 1];
-	if (argc - optind == 3)
-		json = argv[optind + 2];
-	if (!strcmp(json, "-")) {
-		json = stdin_json = read_stdin();
-		if (!json) {
-			cmd_error(&vapp_cmd_call, "reading the request from stdin: %s",
-				  strerror(errno));
-			return 1;
-		}
-	}
-	want = o.service;
-	if (!strchr(target, ':')) {
-		if (call_resolve_appliance(target, addr, sizeof(addr), image, sizeof(image)))
-			goto out;
-		/* Without --proto, the appliance's own image says what it offers. */
-		if (!o.image && !o.n_protos)
-			o.image = image;
-	} else {
+	if (!(json = request_json(argc, argv, &stdin_json)))
+		return 1;
+	if (strchr(target, ':'))
 		snprintf(addr, sizeof(addr), "%s", target);
-	}
-	if (o.image) {
-		if (call_image_open(o.image, &img, err, sizeof(err))) {
+	else if (call_resolve_appliance(target, addr, sizeof(addr)))
+		goto out;
+	if (o.n_protos) {
+		svc = proto_service(&o, method, dyn, &n_dyn);
+	} else if (o.image) {
+		if (call_image_open(o.image, &img, err, sizeof(err)) == 0)
+			svc = image_service(&img, o.service, method, &dyn[n_dyn++]);
+		else
 			cmd_error(&vapp_cmd_call, "%s", err);
-			goto out;
-		}
-		o.incs[o.n_incs++] = img.include;
-		/* An image of one service names it; with several, METHOD does. */
-		if (!want && img.n == 1)
-			want = img.service[0];
-		for (i = 0; i < img.n && o.n_protos < MAX_PROTOS; i++)
-			o.protos[o.n_protos++] = img.proto[i];
+	} else if (call_image_describe(target, &img) == 0) {
+		/* By name: vappd says what the appliance's verified image offers. */
+		svc = image_service(&img, o.service, method, &dyn[n_dyn++]);
 	}
-	for (i = 0; i < o.n_protos; i++) {
-		dyn[n_dyn] = vrpc_dyn_load(o.protos[i], o.incs, err, sizeof(err));
-		if (!dyn[n_dyn]) {
-			cmd_error(&vapp_cmd_call, "%s: %s", o.protos[i], err);
-			goto out;
-		}
-		n_dyn++;
-	}
-	svc = pick_service(dyn, n_dyn, want, method);
 	if (!svc)
 		goto out;
 	if (vrpc_json_find_method(svc, method) < 0) {
@@ -312,7 +357,7 @@ static int run(int argc, char **argv)
 	}
 	ret = do_call(addr, svc, method, json, o.timeout_ms);
 out:
-	for (i = 0; i < n_dyn; i++)
+	for (size_t i = 0; i < n_dyn; i++)
 		vrpc_dyn_free(dyn[i]);
 	call_image_close(&img);
 	free(stdin_json);
@@ -327,9 +372,10 @@ const struct vapp_cmd vapp_cmd_call = {
 		"\n"
 		"Calls METHOD of an appliance's RPC service with the request written as\n"
 		"JSON, and prints the reply as JSON. Nothing of the service is compiled\n"
-		"into vapp: its .proto file is compiled when the command runs (with\n"
-		"protoc, Debian's protobuf-compiler) and the messages are converted\n"
-		"through the descriptors built from it.\n"
+		"into vapp: the messages are converted through descriptors built when the\n"
+		"command runs, from the appliance's services.desc (compiled by 'vapp\n"
+		"build' and measured with the image: no protoc is needed) or from .proto\n"
+		"files given with --proto (compiled now, with protoc).\n"
 		"\n"
 		"Arguments:\n"
 		"  ADDR       a vrpc address: unix:PATH, serial:PATH (the host side of a\n"
@@ -338,8 +384,9 @@ const struct vapp_cmd vapp_cmd_call = {
 		"  APPLIANCE  an appliance vappd runs (see 'vapp ps'): the call goes\n"
 		"             through vappd's broker as the guest \"host\", so vappd's\n"
 		"             policy decides it (PERMISSION_DENIED otherwise); without\n"
-		"             --proto or --image the .proto files come from the\n"
-		"             appliance's verified image\n"
+		"             --proto or --image vappd hands over the services.desc of\n"
+		"             its verified copy of the image (a member of vappd's group\n"
+		"             may call by name)\n"
 		"  METHOD     Method, Service.Method or pkg.Service.Method (also\n"
 		"             pkg.Service/Method); a full name also picks the service\n"
 		"  JSON       the request, a JSON object (proto3 JSON mapping: lowerCamelCase\n"
@@ -355,9 +402,8 @@ const struct vapp_cmd vapp_cmd_call = {
 		"                      the .proto files declare several and METHOD does not\n"
 		"                      name it\n"
 		"  -i, --image DIR     an appliance image folder (as 'vapp build' writes it):\n"
-		"                      the services and .proto files come from its\n"
-		"                      manifest.yaml, the files from DIR/proto/, DIR/ or\n"
-		"                      the image's own /etc/vapp/proto/\n"
+		"                      the services come from its manifest.yaml and its\n"
+		"                      services.desc\n"
 		"  -t, --timeout MS    deadline of the call in milliseconds, 0 for none\n"
 		"                      (default 10000); connecting waits at most 5000\n"
 		"  -h, --help          show this help\n"
@@ -373,7 +419,7 @@ const struct vapp_cmd vapp_cmd_call = {
 		"is INVALID_ARGUMENT naming the field, and is not sent.\n"
 		"\n"
 		"Environment:\n"
-		"  VRPC_PROTOC   the protoc to run (default: protoc from PATH)\n"
+		"  VRPC_PROTOC   the protoc to run for --proto (default: protoc from PATH)\n"
 		"  VAPPD_SOCKET  vappd's control socket, for APPLIANCE (default\n"
 		"                /run/vapp/vappd.sock)\n"
 		"\n"

@@ -33,6 +33,6 @@ void vappd_fmt_duration(uint64_t ms, char *buf, size_t len);
 void vappd_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
 /* The Control service's method indexes, as declared in control.proto. */
-enum { CONTROL_RUN, CONTROL_STOP, CONTROL_LIST, CONTROL_LOGS };
+enum { CONTROL_RUN, CONTROL_STOP, CONTROL_LIST, CONTROL_LOGS, CONTROL_DESCRIBE };
 
 #endif /* VAPP_VAPPD_CLIENT_H */

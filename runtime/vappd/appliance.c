@@ -630,5 +630,6 @@ void appliance_info(struct appliance *a, struct appliance_info *o)
 	o->backoff_ms = a->state == SUP_BACKOFF ? a->backoff_ms : 0;
 	o->run_dir = a->run_dir;
 	o->image_copy = a->image_dir;
+	o->manifest = a->info.m;
 	o->gate = a->d->host_gate;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "manifest.h"
 #include "runtime/proto/control.pb-c.h"
 
 #define LOGS_POLL_MS 200
@@ -439,6 +440,50 @@ static void ctl_logs(Vapp__Runtime__V1__Control_Service *svc,
 	followers = f;
 	if (!vd->logs_timer)
 		vd->logs_timer = vrpc_loop_add_timer(vd->loop, LOGS_POLL_MS, logs_poll, NULL);
+}
+
+/* ---- Describe ---- */
+
+/* services.desc is small (a few KiB); a bigger one is not one vappd wrote. */
+#define SERVICES_DESC_MAX (4u << 20)
+
+static void ctl_describe(Vapp__Runtime__V1__Control_Service *svc,
+			 const Vapp__Runtime__V1__DescribeRequest *in,
+			 Vapp__Runtime__V1__DescribeReply_Closure closure, void *data)
+{
+	Vapp__Runtime__V1__DescribeReply reply = VAPP__RUNTIME__V1__DESCRIBE_REPLY__INIT;
+	struct appliance *a = appliance_find(vd, in->name);
+	struct appliance_info i;
+	char path[4200], *desc = NULL, **names = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!a) {
+		vrpc_call_set_status(vrpc_call_of(data), VRPC_NOT_FOUND,
+				     "no appliance '%.64s' (see vapp ps)", in->name);
+		closure(NULL, data);
+		return;
+	}
+	appliance_info(a, &i);
+	snprintf(path, sizeof(path), "%s/services.desc", i.image_copy);
+	rc = read_small_file(path, SERVICES_DESC_MAX, &desc, &len);
+	names = calloc(i.manifest->n_services + 1, sizeof(*names));
+	if (rc < 0 || !names) {
+		vrpc_call_set_status(vrpc_call_of(data), VRPC_INTERNAL, "%s: %s", path,
+				     strerror(rc < 0 ? -rc : ENOMEM));
+		closure(NULL, data);
+		goto out;
+	}
+	for (size_t k = 0; k < i.manifest->n_services; k++)
+		names[k] = i.manifest->services[k].name;
+	reply.services_desc.data = (uint8_t *)desc;
+	reply.services_desc.len = len;
+	reply.services = names;
+	reply.n_services = i.manifest->n_services;
+	closure(&reply, data);
+out:
+	free(desc);
+	free(names);
 }
 
 static Vapp__Runtime__V1__Control_Service service = VAPP__RUNTIME__V1__CONTROL__INIT(ctl_);

@@ -93,6 +93,7 @@ typedef void (*app_stop_done_fn)(void *ud, struct appliance *a);
 struct appliance_info {
 	const char *name, *image, *accel, *service, *channel, *measurement, *signer, *error;
 	const char *image_copy, *gate;
+	const struct manifest *manifest; /* the measured one */
 	enum sup_state state;
 	pid_t pid;
 	uint64_t uptime_ms, memory_bytes;

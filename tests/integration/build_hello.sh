@@ -38,8 +38,8 @@ build "$tmp/b" --quiet
 [ -s "$tmp/b.out" ] && fail "--quiet printed: $(cat "$tmp/b.out")"
 
 # The folder: every file of the image contract, and the same bytes twice.
-files=(kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml measurement
-	measurement.sig signer.pub qemu.args libvirt.xml xl.cfg)
+files=(kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml services.desc
+	measurement measurement.sig signer.pub qemu.args libvirt.xml xl.cfg)
 for f in "${files[@]}"; do
 	[ -s "$tmp/a/$f" ] || fail "$f missing or empty"
 done

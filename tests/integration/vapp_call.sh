@@ -4,8 +4,9 @@
 # described only by hello.proto at run time: a unary call, a streamed one,
 # the request from stdin, a bad JSON field (INVALID_ARGUMENT naming it), an
 # unknown method, usage errors, a .proto that does not compile, a call by
-# appliance name (refused until vappd brokers), and --image folders whose
-# .proto is beside the manifest or only inside the initramfs.
+# appliance name (refused until vappd brokers), and --image folders read
+# through their services.desc with no protoc in PATH (a cut or garbage one
+# is an error, not a crash).
 set -u
 cd "${TOP:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -112,27 +113,30 @@ call 1 -p "$proto" "unix:$dir/nobody.sock" SayHello && expect "$dir/err" 'nobody
 # By appliance name with no vappd running: says so.
 call 1 -p "$proto" hello SayHello && expect "$dir/err" 'vappd' "appliance name"
 
-# --image: the .proto beside the manifest ...
-mkdir -p "$dir/img1/proto" "$dir/img2/root/etc/vapp/proto"
+# --image: the services.desc the builder compiles (protoc run once, here by
+# hand as the builder runs it) and the manifest; then no protoc at call time:
+# PATH holds only vapp's own folder and the coreutils it needs.
+mkdir -p "$dir/img1" "$dir/nopath"
 cp examples/hello/manifest.yaml "$dir/img1/"
-cp "$proto" "$dir/img1/proto/"
-call 0 --image "$dir/img1" "$addr" SayHello '{"name": "image"}' &&
-	expect "$dir/out" 'Hello, image!' "--image, proto/ beside"
-# ... or only inside the image, as the builder puts it.
-cp examples/hello/manifest.yaml "$dir/img2/"
-cp "$proto" "$dir/img2/root/etc/vapp/proto/"
-echo "not a proto" >"$dir/img2/root/etc/vapp/readme"
-(cd "$dir/img2/root" && find . | sort | cpio -o -H newc --quiet | gzip -n) >"$dir/img2/initramfs.cpio.gz"
-before=$(ls -d /tmp/vapp-call.?????? 2>/dev/null | wc -l)
-call 0 --image "$dir/img2" "$addr" Watch '{"name": "i", "count": 1}' &&
-	expect "$dir/out" '"seq":1' "--image, proto inside the initramfs"
-# What was unpacked is gone.
-after=$(ls -d /tmp/vapp-call.?????? 2>/dev/null | wc -l)
-[ "$after" -eq "$before" ] || { echo "FAIL: --image left its unpacked folder"; failed=$((failed + 1)); }
-# A corrupt image is an error, not a crash.
-head -c 100 "$dir/img2/initramfs.cpio.gz" >"$dir/img3.gz"
-mkdir -p "$dir/img3" && cp examples/hello/manifest.yaml "$dir/img3/" && mv "$dir/img3.gz" "$dir/img3/initramfs.cpio.gz"
-call 1 --image "$dir/img3" "$addr" SayHello && expect "$dir/err" 'initramfs.cpio.gz' "corrupt image"
+protoc --include_imports --descriptor_set_out="$dir/img1/services.desc" \
+	-I examples/hello examples/hello/hello.proto
+ln -s "$(command -v timeout)" "$dir/nopath/timeout"
+PATH=$dir/nopath call 0 --image "$dir/img1" "$addr" SayHello '{"name": "image"}' &&
+	expect "$dir/out" 'Hello, image!' "--image with services.desc, no protoc in PATH"
+PATH=$dir/nopath call 0 --image "$dir/img1" "$addr" Watch '{"name": "i", "count": 1}' &&
+	expect "$dir/out" '"seq":1' "--image, a streamed call"
+# A hostile services.desc: every truncation, and garbage, is an error, not a crash.
+size=$(stat -c %s "$dir/img1/services.desc")
+mkdir -p "$dir/img3" && cp examples/hello/manifest.yaml "$dir/img3/"
+for cut in 1 7 $((size / 2)) $((size - 1)); do
+	head -c "$cut" "$dir/img1/services.desc" >"$dir/img3/services.desc"
+	call 1 --image "$dir/img3" "$addr" SayHello && expect "$dir/err" 'services.desc' "cut at $cut"
+done
+head -c 4096 /dev/urandom >"$dir/img3/services.desc"
+call 1 --image "$dir/img3" "$addr" SayHello && expect "$dir/err" 'services.desc' "garbage"
+# An image from before services.desc: told to rebuild.
+rm "$dir/img3/services.desc"
+call 1 --image "$dir/img3" "$addr" SayHello && expect "$dir/err" 'rebuild' "no services.desc"
 
 kill -0 "$server" 2>/dev/null || { echo "FAIL: hello-server died during the test"; failed=$((failed + 1)); }
 echo "$checked calls checked, $failed failed"

@@ -110,6 +110,16 @@ out=$(timeout 30 "$vapp" call hello SayHello '{"name": "admin"}' 2>&1) &&
 case $out in *"PERMISSION_DENIED: policy denies host calling vapp.hello.v1.Greeter.SayHello"*) ;;
 *) fail "vapp call hello SayHello: $out" ;; esac
 echo "vapp call by name: Watch allowed for host, SayHello denied"
+# By name, as a member of vappd's group who is not root, and with no protoc:
+# vappd hands over the verified image's services.desc.
+id vapp-caller >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin -G vapp-test vapp-caller
+mkdir -p "$work/nopath" && ln -sf "$(command -v timeout)" "$work/nopath/timeout"
+out=$(timeout 30 runuser -u vapp-caller -- /usr/bin/env PATH="$work/nopath" \
+	VAPPD_SOCKET="$VAPPD_SOCKET" "$PWD/$vapp" call hello Watch \
+	'{"name": "member", "count": 1}' 2>&1) || fail "vapp call by name as a group member: $out"
+case $out in *'"greeting":"Hello #1, member'*) echo "vapp call by name: a non-root group member, no protoc" ;;
+*) fail "vapp call as a group member printed: $out" ;; esac
 
 # The guest VMs: BusyBox and hello-client; the port vapp.hello is connected
 # to the guest's gate by QEMU (vappd listens there).

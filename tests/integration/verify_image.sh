@@ -48,8 +48,9 @@ else
 	printf 'console=ttyS0 panic=-1 quiet' >"$img/cmdline.kvm"
 	printf 'console=hvc0 panic=-1 quiet' >"$img/cmdline.xen"
 	printf 'name: hello\n' >"$img/manifest.yaml"
+	: >"$img/services.desc"
 fi
-parts="kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml"
+parts="kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml services.desc"
 for f in $parts; do
 	[ -s "$img/$f" ] || fail "the image has no $f"
 done

@@ -22,12 +22,12 @@
 #include "measure.h"
 
 /*
- * The known answer: the six parts below, computed with coreutils and xxd
+ * The known answer: the seven parts below, computed with coreutils and xxd
  * (and checked again with Python's hashlib):
  *
  *   pcr=$(printf '%064d' 0)
  *   for s in abc '' 'console=ttyS0 panic=-1 tsc_early_khz=2000000' \
- *            'console=ttyS0 panic=-1' 'console=hvc0 panic=-1' 'name: kat'; do
+ *            'console=ttyS0 panic=-1' 'console=hvc0 panic=-1' 'name: kat' ''; do
  *     h=$(printf %s "$s" | sha256sum | cut -d' ' -f1)
  *     pcr=$(printf %s%s $pcr $h | xxd -r -p | sha256sum | cut -d' ' -f1)
  *   done
@@ -38,6 +38,7 @@
 #define KAT_CMDLINE_TCG "console=ttyS0 panic=-1 tsc_early_khz=2000000"
 #define KAT_CMDLINE_XEN "console=hvc0 panic=-1"
 #define KAT_MANIFEST "name: kat"
+#define KAT_SERVICES "" /* no services: an empty FileDescriptorSet */
 static const char kat_text[] =
 	"vapp-measurement-v2\n"
 	"kernel ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
@@ -46,7 +47,8 @@ static const char kat_text[] =
 	"cmdline.kvm 3ea0407a8cdc71d6162918df7accac1babc7f2a9914eabf1b6583cf14eacb314\n"
 	"cmdline.xen fa1980d36e71d301c390e0376b03334847e29f75b49561c4deb69af124d3b54e\n"
 	"manifest.yaml 8fd1eaf52619594e3f59723dc61cf929be7e2871d2102f646144fac29a04d091\n"
-	"chain 7f473152ca77737b56a215d368b4686267e09b2380bce6fcc1f3e473057aa5a4\n";
+	"services.desc e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+	"chain 28aece341c4c45a92fed2c6aa1fa1eedb5621911b8be947c1b73e2652ffe64a6\n";
 /* The chain after the first part only: one extend of zeros. */
 static const char kat_pcr1[] = "589f9ffed4c477966bfb8d41f37895b08c69047df8f911d6f3b57fbe08faee8d";
 
@@ -115,6 +117,7 @@ static void make_parts(const char *img)
 	write_file(img, "cmdline.kvm", KAT_CMDLINE, strlen(KAT_CMDLINE));
 	write_file(img, "cmdline.xen", KAT_CMDLINE_XEN, strlen(KAT_CMDLINE_XEN));
 	write_file(img, "manifest.yaml", KAT_MANIFEST, strlen(KAT_MANIFEST));
+	write_file(img, "services.desc", KAT_SERVICES, strlen(KAT_SERVICES));
 }
 
 static int setup(void **state)
@@ -201,7 +204,7 @@ static void test_parse(void **state)
 		{ 120, 'g', 3 }, /* not hex in initramfs.cpio.gz */
 		{ 250, ' ', 4 }, /* cmdline.tcg's hex one short */
 		{ 175, 'C', 4 }, /* label of cmdline.tcg */
-		{ sizeof(kat_text) - 2, '\r', 8 },
+		{ sizeof(kat_text) - 2, '\r', 9 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(text, kat_text, MEASURE_TEXT_LEN);
@@ -211,11 +214,11 @@ static void test_parse(void **state)
 	}
 	/* No trailing newline; something after the last line. */
 	assert_int_equal(measurement_parse(kat_text, MEASURE_TEXT_LEN - 1, &m, &line), -EBADMSG);
-	assert_int_equal(line, 8);
+	assert_int_equal(line, 9);
 	memcpy(text, kat_text, MEASURE_TEXT_LEN);
 	memcpy(text + MEASURE_TEXT_LEN, "x\n", 2);
 	assert_int_equal(measurement_parse(text, MEASURE_TEXT_LEN + 2, &m, &line), -EBADMSG);
-	assert_int_equal(line, 9);
+	assert_int_equal(line, 10);
 	assert_int_equal(measurement_parse(text, 0, &m, &line), -EBADMSG);
 }
 
@@ -354,6 +357,10 @@ static void test_flipped_parts(void **state)
 		    "measurement says c470016e");
 	expect_flip(f, "cmdline.xen", 8, 0x01, VERIFY_CMDLINE_XEN, "cmdline.xen: sha256 mismatch",
 		    NULL);
+	/* What `vapp call` learns the service from: measured too. */
+	write_file(f->img, "services.desc", "\x0a", 1);
+	expect_flip(f, "services.desc", 0, 0x01, VERIFY_SERVICES, "services.desc: sha256 mismatch",
+		    "file is");
 	/* The manifest decides how vappd runs the image: measured too. */
 	expect_flip(f, "manifest.yaml", 6, 0x01, VERIFY_MANIFEST, "manifest.yaml: sha256 mismatch",
 		    "measurement says 8fd1eaf5");

@@ -62,6 +62,17 @@ struct vrpc_dyn *vrpc_dyn_load(const char *proto_path, const char *const *includ
 			       char *err, size_t errlen);
 
 /**
+ * Runs protoc over @p protos (NULL-terminated) and the files they import,
+ * and returns the FileDescriptorSet it writes, serialised (what the builder
+ * stores as an image's services.desc). @p include_dirs as for
+ * vrpc_dyn_load(); each file's folder is searched after them.
+ * @return 0 with *set (malloc'd) and *len, or -errno as vrpc_dyn_load()'s
+ *         errno, @p err saying why.
+ */
+int vrpc_dyn_compile(const char *const *protos, const char *const *include_dirs, void **set,
+		     size_t *len, char *err, size_t errlen);
+
+/**
  * Like vrpc_dyn_load() from a FileDescriptorSet already serialised (as
  * `protoc --include_imports --descriptor_set_out` writes it); the last file
  * of the set is the main one.

@@ -1,6 +1,7 @@
 /*
- * dyn_protoc.c - vrpc_dyn_load(): protoc compiles the .proto into a
- * FileDescriptorSet in a temporary file, then dyn_load.c builds from it.
+ * dyn_protoc.c - vrpc_dyn_compile(): protoc compiles .proto files into a
+ * FileDescriptorSet in a temporary file (the one protoc runner of the
+ * project); vrpc_dyn_load(): then dyn_load.c builds from it.
  *
  * protoc is a child process with stdin on /dev/null and stdout+stderr on a
  * pipe (its messages become the error text); it gets
@@ -51,16 +52,19 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* protoc --include_imports --descriptor_set_out=OUT -I... -I DIR FILE */
-static char **protoc_argv(const char *protoc, const char *out, const char *proto,
-			  const char *dir, const char *const *incs)
+/* protoc --include_imports --descriptor_set_out=OUT -I... -I DIR... FILE...
+ * (each FILE's folder, after the caller's). argv[2] is malloc'd. */
+static char **protoc_argv(const char *protoc, const char *out, const char *const *protos,
+			  char *const *dirs, const char *const *incs)
 {
-	size_t n = 0, i, k = 0;
+	size_t n = 0, np = 0, i, k = 0;
 	char **argv;
 
 	while (incs && incs[n])
 		n++;
-	argv = calloc(n * 2 + 8, sizeof(*argv));
+	while (protos[np])
+		np++;
+	argv = calloc(n * 2 + np * 3 + 6, sizeof(*argv));
 	if (!argv)
 		return NULL;
 	argv[k++] = (char *)protoc;
@@ -73,9 +77,12 @@ static char **protoc_argv(const char *protoc, const char *out, const char *proto
 		argv[k++] = (char *)"-I";
 		argv[k++] = (char *)incs[i];
 	}
-	argv[k++] = (char *)"-I";
-	argv[k++] = (char *)dir;
-	argv[k++] = (char *)proto;
+	for (i = 0; i < np; i++) {
+		argv[k++] = (char *)"-I";
+		argv[k++] = dirs[i];
+	}
+	for (i = 0; i < np; i++)
+		argv[k++] = (char *)protos[i];
 	return argv;
 }
 
@@ -213,67 +220,113 @@ static const char *tmp_dir(void)
 	return t && *t ? t : "/tmp";
 }
 
-struct vrpc_dyn *vrpc_dyn_load(const char *proto_path, const char *const *include_dirs,
-			       char *err, size_t errlen)
+/* The folder of each file, for protoc's -I; freed with free_strv(). */
+static char **dirs_of(const char *const *protos, size_t n)
+{
+	char **dirs = calloc(n + 1, sizeof(*dirs));
+
+	for (size_t i = 0; dirs && i < n; i++) {
+		char *copy = strdup(protos[i]);
+
+		dirs[i] = copy ? strdup(dirname(copy)) : NULL;
+		free(copy);
+		if (!dirs[i]) {
+			while (i--)
+				free(dirs[i]);
+			free(dirs);
+			return NULL;
+		}
+	}
+	return dirs;
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* protoc over @p protos into @p fd's file (named @p tmp). */
+static int compile_into(const char *const *protos, size_t n, const char *const *incs,
+			const char *tmp, int fd, void **set, size_t *len, char *err,
+			size_t errlen)
 {
 	const char *protoc = getenv("VRPC_PROTOC");
-	char *tmp = NULL, *dircopy = NULL, **argv = NULL, msg[PROTOC_MSG_MAX];
-	struct vrpc_dyn *d = NULL;
-	void *data = NULL;
-	size_t len = 0;
-	int fd = -1, ret;
+	char **dirs = dirs_of(protos, n), **argv = NULL, msg[PROTOC_MSG_MAX];
+	int ret = -ENOMEM;
 
+	if (dirs)
+		argv = protoc_argv(protoc && *protoc ? protoc : "protoc", tmp, protos, dirs, incs);
+	if (argv) {
+		ret = run_protoc(argv, msg, sizeof(msg), err, errlen);
+		if (!ret)
+			ret = read_all(fd, set, len);
+		else if (ret == -EINVAL && err && errlen && !err[0])
+			set_err(err, errlen, "protoc wrote no descriptor set");
+		free(argv[2]);
+	}
+	free(argv);
+	free_strv(dirs);
+	return ret;
+}
+
+int vrpc_dyn_compile(const char *const *protos, const char *const *include_dirs, void **set,
+		     size_t *len, char *err, size_t errlen)
+{
+	char *tmp = NULL;
+	size_t n = 0;
+	int fd, ret;
+
+	*set = NULL;
+	*len = 0;
 	if (err && errlen)
 		err[0] = '\0';
-	if (!proto_path) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (access(proto_path, R_OK)) {
-		ret = -errno;
-		set_err(err, errlen, "%s: %s", proto_path, strerror(-ret));
-		goto out;
-	}
-	ret = -ENOMEM;
-	dircopy = strdup(proto_path);
-	if (!dircopy || asprintf(&tmp, "%s/vrpc-dyn-XXXXXX", tmp_dir()) < 0) {
-		tmp = NULL;
-		goto out;
-	}
+	for (; protos && protos[n]; n++)
+		if (access(protos[n], R_OK)) {
+			ret = -errno;
+			set_err(err, errlen, "%s: %s", protos[n], strerror(-ret));
+			return ret;
+		}
+	if (!n)
+		return -EINVAL;
+	if (asprintf(&tmp, "%s/vrpc-dyn-XXXXXX", tmp_dir()) < 0)
+		return -ENOMEM;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		set_err(err, errlen, "%s: %s", tmp, strerror(-ret));
 		free(tmp);
-		tmp = NULL;
-		goto out;
+		return ret;
 	}
-	argv = protoc_argv(protoc && *protoc ? protoc : "protoc", tmp, proto_path,
-			   dirname(dircopy), include_dirs);
-	if (!argv)
-		goto out;
-	ret = run_protoc(argv, msg, sizeof(msg), err, errlen);
-	if (!ret)
-		ret = read_all(fd, &data, &len);
+	ret = compile_into(protos, n, include_dirs, tmp, fd, set, len, err, errlen);
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	if (ret == -ENOMEM && err && errlen && !err[0])
+		set_err(err, errlen, "out of memory");
+	return ret;
+}
+
+struct vrpc_dyn *vrpc_dyn_load(const char *proto_path, const char *const *include_dirs,
+			       char *err, size_t errlen)
+{
+	const char *protos[] = { proto_path, NULL };
+	struct vrpc_dyn *d = NULL;
+	void *data = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!proto_path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ret = vrpc_dyn_compile(protos, include_dirs, &data, &len, err, errlen);
 	if (!ret) {
 		d = vrpc_dyn_load_set(data, len, err, errlen);
 		ret = d ? 0 : -errno;
-	} else if (ret == -EINVAL && err && errlen && !err[0]) {
-		set_err(err, errlen, "protoc wrote no descriptor set");
 	}
-out:
-	if (argv)
-		free(argv[2]);
-	free(argv);
 	free(data);
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	free(dircopy);
-	if (ret == -ENOMEM && err && errlen && !err[0])
-		set_err(err, errlen, "out of memory");
 	if (!d)
 		errno = -ret;
 	return d;
