@@ -2,7 +2,8 @@
  * new_proto.c - vapp new: the services of a .proto, read the sure way.
  *
  * No .proto parser here: protoc itself compiles the file into a
- * FileDescriptorSet (--descriptor_set_out), and protobuf-c's code for
+ * FileDescriptorSet (vrpc_dyn_compile(), the project's one protoc runner),
+ * and protobuf-c's code for
  * descriptor.proto (libvrpc builds it) decodes that. The C names are then
  * spelled as protoc-c spells them (its c_helpers.cc); the scaffold's build
  * compiles them against protoc-c's own output, so a drift would not go
@@ -23,11 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vrpc_dyn.h"
 #include "google/protobuf/descriptor.pb-c.h"
 #include "new_template.h"
 
-#define PROTOC_TIMEOUT_MS 30000
-#define SET_MAX (16u << 20) /* a descriptor set larger than this is not a .proto's */
 
 typedef Google__Protobuf__FileDescriptorSet FileSet;
 typedef Google__Protobuf__FileDescriptorProto FileProto;
@@ -93,92 +93,6 @@ static char *convert(const char *full, int how)
 char *new_c_name(const char *full) { return convert(full, 'C'); }
 char *new_lower_name(const char *full) { return convert(full, 'l'); }
 char *new_upper_name(const char *full) { return convert(full, 'u'); }
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Runs argv, its stderr going to ours (protoc names the line at fault);
- * killed when it takes longer than PROTOC_TIMEOUT_MS. */
-static int run_bounded(char *const argv[], char *err, size_t errlen)
-{
-	long long deadline = now_ms() + PROTOC_TIMEOUT_MS;
-	int status, pfd[2];
-	pid_t pid;
-
-	/* The pipe's write end closes when protoc exits: a bounded wait on it. */
-	if (pipe2(pfd, O_CLOEXEC))
-		return fail(err, errlen, -errno, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return fail(err, errlen, -errno, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		/* Keep the write end across exec: it is what tells the parent. */
-		if (fcntl(pfd[1], F_SETFD, 0))
-			_exit(126);
-		execvp(argv[0], argv);
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	close(pfd[1]);
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		long long left = deadline - now_ms();
-		char c;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&p, 1, (int)left) > 0 && read(pfd[0], &c, 1) <= 0)
-			break;
-	}
-	close(pfd[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return fail(err, errlen, -errno, "waitpid: %s", strerror(errno));
-	if (WIFSIGNALED(status))
-		return fail(err, errlen, -ETIMEDOUT, "%s did not finish in %d s", argv[0],
-			    PROTOC_TIMEOUT_MS / 1000);
-	if (WEXITSTATUS(status) == 127)
-		return fail(err, errlen, -ENOENT, "%s: not found (Debian: apt-get install "
-			    "protobuf-compiler)", argv[0]);
-	if (WEXITSTATUS(status))
-		return fail(err, errlen, -EINVAL, "%s failed (its messages are above)", argv[0]);
-	return 0;
-}
-
-static int read_all(const char *path, uint8_t **data, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > SET_MAX) {
-		close(fd);
-		return -EINVAL;
-	}
-	*data = malloc((size_t)st.st_size);
-	if (!*data) {
-		close(fd);
-		return -ENOMEM;
-	}
-	n = read(fd, *data, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size) {
-		free(*data);
-		return -EIO;
-	}
-	*len = (size_t)n;
-	return 0;
-}
 
 /* protoc names types fully qualified with a leading dot. */
 static int type_names(const char *type, char **full, char **c, char **lower, char **upper)
@@ -267,63 +181,30 @@ static int from_set(const FileSet *set, struct new_proto *p, char *err, size_t e
 
 int new_proto_load(const char *path, struct new_proto *p, char *err, size_t errlen)
 {
-	char tmpl[] = "/tmp/vapp-new.XXXXXX", *set_path = NULL, *out_opt = NULL;
-	char *dir_copy = strdup(path), *base_copy = strdup(path), *inc = NULL;
-	uint8_t *data = NULL;
+	const char *protos[] = { path, NULL };
+	char *base_copy = strdup(path);
+	void *data = NULL;
 	size_t len = 0;
 	FileSet *set = NULL;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
-	if (!dir_copy || !base_copy) {
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
-		goto out_free;
-	}
-	if (access(path, R_OK)) {
-		ret = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		goto out_free;
-	}
-	if (!mkdtemp(tmpl)) {
-		ret = fail(err, errlen, -errno, "mkdtemp: %s", strerror(errno));
-		goto out_free;
-	}
-	if (asprintf(&set_path, "%s/set.pb", tmpl) < 0 ||
-	    asprintf(&out_opt, "--descriptor_set_out=%s", set_path) < 0 ||
-	    asprintf(&inc, "-I%s", dirname(dir_copy)) < 0) {
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
-		goto out_tmp;
-	}
-	{
-		char *argv[] = { "protoc", "--include_imports", out_opt, inc,
-				 basename(base_copy), NULL };
-
-		ret = run_bounded(argv, err, errlen);
-	}
+	if (!base_copy)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	/* The project's one protoc runner (libvrpc-reflect). */
+	ret = vrpc_dyn_compile(protos, NULL, &data, &len, err, errlen);
 	if (ret)
-		goto out_tmp;
-	ret = read_all(set_path, &data, &len);
-	if (ret) {
-		fail(err, errlen, ret, "protoc's descriptor set: %s", strerror(-ret));
-		goto out_tmp;
-	}
+		goto out;
 	set = google__protobuf__file_descriptor_set__unpack(NULL, len, data);
 	if (!set) {
 		ret = fail(err, errlen, -EINVAL, "protoc's descriptor set does not decode");
-		goto out_tmp;
+		goto out;
 	}
 	p->file = strdup(basename(base_copy));
 	ret = p->file ? from_set(set, p, err, errlen) : -ENOMEM;
 	google__protobuf__file_descriptor_set__free_unpacked(set, NULL);
-out_tmp:
-	if (set_path)
-		unlink(set_path);
-	rmdir(tmpl);
-out_free:
+out:
 	free(data);
-	free(set_path);
-	free(out_opt);
-	free(inc);
-	free(dir_copy);
 	free(base_copy);
 	if (ret)
 		new_proto_free(p);

@@ -136,7 +136,7 @@ grep -q 'serving vapp.test.complex_v1.Diagnostics (2 methods)' new3.log || fail 
 make -s -C "$work/diag" WERROR=1 >/dev/null 2>&1 || fail "the Diagnostics scaffold does not build"
 printf 'syntax = "proto3";\nservice S { rpc M(Nope) returns (Nope); }\n' >"$work/bad.proto"
 "$vapp" new bad --proto "$work/bad.proto" >bad.log 2>&1 && fail "a .proto that does not compile was accepted"
-grep -q 'protoc failed' bad.log || { cat bad.log; fail "no reason for the refusal"; }
+grep -q 'bad.proto:2:' bad.log || { cat bad.log; fail "no file:line in the refusal"; }
 [ -e "$work/bad" ] && fail "a refused scaffold left a folder"
 "$vapp" new Bad --proto "$proto" >/dev/null 2>&1; [ $? = 2 ] || fail "a bad NAME is not a usage error"
 echo "sdk_new: passed in $(( $(date +%s) - start )) s"
