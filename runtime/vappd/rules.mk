@@ -10,7 +10,8 @@ VAPPD_PROTO_OBJS := $(call objs-of,$(VAPPD_PROTOS))
 VAPPD_LIB := $(BUILD)/lib/libvappd.a
 # What a program linking libvappd adds to its link line (users before used).
 VAPPD_LDLIBS := $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(IMAGE_LIB) $(HVCONFIG_LIB) \
-	$(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CYAML_LIBS) -lpthread
+	$(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CYAML_LIBS) -lpthread \
+	-lseccomp
 
 LIBS += $(VAPPD_LIB)
 PROGRAMS += $(BUILD)/bin/vappd
@@ -34,7 +35,8 @@ VAPP_CLI_LIBS := $(VAPPD_PROTO_OBJS) $(VAPP_CLI_LIBS)
 VAPP_CLI_GEN_HEADERS += $(call gen-headers-of,$(VAPPD_PROTOS))
 
 # Unit tests of vappd's pure parts link the library.
-VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu
+VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu \
+	$(BUILD)/tests/unit/test_privsep
 $(VAPPD_TESTS): $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(HVCONFIG_LIB) $(IMAGE_LIB) $(MANIFEST_LIB) \
 	$(POLICY_LIB)
 $(VAPPD_TESTS): TEST_COMMON_OBJS += $(VAPPD_LDLIBS)

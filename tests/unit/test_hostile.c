@@ -40,7 +40,19 @@ static int raw_connect(const char *addr)
 
 static void raw_send(int fd, const void *buf, size_t len)
 {
-	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+	const char *p = buf;
+
+	/* A blocking send may still be cut short by a signal: go on. */
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fail_msg("send: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
 }
 
 static void raw_frame(int fd, struct vrpc_hdr h, const void *payload, size_t len)
