@@ -19,10 +19,13 @@
  *   kvm  no tsc_early_khz: KVM's TSC runs at the host's rate and a fixed
  *        2 GHz would make the guest's clock wrong.
  *   xen  console=hvc0: PV and PVH guests have no UART, only the PV console.
+ * reboot=t under QEMU: -M microvm has neither ACPI nor an i8042, so a
+ * triple fault is the quick way to end the VM (QEMU runs with -no-reboot);
+ * without it the kernel tries the others first, seconds each.
  */
 static const char *const cmdline_base[HV_N_BACKENDS] = {
-	[HV_BACKEND_TCG] = "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000",
-	[HV_BACKEND_KVM] = "console=ttyS0 panic=-1 quiet",
+	[HV_BACKEND_TCG] = "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000 reboot=t",
+	[HV_BACKEND_KVM] = "console=ttyS0 panic=-1 quiet reboot=t",
 	[HV_BACKEND_XEN] = "console=hvc0 panic=-1 quiet",
 };
 

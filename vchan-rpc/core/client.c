@@ -445,13 +445,11 @@ static int hello_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payloa
 	}
 	w->cli->c.max_frame = ack->max_frame;
 	w->cli->streaming = calloc(w->cli->desc->n_methods + 1, sizeof(bool));
-	for (size_t i = 0; w->cli->streaming && i < ack->n_streaming; i++) {
-		if (ack->streaming[i] >= w->cli->desc->n_methods) {
-			vrpc__v1__hello__free_unpacked(ack, NULL);
-			return -EPROTO; /* a method this service does not have */
-		}
-		w->cli->streaming[ack->streaming[i]] = true;
-	}
+	/* An index past our methods names none we can call: nothing to mark
+	 * (a client that only says HELLO has a descriptor without methods). */
+	for (size_t i = 0; w->cli->streaming && i < ack->n_streaming; i++)
+		if (ack->streaming[i] < w->cli->desc->n_methods)
+			w->cli->streaming[ack->streaming[i]] = true;
 	vrpc__v1__hello__free_unpacked(ack, NULL);
 	return w->cli->streaming ? 1 : -ENOMEM;
 }
