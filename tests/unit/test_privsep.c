@@ -223,6 +223,10 @@ static void jail_kills_the_forbidden(void **state)
 
 	vappd_jail_allowed(&n);
 	print_message("the jail allows %zu system calls\n", n);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	/* The sanitizer's runtime makes calls of its own that the jail kills. */
+	skip();
+#endif
 	jailed(TRY_NOTHING, &status, st, sizeof(st));
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	snprintf(want, sizeof(want), "Uid:\t65534\t65534\t65534\t65534");
