@@ -5,7 +5,8 @@
 #                      case counts once (read from cmocka's TAP output)
 #   integration tests  tests/integration/*.sh and appliances/*/tests/integration/*.sh: exit 0 passes, 77 skips (the
 #                      last line printed says why), anything else fails; each
-#                      is killed after $TEST_TIMEOUT seconds (default 600)
+#                      is killed after $TEST_TIMEOUT seconds (default 600), or
+#                      its own "# test-timeout: SECONDS" line when longer
 #
 # Environment: BUILD (default build), TESTS (globs separated by '|' or spaces
 # to run a subset, e.g. TESTS='*shm*|*rpc*'), TEST_TIMEOUT. Logs go to
@@ -64,11 +65,15 @@ run_unit() { # BINARY
 }
 
 run_integration() { # SCRIPT
-	local script=$1 name log rc start
+	local script=$1 name log rc start limit=$timeout_s own
 	name=$(basename "$script" .sh)
 	log=$logs/$name.log
+	# A script that builds something big the first time (a kernel) says
+	# how long it may take in a "# test-timeout: SECONDS" line.
+	own=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$script" | head -n 1)
+	[ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
 	start=$(date +%s)
-	timeout -k 10 "$timeout_s" bash "$script" >"$log" 2>&1 </dev/null
+	timeout -k 10 "$limit" bash "$script" >"$log" 2>&1 </dev/null
 	rc=$?
 	local took=$(( $(date +%s) - start ))
 	case $rc in
@@ -76,7 +81,7 @@ run_integration() { # SCRIPT
 	77) skipped=$((skipped + 1)); note SKIP "$name: $(tail -n 1 "$log")" ;;
 	*)
 		failed=$((failed + 1)); failures+=("$name")
-		[ $rc -eq 124 ] && note FAIL "$name: timed out after ${timeout_s}s" || note FAIL "$name: exit $rc (${took}s)"
+		[ $rc -eq 124 ] && note FAIL "$name: timed out after ${limit}s" || note FAIL "$name: exit $rc (${took}s)"
 		tail -n 40 "$log" | sed 's/^/       /'
 		;;
 	esac

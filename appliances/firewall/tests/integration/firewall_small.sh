@@ -5,6 +5,7 @@
 # initramfs within the builder's 16 MiB budget, booting in 64 MiB of RAM; and the whole
 # traffic test (firewall_traffic.sh) passes on it. The kernel build takes
 # about 10 minutes on 2 cores the first time, then comes from build/cache.
+# test-timeout: 1800
 set -u
 cd "${TOP:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
