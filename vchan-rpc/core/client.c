@@ -170,7 +170,7 @@ static int client_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *paylo
 		fail_all(cli, h->status ? h->status : VRPC_UNAVAILABLE, text);
 		return -ECONNABORTED;
 	case VRPC_T_HELLO_ACK:
-		/* The answer to a HELLO said again (handshake()), or to one an
+		/* The answer to a HELLO said again (vrpc_conn_hello()), or to one an
 		 * earlier host left unread in a serial port: it carries no call. */
 		return 0;
 	default:
@@ -458,57 +458,13 @@ static int hello_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payloa
 	return w->cli->streaming ? 1 : -ENOMEM;
 }
 
-static int queue_hello(struct vrpc_client *cli)
-{
-	Vrpc__V1__Hello hello = VRPC__V1__HELLO__INIT;
-	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO };
-
-	hello.version_min = VRPC_VERSION_MIN;
-	hello.version_max = VRPC_VERSION;
-	hello.max_frame = cli->c.max_frame;
-	hello.service = (char *)cli->desc->name;
-	return conn_queue(&cli->c, &h, &hello.base, NULL, 0);
-}
-
-/*
- * Over a virtio-serial channel the HELLO is said again every
- * VRPC_HELLO_RESEND_MS until it is answered: the port may hand it to the
- * guest together with the tail of the previous host's session, and a first
- * HELLO goes unanswered now and then (measured: about one connection in
- * twenty). Saying it again is safe: a server takes a HELLO in the middle of
- * a session as a new session, nothing of ours is in flight yet, and the
- * answers to the repeats are skipped (client_frame()).
- */
+/* The answers to a HELLO said again are skipped by client_frame(). */
 static int handshake(struct vrpc_client *cli, int timeout_ms)
 {
 	struct hello_wait w = { .cli = cli };
-	int64_t now = vrpc_now_ms(), deadline = now + timeout_ms;
-	int64_t resend = now + VRPC_HELLO_RESEND_MS;
-	bool serial = !strcmp(cli->c.t->ops->scheme, "serial");
-	int err = queue_hello(cli);
+	int err = vrpc_conn_hello(&cli->c, cli->desc->name, timeout_ms, hello_frame, &w);
 
-	while (!err) {
-		int left = ms_until(deadline, now = vrpc_now_ms());
-
-		if (serial && now >= resend) {
-			resend = now + VRPC_HELLO_RESEND_MS;
-			if ((err = queue_hello(cli)) < 0)
-				break;
-		}
-		err = conn_flush(&cli->c);
-		if (err < 0)
-			break;
-		err = conn_receive(&cli->c, hello_frame, &w);
-		if (err)
-			break;
-		if (left == 0)
-			return -ETIMEDOUT;
-		if (serial && left > ms_until(resend, now) + 1)
-			left = ms_until(resend, now) + 1;
-		err = transport_wait(cli->c.t, conn_queued(&cli->c) > 0, left);
-		err = err < 0 ? err : 0;
-	}
-	return err == 1 ? 0 : err == -ECONNRESET ? -EPROTO : err;
+	return err == -ECONNRESET ? -EPROTO : err;
 }
 
 struct vrpc_client *vrpc_client_open(const char *addr, const ProtobufCServiceDescriptor *service,

@@ -45,6 +45,16 @@ void conn_reset(struct vrpc_conn *c, bool resync);
 int conn_receive(struct vrpc_conn *c, conn_frame_fn fn, void *ud);
 
 /*
+ * Says HELLO for @p service (the versions this library speaks, c->max_frame)
+ * and waits up to @p timeout_ms for @p fn to return 1 on the answer; over
+ * virtio-serial the HELLO is said again until then (handshake.c tells why).
+ * @return 0 once @p fn returned 1, -ETIMEDOUT, fn's other non-zero value,
+ *         or as conn_receive() and conn_flush().
+ */
+int vrpc_conn_hello(struct vrpc_conn *c, const char *service, int timeout_ms, conn_frame_fn fn,
+	       void *ud);
+
+/*
  * Queues one frame: header @p h (its length is filled in) and either the
  * packed @p msg or @p len raw bytes at @p raw.
  * @return 0, -EMSGSIZE if the payload is over max_frame, -ENOBUFS if the

@@ -30,7 +30,7 @@
 #define VRPC_MAGIC 0x43505256u /* "VRPC" read as little-endian u32 */
 #define VRPC_HDR_SIZE 24
 /* How often a HELLO is said again over a virtio-serial channel until it
- * is answered (client.c's handshake() tells why). */
+ * is answered (handshake.c tells why). */
 #define VRPC_HELLO_RESEND_MS 1000
 
 enum vrpc_frame_type {

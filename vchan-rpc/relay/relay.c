@@ -516,7 +516,7 @@ static int upstream_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *pay
 		upstream_kill(x->r, u, "the appliance said goodbye");
 		return 1;
 	}
-	/* The answer to a HELLO said again (upstream_hello()): no call. */
+	/* The answer to a HELLO said again (vrpc_conn_hello()): no call. */
 	if (h->type == VRPC_T_HELLO_ACK)
 		return 0;
 	if (h->type != VRPC_T_REPLY && h->type != VRPC_T_STREAM_ITEM) {
@@ -812,50 +812,12 @@ static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 	return w->u->n_methods ? 1 : -ENOMEM;
 }
 
-static int queue_hello(struct vrpc_relay_upstream *u)
-{
-	Vrpc__V1__Hello hello = VRPC__V1__HELLO__INIT;
-	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO };
-
-	hello.version_min = VRPC_VERSION_MIN;
-	hello.version_max = VRPC_VERSION;
-	hello.max_frame = u->rc.c.max_frame;
-	hello.service = u->service;
-	return conn_queue(&u->rc.c, &h, &hello.base, NULL, 0);
-}
-
-/* As the client's handshake: over virtio-serial the HELLO is said again
- * until answered, and the answers to the repeats are skipped later. */
+/* The answers to a HELLO said again are skipped by upstream_frame(). */
 static int upstream_hello(struct vrpc_relay_upstream *u, int timeout_ms)
 {
 	struct ack_wait w = { .u = u };
-	int64_t now = vrpc_now_ms(), deadline = now + timeout_ms;
-	int64_t resend = now + VRPC_HELLO_RESEND_MS;
-	bool serial = !strcmp(u->rc.c.t->ops->scheme, "serial");
-	int err = queue_hello(u);
 
-	while (!err) {
-		int left = ms_until(deadline, now = vrpc_now_ms());
-
-		if (serial && now >= resend) {
-			resend = now + VRPC_HELLO_RESEND_MS;
-			if ((err = queue_hello(u)) < 0)
-				break;
-		}
-		err = conn_flush(&u->rc.c);
-		if (err < 0)
-			break;
-		err = conn_receive(&u->rc.c, ack_frame, &w);
-		if (err)
-			break;
-		if (left == 0)
-			return -ETIMEDOUT;
-		if (serial && left > ms_until(resend, now) + 1)
-			left = ms_until(resend, now) + 1;
-		err = transport_wait(u->rc.c.t, conn_queued(&u->rc.c) > 0, left);
-		err = err < 0 ? err : 0;
-	}
-	return err == 1 ? 0 : err;
+	return vrpc_conn_hello(&u->rc.c, u->service, timeout_ms, ack_frame, &w);
 }
 
 int vrpc_relay_upstream_open(const char *addr, const char *service, int timeout_ms,

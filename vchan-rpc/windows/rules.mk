@@ -32,7 +32,7 @@ WIN_LDFLAGS := -static-libgcc
 # The client half: framing, client engine, reflection, stream transports.
 # POSIX-only files (sock.c, the server, the other transports) stay out.
 WIN_VRPC_SRCS := $(wildcard $(addprefix vchan-rpc/core/, \
-	wire.c status.c transport.c hostport.c conn.c client.c deadline_heap.c)) \
+	wire.c status.c transport.c hostport.c conn.c handshake.c client.c deadline_heap.c)) \
 	$(sort $(wildcard vchan-rpc/windows/*.c)) \
 	$(sort $(wildcard vchan-rpc/reflect/*json*.c))
 WIN_VRPC_OBJS := $(patsubst %.c,$(WIN)/obj/%.o,$(WIN_VRPC_SRCS)) \
