@@ -26,7 +26,6 @@ struct appliance {
 	char chan_addr[PATH_MAX + 16];
 	struct image_info info;
 	char **argv;
-	bool has_ctl;
 	int boot_timeout_ms;
 
 	enum sup_state state;

@@ -197,8 +197,6 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		snprintf(err, errlen, "QEMU arguments for %s: %s", m->name,
 			 rc == -EINVAL ? "the manifest asks for what QEMU cannot be given"
 				       : strerror(-rc));
-	/* hypervisor-config gives every appliance the control channel. */
-	a->has_ctl = true;
 	free(cmdline);
 	return rc;
 }
