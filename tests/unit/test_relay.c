@@ -3,6 +3,7 @@
  * an appliance that goes away and comes back. The appliance end is an
  * attached endpoint, as a virtio-serial port is. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -495,6 +496,127 @@ static void test_unknown_service(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* An upstream proved ready in one process is relayed by another: the
+ * socket and the handover blob are all that passes. */
+static void test_upstream_handover(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_relay_upstream *u, *back;
+	struct vrpc_client *a;
+	uint8_t *blob;
+	size_t len;
+	int fd;
+	char out[128];
+
+	assert_int_equal(vrpc_relay_upstream_open(r->up, "vrpc.test.Echo", 2000, &u), 0);
+	assert_int_equal(vrpc_relay_upstream_export(u, &fd, &blob, &len), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(vrpc_relay_upstream_import(fd, blob, len, &back), 0);
+	free(blob);
+	assert_string_equal(vrpc_relay_upstream_service(back), "vrpc.test.Echo");
+	runner_stop(&r->rn);
+	assert_int_equal(vrpc_relay_adopt(r->relay, back, "echo-appliance"), 0);
+	assert_int_equal(runner_start(&r->rn), 0);
+	a = guest(r->gate_a);
+	assert_int_equal(call(a, M_ECHO, "handed over", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "handed over");
+	assert_int_equal(call(a, M_WHOAMI, "", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "label:guest-a");
+	vrpc_client_close(a);
+}
+
+static int import_copy(const uint8_t *blob, size_t len)
+{
+	struct vrpc_relay_upstream *u = NULL;
+	int sp[2], err;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	err = vrpc_relay_upstream_import(sp[0], blob, len, &u);
+	if (!err)
+		vrpc_relay_upstream_free(u);
+	else
+		assert_null(u);
+	close(sp[1]);
+	return err;
+}
+
+/* The blob is hostile input to its receiver: each lie is refused and the
+ * fd is closed (the fd count does not grow). */
+static void test_handover_blob_lies(void **state)
+{
+	struct rig *r = *state;
+	struct vrpc_relay_upstream *u;
+	uint8_t *blob, *bad;
+	size_t len, sl;
+	int fd, fds_before = dup(0);
+
+	close(fds_before);
+	assert_int_equal(vrpc_relay_upstream_open(r->up, "vrpc.test.Echo", 2000, &u), 0);
+	assert_int_equal(vrpc_relay_upstream_export(u, &fd, &blob, &len), 0);
+	close(fd);
+	sl = blob[4];
+	bad = malloc(len + 70000);
+	assert_int_equal(import_copy(blob, len), 0);
+	for (size_t cut = 0; cut < 9 + sl; cut++) /* cut short */
+		assert_int_equal(import_copy(blob, cut), -EBADMSG);
+	memcpy(bad, blob, len);
+	bad[0] = 'X'; /* not a handover */
+	assert_int_equal(import_copy(bad, len), -EBADMSG);
+	memcpy(bad, blob, len);
+	bad[5] = 'x'; /* "xnix": no such transport */
+	assert_int_equal(import_copy(bad, len), -EINVAL);
+	memcpy(bad, blob, len);
+	bad[5 + sl] += 1; /* the HELLO_ACK's length lies */
+	assert_int_equal(import_copy(bad, len), -EBADMSG);
+	memcpy(bad, blob, len);
+	memset(bad + 9 + sl, 0xff, len - 9 - sl); /* not a HELLO_ACK */
+	assert_int_equal(import_copy(bad, len), -EBADMSG);
+	memcpy(bad, blob, len);
+	memset(bad + len, 0, 70000); /* more left over than a read buffer */
+	assert_int_equal(import_copy(bad, len + 70000), -EBADMSG);
+	free(bad);
+	free(blob);
+	/* Not a socket, or not a connected stream one. */
+	assert_int_equal(vrpc_relay_upstream_import(open("/dev/null", O_RDONLY), blob = NULL, 0, &u),
+			 -EBADMSG);
+	fd = dup(0);
+	close(fd);
+	assert_int_equal(fd, fds_before);
+}
+
+/* A gate handed over as a socket: only a listening stream socket is one. */
+static void test_listen_fd(void **state)
+{
+	struct rig *r = *state;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct vrpc_client *c;
+	char out[128];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), sp[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	close(sp[1]);
+	runner_stop(&r->rn);
+	assert_int_equal(vrpc_relay_listen_fd(r->relay, "unix", sp[0], "guest-c"), -ENOTSOCK);
+	assert_int_equal(vrpc_relay_listen_fd(r->relay, "unix", open("/dev/null", O_RDONLY),
+					      "guest-c"), -ENOTSOCK);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/guest-c.sock", r->dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(vrpc_relay_listen_fd(r->relay, "unix", fd, "guest c"), -EINVAL);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	unlink(sun.sun_path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(vrpc_relay_listen_fd(r->relay, "unix", fd, "guest-c"), 0);
+	assert_int_equal(runner_start(&r->rn), 0);
+	snprintf(out, sizeof(out), "unix:%s", sun.sun_path);
+	c = guest(out);
+	assert_int_equal(call(c, M_WHOAMI, "", out, sizeof(out)), VRPC_OK);
+	assert_string_equal(out, "label:guest-c");
+	vrpc_client_close(c);
+	unlink(sun.sun_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +627,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_cannot_name_a_caller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_appliance_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_handover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handover_blob_lies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fair_share_per_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connections_per_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_hello_times_out, setup, teardown),

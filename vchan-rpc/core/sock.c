@@ -190,3 +190,50 @@ err_fd:
 	close(fd);
 	return err;
 }
+
+bool transport_is_socket(const struct vrpc_transport *t)
+{
+	return t && t->ops->read == sock_read && t->ops->write == sock_write;
+}
+
+/* @p fd is a stream socket, listening or not as @p listening says. */
+static int stream_socket(int fd, bool listening)
+{
+	int type = 0, acc = 0;
+	socklen_t len = sizeof(type), alen = sizeof(acc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0)
+		return errno == ENOTSOCK ? -ENOTSOCK : -errno;
+	if (type != SOCK_STREAM || !acc != !listening)
+		return -ENOTSOCK;
+	return sock_set_nonblock(fd);
+}
+
+int sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
+		 void (*fill_peer)(struct vrpc_transport *t), struct vrpc_transport **out)
+{
+	int err = stream_socket(fd, false);
+
+	if (!err && !(*out = sock_transport_new(ops, fd)))
+		err = -ENOMEM;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (fill_peer)
+		fill_peer(*out);
+	return 0;
+}
+
+int sock_listen_fd(int fd, const struct vrpc_transport_ops *ops,
+		   void (*fill_peer)(struct vrpc_transport *t), struct vrpc_listener **out)
+{
+	int err = stream_socket(fd, true);
+
+	if (!err && !(*out = sock_listener_new(fd, ops, fill_peer)))
+		err = -ENOMEM;
+	if (err)
+		close(fd);
+	return err;
+}

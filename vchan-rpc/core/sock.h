@@ -34,6 +34,15 @@ int sock_listen(const struct sockaddr *sa, socklen_t len, const struct vrpc_tran
 
 int sock_set_nonblock(int fd);
 
+/* The from_fd and listen_fd of a socket transport (transport.h): @p fd must
+ * be a stream socket, connected or listening as the name says; it is made
+ * non-blocking and taken (closed on failure). @return 0 or -errno
+ * (-ENOTSOCK: not a stream socket in that state). */
+int sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
+		 void (*fill_peer)(struct vrpc_transport *t), struct vrpc_transport **out);
+int sock_listen_fd(int fd, const struct vrpc_transport_ops *ops,
+		   void (*fill_peer)(struct vrpc_transport *t), struct vrpc_listener **out);
+
 /* Parses the @p len bytes at @p s as a decimal number no greater than @p max
  * (digits only: no sign, space, or leading zero but "0"). For the numbers in
  * addresses (ports, CIDs). @return 0 or -EINVAL. */

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <sched.h>
 #include <time.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #include "compat.h"
 #include "transport.h"
@@ -79,6 +82,38 @@ int transport_attach(const char *addr, struct vrpc_transport **out)
 		return -ENOTSUP;
 	return ops->attach(rest, out);
 }
+
+#ifndef _WIN32
+static const struct vrpc_transport_ops *find_scheme(const char *scheme)
+{
+	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+		if (!strcmp(transports[i]->scheme, scheme))
+			return transports[i];
+	return NULL;
+}
+
+int transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out)
+{
+	const struct vrpc_transport_ops *ops = find_scheme(scheme);
+
+	if (!ops || !ops->from_fd) {
+		close(fd);
+		return ops ? -ENOTSUP : -EINVAL;
+	}
+	return ops->from_fd(fd, out);
+}
+
+int transport_listen_fd(const char *scheme, int fd, struct vrpc_listener **out)
+{
+	const struct vrpc_transport_ops *ops = find_scheme(scheme);
+
+	if (!ops || !ops->listen_fd) {
+		close(fd);
+		return ops ? -ENOTSUP : -EINVAL;
+	}
+	return ops->listen_fd(fd, out);
+}
+#endif
 
 short transport_poll_events(struct vrpc_transport *t, int want_write)
 {

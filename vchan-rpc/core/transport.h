@@ -13,6 +13,7 @@
 #ifndef VRPC_TRANSPORT_H
 #define VRPC_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -63,6 +64,13 @@ struct vrpc_transport_ops {
 	int (*ready)(struct vrpc_transport *t);
 	/* Releases everything; t may be half-built. */
 	void (*close)(struct vrpc_transport *t);
+	/* A process that holds no address (a confined broker) is handed sockets
+	 * already made by another: @p fd, a connected stream socket, becomes
+	 * a transport (the host side of this scheme's connections); and a
+	 * listening one becomes a listener. Both take @p fd, also on failure.
+	 * NULL where the scheme has no such socket. @return 0 or -errno. */
+	int (*from_fd)(int fd, struct vrpc_transport **out);
+	int (*listen_fd)(int fd, struct vrpc_listener **out);
 };
 
 struct vrpc_transport {
@@ -91,6 +99,13 @@ int transport_attach(const char *addr, struct vrpc_transport **out);
 short transport_poll_events(struct vrpc_transport *t, int want_write);
 void transport_poll_done(struct vrpc_transport *t);
 void transport_close(struct vrpc_transport *t);
+/* ops->from_fd and ops->listen_fd of @p scheme ("unix", ...); each takes
+ * @p fd. @return 0, -EINVAL (no such scheme), -ENOTSUP, or -errno. */
+int transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out);
+int transport_listen_fd(const char *scheme, int fd, struct vrpc_listener **out);
+/* True when @p t is a plain socket (read and write are sock.h's), whose
+ * fd may be handed to another process and taken back by from_fd. */
+bool transport_is_socket(const struct vrpc_transport *t);
 void listener_close(struct vrpc_listener *l);
 
 /* How long a waiter spins on a shared-memory ring before it sleeps: about

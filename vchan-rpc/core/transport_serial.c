@@ -230,6 +230,17 @@ static int serial_attach(const char *rest, struct vrpc_transport **out)
 	return serial_open(rest, 5000, out);
 }
 
+/* The host side's connection, made by another process (vappd's parent for
+ * its broker); its name is not known here. */
+static int serial_from_fd(int fd, struct vrpc_transport **out)
+{
+	int err = sock_from_fd(fd, &serial_sock_ops, NULL, out);
+
+	if (!err)
+		serial_label(*out, "channel");
+	return err;
+}
+
 static const struct vrpc_transport_ops serial_sock_ops = {
 	.scheme = "serial",
 	.read = sock_read,
@@ -246,4 +257,5 @@ const struct vrpc_transport_ops vrpc_transport_serial = {
 	.poll_events = port_poll_events,
 	.poll_done = port_poll_done,
 	.close = port_close,
+	.from_fd = serial_from_fd,
 };

@@ -73,6 +73,16 @@ static int unix_listen(const char *rest, struct vrpc_listener **out)
 	return sock_listen((struct sockaddr *)&sun, len, &vrpc_transport_unix, unix_fill_peer, out);
 }
 
+static int unix_from_fd(int fd, struct vrpc_transport **out)
+{
+	return sock_from_fd(fd, &vrpc_transport_unix, unix_fill_peer, out);
+}
+
+static int unix_listen_fd(int fd, struct vrpc_listener **out)
+{
+	return sock_listen_fd(fd, &vrpc_transport_unix, unix_fill_peer, out);
+}
+
 const struct vrpc_transport_ops vrpc_transport_unix = {
 	.scheme = "unix",
 	.connect = unix_connect,
@@ -80,4 +90,6 @@ const struct vrpc_transport_ops vrpc_transport_unix = {
 	.read = sock_read,
 	.write = sock_write,
 	.close = sock_close,
+	.from_fd = unix_from_fd,
+	.listen_fd = unix_listen_fd,
 };

@@ -17,6 +17,7 @@
 #define VRPC_RELAY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +56,13 @@ void vrpc_relay_free(struct vrpc_relay *r);
 
 /** Guests connecting to @p addr (any listening address) are @p label. */
 int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label);
+/**
+ * The same with a socket already listening, made by another process (a
+ * relay that may not bind, confined): @p fd, of transport @p scheme
+ * ("unix"), is taken, also on failure. @return 0 or -errno (-ENOTSOCK: not
+ * a listening stream socket; -ENOTSUP: the scheme has no such socket).
+ */
+int vrpc_relay_listen_fd(struct vrpc_relay *r, const char *scheme, int fd, const char *label);
 
 /* A connection to an appliance's service whose HELLO is done, not yet a
  * relay's. */
@@ -72,6 +80,32 @@ struct vrpc_relay_upstream;
 int vrpc_relay_upstream_open(const char *addr, const char *service, int timeout_ms,
 			     struct vrpc_relay_upstream **out);
 void vrpc_relay_upstream_free(struct vrpc_relay_upstream *u);
+/** The service @p u's appliance answered HELLO for. */
+const char *vrpc_relay_upstream_service(const struct vrpc_relay_upstream *u);
+
+/* The largest handover blob (below). */
+#define VRPC_RELAY_HANDOVER_MAX (192u * 1024)
+
+/**
+ * Hands @p u to another process (a privileged launcher proved the
+ * appliance ready; its confined broker relays): @p fd gets the connection's
+ * socket, *@p blob (malloc'ed, *@p len bytes, at most
+ * VRPC_RELAY_HANDOVER_MAX) what the HELLO established and what was read
+ * after it. Takes @p u, also on failure. @return 0, -ENOTSUP (not a socket
+ * transport), -EMSGSIZE, -EBUSY (the HELLO could not be written out), or
+ * -errno.
+ */
+int vrpc_relay_upstream_export(struct vrpc_relay_upstream *u, int *fd, uint8_t **blob,
+			       size_t *len);
+/**
+ * The other side: @p fd and the blob become an upstream again, ready for
+ * vrpc_relay_adopt(). The blob is checked as hostile input (the HELLO_ACK
+ * in it exactly as vrpc_relay_upstream_open() checks the appliance's).
+ * Takes @p fd, also on failure. @return 0, -EBADMSG, -EINVAL (unknown
+ * scheme), -ENOTSOCK, or -errno.
+ */
+int vrpc_relay_upstream_import(int fd, const uint8_t *blob, size_t len,
+			       struct vrpc_relay_upstream **out);
 
 /**
  * @p u, opened by vrpc_relay_upstream_open(), becomes the upstream of its

@@ -27,6 +27,8 @@
 #define DEFAULT_MAX_INFLIGHT_LABEL 1024
 #define DEFAULT_MAX_CONNS_LABEL 16
 #define DEFAULT_HELLO_TIMEOUT_MS 10000
+/* Bytes read after the HELLO_ACK that a handover carries: a read buffer's. */
+#define RBUF_HANDOVER (64u * 1024)
 
 enum rkind { RK_GATE, RK_GUEST, RK_UPSTREAM, RK_TIMER };
 
@@ -73,6 +75,8 @@ struct vrpc_relay_upstream {
 	size_t n_methods;
 	uint32_t *streaming; /* method indexes, as the appliance's HELLO_ACK said */
 	size_t n_streaming;
+	uint8_t *ack; /* that HELLO_ACK's payload, for a handover */
+	size_t ack_len;
 	struct route routes[UPSTREAM_SLOTS];
 	uint32_t next_id;
 	unsigned inflight;
@@ -307,6 +311,7 @@ static void upstream_free(struct vrpc_relay_upstream *u)
 		free(u->methods[i]);
 	free(u->methods);
 	free(u->streaming);
+	free(u->ack);
 	free(u->service);
 	free(u->appliance);
 	free(u);
@@ -743,27 +748,23 @@ static int label_ok(const char *label)
 	return 1;
 }
 
-int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label)
+/* Takes @p l: it becomes the gate of @p label. */
+static int add_gate(struct vrpc_relay *r, struct vrpc_listener *l, const char *label)
 {
-	struct gate *gt;
+	struct gate *gt = calloc(1, sizeof(*gt));
 	struct epoll_event e = { .events = EPOLLIN };
-	int err;
 
-	if (!label_ok(label))
-		return -EINVAL;
-	gt = calloc(1, sizeof(*gt));
-	if (!gt)
+	if (!gt) {
+		listener_close(l);
 		return -ENOMEM;
-	err = transport_listen(addr, &gt->l);
-	if (err) {
-		free(gt);
-		return err;
 	}
 	gt->kind = RK_GATE;
+	gt->l = l;
 	snprintf(gt->label, sizeof(gt->label), "%s", label);
 	e.data.ptr = gt;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, gt->l->fd, &e) < 0) {
-		err = -errno;
+		int err = -errno;
+
 		listener_close(gt->l);
 		free(gt);
 		return err;
@@ -771,6 +772,30 @@ int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label)
 	gt->next = r->gates;
 	r->gates = gt;
 	return 0;
+}
+
+int vrpc_relay_listen(struct vrpc_relay *r, const char *addr, const char *label)
+{
+	struct vrpc_listener *l;
+	int err;
+
+	if (!label_ok(label))
+		return -EINVAL;
+	err = transport_listen(addr, &l);
+	return err ? err : add_gate(r, l, label);
+}
+
+int vrpc_relay_listen_fd(struct vrpc_relay *r, const char *scheme, int fd, const char *label)
+{
+	struct vrpc_listener *l;
+	int err;
+
+	if (!label_ok(label)) {
+		close(fd);
+		return -EINVAL;
+	}
+	err = transport_listen_fd(scheme, fd, &l);
+	return err ? err : add_gate(r, l, label);
 }
 
 struct ack_wait {
@@ -796,6 +821,12 @@ static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 		return -EPROTO; /* a broker needs the method names */
 	}
 	w->u->rc.c.max_frame = ack->max_frame;
+	free(w->u->ack);
+	w->u->ack_len = 0;
+	if ((w->u->ack = malloc(h->length ? h->length : 1))) {
+		memcpy(w->u->ack, payload, h->length);
+		w->u->ack_len = h->length;
+	}
 	w->u->streaming = calloc(ack->n_streaming + 1, sizeof(uint32_t));
 	for (size_t i = 0; w->u->streaming && i < ack->n_streaming; i++) {
 		if (ack->streaming[i] >= ack->n_methods) {
@@ -809,7 +840,7 @@ static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 		if ((w->u->methods[i] = strdup(ack->methods[i])))
 			w->u->n_methods = i + 1;
 	vrpc__v1__hello__free_unpacked(ack, NULL);
-	return w->u->n_methods ? 1 : -ENOMEM;
+	return w->u->n_methods && w->u->ack ? 1 : -ENOMEM;
 }
 
 /* The answers to a HELLO said again are skipped by upstream_frame(). */
@@ -863,6 +894,170 @@ void vrpc_relay_upstream_free(struct vrpc_relay_upstream *u)
 		return;
 	conn_fini(&u->rc.c);
 	upstream_free(u);
+}
+
+/* ---- handing an upstream to another process ----
+ *
+ * The blob: "VRH1", the scheme's length (1 byte) and name, the HELLO_ACK's
+ * length (4 bytes, little-endian) and payload, then the bytes read after
+ * it and not yet parsed (answers to HELLOs said again, at most one read
+ * buffer's worth). Its receiver checks the HELLO_ACK exactly as if it had
+ * read it from the appliance.
+ */
+#define HANDOVER_MAGIC "VRH1"
+#define HANDOVER_FLUSH_MS 1000
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* What the HELLO queued is written before the socket changes hands. */
+static int flush_all(struct vrpc_conn *c)
+{
+	int64_t deadline = vrpc_now_ms() + HANDOVER_FLUSH_MS;
+	int err;
+
+	while ((err = conn_flush(c)) == 1) {
+		int left = (int)(deadline - vrpc_now_ms());
+
+		if (left <= 0)
+			return -EBUSY;
+		if ((err = transport_wait(c->t, 1, left)) < 0)
+			return err;
+	}
+	return err;
+}
+
+int vrpc_relay_upstream_export(struct vrpc_relay_upstream *u, int *fd, uint8_t **blob,
+			       size_t *len)
+{
+	struct vrpc_conn *c = &u->rc.c;
+	const char *scheme = c->t->ops->scheme;
+	size_t sl = strlen(scheme), left = c->rlen - c->rpos;
+	size_t n = 4 + 1 + sl + 4 + u->ack_len + left;
+	int err = 0;
+	uint8_t *p;
+
+	*fd = -1;
+	*blob = NULL;
+	if (!transport_is_socket(c->t) || sl > 255)
+		err = -ENOTSUP;
+	else if (n > VRPC_RELAY_HANDOVER_MAX)
+		err = -EMSGSIZE;
+	else if (!(p = *blob = malloc(n)))
+		err = -ENOMEM;
+	else if ((err = flush_all(c)) == 0 && (*fd = dup(c->t->fd)) < 0)
+		err = -errno;
+	if (err) {
+		free(*blob);
+		*blob = NULL;
+		vrpc_relay_upstream_free(u);
+		return err;
+	}
+	memcpy(p, HANDOVER_MAGIC, 4);
+	p[4] = (uint8_t)sl;
+	memcpy(p + 5, scheme, sl);
+	put_u32(p + 5 + sl, (uint32_t)u->ack_len);
+	memcpy(p + 9 + sl, u->ack, u->ack_len);
+	memcpy(p + 9 + sl + u->ack_len, c->rbuf + c->rpos, left);
+	*len = n;
+	vrpc_relay_upstream_free(u);
+	return 0;
+}
+
+/* The blob's parts; -EBADMSG unless they add up. */
+static int handover_parse(const uint8_t *blob, size_t len, char scheme[256], const uint8_t **ack,
+			  size_t *ack_len, const uint8_t **rest, size_t *rest_len)
+{
+	size_t sl;
+
+	if (len < 9 || memcmp(blob, HANDOVER_MAGIC, 4))
+		return -EBADMSG;
+	sl = blob[4];
+	if (len < 9 + sl || memchr(blob + 5, '\0', sl))
+		return -EBADMSG;
+	memcpy(scheme, blob + 5, sl);
+	scheme[sl] = '\0';
+	*ack_len = get_u32(blob + 5 + sl);
+	if (*ack_len > len - 9 - sl)
+		return -EBADMSG;
+	*ack = blob + 9 + sl;
+	*rest = *ack + *ack_len;
+	*rest_len = len - 9 - sl - *ack_len;
+	return *rest_len > RBUF_HANDOVER ? -EBADMSG : 0;
+}
+
+/* The service the HELLO_ACK names, copied. */
+static char *ack_service(const uint8_t *ack, size_t len)
+{
+	Vrpc__V1__Hello *h = vrpc__v1__hello__unpack(NULL, len, ack);
+	char *s = NULL;
+
+	if (h && h->service && h->service[0] && strlen(h->service) <= 255)
+		s = strdup(h->service);
+	if (h)
+		vrpc__v1__hello__free_unpacked(h, NULL);
+	return s;
+}
+
+int vrpc_relay_upstream_import(int fd, const uint8_t *blob, size_t len,
+			       struct vrpc_relay_upstream **out)
+{
+	struct vrpc_relay_upstream *u = calloc(1, sizeof(*u));
+	struct ack_wait w = { .u = u };
+	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
+	struct vrpc_transport *t;
+	const uint8_t *ack, *rest;
+	size_t ack_len, rest_len;
+	char scheme[256];
+	int err;
+
+	*out = NULL;
+	if (!u) {
+		close(fd);
+		return -ENOMEM;
+	}
+	u->rc.kind = RK_UPSTREAM;
+	u->next_id = 1;
+	err = handover_parse(blob, len, scheme, &ack, &ack_len, &rest, &rest_len);
+	if (!err && !(u->service = ack_service(ack, ack_len)))
+		err = -EBADMSG;
+	if (err) {
+		close(fd);
+		goto err_u;
+	}
+	if ((err = transport_from_fd(scheme, fd, &t)))
+		goto err_u;
+	if ((err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE))) {
+		transport_close(t);
+		goto err_u;
+	}
+	h.length = (uint32_t)ack_len;
+	if (ack_frame(&w, &h, ack) != 1 || rest_len > u->rc.c.rcap) {
+		err = -EBADMSG;
+		goto err_conn;
+	}
+	memcpy(u->rc.c.rbuf, rest, rest_len);
+	u->rc.c.rlen = rest_len;
+	*out = u;
+	return 0;
+err_conn:
+	conn_fini(&u->rc.c);
+err_u:
+	upstream_free(u);
+	return err;
+}
+
+const char *vrpc_relay_upstream_service(const struct vrpc_relay_upstream *u)
+{
+	return u->service;
 }
 
 int vrpc_relay_adopt(struct vrpc_relay *r, struct vrpc_relay_upstream *u, const char *appliance)
