@@ -1,22 +1,23 @@
 #!/bin/sh
 # deps.sh [check|install]: makes sure the Debian packages listed in
-# tools/debian-packages.txt are installed, and that the system user vappd runs
-# QEMU as (vapp-qemu) exists. "install" (the default) installs the missing
+# tools/debian-packages.txt are installed, and that the system users vappd
+# runs QEMU as (vapp-qemu) and its broker as (vapp-broker) exist. "install" (the default) installs the missing
 # packages with apt-get and makes the user when run as root, and otherwise
 # prints the exact command to run and fails.
 set -eu
 
-# vappd never runs QEMU as root: it needs this user (vappd --qemu-user).
-qemu_user() {
-	id vapp-qemu >/dev/null 2>&1 && return 0
+# vappd never runs QEMU or its broker as root: it needs these users
+# (vappd --qemu-user, --broker-user).
+system_user() { # NAME WHAT
+	id "$1" >/dev/null 2>&1 && return 0
 	if [ "$mode" = check ] || [ "$(id -u)" -ne 0 ]; then
-		echo "deps: no user vapp-qemu (vappd runs QEMU as it). As root, run:" >&2
-		echo "  useradd --system --no-create-home --shell /usr/sbin/nologin vapp-qemu" >&2
+		echo "deps: no user $1 (vappd runs $2 as it). As root, run:" >&2
+		echo "  useradd --system --no-create-home --shell /usr/sbin/nologin $1" >&2
 		[ "$mode" = check ] && return 1
 		return 0
 	fi
-	echo "deps: adding the system user vapp-qemu" >&2
-	useradd --system --no-create-home --shell /usr/sbin/nologin vapp-qemu
+	echo "deps: adding the system user $1" >&2
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$1"
 }
 here=$(cd "$(dirname "$0")" && pwd)
 list="$here/debian-packages.txt"
@@ -30,7 +31,8 @@ for pkg in $(sed 's/#.*//' "$list"); do
 	*) missing="$missing $pkg" ;;
 	esac
 done
-qemu_user
+system_user vapp-qemu QEMU
+system_user vapp-broker 'its broker'
 [ -z "$missing" ] && exit 0
 
 cmd="apt-get install -y --no-install-recommends$missing"

@@ -12,30 +12,42 @@
 #define LOG_MAX_LEN 1024
 
 /* What each type carries: an fd or not, and which text. */
-enum text { T_EMPTY, T_NAME, T_TWO_NAMES, T_POLICY, T_LOG };
+enum text { T_EMPTY, T_NAME, T_GUEST, T_UPSTREAM, T_POLICY, T_LOG };
 
 static const struct {
-	bool fd;
+	bool fd, from_parent;
 	enum text text;
 } rules[VAPPD_PS_N_TYPES] = {
-	[VAPPD_PS_GATE] = { true, T_NAME },
-	[VAPPD_PS_UPSTREAM] = { true, T_TWO_NAMES },
-	[VAPPD_PS_DOWN] = { false, T_NAME },
-	[VAPPD_PS_POLICY] = { false, T_POLICY },
-	[VAPPD_PS_SHUTDOWN] = { false, T_EMPTY },
-	[VAPPD_PS_LOG] = { false, T_LOG },
+	[VAPPD_PS_GATE] = { true, true, T_GUEST },
+	[VAPPD_PS_UPSTREAM] = { true, true, T_UPSTREAM },
+	[VAPPD_PS_DOWN] = { false, true, T_NAME },
+	[VAPPD_PS_POLICY] = { false, true, T_POLICY },
+	[VAPPD_PS_SHUTDOWN] = { false, true, T_EMPTY },
+	[VAPPD_PS_LOG] = { false, false, T_LOG },
 };
 
-/* A label, service or appliance name: what the relay and policy accept. */
-static bool name_ok(const char *s, size_t n)
+bool vappd_ps_from_parent(enum vappd_ps_type type)
+{
+	return type > 0 && type < VAPPD_PS_N_TYPES && rules[type].from_parent;
+}
+
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:@"
+
+/* @p n bytes of @p chars, 1 to NAME_MAX_LEN of them. */
+static bool chars_ok(const char *s, size_t n, const char *chars)
 {
 	if (!n || n > NAME_MAX_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:@",
-			    s[i]) || !s[i])
+		if (!s[i] || !strchr(chars, s[i]))
 			return false;
 	return true;
+}
+
+/* A label, service or appliance name: what the relay and policy accept. */
+static bool name_ok(const char *s, size_t n)
+{
+	return chars_ok(s, n, NAME_CHARS);
 }
 
 static bool text_ok(const char *s, size_t n, bool lines)
@@ -58,12 +70,14 @@ static bool payload_ok(enum vappd_ps_type type, const char *p, size_t n)
 		return n == 0;
 	case T_NAME:
 		return name_ok(p, n);
-	case T_TWO_NAMES:
+	case T_GUEST: /* NAME[:TAG,TAG]: broker.c's parse_guest() says more */
+		return chars_ok(p, n, NAME_CHARS ",");
+	case T_UPSTREAM: /* the appliance, NUL, the handover (binary) */
 		nul = memchr(p, '\0', n);
-		return nul && name_ok(p, (size_t)(nul - p)) &&
-		       name_ok(nul + 1, n - (size_t)(nul - p) - 1);
-	case T_POLICY:
-		return n <= VAPPD_PS_MAX && text_ok(p, n, true);
+		return nul && name_ok(p, (size_t)(nul - p)) && nul + 1 < p + n;
+	case T_POLICY: /* the file's name, a newline, its text */
+		nul = memchr(p, '\n', n);
+		return nul && nul > p && n <= VAPPD_PS_MAX && text_ok(p, n, true);
 	case T_LOG:
 		return n <= LOG_MAX_LEN && text_ok(p, n, false);
 	}
@@ -180,12 +194,30 @@ int vappd_ps_recv(int sock, struct vappd_ps_msg *m)
 	return err;
 }
 
-int vappd_ps_upstream_names(const struct vappd_ps_msg *m, const char **appliance,
-			    const char **service)
+int vappd_ps_upstream(const struct vappd_ps_msg *m, const char **appliance,
+		      const uint8_t **handover, size_t *len)
 {
+	size_t n;
+
 	if (m->type != VAPPD_PS_UPSTREAM)
 		return -EBADMSG;
+	n = strlen(m->payload);
 	*appliance = m->payload;
-	*service = m->payload + strlen(m->payload) + 1;
+	*handover = (const uint8_t *)m->payload + n + 1;
+	*len = m->len - n - 1;
+	return 0;
+}
+
+int vappd_ps_policy(const struct vappd_ps_msg *m, char *name, size_t namelen, const char **text,
+		    size_t *len)
+{
+	const char *nl = m->type == VAPPD_PS_POLICY ? memchr(m->payload, '\n', m->len) : NULL;
+
+	if (!nl || (size_t)(nl - m->payload) >= namelen)
+		return -EBADMSG;
+	memcpy(name, m->payload, (size_t)(nl - m->payload));
+	name[nl - m->payload] = '\0';
+	*text = nl + 1;
+	*len = m->len - (size_t)(nl - m->payload) - 1;
 	return 0;
 }

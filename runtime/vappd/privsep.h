@@ -8,11 +8,13 @@
  * over a SOCK_SEQPACKET socketpair: one message a datagram, an 8-byte
  * header then the payload, and at most one fd (SCM_RIGHTS).
  *
- *   parent -> child   GATE      label            + a listening socket
- *                     UPSTREAM  appliance\0service + a connection whose
- *                               HELLO proved the appliance ready
+ *   parent -> child   GATE      NAME[:TAG,TAG]    + a listening socket: the
+ *                               gate of that guest (--guest's syntax)
+ *                     UPSTREAM  appliance\0HANDOVER + the connection whose
+ *                               HELLO proved the appliance ready; HANDOVER
+ *                               is vrpc_relay_upstream_export()'s blob
  *                     DOWN      service           (the appliance stopped)
- *                     POLICY    the policy text
+ *                     POLICY    FILE\nTEXT        one policy file
  *                     SHUTDOWN  (empty)
  *   child -> parent   LOG       one line
  *
@@ -26,6 +28,7 @@
 #ifndef VAPPD_PRIVSEP_H
 #define VAPPD_PRIVSEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,8 +69,15 @@ int vappd_ps_send(int sock, enum vappd_ps_type type, const void *payload, size_t
  */
 int vappd_ps_recv(int sock, struct vappd_ps_msg *m);
 
-/** UPSTREAM's two strings. @return 0, or -EBADMSG. */
-int vappd_ps_upstream_names(const struct vappd_ps_msg *m, const char **appliance,
-			    const char **service);
+/** May the parent send @p type (else only the child may)? A receiver
+ * refuses a message from the wrong side. */
+bool vappd_ps_from_parent(enum vappd_ps_type type);
+
+/** UPSTREAM's parts. @return 0, or -EBADMSG. */
+int vappd_ps_upstream(const struct vappd_ps_msg *m, const char **appliance,
+		      const uint8_t **handover, size_t *len);
+/** POLICY's parts: the file's name into @p name. @return 0, or -EBADMSG. */
+int vappd_ps_policy(const struct vappd_ps_msg *m, char *name, size_t namelen, const char **text,
+		    size_t *len);
 
 #endif /* VAPPD_PRIVSEP_H */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -89,18 +90,34 @@ static void round_trips(void **state)
 	assert_int_equal(c, 'x');
 	close(m.fd);
 
-	static const char two[] = "hello\0vapp.hello.v1.Greeter";
-	const char *app, *svc;
+	static const char up[] = "hello\0VRH1\0\n\xff";
+	const char *app, *text;
+	const uint8_t *blob;
+	char name[64];
+	size_t len;
 
-	assert_int_equal(vappd_ps_send(sp[0], VAPPD_PS_UPSTREAM, two, sizeof(two) - 1, other[0]), 0);
+	assert_int_equal(vappd_ps_send(sp[0], VAPPD_PS_UPSTREAM, up, sizeof(up) - 1, other[0]), 0);
 	assert_int_equal(vappd_ps_recv(sp[1], &m), 0);
-	assert_int_equal(vappd_ps_upstream_names(&m, &app, &svc), 0);
+	assert_int_equal(vappd_ps_upstream(&m, &app, &blob, &len), 0);
 	assert_string_equal(app, "hello");
-	assert_string_equal(svc, "vapp.hello.v1.Greeter");
+	assert_int_equal(len, 7);
+	assert_memory_equal(blob, "VRH1\0\n\xff", 7);
 	close(m.fd);
-	assert_int_equal(vappd_ps_send(sp[0], VAPPD_PS_POLICY, "a b c allow\n\tx", 14, -1), 0);
+	assert_int_equal(vappd_ps_send(sp[0], VAPPD_PS_GATE, "bob:work,usb", 12, other[0]), 0);
+	assert_int_equal(vappd_ps_recv(sp[1], &m), 0);
+	assert_string_equal(m.payload, "bob:work,usb");
+	close(m.fd);
+	assert_int_equal(vappd_ps_send(sp[0], VAPPD_PS_POLICY, "p.pol\na b c allow\n\tx", 20, -1), 0);
 	assert_int_equal(vappd_ps_recv(sp[1], &m), 0);
 	assert_int_equal(m.fd, -1);
+	assert_int_equal(vappd_ps_policy(&m, name, sizeof(name), &text, &len), 0);
+	assert_string_equal(name, "p.pol");
+	assert_int_equal(len, 14);
+	assert_memory_equal(text, "a b c allow\n\tx", 14);
+	assert_int_equal(vappd_ps_policy(&m, name, 5, &text, &len), -EBADMSG);
+	assert_true(vappd_ps_from_parent(VAPPD_PS_UPSTREAM));
+	assert_false(vappd_ps_from_parent(VAPPD_PS_LOG));
+	assert_false(vappd_ps_from_parent(VAPPD_PS_N_TYPES));
 	assert_int_equal(vappd_ps_send(sp[0], VAPPD_PS_SHUTDOWN, NULL, 0, -1), 0);
 	assert_int_equal(vappd_ps_recv(sp[1], &m), 0);
 	assert_int_equal(m.type, VAPPD_PS_SHUTDOWN);
@@ -133,15 +150,17 @@ static void hostile_datagrams(void **state)
 	raw(VAPPD_PS_DOWN, 3, "svc", 3, 1);          /* an fd where none belongs */
 	raw(VAPPD_PS_GATE, 5, "alice", 5, 3);        /* three fds for one */
 	raw(VAPPD_PS_DOWN, 4, "s\0vc", 4, 0);        /* a NUL in a name */
-	raw(VAPPD_PS_UPSTREAM, 5, "hello", 5, 1);    /* one name of two */
-	raw(VAPPD_PS_UPSTREAM, 6, "hello\0", 6, 1);  /* an empty service */
+	raw(VAPPD_PS_UPSTREAM, 5, "hello", 5, 1);    /* a name, no handover */
+	raw(VAPPD_PS_UPSTREAM, 6, "hello\0", 6, 1);  /* an empty handover */
 	raw(VAPPD_PS_LOG, 3, "a\nb", 3, 0);          /* a newline in a log line */
+	raw(VAPPD_PS_POLICY, 5, "a b c", 5, 0);      /* a policy without its file name */
+	raw(VAPPD_PS_GATE, 6, "al ice", 6, 1);       /* a space in a guest */
 	memset(big, 'a', sizeof(big));
 	/* Over the maximum (root may make the buffer big enough to send it). */
 	int sz = 4 << 20;
 	assert_int_equal(setsockopt(sp[0], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)), 0);
 	raw(VAPPD_PS_POLICY, sizeof(big), big, sizeof(big), 0);
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < 14; i++) {
 		assert_int_equal(vappd_ps_recv(sp[1], &m), -EBADMSG);
 		assert_int_equal(m.fd, -1);
 	}
@@ -157,7 +176,8 @@ static void hostile_datagrams(void **state)
 
 /* ---- the jail ---- */
 
-enum attempt { TRY_NOTHING, TRY_OPEN, TRY_SOCKET, TRY_EXECVE, TRY_KILL, TRY_SETUID, TRY_PTRACE };
+enum attempt { TRY_NOTHING, TRY_OPEN, TRY_SOCKET, TRY_EXECVE, TRY_KILL, TRY_SETUID, TRY_PTRACE,
+	       TRY_MMAP, TRY_MMAP_EXEC, TRY_MPROTECT_EXEC };
 
 static void try(enum attempt a)
 {
@@ -169,6 +189,18 @@ static void try(enum attempt a)
 	case TRY_KILL: syscall(SYS_kill, 1, 0); break;
 	case TRY_SETUID: syscall(SYS_setuid, 0); break;
 	case TRY_PTRACE: syscall(SYS_ptrace, 0, 0, 0, 0); break;
+	case TRY_MMAP: /* what malloc does: allowed */
+		_exit(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+		      MAP_FAILED ? 5 : 0);
+	case TRY_MMAP_EXEC:
+		mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		break;
+	case TRY_MPROTECT_EXEC: {
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		mprotect(p, 4096, PROT_READ | PROT_EXEC);
+		break;
+	}
 	}
 	_exit(3); /* it was allowed */
 }
@@ -216,7 +248,7 @@ static void jailed(enum attempt a, int *status, char *uid_line, size_t len)
 static void jail_kills_the_forbidden(void **state)
 {
 	static const enum attempt bad[] = { TRY_OPEN, TRY_SOCKET, TRY_EXECVE, TRY_KILL, TRY_SETUID,
-					    TRY_PTRACE };
+					    TRY_PTRACE, TRY_MMAP_EXEC, TRY_MPROTECT_EXEC };
 	char st[512], want[64];
 	int status;
 	size_t n;
@@ -232,6 +264,8 @@ static void jail_kills_the_forbidden(void **state)
 	snprintf(want, sizeof(want), "Uid:\t65534\t65534\t65534\t65534");
 	assert_non_null(strstr(st, want));
 	assert_non_null(strstr(st, "Seccomp:\t2"));
+	jailed(TRY_MMAP, &status, st, sizeof(st));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		jailed(bad[i], &status, st, sizeof(st));
 		assert_true(WIFSIGNALED(status));
