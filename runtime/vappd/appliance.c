@@ -36,6 +36,10 @@
 
 #define CTL_RETRY_MS 50
 #define HELLO_RETRY_MS 500
+/* A new broker child's connection to a ready appliance: each try's bound,
+ * and how many. */
+#define RELINK_MS 10000
+#define RELINK_TRIES 5
 #define QEMU_LOG_TAIL 5
 
 
@@ -219,6 +223,7 @@ static void hello_drop(struct appliance *a)
 	cancel(a, &a->hello_timer);
 	hello_abandon(a->hello);
 	a->hello = NULL;
+	a->relinking = false;
 	if (a->up && a->d->on_down)
 		a->d->on_down(a->d, a);
 	a->up = false;
@@ -240,10 +245,54 @@ static void hello_begin(void *ud)
 		snprintf(a->hello_err, sizeof(a->hello_err), "no thread for the HELLO");
 }
 
+static void relink_begin(void *ud)
+{
+	struct appliance *a = ud;
+
+	a->hello_timer = 0;
+	if (!a->up || a->hello || !a->info.service)
+		return;
+	a->relinking = true;
+	a->hello = hello_start(a->d, a->chan_addr, a->info.service, true, RELINK_MS, a);
+	if (!a->hello)
+		a->relinking = false;
+}
+
+void appliance_relink(struct appliance *a)
+{
+	a->relink_tries = 0;
+	relink_begin(a);
+}
+
+/* A relink's HELLO came back: the broker takes the connection, or another
+ * try is made (a few, each bounded: an appliance that stopped answering
+ * is unreachable through the broker until it restarts). */
+static void relink_done(struct appliance *a, struct vrpc_relay_upstream *up, int err)
+{
+	a->relinking = false;
+	if (up && a->up && a->d->on_ready) {
+		a->upstream = up;
+		a->d->on_ready(a->d, a);
+		up = a->upstream;
+		a->upstream = NULL;
+	}
+	vrpc_relay_upstream_free(up);
+	if (err && a->up && ++a->relink_tries < RELINK_TRIES) {
+		vappd_log("%s: its channel for the broker: %s; trying again", a->name,
+			  strerror(-err));
+		a->hello_timer = vrpc_loop_add_timer(a->d->loop, HELLO_RETRY_MS, relink_begin, a);
+	}
+}
+
 void appliance_hello_done(struct appliance *a, struct vrpc_client *cli,
 			  struct vrpc_relay_upstream *up, int err, uint32_t elapsed_ms)
 {
 	a->hello = NULL;
+	if (a->relinking) {
+		vrpc_client_close(cli);
+		relink_done(a, up, err);
+		return;
+	}
 	if ((cli || up) && a->state == SUP_STARTING) {
 		a->cli = cli;
 		a->upstream = up; /* the broker adopts it in on_ready */
@@ -558,6 +607,8 @@ void appliances_reap(struct vappd *d)
 			;
 		if (a)
 			vm_exited(a, st);
+		else if (d->on_reaped)
+			d->on_reaped(d, pid, st);
 	}
 }
 

@@ -46,6 +46,8 @@ struct appliance {
 	struct vrpc_client *cli;
 	struct vrpc_relay_upstream *upstream; /* ready HELLO's connection, for the broker */
 	bool up;            /* on_ready said, on_down not yet */
+	bool relinking;     /* the HELLO under way remakes the broker's connection */
+	unsigned relink_tries;
 
 	app_run_done_fn run_done;
 	void *run_ud;

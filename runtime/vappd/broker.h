@@ -14,6 +14,16 @@
  *
  * The host has a gate too, RUN_DIR/host.sock, where `vapp call APPLIANCE`
  * comes in as "host": the same policy decides its calls.
+ *
+ * Split in two processes (privsep.h says the messages):
+ *   broker.c        in vappd (root): makes the gates, reads the policy
+ *                   files, hands each ready appliance's connection over,
+ *                   and restarts the child when it dies (the guests'
+ *                   channels reconnect, each appliance's is made again);
+ *   broker_child.c  vappd re-executed as "vappd-broker", user vapp-broker,
+ *                   under jail.h's seccomp filter: the relay and the policy,
+ *                   every byte a guest or an appliance sends. It can relay,
+ *                   refuse and log; it cannot start or stop anything.
  */
 #ifndef VAPPD_BROKER_H
 #define VAPPD_BROKER_H
@@ -29,8 +39,35 @@ struct broker;
  */
 struct broker *broker_new(struct vappd *d, char *const *policy_files, char *const *guests,
 			  char *err, size_t errlen);
-/** Also sets d->on_ready/on_down, and serves the relay from d->loop. */
-int broker_attach(struct broker *b, struct vappd *d);
+/** Starts the child, sets d->on_ready/on_down/on_reaped, and serves the
+ * child's messages from d->loop. @p user is who the child runs as. */
+int broker_attach(struct broker *b, struct vappd *d, const char *user);
+/** Tells the child to stop, waits for it (bounded), removes the gates. */
 void broker_free(struct broker *b);
+
+/* ---- shared by both halves ---- */
+
+#define BROKER_MAX_TAGS 16
+#define BROKER_HOST_LABEL "host"
+/* argv[0] that makes vappd the child (main.c). */
+#define BROKER_CHILD_ARGV0 "vappd-broker"
+/* The child's end of the socketpair, where the parent puts it. */
+#define BROKER_CHILD_FD 3
+
+struct broker_guest {
+	char name[64];
+	char *tags[BROKER_MAX_TAGS];
+	size_t n_tags;
+};
+
+/** "NAME" or "NAME:TAG,TAG" (--guest's syntax) into @p g; the host's own
+ * label only when @p host_ok (the parent's host gate). @return 0, or
+ * -EINVAL/-ENOMEM with @p err saying why. */
+int broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, char *err,
+		       size_t errlen);
+void broker_guest_free(struct broker_guest *g);
+
+/** The child: main() of "vappd-broker USER". @return its exit status. */
+int broker_child_main(int argc, char **argv);
 
 #endif /* VAPPD_BROKER_H */

@@ -24,6 +24,7 @@
 #include "vapp_util.h"
 #include "broker.h"
 #include "control.h"
+#include "jail.h"
 #include "vappd.h"
 
 #define EXIT_STOP_MS (VAPPD_STOP_GRACE_MS + 5000)
@@ -81,6 +82,12 @@ static const char usage[] =
 	"                          guest VM's virtio-serial port is connected\n"
 	"                          (-chardev socket,path=GATE,reconnect=1); whoever\n"
 	"                          comes through it is NAME; may be repeated\n"
+	"      --broker-user NAME  the user the broker runs as, never root (default\n"
+	"                          " VAPPD_DEFAULT_BROKER_USER "). The broker is the part that reads what\n"
+	"                          guests and appliances send: a process of its own,\n"
+	"                          under a seccomp filter, holding only the gates and\n"
+	"                          channels vappd hands it; it cannot start or stop\n"
+	"                          anything, and is started again if it dies\n"
 	"  -h, --help              this help\n"
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every appliance (poweroff, SIGKILL after\n"
@@ -316,7 +323,8 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 }
 
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
-       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_QEMU_USER, OPT_RELEASE, OPT_GUEST };
+       OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_QEMU_USER, OPT_RELEASE, OPT_GUEST,
+       OPT_BROKER_USER };
 
 /* The trusted keys from --trust-dir (or the default folder), the warnings
  * about trust, and the run and state folders. @return 0 or -1 (said). */
@@ -389,7 +397,7 @@ static void block_signals(sigset_t *mask)
 
 /* What the options say besides the fields of struct vappd. */
 struct opts {
-	const char *group, *trust_dir, *qemu_user;
+	const char *group, *trust_dir, *qemu_user, *broker_user;
 	char **policies, **guests;
 	size_t n_keys, n_policies, n_guests;
 };
@@ -412,6 +420,7 @@ static const struct option long_opts[] = {
 	{ "release-channel", no_argument, NULL, OPT_RELEASE },
 	{ "policy", required_argument, NULL, 'p' },
 	{ "guest", required_argument, NULL, OPT_GUEST },
+	{ "broker-user", required_argument, NULL, OPT_BROKER_USER },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -464,6 +473,7 @@ static int parse_args(int argc, char **argv, struct vappd *d, struct opts *o)
 		case OPT_QEMU: d->qemu = optarg; break;
 		case OPT_QEMU_USER: o->qemu_user = optarg; break;
 		case OPT_RELEASE: d->release_channel = true; break;
+		case OPT_BROKER_USER: o->broker_user = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default:
 			if ((rc = parse_value(c, d, o)) >= 0)
@@ -495,17 +505,24 @@ static int serve(struct vappd *d, struct opts *o, sigset_t *mask, struct broker 
 
 static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct broker **broker)
 {
+	int rc;
+
 	if (o->n_policies || o->n_guests) {
 		char why[512] = "";
 
 		*broker = broker_new(d, o->policies, o->guests, why, sizeof(why));
-		if (!*broker || broker_attach(*broker, d) < 0) {
+		if (!*broker) {
 			fprintf(stderr, "vappd: broker: %s\n", why[0] ? why : strerror(errno));
 			return -1;
 		}
 	}
 	if (!foreground && daemonise(d->run_dir) < 0) {
 		fprintf(stderr, "vappd: cannot become a daemon: %s\n", strerror(errno));
+		return -1;
+	}
+	/* Its child is the daemon's, so it starts after daemonise(). */
+	if (*broker && (rc = broker_attach(*broker, d, o->broker_user)) < 0) {
+		vappd_log("broker: cannot start: %s", strerror(-rc));
 		return -1;
 	}
 	d->sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -549,10 +566,17 @@ int main(int argc, char **argv)
 		.boot_timeout_ms = VAPPD_BOOT_TIMEOUT_MS, .probe_timeout_ms = VAPPD_PROBE_TIMEOUT_MS,
 		.probe_result = -1, .sigfd = -1, .hello_fd = { -1, -1 },
 	};
-	struct opts o = { .qemu_user = VAPPD_DEFAULT_QEMU_USER };
+	struct opts o = { .qemu_user = VAPPD_DEFAULT_QEMU_USER,
+			  .broker_user = VAPPD_DEFAULT_BROKER_USER };
 	struct broker *broker = NULL;
 	sigset_t mask;
-	int rc = parse_args(argc, argv, &d, &o);
+	const char *slash = strrchr(argv[0], '/');
+	int rc;
+
+	/* vappd starts its broker as itself under another name (broker.h). */
+	if (!strcmp(slash ? slash + 1 : argv[0], BROKER_CHILD_ARGV0))
+		return broker_child_main(argc, argv);
+	rc = parse_args(argc, argv, &d, &o);
 
 	if (rc >= 0) {
 		free_strv(d.trusted, o.n_keys);

@@ -74,6 +74,8 @@ struct vappd {
 	 * and goes (a new one after every daemon or VM restart). May be NULL. */
 	void (*on_ready)(struct vappd *d, struct appliance *a);
 	void (*on_down)(struct vappd *d, struct appliance *a);
+	/* A child that is no appliance ended (the broker's). May be NULL. */
+	void (*on_reaped)(struct vappd *d, pid_t pid, int status);
 	void *broker;
 	char host_gate[4096];        /* "unix:RUN_DIR/host.sock" with a broker, else "" */
 };
@@ -122,6 +124,10 @@ struct appliance *appliance_next(struct vappd *d, struct appliance *a);
  * @p done is not kept; with @p force the VM is killed all the same). */
 int appliance_stop(struct appliance *a, bool force, app_stop_done_fn done, void *ud);
 void appliance_info(struct appliance *a, struct appliance_info *out);
+/** Makes the broker's connection to a ready appliance again (a new
+ * broker child: the old one took the connection with it); on_ready is
+ * said once it answers HELLO. Nothing for one not ready. */
+void appliance_relink(struct appliance *a);
 /** The connection to its service once ready, else NULL (for the broker). */
 struct vrpc_client *appliance_client(struct appliance *a);
 const char *appliance_name(const struct appliance *a);

@@ -206,4 +206,37 @@ if grep -a "ALICE-FAIL" "$alice_console" | grep -avE "UNAVAILABLE|Connection ref
 	fail "a call failed otherwise than UNAVAILABLE: $(grep -a ALICE-FAIL "$alice_console" | grep -avE "UNAVAILABLE|Connection refused" | head -2)"
 fi
 echo "restart: alice answered again $(( $(date +%s) - t0 )) s after the appliance was killed ($(grep -ac ALICE-FAIL "$alice_console") calls unavailable meanwhile)"
+# The broker is a process of its own, the one that reads what guests send:
+# user vapp-broker, no capability, no_new_privs, seccomp, no file open but
+# /dev/null, only sockets vappd handed it.
+bpid=$(pgrep -P "$VAPPD_PID" -x vappd-broker) || fail "no vappd-broker child of vappd"
+st=/proc/$bpid/status
+[ "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "$st")" = "$(id -u vapp-broker)$(id -u vapp-broker)$(id -u vapp-broker)$(id -u vapp-broker)" ] ||
+	fail "the broker runs as $(grep ^Uid: "$st")"
+grep -q "^Seccomp:[[:space:]]*2" "$st" || fail "the broker has no seccomp filter: $(grep ^Seccomp "$st")"
+grep -q "^NoNewPrivs:[[:space:]]*1" "$st" || fail "the broker may gain privileges"
+grep -q "^CapEff:[[:space:]]*0000000000000000" "$st" || fail "the broker has capabilities: $(grep ^CapEff "$st")"
+others=$(for f in /proc/"$bpid"/fd/*; do readlink "$f"; done | grep -v -e '^socket:' -e '^/dev/null$' -e '^anon_inode:') &&
+	fail "the broker holds files: $others"
+rss=$(awk '/^VmRSS:/ { print $2 }' "$st")
+echo "broker: pid $bpid, uid vapp-broker, seccomp, no capability, only sockets; VmRSS $rss kB"
+# Killed (as an exploited broker would be by its filter), it is started
+# again, gets the gates and the appliance's channel anew, and alice's
+# guest, reconnecting on its own, is answered again.
+kill -9 "$bpid"
+for _ in $(seq 100); do
+	nb=$(pgrep -P "$VAPPD_PID" -x vappd-broker) && [ "$nb" != "$bpid" ] &&
+		[ "$(grep -c 'brokering vapp.hello.v1.Greeter' "$work/vappd.log")" -ge 3 ] && break
+	sleep 0.1
+done
+grep -q "broker: died of signal 9" "$work/vappd.log" || fail "vappd did not see its broker die"
+[ "$(grep -c 'brokering vapp.hello.v1.Greeter' "$work/vappd.log")" -ge 3 ] ||
+	fail "the new broker did not get hello's channel"
+n=$(grep -ac "ALICE-OK" "$alice_console")
+t0=$(date +%s)
+for _ in $(seq 60); do [ "$(grep -ac "ALICE-OK" "$alice_console")" -gt "$n" ] && break; sleep 1; done
+[ "$(grep -ac "ALICE-OK" "$alice_console")" -gt "$n" ] || fail "alice is not answered after the broker restarted"
+out=$(timeout 30 "$vapp" call hello Watch '{"name": "again", "count": 1}' 2>&1) ||
+	fail "vapp call after the broker restarted: $out"
+echo "broker restart: alice answered again $(( $(date +%s) - t0 )) s after"
 echo "broker: per-method policy held for two guest VMs in $(( $(date +%s) - start )) s"
