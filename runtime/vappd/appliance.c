@@ -258,7 +258,7 @@ static void relink_begin(void *ud)
 		a->relinking = false;
 }
 
-void appliance_relink(struct appliance *a)
+void vappd_appliance_relink(struct appliance *a)
 {
 	a->relink_tries = 0;
 	relink_begin(a);

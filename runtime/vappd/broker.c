@@ -66,7 +66,7 @@ static int spawn(struct broker *b);
 
 /* ---- shared with the child ---- */
 
-int broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, char *err,
+int vappd_broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, char *err,
 		       size_t errlen)
 {
 	const char *colon = strchr(spec, ':');
@@ -99,12 +99,12 @@ int broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, c
 		if (g->n_tags == BROKER_MAX_TAGS || !policy_name_valid(t)) {
 			snprintf(err, errlen, "--guest %s: bad or too many tags", spec);
 			free(tags);
-			broker_guest_free(g);
+			vappd_broker_guest_free(g);
 			return -EINVAL;
 		}
 		if (!(g->tags[g->n_tags] = strdup(t))) {
 			free(tags);
-			broker_guest_free(g);
+			vappd_broker_guest_free(g);
 			return -ENOMEM;
 		}
 		g->n_tags++;
@@ -113,7 +113,7 @@ int broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, c
 	return 0;
 }
 
-void broker_guest_free(struct broker_guest *g)
+void vappd_broker_guest_free(struct broker_guest *g)
 {
 	for (size_t i = 0; i < g->n_tags; i++)
 		free(g->tags[i]);
@@ -242,10 +242,10 @@ static int open_guest_gates(struct broker *b, char *const *guests, char *err, si
 		return e;
 	}
 	for (; *guests; guests++) {
-		if ((e = broker_parse_guest(*guests, false, &g, err, errlen)))
+		if ((e = vappd_broker_parse_guest(*guests, false, &g, err, errlen)))
 			return e;
 		snprintf(path, sizeof(path), "%s/%s.sock", dir, g.name);
-		broker_guest_free(&g);
+		vappd_broker_guest_free(&g);
 		/* Only vappd's group may connect a guest's channel here. */
 		if ((e = add_gate(b, *guests, path, err, errlen)))
 			return e;
@@ -404,7 +404,7 @@ static void restart(void *ud)
 	}
 	/* Each appliance's channel died with the old child: made again. */
 	for (struct appliance *a = appliance_next(b->d, NULL); a; a = appliance_next(b->d, a))
-		appliance_relink(a);
+		vappd_appliance_relink(a);
 }
 
 static void on_reaped(struct vappd *d, pid_t pid, int status)
@@ -449,7 +449,7 @@ static void on_ready(struct vappd *d, struct appliance *a)
 	if (!up)
 		return;
 	if (b->sock < 0) {
-		/* No child now: the next one gets it through appliance_relink(). */
+		/* No child now: the next one gets it through vappd_appliance_relink(). */
 		vrpc_relay_upstream_free(up);
 		return;
 	}

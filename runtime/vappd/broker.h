@@ -63,11 +63,11 @@ struct broker_guest {
 /** "NAME" or "NAME:TAG,TAG" (--guest's syntax) into @p g; the host's own
  * label only when @p host_ok (the parent's host gate). @return 0, or
  * -EINVAL/-ENOMEM with @p err saying why. */
-int broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, char *err,
+int vappd_broker_parse_guest(const char *spec, bool host_ok, struct broker_guest *g, char *err,
 		       size_t errlen);
-void broker_guest_free(struct broker_guest *g);
+void vappd_broker_guest_free(struct broker_guest *g);
 
 /** The child: main() of "vappd-broker USER". @return its exit status. */
-int broker_child_main(int argc, char **argv);
+int vappd_broker_child_main(int argc, char **argv);
 
 #endif /* VAPPD_BROKER_H */

@@ -112,7 +112,7 @@ static void on_gate(struct child *c, const struct vappd_ps_msg *m)
 		return;
 	}
 	c->guests = gs;
-	if (broker_parse_guest(m->payload, true, &gs[c->n_guests], err, sizeof(err))) {
+	if (vappd_broker_parse_guest(m->payload, true, &gs[c->n_guests], err, sizeof(err))) {
 		child_log(c, "gate refused: %s", err);
 		close(m->fd);
 		return;
@@ -120,7 +120,7 @@ static void on_gate(struct child *c, const struct vappd_ps_msg *m)
 	e = vrpc_relay_listen_fd(c->relay, "unix", m->fd, gs[c->n_guests].name);
 	if (e) {
 		child_log(c, "gate for %s: %s", gs[c->n_guests].name, strerror(-e));
-		broker_guest_free(&gs[c->n_guests]);
+		vappd_broker_guest_free(&gs[c->n_guests]);
 		return;
 	}
 	c->n_guests++;
@@ -202,7 +202,7 @@ static int serve(struct child *c)
 	}
 }
 
-int broker_child_main(int argc, char **argv)
+int vappd_broker_child_main(int argc, char **argv)
 {
 	struct child c = { .sock = BROKER_CHILD_FD };
 	struct vappd_jail j;

@@ -575,7 +575,7 @@ int main(int argc, char **argv)
 
 	/* vappd starts its broker as itself under another name (broker.h). */
 	if (!strcmp(slash ? slash + 1 : argv[0], BROKER_CHILD_ARGV0))
-		return broker_child_main(argc, argv);
+		return vappd_broker_child_main(argc, argv);
 	rc = parse_args(argc, argv, &d, &o);
 
 	if (rc >= 0) {

@@ -127,7 +127,7 @@ void appliance_info(struct appliance *a, struct appliance_info *out);
 /** Makes the broker's connection to a ready appliance again (a new
  * broker child: the old one took the connection with it); on_ready is
  * said once it answers HELLO. Nothing for one not ready. */
-void appliance_relink(struct appliance *a);
+void vappd_appliance_relink(struct appliance *a);
 /** The connection to its service once ready, else NULL (for the broker). */
 struct vrpc_client *appliance_client(struct appliance *a);
 const char *appliance_name(const struct appliance *a);

@@ -191,7 +191,7 @@ err_fd:
 	return err;
 }
 
-bool transport_is_socket(const struct vrpc_transport *t)
+bool vrpc_transport_is_socket(const struct vrpc_transport *t)
 {
 	return t && t->ops->read == sock_read && t->ops->write == sock_write;
 }
@@ -210,7 +210,7 @@ static int stream_socket(int fd, bool listening)
 	return sock_set_nonblock(fd);
 }
 
-int sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
+int vrpc_sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
 		 void (*fill_peer)(struct vrpc_transport *t), struct vrpc_transport **out)
 {
 	int err = stream_socket(fd, false);
@@ -226,7 +226,7 @@ int sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
 	return 0;
 }
 
-int sock_listen_fd(int fd, const struct vrpc_transport_ops *ops,
+int vrpc_sock_listen_fd(int fd, const struct vrpc_transport_ops *ops,
 		   void (*fill_peer)(struct vrpc_transport *t), struct vrpc_listener **out)
 {
 	int err = stream_socket(fd, true);

@@ -38,9 +38,9 @@ int sock_set_nonblock(int fd);
  * be a stream socket, connected or listening as the name says; it is made
  * non-blocking and taken (closed on failure). @return 0 or -errno
  * (-ENOTSOCK: not a stream socket in that state). */
-int sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
+int vrpc_sock_from_fd(int fd, const struct vrpc_transport_ops *ops,
 		 void (*fill_peer)(struct vrpc_transport *t), struct vrpc_transport **out);
-int sock_listen_fd(int fd, const struct vrpc_transport_ops *ops,
+int vrpc_sock_listen_fd(int fd, const struct vrpc_transport_ops *ops,
 		   void (*fill_peer)(struct vrpc_transport *t), struct vrpc_listener **out);
 
 /* Parses the @p len bytes at @p s as a decimal number no greater than @p max

@@ -92,7 +92,7 @@ static const struct vrpc_transport_ops *find_scheme(const char *scheme)
 	return NULL;
 }
 
-int transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out)
+int vrpc_transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out)
 {
 	const struct vrpc_transport_ops *ops = find_scheme(scheme);
 
@@ -103,7 +103,7 @@ int transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out)
 	return ops->from_fd(fd, out);
 }
 
-int transport_listen_fd(const char *scheme, int fd, struct vrpc_listener **out)
+int vrpc_transport_listen_fd(const char *scheme, int fd, struct vrpc_listener **out)
 {
 	const struct vrpc_transport_ops *ops = find_scheme(scheme);
 

@@ -101,11 +101,11 @@ void transport_poll_done(struct vrpc_transport *t);
 void transport_close(struct vrpc_transport *t);
 /* ops->from_fd and ops->listen_fd of @p scheme ("unix", ...); each takes
  * @p fd. @return 0, -EINVAL (no such scheme), -ENOTSUP, or -errno. */
-int transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out);
-int transport_listen_fd(const char *scheme, int fd, struct vrpc_listener **out);
+int vrpc_transport_from_fd(const char *scheme, int fd, struct vrpc_transport **out);
+int vrpc_transport_listen_fd(const char *scheme, int fd, struct vrpc_listener **out);
 /* True when @p t is a plain socket (read and write are sock.h's), whose
  * fd may be handed to another process and taken back by from_fd. */
-bool transport_is_socket(const struct vrpc_transport *t);
+bool vrpc_transport_is_socket(const struct vrpc_transport *t);
 void listener_close(struct vrpc_listener *l);
 
 /* How long a waiter spins on a shared-memory ring before it sleeps: about

@@ -234,7 +234,7 @@ static int serial_attach(const char *rest, struct vrpc_transport **out)
  * its broker); its name is not known here. */
 static int serial_from_fd(int fd, struct vrpc_transport **out)
 {
-	int err = sock_from_fd(fd, &serial_sock_ops, NULL, out);
+	int err = vrpc_sock_from_fd(fd, &serial_sock_ops, NULL, out);
 
 	if (!err)
 		serial_label(*out, "channel");

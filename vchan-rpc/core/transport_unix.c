@@ -75,12 +75,12 @@ static int unix_listen(const char *rest, struct vrpc_listener **out)
 
 static int unix_from_fd(int fd, struct vrpc_transport **out)
 {
-	return sock_from_fd(fd, &vrpc_transport_unix, unix_fill_peer, out);
+	return vrpc_sock_from_fd(fd, &vrpc_transport_unix, unix_fill_peer, out);
 }
 
 static int unix_listen_fd(int fd, struct vrpc_listener **out)
 {
-	return sock_listen_fd(fd, &vrpc_transport_unix, unix_fill_peer, out);
+	return vrpc_sock_listen_fd(fd, &vrpc_transport_unix, unix_fill_peer, out);
 }
 
 const struct vrpc_transport_ops vrpc_transport_unix = {

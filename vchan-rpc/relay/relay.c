@@ -794,7 +794,7 @@ int vrpc_relay_listen_fd(struct vrpc_relay *r, const char *scheme, int fd, const
 		close(fd);
 		return -EINVAL;
 	}
-	err = transport_listen_fd(scheme, fd, &l);
+	err = vrpc_transport_listen_fd(scheme, fd, &l);
 	return err ? err : add_gate(r, l, label);
 }
 
@@ -947,7 +947,7 @@ int vrpc_relay_upstream_export(struct vrpc_relay_upstream *u, int *fd, uint8_t *
 
 	*fd = -1;
 	*blob = NULL;
-	if (!transport_is_socket(c->t) || sl > 255)
+	if (!vrpc_transport_is_socket(c->t) || sl > 255)
 		err = -ENOTSUP;
 	else if (n > VRPC_RELAY_HANDOVER_MAX)
 		err = -EMSGSIZE;
@@ -1033,7 +1033,7 @@ int vrpc_relay_upstream_import(int fd, const uint8_t *blob, size_t len,
 		close(fd);
 		goto err_u;
 	}
-	if ((err = transport_from_fd(scheme, fd, &t)))
+	if ((err = vrpc_transport_from_fd(scheme, fd, &t)))
 		goto err_u;
 	if ((err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE))) {
 		transport_close(t);
