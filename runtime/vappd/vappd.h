@@ -12,6 +12,9 @@
  *   image.c      the image folder: the copy of its measured files, the facts
  *                of its manifest
  *   supervise.c  back-off and state machine, pure
+ *   broker.c     the broker's privileged half: gates, policy files, the child
+ *   broker_child.c  the broker child (vappd run as vappd-broker): the relay
+ *   privsep.c    the messages between the two; jail.c the child's seccomp
  *
  * QEMU's argv, spawning, the KVM probe and the user QEMU runs as are
  * hypervisor-config's (hvconfig.h, hvrun.h).
