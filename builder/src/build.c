@@ -14,6 +14,7 @@
  *   /etc/vapp/state       "SIZE_MIB MOUNTPOINT" when there is a state volume
  *   /etc/vapp/channels    the manifest's channel names, one a line (vapp.ctl,
  *                         always there, is not listed)
+ *   /etc/vapp/name        the appliance's name (the guest's host name)
  *   /etc/vapp/manifest.yaml, /etc/vapp/proto/NAME.proto
  */
 #include <errno.h>
@@ -401,6 +402,11 @@ static int add_config(struct build *b)
 		ret = add_line(b, &t, "channel", m->channels[i].name);
 	if (!ret)
 		ret = add_text(b, "/etc/vapp/channels", &t);
+	t.len = 0;
+	if (!ret)
+		ret = add_line(b, &t, "name", m->name);
+	if (!ret)
+		ret = add_text(b, "/etc/vapp/name", &t);
 	vapp_buf_free(&t);
 	return ret;
 }

@@ -318,55 +318,21 @@ static bool host_name_ok(const char *s, size_t n)
 	return true;
 }
 
-struct name_ctx {
-	char *out;
-	int err;
-};
-
-/* Only a top-level key counts: "name:" indented belongs to something else
- * (a NIC, a service), and the appliance's name is at the top. */
-static int name_line(const char *s, size_t n, void *arg)
+int initconf_parse_name(const char *buf, size_t len, char out[INITCONF_NAME_MAX + 1])
 {
-	struct name_ctx *c = arg;
-	const char *end;
-	char q;
-
-	if (c->err != -ENOENT || n < 5 || memcmp(s, "name:", 5))
-		return 0;
-	s += 5;
-	n -= 5;
-	trim(&s, &n);
-	if (n && (s[0] == '"' || s[0] == '\'')) {
-		q = s[0];
-		end = memchr(s + 1, q, n - 1);
-		if (!end)
-			return c->err = -EINVAL, 0;
-		n = (size_t)(end - s) - 1;
-		s++;
-	} else if ((end = memchr(s, '#', n))) {
-		n = (size_t)(end - s);
-		trim(&s, &n);
-	}
-	if (!host_name_ok(s, n))
-		return c->err = -EINVAL, 0;
-	memcpy(c->out, s, n);
-	c->out[n] = '\0';
-	c->err = 0;
-	return 0;
-}
-
-int initconf_manifest_name(const char *buf, size_t len, char out[INITCONF_NAME_MAX + 1])
-{
-	struct name_ctx c = { out, -ENOENT };
-	int err;
+	const char *s = buf;
+	size_t n = len;
 
 	out[0] = '\0';
-	err = for_each_line(buf, len, name_line, &c);
-	if (!err)
-		err = c.err;
-	if (err)
-		out[0] = '\0';
-	return err;
+	if (memchr(buf, '\0', len))
+		return -EINVAL;
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (!host_name_ok(s, n))
+		return -EINVAL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
 }
 
 bool initconf_port_name_ok(const char *name)

@@ -12,7 +12,7 @@
  *   /etc/vapp/restart   "always|on-failure|never", then the first back-off
  *                       in ms on a second line (default 500)
  *   /etc/vapp/state     "SIZE_MIB MOUNTPOINT" when there is a state volume
- *   /etc/vapp/manifest.yaml  its top-level "name:" becomes the hostname
+ *   /etc/vapp/name      the appliance's name, one line: the hostname
  * In the list files (modules, channels) blank lines and lines starting with
  * '#' are skipped and surrounding blanks trimmed; the daemon's argv is taken
  * as it is, since an argument may be anything.
@@ -79,11 +79,9 @@ bool initconf_should_restart(enum initconf_restart r, int status);
  * not "/" and has no ".." component. */
 int initconf_parse_state(const char *buf, size_t len, struct initconf_state *out);
 
-/* The manifest's top-level "name:" value (plain, "..." or '...', a trailing
- * "# comment" allowed) into @p out, if it is a valid host name
- * ([a-z0-9][a-z0-9-]*, at most 63). @return 0, -ENOENT (no such key),
- * -EINVAL (not a valid name). */
-int initconf_manifest_name(const char *buf, size_t len, char out[INITCONF_NAME_MAX + 1]);
+/* /etc/vapp/name: one line (its newline optional) that is a valid host
+ * name ([a-z0-9][a-z0-9-]*, at most 63), into @p out. @return 0 or -EINVAL. */
+int initconf_parse_name(const char *buf, size_t len, char out[INITCONF_NAME_MAX + 1]);
 
 /* A virtio-serial port name as the host gave it (sysfs), safe as a file name
  * in /dev/virtio-ports: [A-Za-z0-9._-], not starting with '.', 1..63. */

@@ -119,13 +119,13 @@ void setup_hostname(void)
 	size_t len;
 	int err;
 
-	err = init_read_file(INIT_ETC "/manifest.yaml", &buf, &len);
+	err = init_read_file(INIT_ETC "/name", &buf, &len);
 	if (!err) {
-		err = initconf_manifest_name(buf, len, name);
+		err = initconf_parse_name(buf, len, name);
 		free(buf);
 	}
 	if (err) {
-		init_say("no appliance name in " INIT_ETC "/manifest.yaml (%s), host name \"vapp\"",
+		init_say("no appliance name in " INIT_ETC "/name (%s), host name \"vapp\"",
 			 strerror(-err));
 		strcpy(name, "vapp");
 	}

@@ -69,7 +69,7 @@ zcat "$tmp/a/initramfs.cpio.gz" | TZ=UTC0 cpio -itv --quiet >"$tmp/list" 2>"$tmp
 	fail "cpio cannot read it: $(cat "$tmp/cpio.err")"
 names=$(zcat "$tmp/a/initramfs.cpio.gz" | cpio -it --quiet)
 for want in init bin/busybox bin/sh usr/bin/hello-server etc/vapp/daemon etc/vapp/restart \
-	etc/vapp/modules etc/vapp/channels etc/vapp/manifest.yaml etc/vapp/proto/hello.proto \
+	etc/vapp/modules etc/vapp/channels etc/vapp/name etc/vapp/manifest.yaml etc/vapp/proto/hello.proto \
 	lib64/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/libc.so.6 dev/console; do
 	grep -qx -- "$want" <<<"$names" || fail "/$want not in the initramfs"
 done
@@ -79,6 +79,8 @@ awk '$3 != "root" || $4 != "root" { bad = 1 } END { exit bad }' "$tmp/list" || f
 zcat "$tmp/a/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/daemon >"$tmp/daemon"
 printf '/usr/bin/hello-server\n--attach\nserial:/dev/virtio-ports/vapp.rpc\n' | cmp - "$tmp/daemon" ||
 	fail "etc/vapp/daemon is not the manifest's argv"
+[ "$(zcat "$tmp/a/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/name)" = hello ] ||
+	fail "etc/vapp/name is not the manifest's name"
 # Every mtime is SOURCE_DATE_EPOCH (as cpio -tv shows a date of another year).
 stamp=$(TZ=UTC0 date -d "@$SOURCE_DATE_EPOCH" '+ %b %e %Y ' | tr -s ' ')
 n=$(wc -l <"$tmp/list")

@@ -160,30 +160,23 @@ static void test_state(void **state)
 	assert_string_equal(st.mount, "");
 }
 
-static void test_manifest_name(void **state)
+static void test_name_file(void **state)
 {
 	char name[INITCONF_NAME_MAX + 1];
 
-	assert_int_equal(initconf_manifest_name(S("# hello\nversion: 1\nname: hello\n"), name), 0);
+	assert_int_equal(initconf_parse_name(S("hello\n"), name), 0);
 	assert_string_equal(name, "hello");
-	assert_int_equal(initconf_manifest_name(S("name: \"fw-2\"  # quoted\n"), name), 0);
+	assert_int_equal(initconf_parse_name(S("fw-2"), name), 0);
 	assert_string_equal(name, "fw-2");
-	assert_int_equal(initconf_manifest_name(S("name: 'voip'\n"), name), 0);
-	assert_string_equal(name, "voip");
-	assert_int_equal(initconf_manifest_name(S("name: usb  # comment\r\n"), name), 0);
-	assert_string_equal(name, "usb");
-	/* Only the top level: a channel's or a NIC's name is not the host's. */
-	assert_int_equal(initconf_manifest_name(S("channels:\n  - name: vapp.rpc\nname: a1\n"), name), 0);
-	assert_string_equal(name, "a1");
-	assert_int_equal(initconf_manifest_name(S("channels:\n  - name: x\n"), name), -ENOENT);
-	assert_int_equal(initconf_manifest_name(S("names: x\n"), name), -ENOENT);
-	assert_int_equal(initconf_manifest_name(S("name: Hello\n"), name), -EINVAL);
-	assert_int_equal(initconf_manifest_name(S("name: a.b\n"), name), -EINVAL);
-	assert_int_equal(initconf_manifest_name(S("name: -a\n"), name), -EINVAL);
-	assert_int_equal(initconf_manifest_name(S("name: \"abc\n"), name), -EINVAL);
-	assert_int_equal(initconf_manifest_name(S("name:\n"), name), -EINVAL);
-	assert_int_equal(initconf_manifest_name(
-		S("name: a234567890123456789012345678901234567890123456789012345678901234\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name(S("Hello\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name(S("a.b\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name(S("-a\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name(S("a\nb\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name(S("a b\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name(S("\n"), name), -EINVAL);
+	assert_int_equal(initconf_parse_name("ab\0c", 4, name), -EINVAL);
+	assert_int_equal(initconf_parse_name(
+		S("a234567890123456789012345678901234567890123456789012345678901234\n"), name), -EINVAL);
 	assert_string_equal(name, "");
 }
 
@@ -285,7 +278,7 @@ int main(void)
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_state),
-		cmocka_unit_test(test_manifest_name),
+		cmocka_unit_test(test_name_file),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_disk),
