@@ -5,7 +5,7 @@
  * FileDescriptorSet (vrpc_dyn_compile(), the project's one protoc runner),
  * and protobuf-c's code for
  * descriptor.proto (libvrpc builds it) decodes that. The C names are then
- * spelled as protoc-c spells them (its c_helpers.cc); the scaffold's build
+ * spelled as protoc-c spells them (vrpc_dyn_c_name()); the scaffold's build
  * compiles them against protoc-c's own output, so a drift would not go
  * unnoticed.
  */
@@ -47,52 +47,9 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* protoc-c: CamelToLower/CamelToUpper (an '_' before each upper-case letter
- * that follows a lower-case one) and ToCamel, joined by "__" per component. */
-static char *convert(const char *full, int how)
-{
-	size_t n = strlen(full);
-	char *out = malloc(2 * n + 1), *o = out;
-	const char *p = full;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		const char *end = strchrnul(p, '.');
-		bool was_upper = true, next_upper = true;
-
-		if (end != p && o != out) {
-			*o++ = '_';
-			*o++ = '_';
-		}
-		for (; p < end; p++) {
-			bool up = isupper((unsigned char)*p);
-
-			if (how == 'C') {
-				if (*p == '_') {
-					next_upper = true;
-				} else {
-					*o++ = next_upper ? (char)toupper((unsigned char)*p) : *p;
-					next_upper = false;
-				}
-				continue;
-			}
-			if (up && !was_upper)
-				*o++ = '_';
-			*o++ = how == 'l' ? (char)tolower((unsigned char)*p)
-					  : (char)toupper((unsigned char)*p);
-			was_upper = up;
-		}
-		if (*p)
-			p++;
-	}
-	*o = '\0';
-	return out;
-}
-
-char *new_c_name(const char *full) { return convert(full, 'C'); }
-char *new_lower_name(const char *full) { return convert(full, 'l'); }
-char *new_upper_name(const char *full) { return convert(full, 'u'); }
+char *new_c_name(const char *full) { return vrpc_dyn_c_name(full, VRPC_DYN_CAMEL); }
+char *new_lower_name(const char *full) { return vrpc_dyn_c_name(full, VRPC_DYN_LOWER); }
+char *new_upper_name(const char *full) { return vrpc_dyn_c_name(full, VRPC_DYN_UPPER); }
 
 /* protoc names types fully qualified with a leading dot. */
 static int type_names(const char *type, char **full, char **c, char **lower, char **upper)

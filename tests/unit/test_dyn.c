@@ -870,9 +870,38 @@ static void test_call(void **state)
 	vrpc_dyn_free(dyn);
 }
 
+/* The three spellings protoc-c uses, on names where they differ. */
+static void test_c_names(void **state)
+{
+	static const struct {
+		const char *full, *camel, *lower, *upper;
+	} cases[] = {
+		{ "vapp.hello.v1.Greeter", "Vapp__Hello__V1__Greeter", "vapp__hello__v1__greeter",
+		  "VAPP__HELLO__V1__GREETER" },
+		{ "my_pkg.HTTPServer", "MyPkg__HTTPServer", "my_pkg__httpserver", "MY_PKG__HTTPSERVER" },
+		{ "a.SayHello", "A__SayHello", "a__say_hello", "A__SAY_HELLO" },
+		{ "x.fooBar_baz", "X__FooBarBaz", "x__foo_bar_baz", "X__FOO_BAR_BAZ" },
+		{ "\xc3\xa9t\xc3\xa9.Ok", "\xc3\xa9t\xc3\xa9__Ok", "\xc3\xa9t\xc3\xa9__ok", "\xc3\xa9T\xc3\xa9__OK" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *c = vrpc_dyn_c_name(cases[i].full, VRPC_DYN_CAMEL);
+		char *l = vrpc_dyn_c_name(cases[i].full, VRPC_DYN_LOWER);
+		char *u = vrpc_dyn_c_name(cases[i].full, VRPC_DYN_UPPER);
+
+		assert_string_equal(c, cases[i].camel);
+		assert_string_equal(l, cases[i].lower);
+		assert_string_equal(u, cases[i].upper);
+		free(c);
+		free(l);
+		free(u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_c_names),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_types_cross),
 		cmocka_unit_test(test_dyn_proto_cross),

@@ -103,6 +103,20 @@ const ProtobufCMessageDescriptor *vrpc_dyn_message(const struct vrpc_dyn *dyn,
 const ProtobufCEnumDescriptor *vrpc_dyn_enum(const struct vrpc_dyn *dyn,
 					     const char *full_name);
 
+/*
+ * The C names protoc-c gives a fully qualified protobuf name (c_helpers.cc),
+ * each dotted part converted and the parts joined by "__":
+ *   VRPC_DYN_CAMEL  ToCamel: first letter and each one after '_' upper-cased,
+ *                   '_' dropped ("vapp.hello.v1.Greeter" -> Vapp__Hello__V1__Greeter)
+ *   VRPC_DYN_LOWER  CamelToLower: '_' before an upper-case letter that
+ *                   follows a non-upper one, all lower-cased
+ *   VRPC_DYN_UPPER  CamelToUpper: the same, upper-cased
+ * Only ASCII letters change case, so the locale never matters.
+ * @return a malloc'ed string, or NULL (ENOMEM).
+ */
+enum vrpc_dyn_case { VRPC_DYN_CAMEL, VRPC_DYN_LOWER, VRPC_DYN_UPPER };
+char *vrpc_dyn_c_name(const char *full, enum vrpc_dyn_case how);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,44 +8,19 @@
 
 #include "dyn_priv.h"
 
-/*
- * protoc-c's ToCamel on each dotted part, joined by "__": the first letter
- * and each one after '_' upper-cased, '_' dropped. Only ASCII letters change
- * case, as in protoc-c, so the locale never matters.
- */
-char *dyn_c_name(struct vrpc_dyn *d, const char *full)
+static char ascii_case(char c, bool up)
 {
-	char *out = dyn_alloc(d, strlen(full) * 2 + 1), *o = out;
-	bool up = true;
-
-	if (!out)
-		return NULL;
-	for (; *full; full++) {
-		char c = *full;
-
-		if (c == '.') {
-			*o++ = '_';
-			*o++ = '_';
-			up = true;
-		} else if (c == '_') {
-			up = true;
-		} else {
-			if (up && c >= 'a' && c <= 'z')
-				c = (char)(c - 'a' + 'A');
-			*o++ = c;
-			up = false;
-		}
-	}
-	*o = '\0';
-	return out;
+	if (up && c >= 'a' && c <= 'z')
+		return (char)(c - 'a' + 'A');
+	if (!up && c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return c;
 }
 
-/* protoc-c's CamelToUpper on each dotted part: '_' before an upper-case
- * letter that follows a non-upper one, then all upper-cased. */
-char *dyn_c_upper(struct vrpc_dyn *d, const char *full)
+char *vrpc_dyn_c_name(const char *full, enum vrpc_dyn_case how)
 {
-	char *out = dyn_alloc(d, strlen(full) * 2 + 1), *o = out;
-	bool was_upper = true;
+	char *out = malloc(strlen(full) * 2 + 1), *o = out;
+	bool start = true, was_upper = true;
 
 	if (!out)
 		return NULL;
@@ -56,18 +31,42 @@ char *dyn_c_upper(struct vrpc_dyn *d, const char *full)
 		if (c == '.') {
 			*o++ = '_';
 			*o++ = '_';
-			was_upper = true;
-			continue;
+			start = was_upper = true;
+		} else if (how == VRPC_DYN_CAMEL) {
+			if (c == '_') {
+				start = true;
+				continue;
+			}
+			*o++ = start ? ascii_case(c, true) : c;
+			start = false;
+		} else {
+			if (is_upper && !was_upper)
+				*o++ = '_';
+			*o++ = ascii_case(c, how == VRPC_DYN_UPPER);
+			was_upper = is_upper;
 		}
-		if (is_upper && !was_upper)
-			*o++ = '_';
-		if (c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		*o++ = c;
-		was_upper = is_upper;
 	}
 	*o = '\0';
 	return out;
+}
+
+/* vrpc_dyn_c_name(), kept in the set's arena. */
+static char *in_arena(struct vrpc_dyn *d, char *s)
+{
+	char *kept = s ? dyn_strdup(d, s) : NULL;
+
+	free(s);
+	return kept;
+}
+
+char *dyn_c_name(struct vrpc_dyn *d, const char *full)
+{
+	return in_arena(d, vrpc_dyn_c_name(full, VRPC_DYN_CAMEL));
+}
+
+char *dyn_c_upper(struct vrpc_dyn *d, const char *full)
+{
+	return in_arena(d, vrpc_dyn_c_name(full, VRPC_DYN_UPPER));
 }
 
 /*
