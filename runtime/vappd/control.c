@@ -24,7 +24,17 @@
 
 typedef Vapp__Runtime__V1__Appliance Appliance;
 
-static struct vappd *vd;
+/* The service vappd serves; each method finds vappd through it. */
+struct control {
+	Vapp__Runtime__V1__Control_Service service; /* first: a method's svc is this */
+	struct vappd *d;
+	struct follower *followers; /* Logs calls that follow a console */
+};
+
+static struct vappd *vappd_of(Vapp__Runtime__V1__Control_Service *svc)
+{
+	return ((struct control *)svc)->d;
+}
 
 /* ---- Appliance messages ---- */
 
@@ -120,10 +130,10 @@ static int status_of(int err)
 	return VRPC_INTERNAL;
 }
 
-static int parse_accel(const char *s, enum vappd_accel *out)
+static int parse_accel(const struct vappd *d, const char *s, enum vappd_accel *out)
 {
 	if (!s[0])
-		*out = vd->accel;
+		*out = d->accel;
 	else if (!strcmp(s, "auto"))
 		*out = ACCEL_AUTO;
 	else if (!strcmp(s, "kvm"))
@@ -139,6 +149,7 @@ static void ctl_run(Vapp__Runtime__V1__Control_Service *svc,
 		    const Vapp__Runtime__V1__RunRequest *in,
 		    Vapp__Runtime__V1__RunReply_Closure closure, void *data)
 {
+	struct vappd *d = vappd_of(svc);
 	struct pending *p = calloc(1, sizeof(*p));
 	char *err = malloc(VAPPD_ERR_LEN);
 	enum vappd_accel accel;
@@ -147,18 +158,18 @@ static void ctl_run(Vapp__Runtime__V1__Control_Service *svc,
 		vrpc_call_set_status(vrpc_call_of(data), VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto err_reply;
 	}
-	if (parse_accel(in->accel, &accel) < 0) {
+	if (parse_accel(d, in->accel, &accel) < 0) {
 		vrpc_call_set_status(vrpc_call_of(data), VRPC_INVALID_ARGUMENT,
 				     "accel '%.16s' is not auto, kvm or tcg", in->accel);
 		goto err_reply;
 	}
-	if (vd->quitting) {
+	if (d->quitting) {
 		vrpc_call_set_status(vrpc_call_of(data), VRPC_UNAVAILABLE, "vappd is exiting");
 		goto err_reply;
 	}
 	p->closure = (void *)closure;
 	p->data = data;
-	if (!appliance_run(vd, in->image, in->name, accel, (int)in->boot_timeout_ms, run_done, p,
+	if (!appliance_run(d, in->image, in->name, accel, (int)in->boot_timeout_ms, run_done, p,
 			   err, VAPPD_ERR_LEN, p->notes, 1024)) {
 		vrpc_call_set_status(vrpc_call_of(data), status_of(errno), "%s", err);
 		vappd_log("run %s: %s", in->image, err);
@@ -194,7 +205,7 @@ static void ctl_stop(Vapp__Runtime__V1__Control_Service *svc,
 		     const Vapp__Runtime__V1__StopRequest *in,
 		     Vapp__Runtime__V1__StopReply_Closure closure, void *data)
 {
-	struct appliance *a = appliance_find(vd, in->name);
+	struct appliance *a = appliance_find(vappd_of(svc), in->name);
 	struct pending *p;
 
 	if (!a) {
@@ -230,10 +241,11 @@ static void ctl_list(Vapp__Runtime__V1__Control_Service *svc,
 		     Vapp__Runtime__V1__ListReply_Closure closure, void *data)
 {
 	Vapp__Runtime__V1__ListReply reply = VAPP__RUNTIME__V1__LIST_REPLY__INIT;
+	struct vappd *d = vappd_of(svc);
 	size_t n = 0;
 	Appliance *ms, **ptrs;
 
-	for (struct appliance *a = appliance_next(vd, NULL); a; a = appliance_next(vd, a))
+	for (struct appliance *a = appliance_next(d, NULL); a; a = appliance_next(d, a))
 		n++;
 	ms = calloc(n + 1, sizeof(*ms));
 	ptrs = calloc(n + 1, sizeof(*ptrs));
@@ -242,7 +254,7 @@ static void ctl_list(Vapp__Runtime__V1__Control_Service *svc,
 		closure(NULL, data);
 		goto out;
 	}
-	for (struct appliance *a = appliance_next(vd, NULL); a; a = appliance_next(vd, a)) {
+	for (struct appliance *a = appliance_next(d, NULL); a; a = appliance_next(d, a)) {
 		if (in->name[0] && strcmp(in->name, appliance_name(a)))
 			continue;
 		describe(a, &ms[reply.n_appliances]);
@@ -275,8 +287,6 @@ struct follower {
 	char line[LINE_MAX_BYTES + 1];
 	size_t len;
 };
-
-static struct follower *followers;
 
 static void send_line(struct follower *f, char *text, size_t len)
 {
@@ -324,11 +334,11 @@ static void follow_read(struct follower *f)
 	close(fd);
 }
 
-static void follower_end(struct follower *f)
+static void follower_end(struct control *c, struct follower *f)
 {
 	struct follower **p;
 
-	for (p = &followers; *p && *p != f; p = &(*p)->next)
+	for (p = &c->followers; *p && *p != f; p = &(*p)->next)
 		;
 	if (*p)
 		*p = f->next;
@@ -338,25 +348,26 @@ static void follower_end(struct follower *f)
 
 static void logs_poll(void *ud)
 {
+	struct control *c = ud;
 	struct follower *next;
 
-	vd->logs_timer = 0;
-	for (struct follower *f = followers; f; f = next) {
+	c->d->logs_timer = 0;
+	for (struct follower *f = c->followers; f; f = next) {
 		next = f->next;
 		if (vrpc_call_cancelled(vrpc_call_of(f->data))) {
-			follower_end(f);
+			follower_end(c, f);
 			continue;
 		}
 		follow_read(f);
 		/* The appliance is gone: the stream ends with what it said. */
-		if (!appliance_find(vd, f->name)) {
+		if (!appliance_find(c->d, f->name)) {
 			if (f->len)
 				send_line(f, f->line, f->len);
-			follower_end(f);
+			follower_end(c, f);
 		}
 	}
-	if (followers)
-		vd->logs_timer = vrpc_loop_add_timer(vd->loop, LOGS_POLL_MS, logs_poll, NULL);
+	if (c->followers)
+		c->d->logs_timer = vrpc_loop_add_timer(c->d->loop, LOGS_POLL_MS, logs_poll, c);
 }
 
 /* The first line to send: @p lines from the end (0: all that is kept). */
@@ -405,7 +416,8 @@ static void ctl_logs(Vapp__Runtime__V1__Control_Service *svc,
 		     const Vapp__Runtime__V1__LogsRequest *in,
 		     Vapp__Runtime__V1__LogLine_Closure closure, void *data)
 {
-	struct appliance *a = appliance_find(vd, in->name);
+	struct control *c = (struct control *)svc;
+	struct appliance *a = appliance_find(c->d, in->name);
 	struct follower *f;
 	struct stat st;
 
@@ -436,10 +448,10 @@ static void ctl_logs(Vapp__Runtime__V1__Control_Service *svc,
 		free(f);
 		return;
 	}
-	f->next = followers;
-	followers = f;
-	if (!vd->logs_timer)
-		vd->logs_timer = vrpc_loop_add_timer(vd->loop, LOGS_POLL_MS, logs_poll, NULL);
+	f->next = c->followers;
+	c->followers = f;
+	if (!c->d->logs_timer)
+		c->d->logs_timer = vrpc_loop_add_timer(c->d->loop, LOGS_POLL_MS, logs_poll, c);
 }
 
 /* ---- Describe ---- */
@@ -452,7 +464,7 @@ static void ctl_describe(Vapp__Runtime__V1__Control_Service *svc,
 			 Vapp__Runtime__V1__DescribeReply_Closure closure, void *data)
 {
 	Vapp__Runtime__V1__DescribeReply reply = VAPP__RUNTIME__V1__DESCRIBE_REPLY__INIT;
-	struct appliance *a = appliance_find(vd, in->name);
+	struct appliance *a = appliance_find(vappd_of(svc), in->name);
 	struct appliance_info i;
 	char path[4200], *desc = NULL, **names = NULL;
 	size_t len = 0;
@@ -486,20 +498,32 @@ out:
 	free(names);
 }
 
-static Vapp__Runtime__V1__Control_Service service = VAPP__RUNTIME__V1__CONTROL__INIT(ctl_);
-
 int control_register(struct vappd *d)
 {
 	static const char *const streaming[] = { "Logs", NULL };
+	static const Vapp__Runtime__V1__Control_Service init = VAPP__RUNTIME__V1__CONTROL__INIT(ctl_);
+	struct control *c = calloc(1, sizeof(*c));
 
-	vd = d;
-	return vrpc_server_add_service(d->srv, &service.base, streaming);
+	if (!c)
+		return -ENOMEM;
+	c->service = init;
+	c->d = d;
+	d->control = c;
+	return vrpc_server_add_service(d->srv, &c->service.base, streaming);
+}
+
+void control_free(struct vappd *d)
+{
+	free(d->control);
+	d->control = NULL;
 }
 
 void control_shutdown(struct vappd *d)
 {
-	while (followers)
-		follower_end(followers);
+	struct control *c = d->control;
+
+	while (c && c->followers)
+		follower_end(c, c->followers);
 	if (d->logs_timer)
 		vrpc_loop_cancel_timer(d->loop, d->logs_timer);
 	d->logs_timer = 0;

@@ -40,8 +40,6 @@ struct hello_job {
 
 #define ATTEMPT_MS 3000
 
-static atomic_int running_jobs;
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -128,9 +126,11 @@ struct hello_job *hello_start(struct vappd *d, const char *addr, const char *ser
 	if (pthread_attr_init(&attr))
 		goto err_job;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	atomic_fetch_add(&running_jobs, 1);
+	/* Counted on the loop's thread only: started here, back in
+	 * hello_on_done() or hello_drain(). */
+	d->hello_jobs++;
 	if (pthread_create(&t, &attr, hello_thread, job)) {
-		atomic_fetch_sub(&running_jobs, 1);
+		d->hello_jobs--;
 		pthread_attr_destroy(&attr);
 		goto err_job;
 	}
@@ -152,7 +152,7 @@ void hello_on_done(void *ud, int fd, short revents)
 	struct hello_job *job;
 
 	while (read(fd, &job, sizeof(job)) == sizeof(job)) {
-		atomic_fetch_sub(&running_jobs, 1);
+		job->d->hello_jobs--;
 		if (!atomic_load(&job->abandoned)) {
 			struct vrpc_client *cli = job->cli;
 			struct vrpc_relay_upstream *up = job->up;
@@ -169,11 +169,11 @@ void hello_drain(struct vappd *d, int timeout_ms)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 
-	while (atomic_load(&running_jobs) > 0 && mono_ms() < deadline) {
+	while (d->hello_jobs > 0 && mono_ms() < deadline) {
 		struct hello_job *job;
 
 		if (read(d->hello_fd[0], &job, sizeof(job)) == sizeof(job)) {
-			atomic_fetch_sub(&running_jobs, 1);
+			d->hello_jobs--;
 			job_free(job);
 		} else {
 			usleep(20 * 1000);

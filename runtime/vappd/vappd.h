@@ -71,6 +71,8 @@ struct vappd {
 	int sigfd;
 	int hello_fd[2];             /* hello.c threads -> loop */
 	int logs_timer;              /* console followers poll (control.c) */
+	void *control;               /* control.c's service and its followers */
+	unsigned hello_jobs;         /* hello.c's threads not yet come back */
 	bool quitting;
 	struct appliance *apps;
 	/* For the broker: told when an appliance's service connection comes
