@@ -144,7 +144,16 @@ echo "state volume kept across the restart"
 "$vapp" logs -n 5 hello >"$work/logs.out" 2>&1 || fail "vapp logs: $(cat "$work/logs.out")"
 [ "$(wc -l <"$work/logs.out")" -eq 5 ] || fail "vapp logs -n 5 printed $(wc -l <"$work/logs.out") lines"
 "$vapp" logs hello | grep -q 'vapp-init: starting' || fail "vapp logs lacks vapp-init's start line"
+# A follower is still streaming when the appliance stops: its stream ends
+# by itself (with what the console said last), and vapp logs exits 0.
+timeout 60 "$vapp" logs --follow -n 1 hello >"$work/follow.out" 2>&1 &
+follow_pid=$!
+sleep 1
 out=$(timeout 40 "$vapp" stop hello 2>&1) || fail "vapp stop: $out"
+for _ in $(seq 50); do kill -0 "$follow_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$follow_pid" 2>/dev/null && fail "vapp logs --follow did not end when hello stopped"
+wait "$follow_pid" || fail "vapp logs --follow failed: $(cat "$work/follow.out")"
+[ -s "$work/follow.out" ] || fail "vapp logs --follow printed nothing"
 kill -0 "$pid2" 2>/dev/null && fail "QEMU $pid2 still runs after vapp stop"
 [ -z "$(ps_field hello 1)" ] || fail "vapp ps still lists hello after stop"
 grep -q 'poweroff sent on vapp.ctl' "$work/vappd.log" || fail "stop did not use vapp.ctl"
