@@ -65,8 +65,24 @@ enum hv_backend {
 	HV_N_BACKENDS,
 };
 
-/* The image folder's file holding each backend's command line ("cmdline.tcg"). */
-extern const char *const hv_cmdline_file[HV_N_BACKENDS];
+/*
+ * Each backend in one place (src/backends.c): what the builder measures
+ * for it, what it writes beside as a convenience, and what launches it.
+ * Launching is hvrun.h's: hv_qemu_spawn() for tcg and kvm, the
+ * hv_xen_*_argv() commands for xen.
+ */
+struct hv_backend_info {
+	const char *name;         /* "tcg", "kvm", "xen": --accel's words */
+	const char *cmdline_base; /* what its kernel command line starts with */
+	const char *cmdline_file; /* the image's file of that command line: measured */
+	const char *config_file;  /* qemu.args, libvirt.xml, xl.cfg: not measured */
+	char *(*config)(const struct manifest *m, const struct hv_params *p);
+	const char *launcher;     /* the program that runs it */
+};
+extern const struct hv_backend_info hv_backends[HV_N_BACKENDS];
+
+/** The backend named @p name (its index into *@p which, may be NULL), or NULL. */
+const struct hv_backend_info *hv_backend_find(const char *name, enum hv_backend *which);
 
 /**
  * The kernel command line of @p m under @p backend: the console that

@@ -84,4 +84,8 @@ int hv_pci_parse(const char *s, struct hv_pci_addr *a);
  */
 int hv_check(const struct manifest *m);
 
+/* qemu.args (write.c): hv_qemu_argv() one argument a line; NULL with errno
+ * (EINVAL: an argument holds a newline). */
+char *hv_qemu_args_text(const struct manifest *m, const struct hv_params *p);
+
 #endif /* VAPP_HV_PRIVATE_H */

@@ -11,30 +11,6 @@
 
 #include "hv.h"
 
-/*
- * One command line per backend, each measured into the image, since what
- * one needs is wrong for another:
- *   tcg  tsc_early_khz: under TCG the kernel's TSC calibration against the
- *        PIT stalls most boots of -M microvm; a fixed rate ends it.
- *   kvm  no tsc_early_khz: KVM's TSC runs at the host's rate and a fixed
- *        2 GHz would make the guest's clock wrong.
- *   xen  console=hvc0: PV and PVH guests have no UART, only the PV console.
- * reboot=t under QEMU: -M microvm has neither ACPI nor an i8042, so a
- * triple fault is the quick way to end the VM (QEMU runs with -no-reboot);
- * without it the kernel tries the others first, seconds each.
- */
-static const char *const cmdline_base[HV_N_BACKENDS] = {
-	[HV_BACKEND_TCG] = "console=ttyS0 panic=-1 quiet tsc_early_khz=2000000 reboot=t",
-	[HV_BACKEND_KVM] = "console=ttyS0 panic=-1 quiet reboot=t",
-	[HV_BACKEND_XEN] = "console=hvc0 panic=-1 quiet",
-};
-
-const char *const hv_cmdline_file[HV_N_BACKENDS] = {
-	[HV_BACKEND_TCG] = "cmdline.tcg",
-	[HV_BACKEND_KVM] = "cmdline.kvm",
-	[HV_BACKEND_XEN] = "cmdline.xen",
-};
-
 char *hv_cmdline(const struct manifest *m, enum hv_backend backend)
 {
 	const char *extra = m->kernel.cmdline;
@@ -44,7 +20,7 @@ char *hv_cmdline(const struct manifest *m, enum hv_backend backend)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (asprintf(&s, "%s%s%s", cmdline_base[backend], extra && *extra ? " " : "",
+	if (asprintf(&s, "%s%s%s", hv_backends[backend].cmdline_base, extra && *extra ? " " : "",
 		     extra ? extra : "") < 0) {
 		errno = ENOMEM;
 		return NULL;

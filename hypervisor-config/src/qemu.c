@@ -212,7 +212,11 @@ static void add_host_side(struct argv_b *a, const struct hv_run *r)
 /* KVM's command line only when the accelerator is known to be KVM. */
 static enum hv_backend qemu_backend(const struct hv_params *p)
 {
-	return p && p->accel && !strcmp(p->accel, "kvm") ? HV_BACKEND_KVM : HV_BACKEND_TCG;
+	enum hv_backend be = HV_BACKEND_TCG;
+
+	if (p && p->accel)
+		hv_backend_find(p->accel, &be);
+	return be == HV_BACKEND_KVM ? HV_BACKEND_KVM : HV_BACKEND_TCG;
 }
 
 char **hv_qemu_argv(const struct manifest *m, const struct hv_params *p)

@@ -11,7 +11,7 @@
 #include "vapp_util.h"
 
 /* qemu.args: one argument per line, so an argument cannot hold a newline. */
-static char *qemu_args_text(const struct manifest *m, const struct hv_params *p)
+char *hv_qemu_args_text(const struct manifest *m, const struct hv_params *p)
 {
 	struct sbuf b = { 0 };
 	char **argv, **a;
@@ -29,15 +29,6 @@ static char *qemu_args_text(const struct manifest *m, const struct hv_params *p)
 	return sb_finish(&b);
 }
 
-static const struct hv_generator {
-	const char *file;
-	char *(*gen)(const struct manifest *m, const struct hv_params *p);
-} generators[] = {
-	{ "qemu.args", qemu_args_text },
-	{ "libvirt.xml", hv_libvirt_xml },
-	{ "xl.cfg", hv_xl_cfg },
-};
-
 static int write_in(const char *dir, const char *name, const char *text)
 {
 	char path[4096];
@@ -47,34 +38,34 @@ static int write_in(const char *dir, const char *name, const char *text)
 	return vapp_write_file_atomic(path, text, strlen(text), 0644);
 }
 
-static int write_cmdlines(const struct manifest *m, const char *out_dir)
+/* A backend's two files: its measured command line (one line, no newline:
+ * the file is the command line, byte for byte) and its config. */
+static int write_backend(const struct manifest *m, enum hv_backend i, const char *out_dir)
 {
-	int err = 0;
+	const struct hv_backend_info *be = &hv_backends[i];
+	char *cmdline = hv_cmdline(m, i), *config;
+	int err;
 
-	for (int i = 0; i < HV_N_BACKENDS && !err; i++) {
-		char *cmdline = hv_cmdline(m, (enum hv_backend)i);
-
-		if (!cmdline)
-			return -errno;
-		/* One line, no newline: the file is the command line, byte for byte. */
-		err = strchr(cmdline, '\n') ? -EINVAL : write_in(out_dir, hv_cmdline_file[i], cmdline);
-		free(cmdline);
-	}
+	if (!cmdline)
+		return -errno;
+	err = strchr(cmdline, '\n') ? -EINVAL : write_in(out_dir, be->cmdline_file, cmdline);
+	free(cmdline);
+	if (err)
+		return err;
+	config = be->config(m, NULL);
+	if (!config)
+		return -errno;
+	err = write_in(out_dir, be->config_file, config);
+	free(config);
 	return err;
 }
 
 int hv_write_all(const struct manifest *m, const char *out_dir)
 {
-	int err = write_cmdlines(m, out_dir);
+	int err = 0;
 
-	for (size_t i = 0; !err && i < sizeof(generators) / sizeof(generators[0]); i++) {
-		char *text = generators[i].gen(m, NULL);
-
-		if (!text)
-			return -errno;
-		err = write_in(out_dir, generators[i].file, text);
-		free(text);
-	}
+	for (int i = 0; i < HV_N_BACKENDS && !err; i++)
+		err = write_backend(m, (enum hv_backend)i, out_dir);
 	return err;
 }
 

@@ -512,7 +512,7 @@ int control_register(struct vappd *d)
 	return vrpc_server_add_service(d->srv, &c->service.base, streaming);
 }
 
-void control_free(struct vappd *d)
+void vappd_control_free(struct vappd *d)
 {
 	free(d->control);
 	d->control = NULL;

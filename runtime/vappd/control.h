@@ -9,6 +9,6 @@ int control_register(struct vappd *d);
 /** Ends every `vapp logs --follow` stream (vappd is exiting). */
 void control_shutdown(struct vappd *d);
 /** Frees what control_register() made, once d->srv is freed. */
-void control_free(struct vappd *d);
+void vappd_control_free(struct vappd *d);
 
 #endif /* VAPPD_CONTROL_H */

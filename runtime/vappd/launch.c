@@ -137,12 +137,15 @@ static int verify(struct vappd *d, struct appliance *a, const char *copy, char *
 static int read_cmdline(struct appliance *a, const char *accel, char **out, char *err,
 			size_t errlen)
 {
-	enum hv_backend be = strcmp(accel, "kvm") ? HV_BACKEND_TCG : HV_BACKEND_KVM;
+	enum hv_backend be = HV_BACKEND_TCG;
 	char p[PATH_MAX];
 	size_t len;
 	int rc;
 
-	path_in(p, sizeof(p), a->image_dir, hv_cmdline_file[be]);
+	/* vappd launches QEMU: KVM's line under KVM, TCG's otherwise. */
+	if (!hv_backend_find(accel, &be) || be != HV_BACKEND_KVM)
+		be = HV_BACKEND_TCG;
+	path_in(p, sizeof(p), a->image_dir, hv_backends[be].cmdline_file);
 	if ((rc = read_small_file(p, CMDLINE_MAX, out, &len)) < 0) {
 		snprintf(err, errlen, "%s: %s", p, strerror(-rc));
 		return rc;

@@ -548,7 +548,7 @@ static void release(struct vappd *d, struct opts *o, struct broker *broker)
 	free_strv(o->guests, o->n_guests);
 	hello_drain(d, 5000);
 	vrpc_server_free(d->srv);
-	control_free(d);
+	vappd_control_free(d);
 	vrpc_loop_free(d->loop);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

@@ -538,7 +538,7 @@ static void test_write_all(void **state)
 	assert_int_equal(hv_write_all(&m, dir), 0);
 	/* The three measured command lines, byte for byte hv_cmdline(). */
 	for (int b = 0; b < HV_N_BACKENDS; b++) {
-		s = read_in(dir, hv_cmdline_file[b]);
+		s = read_in(dir, hv_backends[b].cmdline_file);
 		want = hv_cmdline(&m, (enum hv_backend)b);
 		assert_string_equal(s, want);
 		free(s);
