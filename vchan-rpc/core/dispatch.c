@@ -227,6 +227,30 @@ static int take_origin(const uint8_t *payload, uint32_t len, struct vrpc_peer *p
 	return n + 1;
 }
 
+/* A broker's caller label in front of the request becomes the call's peer.
+ * @return 0, or -1 when the call was refused. */
+static int strip_origin(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t **payload,
+			uint32_t *len, struct vrpc_peer *peer)
+{
+	int used;
+
+	/* Only the host's broker sits at the other end of an attached
+	 * endpoint; anyone else naming a caller is lying. */
+	if (!sc->attached) {
+		refuse(sc, h->call_id, VRPC_PERMISSION_DENIED,
+		       "caller labels are taken only from the host's broker");
+		return -1;
+	}
+	used = take_origin(*payload, *len, peer);
+	if (used < 0) {
+		refuse(sc, h->call_id, VRPC_INVALID_ARGUMENT, "malformed caller label");
+		return -1;
+	}
+	*payload += used;
+	*len -= (uint32_t)used;
+	return 0;
+}
+
 int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *payload)
 {
 	const ProtobufCServiceDescriptor *desc = sc->svc->impl->descriptor;
@@ -253,24 +277,8 @@ int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t 
 		       sc->srv->opts.max_inflight);
 		return 0;
 	}
-	if (h->flags & VRPC_F_ORIGIN) {
-		int used;
-
-		/* Only the host's broker sits at the other end of an attached
-		 * endpoint; anyone else naming a caller is lying. */
-		if (!sc->attached) {
-			refuse(sc, h->call_id, VRPC_PERMISSION_DENIED,
-			       "caller labels are taken only from the host's broker");
-			return 0;
-		}
-		used = take_origin(payload, len, &peer);
-		if (used < 0) {
-			refuse(sc, h->call_id, VRPC_INVALID_ARGUMENT, "malformed caller label");
-			return 0;
-		}
-		payload += used;
-		len -= (uint32_t)used;
-	}
+	if ((h->flags & VRPC_F_ORIGIN) && strip_origin(sc, h, &payload, &len, &peer))
+		return 0;
 	input = protobuf_c_message_unpack(desc->methods[h->method].input, NULL, len, payload);
 	if (!input) {
 		refuse(sc, h->call_id, VRPC_INVALID_ARGUMENT, "request is not a valid %s",

@@ -342,7 +342,8 @@ static int start(struct cli *c, int argc, char **argv, ProtobufCMessage **owned)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The options before the command. @return 0, or 2 for a usage error. */
+static int parse_opts(int argc, char **argv, struct cli *c, const char **addr)
 {
 	static const struct option lo[] = {
 		{ "connect", required_argument, NULL, 'c' },
@@ -352,34 +353,64 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	int opt;
+	uint32_t v;
+
+	while ((opt = getopt_long(argc, argv, "+c:jn:t:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'c': *addr = optarg; break;
+		case 'j': c->json = true; break;
+		case 'n':
+			if (parse_uint(optarg, UINT32_MAX, &v))
+				return 2;
+			c->count = v;
+			break;
+		case 't':
+			if (parse_uint(optarg, 3600000, &v))
+				return 2;
+			c->timeout_ms = (int)v;
+			break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: return 2;
+		}
+	}
+	return optind < argc ? 0 : 2;
+}
+
+/* Waits for the reply, or for a stream's end, -t, or a signal; sets
+ * c->status for how it ended. */
+static void wait_done(struct cli *c, bool streaming)
+{
+	uint64_t waited = 0;
+
+	signal(SIGINT, on_int);
+	signal(SIGTERM, on_int);
+	while (!c->done && !interrupted && (!streaming || waited < (uint64_t)c->timeout_ms)) {
+		if (vrpc_client_wait(c->cli, 100) < 0 && !c->done) {
+			fprintf(stderr, "vapp-fw: connection lost\n");
+			break;
+		}
+		waited += 100;
+	}
+	if (streaming && !c->done && c->seen)
+		c->status = VRPC_OK; /* stopped by time or signal after events came */
+	else if (streaming && !c->done && !interrupted)
+		c->status = VRPC_DEADLINE_EXCEEDED;
+	else if (interrupted && !c->done)
+		c->status = VRPC_CANCELLED;
+}
+
+int main(int argc, char **argv)
+{
 	struct cli c = { .timeout_ms = 10000, .status = VRPC_UNKNOWN };
 	const char *addr = getenv("VAPP_FW_ADDR");
 	ProtobufCMessage *owned = NULL;
 	bool streaming;
-	int opt, rc;
-	uint32_t v;
+	int rc;
 
 	if (!addr || !*addr)
 		addr = DEFAULT_ADDR;
-	while ((opt = getopt_long(argc, argv, "+c:jn:t:h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'c': addr = optarg; break;
-		case 'j': c.json = true; break;
-		case 'n':
-			if (parse_uint(optarg, UINT32_MAX, &v))
-				goto usage;
-			c.count = v;
-			break;
-		case 't':
-			if (parse_uint(optarg, 3600000, &v))
-				goto usage;
-			c.timeout_ms = (int)v;
-			break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: goto usage;
-		}
-	}
-	if (optind >= argc)
+	if (parse_opts(argc, argv, &c, &addr))
 		goto usage;
 	streaming = !strcmp(argv[optind], "log");
 	c.cli = vrpc_client_open(addr, &vapp__firewall__v1__firewall__descriptor, NULL);
@@ -396,22 +427,7 @@ int main(int argc, char **argv)
 			goto usage;
 		return rc;
 	}
-	signal(SIGINT, on_int);
-	signal(SIGTERM, on_int);
-	uint64_t waited = 0;
-	while (!c.done && !interrupted && (!streaming || waited < (uint64_t)c.timeout_ms)) {
-		if (vrpc_client_wait(c.cli, 100) < 0 && !c.done) {
-			fprintf(stderr, "vapp-fw: connection lost\n");
-			break;
-		}
-		waited += 100;
-	}
-	if (streaming && !c.done && c.seen)
-		c.status = VRPC_OK; /* stopped by time or signal after events came */
-	else if (streaming && !c.done && !interrupted)
-		c.status = VRPC_DEADLINE_EXCEEDED;
-	else if (interrupted && !c.done)
-		c.status = VRPC_CANCELLED;
+	wait_done(&c, streaming);
 	vrpc_client_close(c.cli);
 	if (owned)
 		protobuf_c_message_free_unpacked(owned, NULL);

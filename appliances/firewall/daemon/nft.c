@@ -166,62 +166,82 @@ static const struct fw_count *carried(const struct fw_counts *c, uint32_t id)
 	return &zero;
 }
 
-static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt)
+/* ICMP of either family: {1, 58}. */
+static json_object *icmp_any(void)
 {
-	json_object *e = json_object_new_array();
-	char addr[INET6_ADDRSTRLEN + 8], prefix[32];
+	json_object *set = json_object_new_array();
 
-	if (r->family) {
-		const char *ip = r->family == AF_INET ? "ip" : "ip6";
-		json_object *right;
+	json_object_array_add(set, jint(1));
+	json_object_array_add(set, jint(58));
+	return match(meta("l4proto"), jobj1("set", set));
+}
 
-		inet_ntop(r->family, r->addr, addr, sizeof(addr));
-		if (r->plen == (r->family == AF_INET ? 32 : 128)) {
-			right = jstr(addr);
-		} else {
-			json_object *p = json_object_new_object();
+/* The destination address or prefix of a rule with a family. */
+static json_object *addr_match(const struct fw_rule *r)
+{
+	const char *ip = r->family == AF_INET ? "ip" : "ip6";
+	char addr[INET6_ADDRSTRLEN + 8];
+	json_object *right, *p;
 
-			json_object_object_add(p, "addr", jstr(addr));
-			json_object_object_add(p, "len", jint(r->plen));
-			right = jobj1("prefix", p);
-		}
-		json_object_array_add(e, match(payload(ip, "daddr"), right));
+	inet_ntop(r->family, r->addr, addr, sizeof(addr));
+	if (r->plen == (r->family == AF_INET ? 32 : 128)) {
+		right = jstr(addr);
+	} else {
+		p = json_object_new_object();
+		json_object_object_add(p, "addr", jstr(addr));
+		json_object_object_add(p, "len", jint(r->plen));
+		right = jobj1("prefix", p);
 	}
+	return match(payload(ip, "daddr"), right);
+}
+
+/* The protocol, NULL for any. */
+static json_object *proto_match(const struct fw_rule *r)
+{
 	switch (r->proto) {
 	case FW_TCP:
 	case FW_UDP:
-		json_object_array_add(e, match(meta("l4proto"), jint(r->proto == FW_TCP ? 6 : 17)));
-		break;
+		return match(meta("l4proto"), jint(r->proto == FW_TCP ? 6 : 17));
 	case FW_ICMP:
-		if (r->family == AF_INET) {
-			json_object_array_add(e, match(meta("l4proto"), jint(1)));
-		} else if (r->family == AF_INET6) {
-			json_object_array_add(e, match(meta("l4proto"), jint(58)));
-		} else {
-			json_object *set = json_object_new_array();
-
-			json_object_array_add(set, jint(1));
-			json_object_array_add(set, jint(58));
-			json_object_array_add(e, match(meta("l4proto"), jobj1("set", set)));
-		}
-		break;
+		if (r->family == AF_INET)
+			return match(meta("l4proto"), jint(1));
+		if (r->family == AF_INET6)
+			return match(meta("l4proto"), jint(58));
+		return icmp_any();
 	case FW_ANY:
 		break;
 	}
-	if (r->port_min) {
-		const char *l4 = r->proto == FW_TCP ? "tcp" : "udp";
-		json_object *right;
+	return NULL;
+}
 
-		if (r->port_max == r->port_min) {
-			right = jint(r->port_min);
-		} else {
-			right = json_object_new_array();
-			json_object_array_add(right, jint(r->port_min));
-			json_object_array_add(right, jint(r->port_max));
-			right = jobj1("range", right);
-		}
-		json_object_array_add(e, match(payload(l4, "dport"), right));
+/* The destination port or range of a TCP or UDP rule. */
+static json_object *port_match(const struct fw_rule *r)
+{
+	const char *l4 = r->proto == FW_TCP ? "tcp" : "udp";
+	json_object *right;
+
+	if (r->port_max == r->port_min) {
+		right = jint(r->port_min);
+	} else {
+		right = json_object_new_array();
+		json_object_array_add(right, jint(r->port_min));
+		json_object_array_add(right, jint(r->port_max));
+		right = jobj1("range", right);
 	}
+	return match(payload(l4, "dport"), right);
+}
+
+static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt)
+{
+	json_object *e = json_object_new_array(), *proto = proto_match(r);
+	char prefix[32];
+
+	if (r->family)
+		json_object_array_add(e, addr_match(r));
+	if (proto)
+		json_object_array_add(e, proto);
+	if (r->port_min)
+		json_object_array_add(e, port_match(r));
 	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
 	if (r->action == FW_DROP) {
 		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);
@@ -236,23 +256,13 @@ static json_object *iface_match(const char *key, const char *name)
 	return match(meta(key), jstr(name));
 }
 
-char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
-		  const struct fw_counts *carry)
+/* Replies to what went out pass; the guest's traffic to the uplink goes to
+ * "rules"; anything else is counted, logged and dropped. */
+static void forward_chain(json_object *list, const struct fw_ifaces *ifs,
+			  const struct fw_counts *carry)
 {
-	json_object *root, *list = json_object_new_array(), *e;
-	char comment[24];
-	char *out;
+	json_object *e = json_object_new_array();
 
-	/* add+delete: delete alone fails when the table is not there yet. */
-	cmd(list, "add", "table", table_ref());
-	cmd(list, "delete", "table", table_ref());
-	cmd(list, "add", "table", table_ref());
-	add_chain(list, "forward", "filter", "forward", 0, "drop");
-	add_chain(list, "rules", NULL, NULL, 0, NULL);
-	add_chain(list, "input", "filter", "input", 0, "drop");
-	add_chain(list, "postrouting", "nat", "postrouting", 100, "accept");
-
-	e = json_object_new_array();
 	json_object_array_add(e, ct_replies());
 	json_object_array_add(e, jobj1("accept", NULL));
 	add_rule(list, "forward", NULL, e);
@@ -267,6 +277,14 @@ char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
 	json_object_array_add(e, nflog("fw:uplink"));
 	json_object_array_add(e, jobj1("drop", NULL));
 	add_rule(list, "forward", "uplink", e);
+}
+
+/* The user's rules in order, then the default policy. */
+static void rules_chain(json_object *list, const struct fw_ruleset *rs,
+			const struct fw_counts *carry)
+{
+	json_object *e;
+	char comment[24];
 
 	for (size_t i = 0; i < rs->n; i++) {
 		snprintf(comment, sizeof(comment), "id:%u", rs->rules[i].id);
@@ -280,8 +298,13 @@ char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
 		json_object_array_add(e, nflog("fw:default"));
 	json_object_array_add(e, verdict(rs->policy));
 	add_rule(list, "rules", "default", e);
+}
 
-	e = json_object_new_array();
+/* To the appliance itself: loopback, replies and ICMP only. */
+static void input_chain(json_object *list)
+{
+	json_object *e = json_object_new_array();
+
 	json_object_array_add(e, iface_match("iifname", "lo"));
 	json_object_array_add(e, jobj1("accept", NULL));
 	add_rule(list, "input", NULL, e);
@@ -289,17 +312,29 @@ char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
 	json_object_array_add(e, ct_replies());
 	json_object_array_add(e, jobj1("accept", NULL));
 	add_rule(list, "input", NULL, e);
-	{
-		json_object *set = json_object_new_array();
+	e = json_object_new_array();
+	json_object_array_add(e, icmp_any());
+	json_object_array_add(e, jobj1("accept", NULL));
+	add_rule(list, "input", NULL, e);
+}
 
-		json_object_array_add(set, jint(1));
-		json_object_array_add(set, jint(58));
-		e = json_object_new_array();
-		json_object_array_add(e, match(meta("l4proto"), jobj1("set", set)));
-		json_object_array_add(e, jobj1("accept", NULL));
-		add_rule(list, "input", NULL, e);
-	}
+char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
+		  const struct fw_counts *carry)
+{
+	json_object *root, *list = json_object_new_array(), *e;
+	char *out;
 
+	/* add+delete: delete alone fails when the table is not there yet. */
+	cmd(list, "add", "table", table_ref());
+	cmd(list, "delete", "table", table_ref());
+	cmd(list, "add", "table", table_ref());
+	add_chain(list, "forward", "filter", "forward", 0, "drop");
+	add_chain(list, "rules", NULL, NULL, 0, NULL);
+	add_chain(list, "input", "filter", "input", 0, "drop");
+	add_chain(list, "postrouting", "nat", "postrouting", 100, "accept");
+	forward_chain(list, ifs, carry);
+	rules_chain(list, rs, carry);
+	input_chain(list);
 	e = json_object_new_array();
 	json_object_array_add(e, iface_match("oifname", ifs->uplink));
 	json_object_array_add(e, jobj1("masquerade", NULL));
