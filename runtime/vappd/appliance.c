@@ -501,6 +501,48 @@ static void run_failed(struct appliance *a, enum sup_event ev)
 	free(msg);
 }
 
+static void run_ok(struct appliance *a)
+{
+	a->ctx.ever_ready = true;
+	a->error[0] = 0;
+	vappd_log("%s: ready in %u ms", a->name, a->boot_ms);
+	if (a->run_done)
+		a->run_done(a->run_ud, a, true, NULL);
+	a->run_done = NULL;
+}
+
+/* @return false when QEMU could not be started (its "exit" was fed). */
+static bool start_again(struct appliance *a)
+{
+	if (a->pid > 0) {
+		/* Killed but not reaped yet: it goes within moments. */
+		kill_vm(a);
+		waitpid(a->pid, NULL, 0);
+		a->pid = 0;
+	}
+	if (start_vm(a) < 0) {
+		a->ctx.status = 127;
+		a->ctx.ran_ms = 0;
+		feed(a, SUP_EV_VM_EXIT);
+		return false;
+	}
+	return true;
+}
+
+/* A stop finished: its caller is told, and the appliance is freed. */
+static void stop_finished(struct appliance *a)
+{
+	app_stop_done_fn done = a->stop_done;
+
+	ctl_close(a);
+	a->stop_done = NULL;
+	if (done) {
+		done(a->stop_ud, a);
+		appliance_free(a);
+	}
+}
+
+/* supervise.c decides; this does what it asked, in its order. */
 void feed(struct appliance *a, enum sup_event ev)
 {
 	enum sup_state was = a->state;
@@ -533,42 +575,15 @@ void feed(struct appliance *a, enum sup_event ev)
 		a->backoff_timer = vrpc_loop_add_timer(a->d->loop, (int)st.delay_ms,
 						       on_backoff_timer, a);
 	}
-	if (st.actions & SUP_DO_RUN_OK) {
-		a->ctx.ever_ready = true;
-		a->error[0] = 0;
-		vappd_log("%s: ready in %u ms", a->name, a->boot_ms);
-		if (a->run_done)
-			a->run_done(a->run_ud, a, true, NULL);
-		a->run_done = NULL;
-	}
+	if (st.actions & SUP_DO_RUN_OK)
+		run_ok(a);
 	if (st.actions & SUP_DO_RUN_FAIL)
 		run_failed(a, ev);
-	if (st.actions & SUP_DO_START) {
-		if (a->pid > 0) {
-			/* Killed but not reaped yet: it goes within moments. */
-			kill_vm(a);
-			waitpid(a->pid, NULL, 0);
-			a->pid = 0;
-		}
-		if (start_vm(a) < 0) {
-			a->ctx.status = 127;
-			a->ctx.ran_ms = 0;
-			feed(a, SUP_EV_VM_EXIT);
-			return;
-		}
-	}
-	if (st.actions & SUP_DO_STOP_DONE) {
-		app_stop_done_fn done = a->stop_done;
-
-		ctl_close(a);
-		a->stop_done = NULL;
-		if (done) {
-			done(a->stop_ud, a);
-			appliance_free(a);
-		}
+	if ((st.actions & SUP_DO_START) && !start_again(a))
 		return;
-	}
-	if (a->state == SUP_STOPPED || a->state == SUP_FAILED)
+	if (st.actions & SUP_DO_STOP_DONE)
+		stop_finished(a); /* may free a */
+	else if (a->state == SUP_STOPPED || a->state == SUP_FAILED)
 		ctl_close(a);
 }
 

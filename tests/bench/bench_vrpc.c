@@ -192,6 +192,8 @@ static double memcpy_MBps(void)
 	return n * (len / 1048576.0) / secs;
 }
 
+/* The benchmark as one script: each figure and the ratio it is read against
+ * in the order they are printed (long by design; each step is a helper). */
 int main(int argc, char **argv)
 {
 	struct vrpc_server_opts opts = { .max_frame = 2u << 20 };

@@ -117,6 +117,7 @@ static void peer_move(struct shm_ring *r, struct input *in)
 		__atomic_store_n(&idx->prod, idx->prod + by, __ATOMIC_RELAXED);
 }
 
+/* The fuzzer's interpreter: one case per operation byte, a table. */
 static void run_ops(struct shm_ring *r, uint8_t *mem, size_t mem_len, struct input *in)
 {
 	bool broken = false, kick;

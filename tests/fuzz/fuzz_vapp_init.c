@@ -39,6 +39,7 @@ static int path_ok(const char *s)
 	}
 }
 
+/* Every parser of vapp-init on the same input, one after another: a list. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct initconf_lines lines = { 0 };

@@ -160,6 +160,7 @@ static void fake_init(struct fake *f)
 	f->dyn[3].d_tag = DT_NULL;
 }
 
+/* One hostile ELF after another, each a few lines: a list, kept together. */
 static void crafted(void **state)
 {
 	char path[] = "/tmp/test_elf_deps.XXXXXX";

@@ -234,6 +234,7 @@ static const char *xl_string(XLU_Config *cfg, const char *key)
 	return v;
 }
 
+/* xl's own parser on our xl.cfg, then every key checked in turn: a list. */
 static void check_xl_parse(const struct manifest *m, const struct hv_params *p,
 			   const char *text)
 {

@@ -356,6 +356,7 @@ static void test_input_forms(void **state)
 	check_reprint(ALL, "{\"snake_case_2_name\":-3}", "{\"snakeCase2Name\":-3}");
 }
 
+/* One table of bad inputs and the error each must give: long as the list is. */
 static void test_errors(void **state)
 {
 	static const struct {

@@ -351,6 +351,8 @@ static char *long_line(size_t len, const char *rule)
 	return s;
 }
 
+/* Each edge of the line limit (at, over, far over, in a comment, without a
+ * newline) in sequence, on one parser: a list of cases, kept together. */
 static void test_long_lines(void **state)
 {
 	char *max = long_line(POLICY_LINE_MAX, FW " work-vm firewall allow");

@@ -112,6 +112,8 @@ static int mux_connect_guest(struct mux *m)
 	return fd;
 }
 
+/* The stand-in for Hyper-V's socket multiplexer, as one loop (the protocol
+ * it plays is short, and splitting it would hide the order of its steps). */
 static void *mux_main(void *arg)
 {
 	struct mux *m = arg;

@@ -118,6 +118,7 @@ static void test_stubs(struct vrpc_client *cli)
 	      "stub Fail gives PERMISSION_DENIED", why);
 }
 
+/* The blocking calls' cases in sequence on one connection: a list. */
 static void test_blocking(struct vrpc_client *cli)
 {
 	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;

@@ -1,6 +1,7 @@
 /* util.c - buffers, files and child processes (vapp_util.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -279,13 +280,39 @@ static int drain(int fd, struct vapp_buf *b, char *err, size_t errlen, size_t *e
 	return 1;
 }
 
+/* Reads the child's stdout (@p op) and stderr (@p ep) until both close or
+ * @p deadline passes. @return true when both closed. */
+static bool collect(int op, int ep, int64_t deadline, struct vapp_buf *out, char *err,
+		    size_t errlen)
+{
+	int open_out = 1, open_err = 1;
+	size_t errused = 0;
+
+	while (open_out || open_err) {
+		struct pollfd pfd[2] = {
+			{ .fd = open_out ? op : -1, .events = POLLIN },
+			{ .fd = open_err ? ep : -1, .events = POLLIN },
+		};
+		int64_t left = deadline - (int64_t)vapp_now_ms();
+
+		if (left <= 0)
+			break;
+		if (poll(pfd, 2, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents)
+			open_out = drain(op, out, NULL, 0, NULL);
+		if (pfd[1].revents)
+			open_err = drain(ep, NULL, err, errlen, &errused);
+	}
+	return !open_out && !open_err;
+}
+
 int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp_buf *out,
 	    char *err, size_t errlen)
 {
 	int op[2], ep[2], status, ret;
 	int64_t deadline = (int64_t)vapp_now_ms() + (int64_t)timeout_s * 1000;
-	size_t errused = 0;
-	int open_out = 1, open_err = 1;
+	bool done;
 	pid_t pid;
 
 	if (err && errlen)
@@ -305,25 +332,10 @@ int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp
 		child_exec(argv, cwd, op[1], ep[1]);
 	close(op[1]);
 	close(ep[1]);
-	while (open_out || open_err) {
-		struct pollfd pfd[2] = {
-			{ .fd = open_out ? op[0] : -1, .events = POLLIN },
-			{ .fd = open_err ? ep[0] : -1, .events = POLLIN },
-		};
-		int64_t left = deadline - (int64_t)vapp_now_ms();
-
-		if (left <= 0)
-			break;
-		if (poll(pfd, 2, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents)
-			open_out = drain(op[0], out, NULL, 0, NULL);
-		if (pfd[1].revents)
-			open_err = drain(ep[0], NULL, err, errlen, &errused);
-	}
+	done = collect(op[0], ep[0], deadline, out, err, errlen);
 	close(op[0]);
 	close(ep[0]);
-	if (open_out || open_err) {
+	if (!done) {
 		/* Out of time: the child may hold a network connection forever. */
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);

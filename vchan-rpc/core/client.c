@@ -467,6 +467,21 @@ static int handshake(struct vrpc_client *cli, int timeout_ms)
 	return err == -ECONNRESET ? -EPROTO : err;
 }
 
+/* The options with their defaults and bounds in place. */
+static void opts_defaults(struct vrpc_client_opts *o)
+{
+	if (!o->connect_timeout_ms)
+		o->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+	if (!o->max_frame)
+		o->max_frame = VRPC_DEFAULT_MAX_FRAME;
+	if (o->max_frame > VRPC_MAX_FRAME_LIMIT)
+		o->max_frame = VRPC_MAX_FRAME_LIMIT;
+	if (!o->max_inflight)
+		o->max_inflight = DEFAULT_MAX_INFLIGHT;
+	if (o->max_inflight > (1u << 20))
+		o->max_inflight = 1u << 20;
+}
+
 struct vrpc_client *vrpc_client_open(const char *addr, const ProtobufCServiceDescriptor *service,
 				     const struct vrpc_client_opts *opts)
 {
@@ -480,16 +495,7 @@ struct vrpc_client *vrpc_client_open(const char *addr, const ProtobufCServiceDes
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!o.connect_timeout_ms)
-		o.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
-	if (!o.max_frame)
-		o.max_frame = VRPC_DEFAULT_MAX_FRAME;
-	if (o.max_frame > VRPC_MAX_FRAME_LIMIT)
-		o.max_frame = VRPC_MAX_FRAME_LIMIT;
-	if (!o.max_inflight)
-		o.max_inflight = DEFAULT_MAX_INFLIGHT;
-	if (o.max_inflight > (1u << 20))
-		o.max_inflight = 1u << 20;
+	opts_defaults(&o);
 	while (slots < 2 * o.max_inflight)
 		slots *= 2;
 

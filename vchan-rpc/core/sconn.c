@@ -184,16 +184,47 @@ static void hello_refuse(struct sconn *sc, int status, const char *text)
 	sconn_fail(sc, -EPROTO);
 }
 
+/* HELLO_ACK: the agreed version and frame size, the method names (for
+ * brokers) and which methods stream. @return 0 or -EPROTO. */
+static int send_ack(struct sconn *sc, const struct service_entry *svc, uint32_t version,
+		    uint32_t max_frame)
+{
+	const ProtobufCServiceDescriptor *desc = svc->impl->descriptor;
+	Vrpc__V1__Hello ack = VRPC__V1__HELLO__INIT;
+	struct vrpc_hdr ah = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
+	char **methods = calloc(desc->n_methods + 1, sizeof(*methods));
+	uint32_t *streaming = calloc(desc->n_methods + 1, sizeof(*streaming));
+	int err = -EPROTO;
+
+	ack.version_min = ack.version_max = version;
+	ack.max_frame = max_frame;
+	ack.service = (char *)desc->name;
+	if (!methods || !streaming)
+		goto out;
+	for (unsigned i = 0; i < desc->n_methods; i++)
+		methods[i] = (char *)desc->methods[i].name;
+	ack.n_methods = desc->n_methods;
+	ack.methods = methods;
+	/* The names are a courtesy to brokers: left out if they do not fit. */
+	if (protobuf_c_message_get_packed_size(&ack.base) > max_frame)
+		ack.n_methods = 0;
+	for (unsigned i = 0; i < desc->n_methods; i++)
+		if (svc->streaming[i])
+			streaming[ack.n_streaming++] = i;
+	ack.streaming = streaming;
+	err = sconn_send(sc, &ah, &ack.base, NULL, 0) ? -EPROTO : 0;
+out:
+	free(methods);
+	free(streaming);
+	return err;
+}
+
 static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *payload)
 {
 	Vrpc__V1__Hello *hello = vrpc__v1__hello__unpack(NULL, h->length, payload);
-	Vrpc__V1__Hello ack = VRPC__V1__HELLO__INIT;
-	struct vrpc_hdr ah = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
 	const struct service_entry *svc;
 	uint32_t version, max_frame;
-	char text[256], **methods;
-	uint32_t *streaming;
-	int err;
+	char text[256];
 
 	if (!hello) {
 		hello_refuse(sc, VRPC_INVALID_ARGUMENT, "HELLO is not a valid vrpc.v1.Hello");
@@ -215,34 +246,7 @@ static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *p
 		svc = NULL;
 	}
 	vrpc__v1__hello__free_unpacked(hello, NULL);
-	if (!svc || sc->dead)
-		return -EPROTO;
-	ack.version_min = ack.version_max = version;
-	ack.max_frame = max_frame;
-	ack.service = (char *)svc->impl->descriptor->name;
-	methods = calloc(svc->impl->descriptor->n_methods + 1, sizeof(*methods));
-	if (methods) {
-		for (unsigned i = 0; i < svc->impl->descriptor->n_methods; i++)
-			methods[i] = (char *)svc->impl->descriptor->methods[i].name;
-		ack.n_methods = svc->impl->descriptor->n_methods;
-		ack.methods = methods;
-		/* The names are a courtesy to brokers: left out if they do not fit. */
-		if (protobuf_c_message_get_packed_size(&ack.base) > max_frame)
-			ack.n_methods = 0;
-	}
-	streaming = calloc(svc->impl->descriptor->n_methods + 1, sizeof(*streaming));
-	if (!streaming) {
-		free(methods);
-		return -EPROTO;
-	}
-	for (unsigned i = 0; i < svc->impl->descriptor->n_methods; i++)
-		if (svc->streaming[i])
-			streaming[ack.n_streaming++] = i;
-	ack.streaming = streaming;
-	err = sconn_send(sc, &ah, &ack.base, NULL, 0);
-	free(methods);
-	free(streaming);
-	if (err)
+	if (!svc || sc->dead || send_ack(sc, svc, version, max_frame))
 		return -EPROTO;
 	sc->svc = svc;
 	sc->c.max_frame = max_frame;

@@ -502,6 +502,39 @@ static int check_oneofs(struct vrpc_dyn *d, const struct dyn_msg *m)
 	return 0;
 }
 
+/* protoc-c lists fields by number (@p fields, sorted as @p keys); each
+ * field's build state keeps its declaration slot in @p b. */
+static int describe_fields(struct vrpc_dyn *d, struct dyn_msg *m,
+			   ProtobufCFieldDescriptor *fields, struct field_build *b,
+			   struct sort_key *keys)
+{
+	const DynMsgProto *p = m->proto;
+	unsigned n = (unsigned)p->n_field, i;
+	int err;
+
+	for (i = 0; i < n; i++)
+		keys[i] = (struct sort_key){ p->field[i]->number, NULL, i };
+	qsort(keys, n, sizeof(*keys), by_number);
+	for (i = 0; i < n; i++) {
+		const DynFieldProto *fp = p->field[keys[i].index];
+
+		b[keys[i].index] = (struct field_build){
+			.d = d, .m = m, .fp = fp, .f = &fields[i],
+			.proto3 = m->file->syntax && !strcmp(m->file->syntax, "proto3"),
+			.in_oneof = fp->has_oneof_index && !fp->proto3_optional,
+		};
+	}
+	for (i = 0; i < n; i++) {
+		err = field_describe(&b[i]);
+		if (err)
+			return err;
+		if (i > 0 && keys[i - 1].number == keys[i].number)
+			return dyn_fail(d, -EINVAL, "%s: field number %d used twice", m->d.name,
+					keys[i].number);
+	}
+	return 0;
+}
+
 int dyn_message_build(struct vrpc_dyn *d, struct dyn_msg *m)
 {
 	const DynMsgProto *p = m->proto;
@@ -525,29 +558,9 @@ int dyn_message_build(struct vrpc_dyn *d, struct dyn_msg *m)
 	err = -ENOMEM;
 	if (!fields || !ops || !b || !keys)
 		goto out;
-	/* protoc-c lists fields by number; each keeps its declaration slot in b. */
-	for (i = 0; i < n; i++)
-		keys[i] = (struct sort_key){ p->field[i]->number, NULL, i };
-	qsort(keys, n, sizeof(*keys), by_number);
-	for (i = 0; i < n; i++) {
-		const DynFieldProto *fp = p->field[keys[i].index];
-
-		b[keys[i].index] = (struct field_build){
-			.d = d, .m = m, .fp = fp, .f = &fields[i],
-			.proto3 = m->file->syntax && !strcmp(m->file->syntax, "proto3"),
-			.in_oneof = fp->has_oneof_index && !fp->proto3_optional,
-		};
-	}
-	for (i = 0; i < n; i++) {
-		err = field_describe(&b[i]);
-		if (err)
-			goto out;
-		if (i > 0 && keys[i - 1].number == keys[i].number) {
-			err = dyn_fail(d, -EINVAL, "%s: field number %d used twice", m->d.name,
-				       keys[i].number);
-			goto out;
-		}
-	}
+	err = describe_fields(d, m, fields, b, keys);
+	if (err)
+		goto out;
 	for (i = 0; i < n; i++)
 		if (!b[i].in_oneof)
 			place_field(&l, &b[i], ops, &n_ops);

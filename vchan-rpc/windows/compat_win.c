@@ -4,6 +4,7 @@
 
 #include "compat.h"
 
+/* One case per Windows error: a table, long by nature. */
 int compat_win_errno(DWORD err)
 {
 	switch (err) {
