@@ -851,40 +851,42 @@ static int upstream_hello(struct vrpc_relay_upstream *u, int timeout_ms)
 	return vrpc_conn_hello(&u->rc.c, u->service, timeout_ms, ack_frame, &w);
 }
 
+/* An upstream on @p t (taken, also on failure) for @p service (copied),
+ * its HELLO not yet said. @return 0 or -ENOMEM. */
+static int upstream_new(struct vrpc_transport *t, const char *service,
+			struct vrpc_relay_upstream **out)
+{
+	struct vrpc_relay_upstream *u = calloc(1, sizeof(*u));
+
+	*out = NULL;
+	if (!u || !(u->service = strdup(service)) ||
+	    conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE)) {
+		if (u)
+			free(u->service);
+		free(u);
+		transport_close(t);
+		return -ENOMEM;
+	}
+	u->rc.kind = RK_UPSTREAM;
+	u->next_id = 1;
+	*out = u;
+	return 0;
+}
+
 int vrpc_relay_upstream_open(const char *addr, const char *service, int timeout_ms,
 			     struct vrpc_relay_upstream **out)
 {
-	struct vrpc_relay_upstream *u = calloc(1, sizeof(*u));
 	struct vrpc_transport *t;
 	int err;
 
 	*out = NULL;
-	if (!u)
-		return -ENOMEM;
-	u->rc.kind = RK_UPSTREAM;
-	u->next_id = 1;
-	u->service = strdup(service);
-	if (!u->service) {
-		err = -ENOMEM;
-		goto err_u;
-	}
 	err = transport_connect(addr, timeout_ms, &t);
-	if (err)
-		goto err_u;
-	err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE);
-	if (err) {
-		transport_close(t);
-		goto err_u;
+	if (!err)
+		err = upstream_new(t, service, out);
+	if (!err && (err = upstream_hello(*out, timeout_ms > 0 ? timeout_ms : 5000))) {
+		vrpc_relay_upstream_free(*out);
+		*out = NULL;
 	}
-	err = upstream_hello(u, timeout_ms > 0 ? timeout_ms : 5000);
-	if (err)
-		goto err_conn;
-	*out = u;
-	return 0;
-err_conn:
-	conn_fini(&u->rc.c);
-err_u:
-	upstream_free(u);
 	return err;
 }
 
@@ -1010,49 +1012,37 @@ static char *ack_service(const uint8_t *ack, size_t len)
 int vrpc_relay_upstream_import(int fd, const uint8_t *blob, size_t len,
 			       struct vrpc_relay_upstream **out)
 {
-	struct vrpc_relay_upstream *u = calloc(1, sizeof(*u));
-	struct ack_wait w = { .u = u };
 	struct vrpc_hdr h = { .version = VRPC_VERSION, .type = VRPC_T_HELLO_ACK };
+	struct ack_wait w = { 0 };
 	struct vrpc_transport *t;
 	const uint8_t *ack, *rest;
 	size_t ack_len, rest_len;
-	char scheme[256];
+	char scheme[256], *service = NULL;
 	int err;
 
 	*out = NULL;
-	if (!u) {
-		close(fd);
-		return -ENOMEM;
-	}
-	u->rc.kind = RK_UPSTREAM;
-	u->next_id = 1;
 	err = handover_parse(blob, len, scheme, &ack, &ack_len, &rest, &rest_len);
-	if (!err && !(u->service = ack_service(ack, ack_len)))
+	if (!err && !(service = ack_service(ack, ack_len)))
 		err = -EBADMSG;
 	if (err) {
 		close(fd);
-		goto err_u;
+		return err;
 	}
-	if ((err = vrpc_transport_from_fd(scheme, fd, &t)))
-		goto err_u;
-	if ((err = conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE))) {
-		transport_close(t);
-		goto err_u;
-	}
+	err = vrpc_transport_from_fd(scheme, fd, &t);
+	if (!err)
+		err = upstream_new(t, service, &w.u);
+	free(service);
+	if (err)
+		return err;
 	h.length = (uint32_t)ack_len;
-	if (ack_frame(&w, &h, ack) != 1 || rest_len > u->rc.c.rcap) {
-		err = -EBADMSG;
-		goto err_conn;
+	if (ack_frame(&w, &h, ack) != 1 || rest_len > w.u->rc.c.rcap) {
+		vrpc_relay_upstream_free(w.u);
+		return -EBADMSG;
 	}
-	memcpy(u->rc.c.rbuf, rest, rest_len);
-	u->rc.c.rlen = rest_len;
-	*out = u;
+	memcpy(w.u->rc.c.rbuf, rest, rest_len);
+	w.u->rc.c.rlen = rest_len;
+	*out = w.u;
 	return 0;
-err_conn:
-	conn_fini(&u->rc.c);
-err_u:
-	upstream_free(u);
-	return err;
 }
 
 const char *vrpc_relay_upstream_service(const struct vrpc_relay_upstream *u)
