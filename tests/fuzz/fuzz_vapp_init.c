@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		break;
 	case 5:
-		if (!initconf_manifest_name(buf, len, name) && strlen(name) > INITCONF_NAME_MAX)
+		if (!initconf_parse_name(buf, len, name) && strlen(name) > INITCONF_NAME_MAX)
 			__builtin_trap();
 		break;
 	case 6:
