@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "measure_private.h"
+#include "vapp_util.h"
 
 int mfile_join(char *out, const char *dir, const char *name)
 {
@@ -69,23 +70,6 @@ err_fd:
 	return ret;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Writes a temporary file beside @p path; its name goes to @p tmp. */
 static int write_temp(const char *path, char *tmp, const void *buf, size_t len, mode_t mode)
 {
@@ -96,7 +80,7 @@ static int write_temp(const char *path, char *tmp, const void *buf, size_t len, 
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 from the start */
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, buf, len);
+	ret = vapp_write_all(fd, buf, len);
 	if (!ret && fchmod(fd, mode) < 0)
 		ret = -errno;
 	if (!ret && fsync(fd) < 0)

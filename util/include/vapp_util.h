@@ -25,6 +25,9 @@ void vapp_buf_free(struct vapp_buf *b);
 
 /* Reads all of @p path into @p b (appended). @return 0 or -errno. */
 int vapp_read_file(const char *path, struct vapp_buf *b);
+/* Writes all @p len bytes to @p fd (short writes and EINTR resumed).
+ * @return 0 or -errno. */
+int vapp_write_all(int fd, const void *data, size_t len);
 /* Writes @p len bytes to @p path through PATH.tmp and rename(). */
 int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode);
 /* mkdir -p -m @p mode: folders it adds above the last get 0755; existing

@@ -104,9 +104,25 @@ int vapp_read_file(const char *path, struct vapp_buf *b)
 	return ret;
 }
 
-int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode)
+int vapp_write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode)
+{
 	char *tmp;
 	int fd, ret = 0;
 
@@ -117,18 +133,8 @@ int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint3
 		ret = -errno;
 		goto err_tmp;
 	}
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto err_fd;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if ((ret = vapp_write_all(fd, data, len)) < 0)
+		goto err_fd;
 	/* The umask may have taken bits away; the image folder is ours. */
 	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
 		ret = -errno;
