@@ -244,6 +244,40 @@ static void test_notify(void **state)
 }
 
 /* A server may write before the client attaches; it cannot read yet. */
+/* Arming before a sleep: the ask is in the peer's byte, and a look after
+ * it finds what came meanwhile (the lost wake-up a fresh connection had). */
+static void test_arm(void **state)
+{
+	struct pair *p = pair_new(12, 12);
+	struct vchan_interface *v = page(p);
+	uint8_t buf[64];
+	bool kick;
+
+	/* The server's first ask is in place from set-up; the client's read of
+	 * it is honoured, so the client asks nothing now. */
+	assert_int_equal(shm_ring_write(&p->srv, "hi", 2, &kick), 2);
+	assert_int_equal(shm_ring_read(&p->cli, buf, sizeof(buf), &kick), 2);
+	v->srv_notify = 0;
+	/* Nothing to read: armed, and told to sleep. */
+	assert_int_equal(shm_ring_arm(&p->cli, false), 0);
+	assert_int_equal(v->srv_notify & VCHAN_NOTIFY_WRITE, VCHAN_NOTIFY_WRITE);
+	assert_int_equal(v->srv_notify & VCHAN_NOTIFY_READ, 0);
+	/* The server's next write signals, once. */
+	assert_int_equal(shm_ring_write(&p->srv, "x", 1, &kick), 1);
+	assert_true(kick);
+	/* Already something to read: do not sleep. */
+	v->srv_notify = 0;
+	assert_int_equal(shm_ring_arm(&p->cli, false), 1);
+	assert_int_equal(shm_ring_read(&p->cli, buf, sizeof(buf), &kick), 1);
+	/* Wanting to write: asks for reads too; room means no sleep. */
+	assert_int_equal(shm_ring_arm(&p->cli, true), 1);
+	assert_int_equal(v->srv_notify & VCHAN_NOTIFY_READ, VCHAN_NOTIFY_READ);
+	/* A peer gone or a broken page: never sleep on it. */
+	v->srv_live = 0;
+	assert_int_equal(shm_ring_arm(&p->cli, false), 1);
+	pair_free(p);
+}
+
 static void test_before_attach(void **state)
 {
 	uint8_t *mem = malloc(shm_ring_region_size(16, 16));
@@ -442,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_index_wrap),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_arm),
 		cmocka_unit_test(test_before_attach),
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_corruption),

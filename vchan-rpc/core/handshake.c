@@ -59,5 +59,11 @@ int vrpc_conn_hello(struct vrpc_conn *c, const char *service, int timeout_ms, co
 		err = transport_wait(c->t, conn_queued(c) > 0, left);
 		err = err < 0 ? err : 0;
 	}
-	return err == 1 ? 0 : err;
+	if (err != 1)
+		return err;
+	/* The answer's frame handler stopped the reading before it would
+	 * block, so a transport whose peer signals only when asked (shm) has
+	 * not asked: ask now, or whoever polls next sleeps past the replies. */
+	transport_arm(c->t, conn_queued(c) > 0);
+	return 0;
 }

@@ -265,6 +265,23 @@ static bool honour_notify(struct shm_ring *r, uint8_t bit)
 	return (__atomic_fetch_and(r->my_notify, (uint8_t)~bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 
+int shm_ring_arm(struct shm_ring *r, bool want_write)
+{
+	int live;
+
+	if (ring_check(r))
+		return 1;
+	request_notify(r, VCHAN_NOTIFY_WRITE);
+	if (want_write)
+		request_notify(r, VCHAN_NOTIFY_READ);
+	/* After the requests (request_notify's barrier): the peer moved its
+	 * index before seeing them, or will signal. */
+	live = shm_ring_peer_live(r);
+	if (live != 1 || read_ready(r) != 0)
+		return 1;
+	return want_write && write_space(r) != 0;
+}
+
 ssize_t shm_ring_read(struct shm_ring *r, void *buf, size_t len, bool *kick)
 {
 	struct shm_ring_dir *d = &r->rd;

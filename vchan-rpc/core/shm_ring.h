@@ -105,6 +105,14 @@ int shm_ring_data_ready(struct shm_ring *r);
 /** @return bytes of free space to write into, or -EPROTO. */
 int shm_ring_space(struct shm_ring *r);
 
+/**
+ * Before sleeping: asks the peer to signal its next write (and, with
+ * @p want_write, its next read), then looks again. @return 1 when there is
+ * already something to do (data, room to write, a peer gone, a broken
+ * page): do not sleep; 0 when the peer will signal.
+ */
+int shm_ring_arm(struct shm_ring *r, bool want_write);
+
 /** @return 1 if the peer is live (or not yet connected), 0 if not, -EPROTO. */
 int shm_ring_peer_live(struct shm_ring *r);
 

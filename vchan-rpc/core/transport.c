@@ -122,6 +122,11 @@ short transport_poll_events(struct vrpc_transport *t, int want_write)
 	return (short)(POLLIN | (want_write ? POLLOUT : 0));
 }
 
+int transport_arm(struct vrpc_transport *t, int want_write)
+{
+	return t->ops->arm ? t->ops->arm(t, want_write) : 0;
+}
+
 void transport_poll_done(struct vrpc_transport *t)
 {
 	if (t->ops->poll_done)
@@ -194,6 +199,10 @@ int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
 			timeout_ms = VRPC_TRANSPORT_RETRY_MS;
 		pfd.fd = -1;
 	}
+	/* Something came between the caller's last look and now: no sleep
+	 * (arm() made the fd readable, so the poll returns at once). */
+	if (events && transport_arm(t, want_write))
+		timeout_ms = 0;
 	do
 		n = poll(&pfd, 1, timeout_ms);
 	while (n < 0 && errno == EINTR);

@@ -70,6 +70,11 @@ struct vrpc_transport_ops {
 	 * listening one becomes a listener. Both take @p fd, also on failure.
 	 * NULL where the scheme has no such socket. @return 0 or -errno. */
 	int (*from_fd)(int fd, struct vrpc_transport **out);
+	/* Before the caller sleeps on t->fd: a transport whose peer signals
+	 * only when asked (shm) asks now, then looks again; when there is
+	 * already something to do it makes t->fd readable and returns 1.
+	 * NULL where the fd alone tells (sockets). @return 1 or 0. */
+	int (*arm)(struct vrpc_transport *t, int want_write);
 	int (*listen_fd)(int fd, struct vrpc_listener **out);
 };
 
@@ -98,6 +103,8 @@ int transport_listen(const char *addr, struct vrpc_listener **out);
 int transport_attach(const char *addr, struct vrpc_transport **out);
 short transport_poll_events(struct vrpc_transport *t, int want_write);
 void transport_poll_done(struct vrpc_transport *t);
+/* ops->arm, when the transport has one; else 0. */
+int transport_arm(struct vrpc_transport *t, int want_write);
 void transport_close(struct vrpc_transport *t);
 /* ops->from_fd and ops->listen_fd of @p scheme ("unix", ...); each takes
  * @p fd. @return 0, -EINVAL (no such scheme), -ENOTSUP, or -errno. */

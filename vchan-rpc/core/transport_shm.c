@@ -553,6 +553,21 @@ static void shm_poll_done(struct vrpc_transport *t)
 		shm_ring_set_peer_gone(&s->ring);
 }
 
+/* Kicks itself when there is something to do already, so that whoever
+ * polls t->fd (a loop, not only transport_wait()) does not sleep past it. */
+static int shm_arm(struct vrpc_transport *t, int want_write)
+{
+	struct shm_transport *s = (struct shm_transport *)t;
+	uint64_t one = 1;
+
+	if (!shm_ring_arm(&s->ring, want_write))
+		return 0;
+	if (write(s->efd_in, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so t->fd is readable anyway. */
+	}
+	return 1;
+}
+
 /* Data, or a change read() must report; no syscall, no notify armed. */
 static int shm_ready(struct vrpc_transport *t)
 {
@@ -570,5 +585,6 @@ const struct vrpc_transport_ops vrpc_transport_shm = {
 	.poll_events = shm_poll_events,
 	.poll_done = shm_poll_done,
 	.ready = shm_ready,
+	.arm = shm_arm,
 	.close = shm_close,
 };
