@@ -1,7 +1,8 @@
 /* bench_broker.c - what the broker adds to a call: round-trip time of an
  * Echo call through vrpc_relay (guest -> broker -> appliance, the caller's
  * label attached, policy checked) against the same call made directly to
- * the appliance, in the same run. --json FILE appends the figures. */
+ * the appliance, in the same run: the median of BENCH_RUNS interleaved
+ * runs (bench_stats.h). --json FILE appends the figures. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "relay_rig.h"
 #include "vrpc_relay.h"
 
 #define SAMPLES 20000
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#define now_us bench_now_us
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -70,22 +66,14 @@ static void rtt(const char *addr, double *p50, double *p99)
 	*p99 = s[SAMPLES * 99 / 100];
 }
 
-static void report(FILE *json, const char *name, double value, double baseline)
-{
-	printf("%-24s %10.2f us   baseline %10.2f us   ratio %6.3f\n", name, value, baseline,
-	       value / baseline);
-	if (json)
-		fprintf(json,
-			"{\"name\":\"%s\",\"value\":%.3f,\"unit\":\"us\",\"baseline\":%.3f,\"ratio\":%.4f}\n",
-			name, value, baseline, value / baseline);
-}
-
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vrpc-bench-broker-XXXXXX", gate[160], up[160], sock[160];
 	struct appliance app;
 	struct runner rn = { 0 };
 	struct vrpc_relay *relay;
+	struct bench_fig p50 = { .name = "rtt_brokered_p50_us", .unit = "us" };
+	struct bench_fig p99 = { .name = "rtt_brokered_p99_us", .unit = "us" };
 	double d50, d99, b50, b99;
 	FILE *json = NULL;
 
@@ -108,10 +96,14 @@ int main(int argc, char **argv)
 	if (runner_start(&rn))
 		return 1;
 
-	rtt(app.direct, &d50, &d99);
-	rtt(gate, &b50, &b99);
-	report(json, "rtt_brokered_p50_us", b50, d50);
-	report(json, "rtt_brokered_p99_us", b99, d99);
+	for (int r = bench_runs(); r > 0; r--) {
+		rtt(app.direct, &d50, &d99);
+		rtt(gate, &b50, &b99);
+		bench_add(&p50, b50, d50);
+		bench_add(&p99, b99, d99);
+	}
+	bench_report(json, &p50);
+	bench_report(json, &p99);
 
 	runner_stop(&rn);
 	vrpc_loop_free(rn.loop);

@@ -1,8 +1,10 @@
 /* bench_vrpc.c - libvrpc's speed against baselines measured in the same run:
  * round-trip time over shm and unix against a raw socketpair ping-pong,
  * calls per second with 1 and 64 in flight, and bulk bandwidth over shm
- * against memcpy. Prints a table; --json FILE appends one JSON object per
- * figure (name, value, unit, baseline, ratio = value / baseline). */
+ * against memcpy of buffers larger than the last-level cache. Every figure
+ * is the median of BENCH_RUNS interleaved runs (bench_stats.h); --json FILE
+ * appends one JSON object per figure (name, value, min, max, runs, unit,
+ * baseline, ratio: the median of the runs' value / baseline). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,39 +14,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "server_thread.h"
 
 enum { M_ECHO = 0 };
 #define RTT_SAMPLES 20000
 #define PAYLOAD 61 /* data bytes: the packed request is 64 bytes with its tag */
 
-static FILE *json;
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#define now_us bench_now_us
+/* memcpy's baseline: two buffers of this size defeat any last-level cache
+ * of this class of machine (tens of MiB), as a bulk payload would. */
+#define MEMCPY_MIB 64
 
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static void report(const char *name, double value, const char *unit, double baseline)
-{
-	double ratio = baseline > 0 ? value / baseline : 0;
-
-	printf("%-26s %12.2f %-6s baseline %12.2f  ratio %6.3f\n", name, value, unit, baseline,
-	       ratio);
-	if (json)
-		fprintf(json,
-			"{\"name\":\"%s\",\"value\":%.3f,\"unit\":\"%s\",\"baseline\":%.3f,\"ratio\":%.4f}\n",
-			name, value, unit, baseline, ratio);
 }
 
 /* ---- baseline: 64 bytes back and forth over a socketpair, no RPC ---- */
@@ -174,11 +160,13 @@ static double pipelined(const char *addr, Vrpc__Test__EchoRequest *req, int infl
 
 static double memcpy_MBps(void)
 {
-	size_t len = 1u << 20;
+	size_t len = (size_t)MEMCPY_MIB << 20;
 	char *a = malloc(len), *b = malloc(len);
 	double t0, secs;
-	int n = 2000;
+	int n = 16;
 
+	if (!a || !b)
+		exit(1);
 	memset(a, 1, len);
 	memset(b, 2, len);
 	t0 = now_us();
@@ -189,21 +177,70 @@ static double memcpy_MBps(void)
 	secs = (now_us() - t0) / 1e6;
 	free(a);
 	free(b);
-	return n * (len / 1048576.0) / secs;
+	return n * (double)MEMCPY_MIB / secs;
 }
 
-/* The benchmark as one script: each figure and the ratio it is read against
- * in the order they are printed (long by design; each step is a helper). */
+/* MB/s of 1 MiB requests (a 1-byte reply each) into the server at @p addr. */
+static double bulk_MBps(const char *addr, Vrpc__Test__EchoRequest *bulk, long calls)
+{
+	double t0 = now_us();
+
+	pipelined(addr, bulk, 4, calls);
+	return calls * 1.0 / ((now_us() - t0) / 1e6);
+}
+
+enum { F_RTT_SHM50, F_RTT_SHM99, F_RTT_UNIX50, F_RTT_UNIX99, F_CALLS1, F_CALLS64, F_BULK64K,
+       F_BULK, F_N };
+
+/* One run of every figure, each right after its baseline. */
+static void one_run(struct bench_fig *f, const char *shm, const char *unx, const char *big)
+{
+	static uint8_t data[PAYLOAD];
+	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
+	Vrpc__Test__EchoRequest bulk = VRPC__TEST__ECHO_REQUEST__INIT;
+	double raw50, raw99, p50, p99, mcpy;
+
+	raw_pingpong(&raw50, &raw99);
+	rpc_rtt(shm, &p50, &p99);
+	bench_add(&f[F_RTT_SHM50], p50, raw50);
+	bench_add(&f[F_RTT_SHM99], p99, raw99);
+	raw_pingpong(&raw50, &raw99);
+	rpc_rtt(unx, &p50, &p99);
+	bench_add(&f[F_RTT_UNIX50], p50, raw50);
+	bench_add(&f[F_RTT_UNIX99], p99, raw99);
+	small.data.data = data;
+	small.data.len = sizeof(data);
+	raw_pingpong(&raw50, &raw99);
+	bench_add(&f[F_CALLS1], pipelined(shm, &small, 1, 50000), 1e6 / raw50);
+	raw_pingpong(&raw50, &raw99);
+	bench_add(&f[F_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
+	bulk.data.len = 1u << 20;
+	bulk.data.data = calloc(1, bulk.data.len);
+	bulk.reply_bytes = 1;
+	mcpy = memcpy_MBps();
+	bench_add(&f[F_BULK64K], bulk_MBps(shm, &bulk, 600), mcpy);
+	mcpy = memcpy_MBps();
+	bench_add(&f[F_BULK], bulk_MBps(big, &bulk, 600), mcpy);
+	free(bulk.data.data);
+}
+
 int main(int argc, char **argv)
 {
 	struct vrpc_server_opts opts = { .max_frame = 2u << 20 };
 	struct server_thread shm, unx, big;
+	struct bench_fig f[F_N] = {
+		[F_RTT_SHM50] = { .name = "rtt_shm_p50_us", .unit = "us" },
+		[F_RTT_SHM99] = { .name = "rtt_shm_p99_us", .unit = "us" },
+		[F_RTT_UNIX50] = { .name = "rtt_unix_p50_us", .unit = "us" },
+		[F_RTT_UNIX99] = { .name = "rtt_unix_p99_us", .unit = "us" },
+		[F_CALLS1] = { .name = "calls_per_s_inflight_1", .unit = "1/s" },
+		[F_CALLS64] = { .name = "calls_per_s_inflight_64", .unit = "1/s" },
+		[F_BULK64K] = { .name = "bulk_shm_64k_ring_MBps", .unit = "MB/s" },
+		[F_BULK] = { .name = "bulk_shm_MBps", .unit = "MB/s" },
+	};
 	char dir[] = "/tmp/vrpc-bench-XXXXXX", addr[128];
-	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
-	Vrpc__Test__EchoRequest bulk = VRPC__TEST__ECHO_REQUEST__INIT;
-	static uint8_t data[PAYLOAD];
-	double raw50, raw99, shm50, shm99, unx50, unx99, raw_rate, mb, mcpy;
-	long bulk_calls = 600;
+	FILE *json = NULL;
+	int runs = bench_runs();
 
 	if (argc == 3 && !strcmp(argv[1], "--json")) {
 		json = fopen(argv[2], "a");
@@ -229,38 +266,12 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(big.addr, sizeof(big.addr), "shm:%s/big.sock", dir);
 
-	raw_pingpong(&raw50, &raw99);
-	rpc_rtt(shm.addr, &shm50, &shm99);
-	rpc_rtt(unx.addr, &unx50, &unx99);
-	raw_rate = 1e6 / raw50;
-	printf("%-26s %12s %-6s\n", "figure", "value", "unit");
-	report("rtt_shm_p50_us", shm50, "us", raw50);
-	report("rtt_shm_p99_us", shm99, "us", raw99);
-	report("rtt_unix_p50_us", unx50, "us", raw50);
-	report("rtt_unix_p99_us", unx99, "us", raw99);
-
-	small.data.data = data;
-	small.data.len = sizeof(data);
-	report("calls_per_s_inflight_1", pipelined(shm.addr, &small, 1, 50000), "1/s", raw_rate);
-	report("calls_per_s_inflight_64", pipelined(shm.addr, &small, 64, 300000), "1/s", raw_rate);
-
-	/* 1 MiB requests, a 1-byte reply each: bandwidth into the server. */
-	bulk.data.len = 1u << 20;
-	bulk.data.data = calloc(1, bulk.data.len);
-	bulk.reply_bytes = 1;
-	mcpy = memcpy_MBps();
-	{
-		double t0 = now_us();
-
-		pipelined(shm.addr, &bulk, 4, bulk_calls);
-		mb = bulk_calls * 1.0 / ((now_us() - t0) / 1e6);
-		report("bulk_shm_64k_ring_MBps", mb, "MB/s", mcpy);
-		t0 = now_us();
-		pipelined(big.addr, &bulk, 4, bulk_calls);
-		mb = bulk_calls * 1.0 / ((now_us() - t0) / 1e6);
-	}
-	report("bulk_shm_MBps", mb, "MB/s", mcpy);
-	free(bulk.data.data);
+	for (int r = 0; r < runs; r++)
+		one_run(f, shm.addr, unx.addr, big.addr);
+	printf("%-26s %12s %-5s [min..max]  (memcpy baseline on %d MiB buffers)\n", "figure",
+	       "median", "unit", MEMCPY_MIB);
+	for (int i = 0; i < F_N; i++)
+		bench_report(json, &f[i]);
 
 	server_thread_stop(&shm);
 	server_thread_stop(&unx);
