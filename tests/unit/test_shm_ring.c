@@ -259,7 +259,7 @@ static void test_arm(void **state)
 	assert_int_equal(shm_ring_read(&p->cli, buf, sizeof(buf), &kick), 2);
 	v->srv_notify = 0;
 	/* Nothing to read: armed, and told to sleep. */
-	assert_int_equal(shm_ring_arm(&p->cli, false), 0);
+	assert_int_equal(vrpc_shm_ring_arm(&p->cli, false), 0);
 	assert_int_equal(v->srv_notify & VCHAN_NOTIFY_WRITE, VCHAN_NOTIFY_WRITE);
 	assert_int_equal(v->srv_notify & VCHAN_NOTIFY_READ, 0);
 	/* The server's next write signals, once. */
@@ -267,14 +267,14 @@ static void test_arm(void **state)
 	assert_true(kick);
 	/* Already something to read: do not sleep. */
 	v->srv_notify = 0;
-	assert_int_equal(shm_ring_arm(&p->cli, false), 1);
+	assert_int_equal(vrpc_shm_ring_arm(&p->cli, false), 1);
 	assert_int_equal(shm_ring_read(&p->cli, buf, sizeof(buf), &kick), 1);
 	/* Wanting to write: asks for reads too; room means no sleep. */
-	assert_int_equal(shm_ring_arm(&p->cli, true), 1);
+	assert_int_equal(vrpc_shm_ring_arm(&p->cli, true), 1);
 	assert_int_equal(v->srv_notify & VCHAN_NOTIFY_READ, VCHAN_NOTIFY_READ);
 	/* A peer gone or a broken page: never sleep on it. */
 	v->srv_live = 0;
-	assert_int_equal(shm_ring_arm(&p->cli, false), 1);
+	assert_int_equal(vrpc_shm_ring_arm(&p->cli, false), 1);
 	pair_free(p);
 }
 

@@ -39,6 +39,7 @@ struct vrpc_client {
 	bool in_process;    /* defer flushing to the end of process() */
 	int cur_status;     /* status of the call whose closure is running */
 	bool *streaming;    /* per method: answers with a stream (HELLO_ACK) */
+	struct spin_ctl spin;
 	char cur_message[MESSAGE_MAX];
 };
 
@@ -233,8 +234,15 @@ int vrpc_client_wait(struct vrpc_client *cli, int timeout_ms)
 		return cli->dead;
 	if (next >= 0 && (timeout_ms < 0 || next < timeout_ms))
 		timeout_ms = next;
-	if (timeout_ms != 0 && cli->inflight && transport_spin(cli->c.t, vrpc_spin_us()))
-		return vrpc_client_process(cli);
+	if (timeout_ms != 0 && cli->inflight && cli->c.t->ops->ready) {
+		int budget = vrpc_spin_budget(&cli->spin);
+		bool found = budget > 0 && transport_spin(cli->c.t, budget);
+
+		if (budget > 0)
+			vrpc_spin_result(&cli->spin, found);
+		if (found)
+			return vrpc_client_process(cli);
+	}
 	err = transport_wait(cli->c.t, conn_queued(&cli->c) > 0, timeout_ms);
 	if (err < 0) {
 		lose_connection(cli, err);
@@ -508,6 +516,7 @@ struct vrpc_client *vrpc_client_open(const char *addr, const ProtobufCServiceDes
 		goto err_cli;
 	}
 	cli->mask = slots - 1;
+	cli->spin.budget_us = -1;
 	cli->next_id = 1;
 	cli->max_inflight = o.max_inflight;
 	cli->desc = service;

@@ -64,6 +64,6 @@ int vrpc_conn_hello(struct vrpc_conn *c, const char *service, int timeout_ms, co
 	/* The answer's frame handler stopped the reading before it would
 	 * block, so a transport whose peer signals only when asked (shm) has
 	 * not asked: ask now, or whoever polls next sleeps past the replies. */
-	transport_arm(c->t, conn_queued(c) > 0);
+	vrpc_transport_arm(c->t, conn_queued(c) > 0);
 	return 0;
 }

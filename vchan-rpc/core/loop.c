@@ -38,6 +38,7 @@ struct vrpc_loop {
 	struct loop_fd *fds;
 	struct loop_timer *timers;
 	struct loop_server *servers;
+	struct spin_ctl spin; /* before sleeping, for the servers' shm peers */
 };
 
 struct vrpc_loop *vrpc_loop_new(void)
@@ -46,6 +47,7 @@ struct vrpc_loop *vrpc_loop_new(void)
 
 	if (!loop)
 		return NULL;
+	loop->spin.budget_us = -1;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
 		free(loop);
@@ -221,10 +223,14 @@ static void sweep_deleted_fds(struct vrpc_loop *loop)
  * and a wake-up take: look for it a little before sleeping. */
 static bool spin_servers(struct vrpc_loop *loop)
 {
-	for (struct loop_server *s = loop->servers; s; s = s->next)
-		if (server_spin(s->srv, vrpc_spin_us()))
-			return true;
-	return false;
+	int budget = vrpc_spin_budget(&loop->spin);
+	bool found = false;
+
+	for (struct loop_server *s = loop->servers; s && budget > 0 && !found; s = s->next)
+		found = server_spin(s->srv, budget);
+	if (budget > 0)
+		vrpc_spin_result(&loop->spin, found);
+	return found;
 }
 
 int vrpc_loop_run(struct vrpc_loop *loop)

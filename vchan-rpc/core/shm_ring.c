@@ -265,7 +265,7 @@ static bool honour_notify(struct shm_ring *r, uint8_t bit)
 	return (__atomic_fetch_and(r->my_notify, (uint8_t)~bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 
-int shm_ring_arm(struct shm_ring *r, bool want_write)
+int vrpc_shm_ring_arm(struct shm_ring *r, bool want_write)
 {
 	int live;
 

@@ -111,7 +111,7 @@ int shm_ring_space(struct shm_ring *r);
  * already something to do (data, room to write, a peer gone, a broken
  * page): do not sleep; 0 when the peer will signal.
  */
-int shm_ring_arm(struct shm_ring *r, bool want_write);
+int vrpc_shm_ring_arm(struct shm_ring *r, bool want_write);
 
 /** @return 1 if the peer is live (or not yet connected), 0 if not, -EPROTO. */
 int shm_ring_peer_live(struct shm_ring *r);

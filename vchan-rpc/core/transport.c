@@ -122,7 +122,7 @@ short transport_poll_events(struct vrpc_transport *t, int want_write)
 	return (short)(POLLIN | (want_write ? POLLOUT : 0));
 }
 
-int transport_arm(struct vrpc_transport *t, int want_write)
+int vrpc_transport_arm(struct vrpc_transport *t, int want_write)
 {
 	return t->ops->arm ? t->ops->arm(t, want_write) : 0;
 }
@@ -145,6 +145,51 @@ int vrpc_spin_us(void)
 			us = VRPC_SPIN_US_DEFAULT;
 	}
 	return us;
+}
+
+#define SPIN_PROBE_EVERY 64
+
+static int online_cpus(void)
+{
+	static int n;
+
+	if (!n) {
+#ifdef _WIN32
+		SYSTEM_INFO si;
+
+		GetSystemInfo(&si);
+		n = si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
+#else
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = c > 0 ? (int)c : 1;
+#endif
+	}
+	return n;
+}
+
+int vrpc_spin_budget(struct spin_ctl *s)
+{
+	int max = vrpc_spin_us();
+
+	if (max <= 0 || online_cpus() < 2)
+		return 0;
+	if (s->budget_us < 0 || s->budget_us > max)
+		s->budget_us = max;
+	if (s->budget_us > 0)
+		return s->budget_us;
+	if (++s->skipped < SPIN_PROBE_EVERY)
+		return 0;
+	s->skipped = 0;
+	return max / 4 > 0 ? max / 4 : 1;
+}
+
+void vrpc_spin_result(struct spin_ctl *s, bool found)
+{
+	if (found)
+		s->budget_us = vrpc_spin_us();
+	else
+		s->budget_us = s->budget_us < 4 ? 0 : s->budget_us / 2;
 }
 
 int transport_spin(struct vrpc_transport *t, int max_us)
@@ -201,7 +246,7 @@ int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
 	}
 	/* Something came between the caller's last look and now: no sleep
 	 * (arm() made the fd readable, so the poll returns at once). */
-	if (events && transport_arm(t, want_write))
+	if (events && vrpc_transport_arm(t, want_write))
 		timeout_ms = 0;
 	do
 		n = poll(&pfd, 1, timeout_ms);

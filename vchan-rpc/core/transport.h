@@ -104,7 +104,7 @@ int transport_attach(const char *addr, struct vrpc_transport **out);
 short transport_poll_events(struct vrpc_transport *t, int want_write);
 void transport_poll_done(struct vrpc_transport *t);
 /* ops->arm, when the transport has one; else 0. */
-int transport_arm(struct vrpc_transport *t, int want_write);
+int vrpc_transport_arm(struct vrpc_transport *t, int want_write);
 void transport_close(struct vrpc_transport *t);
 /* ops->from_fd and ops->listen_fd of @p scheme ("unix", ...); each takes
  * @p fd. @return 0, -EINVAL (no such scheme), -ENOTSUP, or -errno. */
@@ -120,6 +120,22 @@ void listener_close(struct vrpc_listener *l);
  * it (0: never spin, for a loaded machine). */
 #define VRPC_SPIN_US_DEFAULT 50
 int vrpc_spin_us(void);
+
+/*
+ * A spin that stops when it does not pay: each waiter keeps one. After a
+ * spin that found nothing its budget halves (to none); after one that
+ * found work it is whole again; with no budget a short spin is tried every
+ * 64th wait, so a peer that became quick is noticed. With one CPU online
+ * it never spins: the peer cannot run while we do.
+ */
+struct spin_ctl {
+	int budget_us;    /* -1 before the first wait: the whole VRPC_SPIN_US */
+	unsigned skipped; /* waits without a spin since the budget ran out */
+};
+/* Microseconds to spin before this wait (0: sleep at once). */
+int vrpc_spin_budget(struct spin_ctl *s);
+/* Whether that spin found work. */
+void vrpc_spin_result(struct spin_ctl *s, bool found);
 
 /* Spins up to @p max_us microseconds for t->ops->ready(). A peer in shared
  * memory answers sooner than a sleep and a wake-up take.

@@ -560,7 +560,7 @@ static int shm_arm(struct vrpc_transport *t, int want_write)
 	struct shm_transport *s = (struct shm_transport *)t;
 	uint64_t one = 1;
 
-	if (!shm_ring_arm(&s->ring, want_write))
+	if (!vrpc_shm_ring_arm(&s->ring, want_write))
 		return 0;
 	if (write(s->efd_in, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is full, so t->fd is readable anyway. */
