@@ -117,6 +117,7 @@ include builder/rules.mk
 include runtime/guest-init/rules.mk
 include manifest/rules.mk
 include appliances/firewall/rules.mk
+include appliances/voip/rules.mk
 include runtime/policy/rules.mk
 include runtime/vappd/rules.mk
 include sdk/rules.mk

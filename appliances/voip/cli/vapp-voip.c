@@ -1,0 +1,247 @@
+/*
+ * vapp-voip - the VoIP appliance's guest-side CLI: vapp.voip.v1.Voip through
+ * libvrpc, one JSON object per line for each reply or event, so that a
+ * script (or a person with jq) reads it. It sends typed fields only; the
+ * appliance checks every one and says which it refused.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vrpc.h"
+#include "vrpc_json.h"
+#include "appliances/voip/voip.pb-c.h"
+
+#define DEFAULT_ADDR "serial:/dev/virtio-ports/vapp.voip"
+
+static const char usage[] =
+	"Usage: vapp-voip [options] COMMAND [ARGS]\n"
+	"\n"
+	"Drives the VoIP appliance (vapp.voip.v1.Voip). Each reply or event is printed\n"
+	"as one JSON object on a line.\n"
+	"\n"
+	"Commands:\n"
+	"  status                        the SIP stack, accounts, calls\n"
+	"  accounts                      the accounts (never their passwords)\n"
+	"  add-account URI [REGISTRAR USER]\n"
+	"                                a SIP account; with a registrar, the password\n"
+	"                                is read from $VAPP_VOIP_PASSWORD\n"
+	"  remove-account URI\n"
+	"  dial TO [ACCOUNT]             TO: a SIP URI or a number\n"
+	"  answer|hangup|hold|resume CALL_ID\n"
+	"  dtmf CALL_ID DIGITS           0-9 * # A-D\n"
+	"  calls                         the calls now\n"
+	"  events                        every event, until -t or -n ends it\n"
+	"\n"
+	"Options:\n"
+	"  -c, --connect ADDR   the appliance (default $VAPP_VOIP_ADDR, else\n"
+	"                       " DEFAULT_ADDR ")\n"
+	"  -t, --timeout SEC    how long to wait (default 10; for events, how long to\n"
+	"                       watch)\n"
+	"  -n, --count N        events: stop after N\n"
+	"  -h, --help           this help\n"
+	"\n"
+	"Exit status: 0 when the call succeeded, 1 when it failed (the appliance's\n"
+	"reason on stderr, \"vapp-voip: STATUS: reason\"), 2 on a usage error.\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_int(int sig)
+{
+	interrupted = 1;
+}
+
+static void print(const ProtobufCMessage *m)
+{
+	char *s = vrpc_json_from_message(m, 0);
+
+	puts(s ? s : "{}");
+	fflush(stdout);
+	free(s);
+}
+
+/* One unary call by method name; prints the reply. @return the exit status. */
+static int unary(struct vrpc_client *cli, const char *method, const ProtobufCMessage *req,
+		 int timeout_ms)
+{
+	const ProtobufCServiceDescriptor *sd = &vapp__voip__v1__voip__descriptor;
+	const ProtobufCMethodDescriptor *md = protobuf_c_service_descriptor_get_method_by_name(sd,
+											       method);
+	ProtobufCMessage *reply = NULL;
+	char *msg = NULL;
+	int st;
+
+	if (!md)
+		return 2;
+	st = vrpc_client_call(cli, (unsigned)(md - sd->methods), req, &reply, timeout_ms, &msg);
+	if (st != VRPC_OK) {
+		fprintf(stderr, "vapp-voip: %s: %s\n", vrpc_status_name(st), msg ? msg : "");
+		free(msg);
+		return 1;
+	}
+	print(reply);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return 0;
+}
+
+struct watch {
+	long count, seen;
+	bool done;
+	int status;
+	char *message;
+};
+
+static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int status,
+		     const char *message)
+{
+	struct watch *w = ud;
+
+	if (msg) {
+		print(msg);
+		w->seen++;
+	}
+	if (done) {
+		w->done = true;
+		w->status = status;
+		w->message = message ? strdup(message) : NULL;
+	}
+}
+
+static int events(struct vrpc_client *cli, long count, int timeout_ms)
+{
+	Vapp__Voip__V1__WatchEventsRequest req = VAPP__VOIP__V1__WATCH_EVENTS_REQUEST__INIT;
+	struct watch w = { .count = count };
+	int waited = 0;
+	const ProtobufCServiceDescriptor *sd = &vapp__voip__v1__voip__descriptor;
+	const ProtobufCMethodDescriptor *md =
+		protobuf_c_service_descriptor_get_method_by_name(sd, "WatchEvents");
+
+	if (vrpc_client_call_async(cli, (unsigned)(md - sd->methods), &req.base, 0, on_event,
+				   &w) < 0)
+		return 1;
+	signal(SIGINT, on_int);
+	signal(SIGTERM, on_int);
+	while (!w.done && !interrupted && waited < timeout_ms && (!count || w.seen < count)) {
+		if (vrpc_client_wait(cli, 100) < 0)
+			break;
+		waited += 100;
+	}
+	if (w.done && w.status != VRPC_OK) {
+		fprintf(stderr, "vapp-voip: %s: %s\n", vrpc_status_name(w.status),
+			w.message ? w.message : "");
+		free(w.message);
+		return 1;
+	}
+	free(w.message);
+	return count && w.seen < count ? 1 : 0;
+}
+
+/* A command that names a call. */
+static int call_cmd(struct vrpc_client *cli, const char *method, char **argv, int argc,
+		    int timeout_ms)
+{
+	Vapp__Voip__V1__CallRequest cr = VAPP__VOIP__V1__CALL_REQUEST__INIT;
+	Vapp__Voip__V1__SendDtmfRequest dr = VAPP__VOIP__V1__SEND_DTMF_REQUEST__INIT;
+
+	if (!strcmp(method, "SendDtmf")) {
+		if (argc != 2)
+			return 2;
+		dr.call_id = argv[0];
+		dr.digits = argv[1];
+		return unary(cli, method, &dr.base, timeout_ms);
+	}
+	if (argc != 1)
+		return 2;
+	cr.call_id = argv[0];
+	return unary(cli, method, &cr.base, timeout_ms);
+}
+
+static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, long count,
+	       int timeout_ms)
+{
+	static const struct { const char *cmd, *method; } calls[] = {
+		{ "answer", "Answer" }, { "hangup", "Hangup" }, { "hold", "Hold" },
+		{ "resume", "Resume" }, { "dtmf", "SendDtmf" },
+	};
+	Vapp__Voip__V1__GetStatusRequest gs = VAPP__VOIP__V1__GET_STATUS_REQUEST__INIT;
+	Vapp__Voip__V1__ListAccountsRequest la = VAPP__VOIP__V1__LIST_ACCOUNTS_REQUEST__INIT;
+	Vapp__Voip__V1__ListCallsRequest lc = VAPP__VOIP__V1__LIST_CALLS_REQUEST__INIT;
+	Vapp__Voip__V1__AddAccountRequest aa = VAPP__VOIP__V1__ADD_ACCOUNT_REQUEST__INIT;
+	Vapp__Voip__V1__RemoveAccountRequest ra = VAPP__VOIP__V1__REMOVE_ACCOUNT_REQUEST__INIT;
+	Vapp__Voip__V1__DialRequest dl = VAPP__VOIP__V1__DIAL_REQUEST__INIT;
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		if (!strcmp(cmd, calls[i].cmd))
+			return call_cmd(cli, calls[i].method, argv, argc, timeout_ms);
+	if (!strcmp(cmd, "status") && !argc)
+		return unary(cli, "GetStatus", &gs.base, timeout_ms);
+	if (!strcmp(cmd, "accounts") && !argc)
+		return unary(cli, "ListAccounts", &la.base, timeout_ms);
+	if (!strcmp(cmd, "calls") && !argc)
+		return unary(cli, "ListCalls", &lc.base, timeout_ms);
+	if (!strcmp(cmd, "events") && !argc)
+		return events(cli, count, timeout_ms);
+	if (!strcmp(cmd, "add-account") && (argc == 1 || argc == 3)) {
+		const char *pw = getenv("VAPP_VOIP_PASSWORD");
+
+		aa.uri = argv[0];
+		aa.registrar = argc == 3 ? argv[1] : "";
+		aa.auth_user = argc == 3 ? argv[2] : "";
+		aa.password = (char *)(argc == 3 && pw ? pw : "");
+		return unary(cli, "AddAccount", &aa.base, timeout_ms);
+	}
+	if (!strcmp(cmd, "remove-account") && argc == 1) {
+		ra.uri = argv[0];
+		return unary(cli, "RemoveAccount", &ra.base, timeout_ms);
+	}
+	if (!strcmp(cmd, "dial") && (argc == 1 || argc == 2)) {
+		dl.to = argv[0];
+		dl.account = argc == 2 ? argv[1] : "";
+		return unary(cli, "Dial", &dl.base, timeout_ms);
+	}
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *addr = getenv("VAPP_VOIP_ADDR");
+	struct vrpc_client *cli;
+	int opt, rc, timeout_ms = 10000;
+	long count = 0;
+
+	if (!addr || !*addr)
+		addr = DEFAULT_ADDR;
+	while ((opt = getopt_long(argc, argv, "+c:t:n:h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'c': addr = optarg; break;
+		case 't': timeout_ms = (int)(atof(optarg) * 1000); break;
+		case 'n': count = atol(optarg); break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: goto usage;
+		}
+	}
+	if (optind >= argc || timeout_ms <= 0 || count < 0)
+		goto usage;
+	cli = vrpc_client_open(addr, &vapp__voip__v1__voip__descriptor, NULL);
+	if (!cli) {
+		fprintf(stderr, "vapp-voip: %s: %s\n", addr, strerror(errno));
+		return 1;
+	}
+	rc = run(cli, argv[optind], argv + optind + 1, argc - optind - 1, count, timeout_ms);
+	vrpc_client_close(cli);
+	if (rc != 2)
+		return rc;
+usage:
+	fputs(usage, stderr);
+	return 2;
+}

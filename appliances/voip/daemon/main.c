@@ -1,0 +1,210 @@
+/*
+ * main.c - vapp-voipd, the VoIP appliance's daemon: options, signals and
+ * the loop that serves vapp.voip.v1.Voip and drives the SIP stack.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "voip.h"
+
+static const char usage[] =
+	"Usage: vapp-voipd [options]\n"
+	"\n"
+	"The VoIP appliance's daemon: serves vapp.voip.v1.Voip and drives the SIP user\n"
+	"agent (baresip, a process of its own that it starts, watches and starts again).\n"
+	"Only this daemon is reachable by guests; every argument is checked before the\n"
+	"SIP stack sees it.\n"
+	"\n"
+	"  -a, --attach ADDR        serve the single endpoint ADDR (the virtio-serial port)\n"
+	"  -l, --listen ADDR        accept connections on ADDR\n"
+	"  -s, --state DIR          keep the accounts in DIR (the state volume)\n"
+	"  -r, --run-dir DIR        the SIP stack's config (holds passwords: a tmpfs;\n"
+	"                           default /run/vapp-voip)\n"
+	"      --sip ADDR:PORT      where SIP listens (default 0.0.0.0:5060); RTP takes\n"
+	"                           PORT+1000 to PORT+1099\n"
+	"      --control-port N     the SIP stack's control port on 127.0.0.1 (default 4444)\n"
+	"      --audio-source S     baresip's DRIVER,DEVICE (default alsa,default)\n"
+	"      --audio-player S     the same for the speaker (default alsa,default)\n"
+	"      --baresip PATH       the SIP stack (default /usr/bin/baresip)\n"
+	"      --modules DIR        its modules (default /usr/lib/baresip/modules)\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"Exit status: 0 after SIGTERM, 1 when it could not start (the reason is printed),\n"
+	"2 on a usage error.\n";
+
+struct opts {
+	const char *attach[4], *listen[4];
+	int n_attach, n_listen;
+	char sip_addr[64];
+};
+
+static int parse_sip(const char *s, struct opts *o, struct sip *sip)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(o->sip_addr))
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 64000)
+		return -1;
+	memcpy(o->sip_addr, s, (size_t)(colon - s));
+	o->sip_addr[colon - s] = '\0';
+	sip->sip_addr = o->sip_addr;
+	sip->sip_port = (int)port;
+	return 0;
+}
+
+/* @return -1 to go on, else the exit status (said). */
+static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
+{
+	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES };
+	static const struct option lo[] = {
+		{ "attach", required_argument, NULL, 'a' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state", required_argument, NULL, 's' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "sip", required_argument, NULL, O_SIP },
+		{ "control-port", required_argument, NULL, O_CTL },
+		{ "audio-source", required_argument, NULL, O_SRC },
+		{ "audio-player", required_argument, NULL, O_PLAY },
+		{ "baresip", required_argument, NULL, O_BARESIP },
+		{ "modules", required_argument, NULL, O_MODULES },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "a:l:s:r:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+		case 'l':
+			if ((c == 'a' ? o->n_attach : o->n_listen) == 4)
+				goto bad;
+			if (c == 'a')
+				o->attach[o->n_attach++] = optarg;
+			else
+				o->listen[o->n_listen++] = optarg;
+			break;
+		case 's': d->state_dir = optarg; break;
+		case 'r': snprintf(d->sip.dir, sizeof(d->sip.dir), "%s", optarg); break;
+		case O_SIP:
+			if (parse_sip(optarg, o, &d->sip))
+				goto bad;
+			break;
+		case O_CTL:
+			d->sip.ctl_port = atoi(optarg);
+			if (d->sip.ctl_port < 1 || d->sip.ctl_port > 65535)
+				goto bad;
+			break;
+		case O_SRC: d->sip.audio_source = optarg; break;
+		case O_PLAY: d->sip.audio_player = optarg; break;
+		case O_BARESIP: d->sip.baresip = optarg; break;
+		case O_MODULES: d->sip.modules = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind == argc && (o->n_attach || o->n_listen))
+		return -1;
+	if (!o->n_attach && !o->n_listen)
+		fputs("vapp-voipd: give --attach or --listen\n", stderr);
+bad:
+	fputs("Run 'vapp-voipd --help' for usage.\n", stderr);
+	return 2;
+}
+
+static void on_signal(void *ud, int fd, short revents)
+{
+	struct voip_daemon *d = ud;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			pid_t pid;
+			int st;
+
+			while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+				sip_reaped(&d->sip, pid, st);
+		} else {
+			vrpc_loop_quit(d->sip.loop);
+		}
+	}
+}
+
+static int serve(struct voip_daemon *d, struct opts *o, struct vrpc_server *srv, int sigfd)
+{
+	static const char *const streaming[] = { "WatchEvents", NULL };
+	int err = vrpc_server_add_service(srv, &d->svc.base, streaming);
+
+	for (int i = 0; !err && i < o->n_attach; i++)
+		err = vrpc_server_attach(srv, o->attach[i]);
+	for (int i = 0; !err && i < o->n_listen; i++)
+		err = vrpc_server_listen(srv, o->listen[i]);
+	if (err) {
+		fprintf(stderr, "vapp-voipd: cannot serve: %s\n", strerror(-err));
+		return 1;
+	}
+	err = sip_start(&d->sip);
+	if (err) {
+		fprintf(stderr, "vapp-voipd: cannot start the SIP stack %s: %s\n", d->sip.baresip,
+			strerror(-err));
+		return 1;
+	}
+	if (vrpc_loop_add_server(d->sip.loop, srv) < 0 ||
+	    vrpc_loop_add_fd(d->sip.loop, sigfd, POLLIN, on_signal, d) < 0)
+		return 1;
+	fprintf(stderr, "vapp-voipd: serving vapp.voip.v1.Voip; SIP on %s:%d\n", d->sip.sip_addr,
+		d->sip.sip_port);
+	vrpc_loop_run(d->sip.loop);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct voip_daemon d = {
+		.sip = { .baresip = "/usr/bin/baresip", .modules = "/usr/lib/baresip/modules",
+			 .sip_addr = "0.0.0.0", .sip_port = 5060, .ctl_port = 4444,
+			 .audio_source = "alsa,default", .audio_player = "alsa,default",
+			 .dir = "/run/vapp-voip", .pid = -1, .fd = -1 },
+	};
+	struct opts o = { .n_attach = 0 };
+	struct vrpc_server *srv;
+	sigset_t mask;
+	int rc = parse(argc, argv, &o, &d), sigfd;
+
+	if (rc >= 0)
+		return rc;
+	/* The SIP stack's config holds the accounts' passwords. */
+	umask(077);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d.sip.loop = vrpc_loop_new();
+	srv = vrpc_server_new(NULL);
+	if (sigfd < 0 || !d.sip.loop || !srv || voip_service_init(&d) < 0) {
+		fprintf(stderr, "vapp-voipd: cannot start: %s\n", strerror(errno));
+		return 1;
+	}
+	rc = serve(&d, &o, srv, sigfd);
+	sip_stop(&d.sip);
+	voip_service_fini(&d);
+	vrpc_server_free(srv);
+	vrpc_loop_free(d.sip.loop);
+	close(sigfd);
+	return rc;
+}

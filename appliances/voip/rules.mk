@@ -1,0 +1,32 @@
+# appliances/voip: the VoIP appliance's daemon (vapp-voipd, which drives the
+# SIP stack, baresip, over its ctrl_tcp commands), its guest-side CLI
+# (vapp-voip) and the service they share (voip.proto).
+VOIP_PROTO := appliances/voip/voip.proto
+VOIP_DAEMON := $(BUILD)/bin/vapp-voipd
+VOIP_CLI := $(BUILD)/bin/vapp-voip
+VOIP_DAEMON_OBJS := $(call objs-of,$(sort $(wildcard appliances/voip/daemon/*.c)))
+VOIP_CLI_OBJS := $(call objs-of,$(sort $(wildcard appliances/voip/cli/*.c)))
+PROGRAMS += $(VOIP_DAEMON) $(VOIP_CLI)
+
+$(VOIP_DAEMON_OBJS) $(VOIP_CLI_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
+$(VOIP_DAEMON_OBJS): INCLUDES += -Iappliances/voip/daemon
+
+$(VOIP_DAEMON): $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LDLIBS)
+
+$(VOIP_CLI): $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LDLIBS)
+
+# Its tests are in appliances/voip/tests/, laid out like tests/. The unit
+# test and the fuzz target link the daemon's pure parts (ctl.c, check.c).
+VOIP_TEST_OBJS := $(call objs-of,appliances/voip/daemon/ctl.c appliances/voip/daemon/check.c \
+	$(VOIP_PROTO))
+VOIP_TEST_SRC_OBJS := $(call objs-of,$(wildcard appliances/voip/tests/*/*.c))
+$(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: $(VOIP_TEST_OBJS)
+$(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: TEST_COMMON_OBJS += $(VOIP_TEST_OBJS)
+$(VOIP_TEST_SRC_OBJS): INCLUDES += -Iappliances/voip/daemon
+$(VOIP_TEST_SRC_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))

@@ -1,0 +1,138 @@
+#!/bin/bash
+# voip_host.sh - vapp-voipd on the host, before its VM: two daemons, each
+# with its own real SIP stack (baresip), call each other over SIP on
+# 127.0.0.1, driven only through vapp.voip.v1.Voip with vapp-voip:
+#   - alice dials bob: bob's WatchEvents sees the incoming call with its
+#     caller, bob answers it by id, both see it established;
+#   - DTMF from alice reaches bob's SIP stack (an event at bob); hold and
+#     resume; bob hangs up and alice sees the call end with a reason;
+#   - hostile arguments are refused naming the field, and none reaches the
+#     SIP stack (it neither restarts nor dials);
+#   - the SIP stack killed: the daemon starts it again, says so as an
+#     event, keeps the accounts, and calls work again;
+#   - no method ever returns a password.
+set -u
+cd "${TOP:-$(dirname "$0")/../../../..}"
+BUILD=${BUILD:-build}
+daemon=$BUILD/bin/vapp-voipd
+cli=$BUILD/bin/vapp-voip
+for b in "$daemon" "$cli"; do
+	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
+done
+[ -x /usr/bin/baresip ] || { echo "baresip not installed (baresip-core)"; exit 77; }
+
+dir=$(mktemp -d /tmp/voip-host.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pkill -KILL -f "baresip -f $dir/" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	for n in alice bob; do echo "--- $n's daemon ---"; tail -n 15 "$dir/$n.log"; done
+	exit 1
+}
+
+# Ports of their own: SIP two apart from anything else, RTP 1000 above.
+base=$((20000 + ($$ % 400) * 20))
+start() { # NAME SIP_PORT CTL_PORT
+	mkdir -p "$dir/$1.state"
+	"$daemon" --listen "unix:$dir/$1.sock" --state "$dir/$1.state" --run-dir "$dir/$1.run" \
+		--sip "127.0.0.1:$2" --control-port "$3" --audio-source ausine,440 \
+		--audio-player "aufile,$dir/$1.wav" >"$dir/$1.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 50); do [ -S "$dir/$1.sock" ] && break; sleep 0.1; done
+}
+A() { "$cli" -c "unix:$dir/alice.sock" "$@"; }
+B() { "$cli" -c "unix:$dir/bob.sock" "$@"; }
+field() { # KEY: the first "KEY":"VALUE" of stdin
+	sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1
+}
+wait_for() { # FILE PATTERN SECONDS
+	for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
+start alice $base $((base + 2))
+start bob $((base + 200)) $((base + 202))
+alice=sip:alice@127.0.0.1:$base
+bob=sip:bob@127.0.0.1:$((base + 200))
+for _ in $(seq 50); do A status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
+A status | grep -q '"sipStackRunning":true' || fail "alice's SIP stack is not running"
+A add-account "$alice" >/dev/null || fail "alice's account"
+B add-account "$bob" >/dev/null || fail "bob's account"
+out=$(A add-account "$alice" 2>&1) && fail "the same account twice: $out"
+case $out in *ALREADY_EXISTS*) ;; *) fail "the same account twice: $out" ;; esac
+
+# bob watches; alice dials him.
+B -t 60 events >"$dir/bob.events" 2>&1 &
+pids+=($!)
+A -t 60 events >"$dir/alice.events" 2>&1 &
+pids+=($!)
+sleep 0.5
+out=$(A dial "$bob") || fail "dial: $out"
+wait_for "$dir/bob.events" EVENT_CALL_INCOMING 10 || fail "bob saw no incoming call"
+grep EVENT_CALL_INCOMING "$dir/bob.events" | grep -q "\"peer\":\"$alice\"" ||
+	fail "the incoming call does not name alice: $(grep INCOMING "$dir/bob.events")"
+id=$(grep EVENT_CALL_INCOMING "$dir/bob.events" | field id)
+B answer "$id" >/dev/null || fail "bob could not answer $id"
+wait_for "$dir/alice.events" EVENT_CALL_ESTABLISHED 10 || fail "alice's call not established"
+wait_for "$dir/bob.events" EVENT_CALL_ESTABLISHED 10 || fail "bob's call not established"
+aid=$(grep EVENT_CALL_ESTABLISHED "$dir/alice.events" | field id)
+echo "call: alice -> bob established (bob answered $id over RPC)"
+
+A dtmf "$aid" "5#" >/dev/null || fail "dtmf"
+wait_for "$dir/bob.events" '"detail":"5"' 10 || fail "bob's SIP stack did not get DTMF 5"
+A hold "$aid" | grep -q CALL_STATE_HELD || fail "hold"
+A resume "$aid" | grep -q CALL_STATE_ESTABLISHED || fail "resume"
+B hangup "$id" >/dev/null || fail "bob's hangup"
+wait_for "$dir/alice.events" EVENT_CALL_ENDED 10 || fail "alice did not see the call end"
+echo "dtmf reached bob, hold/resume, bob hung up and alice saw it end"
+
+# Hostile arguments: refused, naming the field, before the SIP stack.
+check_refused() { # WANT OUTPUT-PATTERN -- COMMAND...
+	local want=$1 pat=$2 out
+	shift 3
+	out=$(A "$@" 2>&1) && fail "taken: $*: $out"
+	case $out in *"$want"*"$pat"*) ;; *) fail "$*: $out" ;; esac
+}
+check_refused INVALID_ARGUMENT "to:" -- dial "sip:bob@x;transport=tcp"
+check_refused INVALID_ARGUMENT "to:" -- dial "sip:a b@c"
+check_refused INVALID_ARGUMENT "to:" -- dial "$(printf 'sip:a\001b@c')"
+check_refused INVALID_ARGUMENT "to:" -- dial "$(printf '%0200d' 1)"
+check_refused INVALID_ARGUMENT "to:" -- dial "hangup"
+check_refused NOT_FOUND "call_id:" -- hangup no-such-call
+check_refused NOT_FOUND "call_id:" -- dtmf no-such-call 1
+check_refused INVALID_ARGUMENT "digits:" -- dtmf "$aid" "1;quit"
+check_refused INVALID_ARGUMENT "uri:" -- add-account "sip:evil@x>;regint=1"
+out=$(VAPP_VOIP_PASSWORD='pw;auth_pass=x' A add-account sip:c@127.0.0.1 sip:reg@127.0.0.1 c 2>&1) &&
+	fail "a password with ';' was taken: $out"
+case $out in *INVALID_ARGUMENT*password*) ;; *) fail "password: $out" ;; esac
+A status | grep -q '"sipStackRestarts"' && fail "a refused argument restarted the SIP stack"
+echo "hostile arguments: 11 refused, naming the field; the SIP stack untouched"
+
+# A password goes in and never comes out.
+VAPP_VOIP_PASSWORD=s3cret-pw A add-account sip:carol@127.0.0.1 sip:127.0.0.1:9 carol >"$dir/add.out" ||
+	fail "an account with a registrar: $(cat "$dir/add.out")"
+A accounts >"$dir/accounts.out"
+grep -q carol "$dir/accounts.out" || fail "carol's account not listed"
+grep -q s3cret "$dir/add.out" "$dir/accounts.out" && fail "a password was returned"
+echo "accounts: a password is kept, never returned"
+
+# The SIP stack dies: started again, said, accounts kept, calls work.
+bpid=$(pgrep -f "baresip -f $dir/alice.run") || fail "no SIP stack for alice"
+kill -9 "$bpid"
+wait_for "$dir/alice.events" EVENT_SIP_STACK_RESTARTED 15 || fail "no restart event"
+A status | grep -q '"sipStackRestarts":1' || fail "status: $(A status)"
+A accounts | grep -q "$alice" || fail "alice's account lost in the restart"
+out=$(A dial "$bob") || fail "dial after the restart: $out"
+for _ in $(seq 100); do
+	[ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 2 ] || fail "no call after the restart"
+echo "SIP stack killed: restarted, said so, accounts kept, calls work again"
+echo "voip_host: passed"
