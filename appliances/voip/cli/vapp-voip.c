@@ -31,7 +31,7 @@ static const char usage[] =
 	"                                is read from $VAPP_VOIP_PASSWORD\n"
 	"  remove-account URI\n"
 	"  dial TO [ACCOUNT]             TO: a SIP URI or a number\n"
-	"  answer|hangup|hold|resume CALL_ID\n"
+	"  answer|reject|hangup|hold|resume|mute|unmute CALL_ID\n"
 	"  dtmf CALL_ID DIGITS           0-9 * # A-D\n"
 	"  calls                         the calls now\n"
 	"  events                        every event, until -t or -n ends it\n"
@@ -140,12 +140,20 @@ static int events(struct vrpc_client *cli, long count, int timeout_ms)
 }
 
 /* A command that names a call. */
-static int call_cmd(struct vrpc_client *cli, const char *method, char **argv, int argc,
-		    int timeout_ms)
+static int call_cmd(struct vrpc_client *cli, const char *method, bool mute, char **argv,
+		    int argc, int timeout_ms)
 {
 	Vapp__Voip__V1__CallRequest cr = VAPP__VOIP__V1__CALL_REQUEST__INIT;
 	Vapp__Voip__V1__SendDtmfRequest dr = VAPP__VOIP__V1__SEND_DTMF_REQUEST__INIT;
+	Vapp__Voip__V1__SetMuteRequest mr = VAPP__VOIP__V1__SET_MUTE_REQUEST__INIT;
 
+	if (!strcmp(method, "SetMute")) {
+		if (argc != 1)
+			return 2;
+		mr.call_id = argv[0];
+		mr.mute = mute;
+		return unary(cli, method, &mr.base, timeout_ms);
+	}
 	if (!strcmp(method, "SendDtmf")) {
 		if (argc != 2)
 			return 2;
@@ -164,7 +172,8 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 {
 	static const struct { const char *cmd, *method; } calls[] = {
 		{ "answer", "Answer" }, { "hangup", "Hangup" }, { "hold", "Hold" },
-		{ "resume", "Resume" }, { "dtmf", "SendDtmf" },
+		{ "resume", "Resume" }, { "dtmf", "SendDtmf" }, { "reject", "Reject" },
+		{ "mute", "SetMute" }, { "unmute", "SetMute" },
 	};
 	Vapp__Voip__V1__GetStatusRequest gs = VAPP__VOIP__V1__GET_STATUS_REQUEST__INIT;
 	Vapp__Voip__V1__ListAccountsRequest la = VAPP__VOIP__V1__LIST_ACCOUNTS_REQUEST__INIT;
@@ -175,7 +184,8 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		if (!strcmp(cmd, calls[i].cmd))
-			return call_cmd(cli, calls[i].method, argv, argc, timeout_ms);
+			return call_cmd(cli, calls[i].method, !strcmp(cmd, "mute"), argv, argc,
+					timeout_ms);
 	if (!strcmp(cmd, "status") && !argc)
 		return unary(cli, "GetStatus", &gs.base, timeout_ms);
 	if (!strcmp(cmd, "accounts") && !argc)

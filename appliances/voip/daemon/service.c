@@ -39,6 +39,7 @@ struct call_op {
 	void *data;
 	struct voip_call snap; /* the call as it was asked about */
 	Vapp__Voip__V1__EventKind then; /* an event to say once it worked */
+	bool toggle_mute;      /* baresip's "mute" turns it over */
 };
 
 struct voip_dial {
@@ -73,6 +74,7 @@ static void call_msg(const struct voip_call *c, CallMsg *m, const char *reason)
 	m->account = (char *)c->account;
 	m->incoming = c->incoming;
 	m->state = c->state;
+	m->muted = c->muted;
 	m->reason = (char *)(reason ? reason : "");
 }
 
@@ -574,6 +576,8 @@ static void call_done(void *ud, bool ok, const char *text)
 		c->state = VAPP__VOIP__V1__CALL_STATE__CALL_STATE_ESTABLISHED;
 	if (c && op->then)
 		emit(op->d, op->then, c, c->account, "");
+	if (c && op->toggle_mute)
+		c->muted = !c->muted;
 	if (!c) /* it ended meanwhile (a hang-up's own doing) */
 		op->snap.state = VAPP__VOIP__V1__CALL_STATE__CALL_STATE_ENDED;
 	call_msg(c ? c : &op->snap, &cm, NULL);
@@ -585,8 +589,8 @@ static void call_done(void *ud, bool ok, const char *text)
  * run together (sip.c), so no other call becomes current in between. */
 static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallRequest *in,
 			 const char *command, const char *params, unsigned need,
-			 Vapp__Voip__V1__EventKind then, Vapp__Voip__V1__Call_Closure closure,
-			 void *data)
+			 Vapp__Voip__V1__EventKind then, bool toggle_mute,
+			 Vapp__Voip__V1__Call_Closure closure, void *data)
 {
 	struct voip_call *c = find_call(d, in->call_id);
 	struct call_op *op;
@@ -605,7 +609,8 @@ static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallReques
 		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	*op = (struct call_op){ .d = d, .closure = closure, .data = data, .snap = *c, .then = then };
+	*op = (struct call_op){ .d = d, .closure = closure, .data = data, .snap = *c, .then = then,
+				.toggle_mute = toggle_mute };
 	sip_command(&d->sip, "callfind", c->id, NULL, NULL);
 	sip_command(&d->sip, command, params, call_done, op);
 }
@@ -615,27 +620,27 @@ static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallReques
 static void answer(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 		   Vapp__Voip__V1__Call_Closure closure, void *data)
 {
-	call_command(DAEMON(svc), in, "accept", "", IN_STATE(INCOMING), 0, closure, data);
+	call_command(DAEMON(svc), in, "accept", "", IN_STATE(INCOMING), 0, false, closure, data);
 }
 
 static void hangup(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 		   Vapp__Voip__V1__Call_Closure closure, void *data)
 {
-	call_command(DAEMON(svc), in, "hangup", "", 0, 0, closure, data);
+	call_command(DAEMON(svc), in, "hangup", "", 0, 0, false, closure, data);
 }
 
 static void hold(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 		 Vapp__Voip__V1__Call_Closure closure, void *data)
 {
 	call_command(DAEMON(svc), in, "hold", "", IN_STATE(ESTABLISHED),
-		     VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_HELD, closure, data);
+		     VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_HELD, false, closure, data);
 }
 
 static void resume(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 		   Vapp__Voip__V1__Call_Closure closure, void *data)
 {
 	call_command(DAEMON(svc), in, "resume", "", IN_STATE(HELD),
-		     VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_RESUMED, closure, data);
+		     VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_RESUMED, false, closure, data);
 }
 
 static void send_dtmf(Svc *svc, const Vapp__Voip__V1__SendDtmfRequest *in,
@@ -649,7 +654,32 @@ static void send_dtmf(Svc *svc, const Vapp__Voip__V1__SendDtmfRequest *in,
 		return;
 	}
 	cr.call_id = in->call_id;
-	call_command(DAEMON(svc), &cr, "sndcode", in->digits, IN_STATE(ESTABLISHED), 0, closure,
+	call_command(DAEMON(svc), &cr, "sndcode", in->digits, IN_STATE(ESTABLISHED), 0, false,
+		     closure, data);
+}
+
+static void reject(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
+		   Vapp__Voip__V1__Call_Closure closure, void *data)
+{
+	call_command(DAEMON(svc), in, "hangup", "", IN_STATE(INCOMING), 0, false, closure, data);
+}
+
+static void set_mute(Svc *svc, const Vapp__Voip__V1__SetMuteRequest *in,
+		     Vapp__Voip__V1__Call_Closure closure, void *data)
+{
+	struct voip_daemon *d = DAEMON(svc);
+	Vapp__Voip__V1__CallRequest cr = VAPP__VOIP__V1__CALL_REQUEST__INIT;
+	struct voip_call *c = find_call(d, in->call_id);
+	CallMsg cm;
+
+	cr.call_id = in->call_id;
+	/* Already as asked: nothing to turn over. */
+	if (c && c->muted == in->mute) {
+		call_msg(c, &cm, NULL);
+		closure(&cm, data);
+		return;
+	}
+	call_command(d, &cr, "mute", "", IN_STATE(ESTABLISHED) | IN_STATE(HELD), 0, true, closure,
 		     data);
 }
 

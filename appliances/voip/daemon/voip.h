@@ -154,7 +154,7 @@ struct voip_call {
 	char id[VOIP_ID_MAX + 1];
 	char peer[VOIP_URI_MAX + 1];
 	char account[VOIP_URI_MAX + 1];
-	bool incoming, used;
+	bool incoming, used, muted;
 	Vapp__Voip__V1__CallState state;
 };
 

@@ -5,7 +5,8 @@
 #   - alice dials bob: bob's WatchEvents sees the incoming call with its
 #     caller, bob answers it by id, both see it established;
 #   - DTMF from alice reaches bob's SIP stack (an event at bob); hold and
-#     resume; bob hangs up and alice sees the call end with a reason;
+#     resume, mute and unmute; bob hangs up and alice sees the call end;
+#     bob rejects her next call and she sees why;
 #   - hostile arguments are refused naming the field, and none reaches the
 #     SIP stack (it neither restarts nor dials);
 #   - the SIP stack killed: the daemon starts it again, says so as an
@@ -88,9 +89,24 @@ A dtmf "$aid" "5#" >/dev/null || fail "dtmf"
 wait_for "$dir/bob.events" '"detail":"5"' 10 || fail "bob's SIP stack did not get DTMF 5"
 A hold "$aid" | grep -q CALL_STATE_HELD || fail "hold"
 A resume "$aid" | grep -q CALL_STATE_ESTABLISHED || fail "resume"
+A mute "$aid" | grep -q '"muted":true' || fail "mute"
+A mute "$aid" | grep -q '"muted":true' || fail "mute twice is still muted"
+A unmute "$aid" | grep -q '"muted":true' && fail "unmute"
+out=$(B reject "$id" 2>&1) && fail "an established call was rejected: $out"
+case $out in *FAILED_PRECONDITION*) ;; *) fail "reject of an established call: $out" ;; esac
 B hangup "$id" >/dev/null || fail "bob's hangup"
 wait_for "$dir/alice.events" EVENT_CALL_ENDED 10 || fail "alice did not see the call end"
-echo "dtmf reached bob, hold/resume, bob hung up and alice saw it end"
+echo "dtmf reached bob, hold/resume, mute/unmute, bob hung up and alice saw it end"
+
+# bob rejects alice's next call: she sees it end, with the reason.
+ended=$(grep -c EVENT_CALL_ENDED "$dir/alice.events")
+A dial "$bob" >/dev/null || fail "second dial"
+for _ in $(seq 100); do [ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 2 ] && break; sleep 0.1; done
+id2=$(grep EVENT_CALL_INCOMING "$dir/bob.events" | tail -n 1 | field id)
+B reject "$id2" >/dev/null || fail "bob could not reject $id2"
+for _ in $(seq 100); do [ "$(grep -c EVENT_CALL_ENDED "$dir/alice.events")" -gt "$ended" ] && break; sleep 0.1; done
+[ "$(grep -c EVENT_CALL_ENDED "$dir/alice.events")" -gt "$ended" ] || fail "alice did not see the rejection"
+echo "reject: $(grep EVENT_CALL_ENDED "$dir/alice.events" | tail -n 1 | field reason)"
 
 # Hostile arguments: refused, naming the field, before the SIP stack.
 check_refused() { # WANT OUTPUT-PATTERN -- COMMAND...
@@ -130,9 +146,9 @@ A status | grep -q '"sipStackRestarts":1' || fail "status: $(A status)"
 A accounts | grep -q "$alice" || fail "alice's account lost in the restart"
 out=$(A dial "$bob") || fail "dial after the restart: $out"
 for _ in $(seq 100); do
-	[ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 2 ] && break
+	[ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 3 ] && break
 	sleep 0.1
 done
-[ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 2 ] || fail "no call after the restart"
+[ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -ge 3 ] || fail "no call after the restart"
 echo "SIP stack killed: restarted, said so, accounts kept, calls work again"
 echo "voip_host: passed"
