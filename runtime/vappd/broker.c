@@ -21,6 +21,7 @@
 
 #include "appliance.h"
 #include "broker.h"
+#include "jail.h"
 #include "policy.h"
 #include "privsep.h"
 #include "vapp_util.h"
@@ -484,6 +485,14 @@ static void on_down(struct vappd *d, struct appliance *a)
 
 int broker_attach(struct broker *b, struct vappd *d, const char *user)
 {
+	struct vappd_jail j;
+	char err[512];
+
+	/* Said now, once, rather than by a child that dies at every start. */
+	if (vappd_jail_lookup(user, &j, err, sizeof(err))) {
+		vappd_log("broker: %s", err);
+		return -ENOENT;
+	}
 	snprintf(b->user, sizeof(b->user), "%s", user);
 	d->broker = b;
 	d->on_ready = on_ready;

@@ -522,7 +522,7 @@ static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct brok
 	}
 	/* Its child is the daemon's, so it starts after daemonise(). */
 	if (*broker && (rc = broker_attach(*broker, d, o->broker_user)) < 0) {
-		vappd_log("broker: cannot start: %s", strerror(-rc));
+		vappd_log("broker: cannot start (%s): vappd stops", strerror(-rc));
 		return -1;
 	}
 	d->sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);

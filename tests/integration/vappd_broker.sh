@@ -77,6 +77,17 @@ out=$(timeout 20 "$vappd" --foreground --socket "$work/x.sock" --run-dir "$work/
 	--state-dir "$work/xstate" --trust-image-key --guest host 2>&1) && fail "vappd took --guest host"
 case $out in *"--guest host: 'host' is the host's own label"*) echo "--guest host: refused" ;;
 *) fail "--guest host: $out" ;; esac
+# The broker never runs as root, nor as a user that is not there: vappd
+# says so and stops, leaving no gate behind.
+for u in root no-such-user; do
+	out=$(timeout 20 "$vappd" --foreground --socket "$work/x.sock" --run-dir "$work/xrun" \
+		--state-dir "$work/xstate" --trust-image-key --guest alice --broker-user "$u" 2>&1) &&
+		fail "vappd ran its broker as $u"
+	case $out in *"broker: user $u "*"vappd stops"*) ;; *) fail "--broker-user $u: $out" ;; esac
+	[ -e "$work/xrun/guests/alice.sock" ] && fail "a gate left behind by --broker-user $u"
+done
+echo "--broker-user root or missing: refused"
+
 getent group vapp-test >/dev/null || groupadd --system vapp-test
 "$vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$work/run" \
 	--state-dir "$work/state" --trust-image-key --accel tcg --boot-timeout 90 --group vapp-test \
