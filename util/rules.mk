@@ -13,3 +13,7 @@ $(UTIL_LIB): $(UTIL_OBJS)
 	$(call msg,AR,$@)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# Its unit test.
+$(BUILD)/tests/unit/test_util: $(UTIL_LIB)
+$(BUILD)/tests/unit/test_util: TEST_COMMON_OBJS += $(UTIL_LIB)

@@ -79,37 +79,17 @@ void image_info_free(struct image_info *info)
 
 int read_small_file(const char *path, size_t max, char **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t got = 0;
-	char *b;
+	struct vapp_buf b = { 0 };
+	int err = vapp_read_file_max(path, max, &b);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		int err = !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
-
-		close(fd);
+	if (!err)
+		err = vapp_buf_add(&b, "", 1); /* NUL-terminated past *len */
+	if (err) {
+		vapp_buf_free(&b);
 		return err;
 	}
-	b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	b[got] = 0;
-	*buf = b;
-	*len = got;
+	*buf = (char *)b.p;
+	*len = b.len - 1;
 	return 0;
 }
 

@@ -25,6 +25,10 @@ void vapp_buf_free(struct vapp_buf *b);
 
 /* Reads all of @p path into @p b (appended). @return 0 or -errno. */
 int vapp_read_file(const char *path, struct vapp_buf *b);
+/* The same for a regular file of at most @p max bytes (checked on the open
+ * fd, before reading). @return 0, -EINVAL (not a regular file), -EFBIG, or
+ * -errno. */
+int vapp_read_file_max(const char *path, size_t max, struct vapp_buf *b);
 /* Writes all @p len bytes to @p fd (short writes and EINTR resumed).
  * @return 0 or -errno. */
 int vapp_write_all(int fd, const void *data, size_t len);

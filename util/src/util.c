@@ -77,14 +77,40 @@ void vapp_buf_free(struct vapp_buf *b)
 	b->len = b->cap = 0;
 }
 
+static int read_fd(int fd, size_t max, struct vapp_buf *b);
+
 int vapp_read_file(const char *path, struct vapp_buf *b)
 {
-	ssize_t n;
-	int fd, ret = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : read_fd(fd, SIZE_MAX, b);
+}
+
+int vapp_read_file_max(const char *path, size_t max, struct vapp_buf *b)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO with no writer would block the open itself. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), ret;
+
 	if (fd < 0)
 		return -errno;
+	/* A regular file, checked on the fd opened: a FIFO or device is not
+	 * read at all, and a file too big is refused before its bytes. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		ret = !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
+		close(fd);
+		return ret;
+	}
+	return read_fd(fd, max, b);
+}
+
+/* Reads @p fd to its end (at most @p max bytes) and closes it. */
+static int read_fd(int fd, size_t max, struct vapp_buf *b)
+{
+	size_t start = b->len;
+	ssize_t n;
+	int ret = 0;
+
 	for (;;) {
 		ret = vapp_buf_reserve(b, 65536);
 		if (ret)
@@ -99,6 +125,10 @@ int vapp_read_file(const char *path, struct vapp_buf *b)
 		if (n == 0)
 			break;
 		b->len += (size_t)n;
+		if (b->len - start > max) {
+			ret = -EFBIG; /* it grew while we read */
+			break;
+		}
 	}
 	close(fd);
 	return ret;
