@@ -90,8 +90,8 @@ int ns_feed(struct ns_reader *r, const char *data, size_t n,
 }
 
 /* A string member copied into @p out (cut, control bytes '?'); "" when
- * absent or not a string. */
-static void get_str(json_object *o, const char *key, char *out, size_t outlen)
+ * absent or not a string. @return false when it was cut. */
+static bool get_str(json_object *o, const char *key, char *out, size_t outlen)
 {
 	json_object *v;
 	const char *s;
@@ -99,11 +99,12 @@ static void get_str(json_object *o, const char *key, char *out, size_t outlen)
 
 	out[0] = '\0';
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return;
+		return true;
 	s = json_object_get_string(v);
 	for (i = 0; s[i] && i + 1 < outlen; i++)
 		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) && s[i] != '\n' ? '?' : s[i];
 	out[i] = '\0';
+	return !s[i];
 }
 
 static bool get_bool(json_object *o, const char *key)
@@ -140,7 +141,7 @@ int bs_parse(const char *json, size_t len, struct bs_msg *m)
 	m->ok = get_bool(o, "ok");
 	get_str(o, "token", m->token, sizeof(m->token));
 	get_str(o, "type", m->type, sizeof(m->type));
-	get_str(o, "id", m->id, sizeof(m->id));
+	m->id_cut = !get_str(o, "id", m->id, sizeof(m->id));
 	get_str(o, "peeruri", m->peer, sizeof(m->peer));
 	get_str(o, "accountaor", m->account, sizeof(m->account));
 	get_str(o, "param", m->param, sizeof(m->param));

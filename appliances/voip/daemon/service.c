@@ -40,6 +40,7 @@ struct call_op {
 	struct voip_call snap; /* the call as it was asked about */
 	Vapp__Voip__V1__EventKind then; /* an event to say once it worked */
 	bool toggle_mute;      /* baresip's "mute" turns it over */
+	char command[16], params[VOIP_DTMF_MAX + 1];
 };
 
 struct voip_dial {
@@ -100,8 +101,15 @@ static void emit(struct voip_daemon *d, Vapp__Voip__V1__EventKind kind, const st
 /* The call an event is about: found, or made for a new id. */
 static struct voip_call *event_call(struct voip_daemon *d, const struct bs_msg *m)
 {
-	struct voip_call *c = find_call(d, m->id);
+	struct voip_call *c;
 
+	/* A call whose id we cannot hold whole could not be named safely. */
+	if (m->id_cut) {
+		fprintf(stderr, "vapp-voipd: a call id over %d bytes: that call is not ours\n",
+			VOIP_ID_MAX);
+		return NULL;
+	}
+	c = find_call(d, m->id);
 	if (c || !m->id[0])
 		return c;
 	for (size_t i = 0; i < VOIP_MAX_CALLS; i++)
@@ -585,8 +593,25 @@ static void call_done(void *ud, bool ok, const char *text)
 	free(op);
 }
 
-/* Checks the call named, then queues "callfind ID" and @p command: the two
- * run together (sip.c), so no other call becomes current in between. */
+/* "callfind ID" answered: the call is current, and the command follows
+ * with nothing in between (sip_command_next()). A stack that no longer
+ * has the call answers ok all the same, with another text: then nothing
+ * is done to whichever call is current. */
+static void call_found(void *ud, bool ok, const char *text)
+{
+	struct call_op *op = ud;
+
+	if (!ok || !strstr(text, "setting current call")) {
+		FAIL(op->data, op->closure, VRPC_NOT_FOUND, "call_id: the SIP stack has no call %s",
+		     op->snap.id);
+		free(op);
+		return;
+	}
+	sip_command_next(&op->d->sip, op->command, op->params, call_done, op);
+}
+
+/* Checks the call named, then has the stack make it current and, only if
+ * it did, runs @p command on it. */
 static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallRequest *in,
 			 const char *command, const char *params, unsigned need,
 			 Vapp__Voip__V1__EventKind then, bool toggle_mute,
@@ -611,8 +636,9 @@ static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallReques
 	}
 	*op = (struct call_op){ .d = d, .closure = closure, .data = data, .snap = *c, .then = then,
 				.toggle_mute = toggle_mute };
-	sip_command(&d->sip, "callfind", c->id, NULL, NULL);
-	sip_command(&d->sip, command, params, call_done, op);
+	snprintf(op->command, sizeof(op->command), "%s", command);
+	snprintf(op->params, sizeof(op->params), "%s", params);
+	sip_command(&d->sip, "callfind", c->id, call_found, op);
 }
 
 #define IN_STATE(s) (1u << VAPP__VOIP__V1__CALL_STATE__CALL_STATE_##s)

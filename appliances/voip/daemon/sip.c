@@ -298,8 +298,8 @@ void sip_reaped(struct sip *s, pid_t pid, int status)
 		s->timer = vrpc_loop_add_timer(s->loop, RESTART_MS, restart, s);
 }
 
-void sip_command(struct sip *s, const char *command, const char *params, sip_done_fn fn,
-		 void *ud)
+static struct sip_cmd *make_cmd(struct sip *s, const char *command, const char *params,
+				sip_done_fn fn, void *ud)
 {
 	struct sip_cmd *c = calloc(1, sizeof(*c));
 
@@ -311,15 +311,47 @@ void sip_command(struct sip *s, const char *command, const char *params, sip_don
 		free(c);
 		if (fn)
 			fn(ud, false, "out of memory");
-		return;
+		return NULL;
 	}
 	c->fn = fn;
 	c->ud = ud;
+	return c;
+}
+
+void sip_command(struct sip *s, const char *command, const char *params, sip_done_fn fn,
+		 void *ud)
+{
+	struct sip_cmd *c = make_cmd(s, command, params, fn, ud);
+
+	if (!c)
+		return;
 	if (s->tail)
 		s->tail->next = c;
 	else
 		s->head = c;
 	s->tail = c;
+	send_next(s);
+}
+
+void sip_command_next(struct sip *s, const char *command, const char *params, sip_done_fn fn,
+		      void *ud)
+{
+	struct sip_cmd *c = make_cmd(s, command, params, fn, ud);
+
+	if (!c)
+		return;
+	if (s->sent && s->head) {
+		/* After the one in flight. */
+		c->next = s->head->next;
+		s->head->next = c;
+		if (s->tail == s->head)
+			s->tail = c;
+	} else {
+		c->next = s->head;
+		s->head = c;
+		if (!s->tail)
+			s->tail = c;
+	}
 	send_next(s);
 }
 

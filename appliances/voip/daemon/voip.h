@@ -24,7 +24,7 @@
 #include "appliances/voip/voip.pb-c.h"
 
 #define VOIP_URI_MAX 255
-#define VOIP_ID_MAX 63
+#define VOIP_ID_MAX 255
 #define VOIP_DTMF_MAX 64
 #define VOIP_NUMBER_MAX 32
 #define VOIP_SECRET_MAX 127
@@ -56,6 +56,7 @@ struct bs_msg {
 	char token[32];          /* response: the command's token */
 	char type[48];           /* event: "CALL_INCOMING", ... */
 	char id[VOIP_ID_MAX + 1];  /* event: the call's id, "" if none */
+	bool id_cut;             /* the id was longer than VOIP_ID_MAX */
 	char peer[VOIP_URI_MAX + 1];
 	char account[VOIP_URI_MAX + 1];
 	char param[VOIP_URI_MAX + 1];
@@ -131,6 +132,10 @@ int sip_start(struct sip *s);
  * stack went away first. */
 void sip_command(struct sip *s, const char *command, const char *params, sip_done_fn fn,
 		 void *ud);
+/** The same, but it goes next, before anything queued: from a command's
+ * @p fn, the step that must follow it with nothing in between. */
+void sip_command_next(struct sip *s, const char *command, const char *params, sip_done_fn fn,
+		      void *ud);
 /** A child ended: baresip's? Then it is started again (1 s later). */
 void sip_reaped(struct sip *s, pid_t pid, int status);
 bool sip_running(const struct sip *s);

@@ -95,6 +95,10 @@ static void test_messages(void **state)
 	snprintf(json, sizeof(json), "{\"event\":true,\"type\":\"X\",\"id\":\"%0300d\"}", 1);
 	assert_int_equal(bs_parse(json, strlen(json), &m), 0);
 	assert_int_equal(strlen(m.id), VOIP_ID_MAX);
+	assert_true(m.id_cut); /* such a call is never named to the stack */
+	snprintf(json, sizeof(json), "{\"event\":true,\"type\":\"X\",\"id\":\"%0200d\"}", 1);
+	assert_int_equal(bs_parse(json, strlen(json), &m), 0);
+	assert_false(m.id_cut);
 }
 
 static void test_command(void **state)

@@ -1,0 +1,100 @@
+#!/bin/bash
+# voip_sipp.sh - vapp-voipd against SIPp (Debian's sip-tester), a SIP
+# implementation independent of the appliance's own, on 127.0.0.1:
+#   - registration: an account with a registrar registers with a SIPp
+#     registrar (EVENT_REGISTERED, ListAccounts says registered);
+#   - outbound: Dial to a SIPp UAS, established, our Hangup; SIPp's
+#     scenario must complete (it saw the BYE);
+#   - inbound: a SIPp UAC calls the account; WatchEvents shows the incoming
+#     call and its caller, Answer connects it, SIPp's BYE ends it, and
+#     SIPp's scenario completes.
+set -u
+cd "${TOP:-$(dirname "$0")/../../../..}"
+BUILD=${BUILD:-build}
+daemon=$BUILD/bin/vapp-voipd
+cli=$BUILD/bin/vapp-voip
+registrar=$PWD/appliances/voip/tests/lib/registrar.xml
+for b in "$daemon" "$cli"; do
+	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
+done
+[ -x /usr/bin/baresip ] || { echo "baresip not installed (baresip-core)"; exit 77; }
+command -v sipp >/dev/null || { echo "sipp not installed (sip-tester)"; exit 77; }
+
+dir=$(mktemp -d /tmp/voip-sipp.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pkill -KILL -f "baresip -f $dir/" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	echo "--- the daemon ---"
+	tail -n 15 "$dir/voipd.log"
+	for f in "$dir"/*.sipp; do [ -f "$f" ] && { echo "--- $f ---"; tail -n 8 "$f"; }; done
+	exit 1
+}
+wait_for() { # FILE PATTERN SECONDS
+	for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+V() { "$cli" -c "unix:$dir/voip.sock" "$@"; }
+
+base=$((30000 + ($$ % 300) * 20))
+mkdir -p "$dir/state"
+"$daemon" --listen "unix:$dir/voip.sock" --state "$dir/state" --run-dir "$dir/run" \
+	--sip "127.0.0.1:$base" --control-port $((base + 2)) --audio-source ausine,440 \
+	--audio-player "aufile,$dir/speaker.wav" >"$dir/voipd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do V status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
+V status | grep -q '"sipStackRunning":true' || fail "the SIP stack is not running"
+V -t 60 events >"$dir/events" 2>&1 &
+pids+=($!)
+me=sip:alice@127.0.0.1:$base
+V add-account "$me" >/dev/null || fail "the account"
+
+# Registration with a SIPp registrar.
+sipp -sf "$registrar" -i 127.0.0.1 -p $((base + 4)) -m 1 >"$dir/registrar.sipp" 2>&1 &
+reg=$!
+pids+=($reg)
+sleep 0.5
+VAPP_VOIP_PASSWORD=pw V add-account sip:carol@127.0.0.1 "sip:127.0.0.1:$((base + 4))" carol \
+	>/dev/null || fail "an account with a registrar"
+wait_for "$dir/events" '"kind":"EVENT_REGISTERED","account":"sip:carol@127.0.0.1"' 10 ||
+	fail "no EVENT_REGISTERED"
+V accounts | grep -q '"uri":"sip:carol@127.0.0.1"[^}]*"registered":true' ||
+	fail "carol is not registered: $(V accounts)"
+wait "$reg" || fail "the SIPp registrar's scenario did not complete"
+echo "registration: accepted by a SIPp registrar, shown as registered"
+
+# Outbound: a SIPp UAS answers; we hang up; it must see the BYE.
+sipp -sn uas -i 127.0.0.1 -p $((base + 6)) -m 1 >"$dir/uas.sipp" 2>&1 &
+uas=$!
+pids+=($uas)
+sleep 0.5
+out=$(V dial "sip:service@127.0.0.1:$((base + 6))" "$me") || fail "dial: $out"
+id=$(echo "$out" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+wait_for "$dir/events" "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" 10 || fail "not established"
+V hangup "$id" >/dev/null || fail "hangup"
+for _ in $(seq 100); do kill -0 "$uas" 2>/dev/null || break; sleep 0.1; done
+wait "$uas" || fail "SIPp's UAS scenario did not complete (no BYE?)"
+echo "outbound: a SIPp UAS answered, our hangup reached it"
+
+# Inbound: a SIPp UAC calls us; we answer; its BYE ends the call.
+sipp -sn uac "127.0.0.1:$base" -s alice -i 127.0.0.1 -p $((base + 8)) -m 1 -d 1000 \
+	>"$dir/uac.sipp" 2>&1 &
+uac=$!
+pids+=($uac)
+wait_for "$dir/events" 'EVENT_CALL_INCOMING.*"incoming":true' 10 || fail "no incoming call"
+grep EVENT_CALL_INCOMING "$dir/events" | grep -q "\"peer\":\"sip:sipp@127.0.0.1:$((base + 8))\"" ||
+	fail "the caller is not SIPp: $(grep INCOMING "$dir/events")"
+id=$(grep EVENT_CALL_INCOMING "$dir/events" | tail -n 1 | sed -n 's/.*"call":{"id":"\([^"]*\)".*/\1/p')
+V answer "$id" >/dev/null || fail "answer $id"
+wait_for "$dir/events" "EVENT_CALL_ENDED.*\"id\":\"$id\"" 15 || fail "SIPp's BYE did not end it"
+grep -q "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" "$dir/events" || fail "never established"
+for _ in $(seq 100); do kill -0 "$uac" 2>/dev/null || break; sleep 0.1; done
+wait "$uac" || fail "SIPp's UAC scenario did not complete"
+echo "inbound: SIPp called, WatchEvents showed it, Answer connected it, SIPp's BYE ended it"
+echo "voip_sipp: passed"
