@@ -94,6 +94,10 @@ struct watch {
 	char *message;
 };
 
+/* The one watch of a run: its last callback comes from vrpc_client_close()
+ * in main(), after events() returned, so it does not live on that stack. */
+static struct watch watch;
+
 static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int status,
 		     const char *message)
 {
@@ -103,7 +107,7 @@ static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int statu
 		print(msg);
 		w->seen++;
 	}
-	if (done) {
+	if (done && !w->done) {
 		w->done = true;
 		w->status = status;
 		w->message = message ? strdup(message) : NULL;
@@ -113,30 +117,29 @@ static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int statu
 static int events(struct vrpc_client *cli, long count, int timeout_ms)
 {
 	Vapp__Voip__V1__WatchEventsRequest req = VAPP__VOIP__V1__WATCH_EVENTS_REQUEST__INIT;
-	struct watch w = { .count = count };
+	struct watch *w = &watch;
 	int waited = 0;
 	const ProtobufCServiceDescriptor *sd = &vapp__voip__v1__voip__descriptor;
 	const ProtobufCMethodDescriptor *md =
 		protobuf_c_service_descriptor_get_method_by_name(sd, "WatchEvents");
 
+	w->count = count;
 	if (vrpc_client_call_async(cli, (unsigned)(md - sd->methods), &req.base, 0, on_event,
-				   &w) < 0)
+				   w) < 0)
 		return 1;
 	signal(SIGINT, on_int);
 	signal(SIGTERM, on_int);
-	while (!w.done && !interrupted && waited < timeout_ms && (!count || w.seen < count)) {
+	while (!w->done && !interrupted && waited < timeout_ms && (!count || w->seen < count)) {
 		if (vrpc_client_wait(cli, 100) < 0)
 			break;
 		waited += 100;
 	}
-	if (w.done && w.status != VRPC_OK) {
-		fprintf(stderr, "vapp-voip: %s: %s\n", vrpc_status_name(w.status),
-			w.message ? w.message : "");
-		free(w.message);
+	if (w->done && w->status != VRPC_OK) {
+		fprintf(stderr, "vapp-voip: %s: %s\n", vrpc_status_name(w->status),
+			w->message ? w->message : "");
 		return 1;
 	}
-	free(w.message);
-	return count && w.seen < count ? 1 : 0;
+	return count && w->seen < count ? 1 : 0;
 }
 
 /* A command that names a call. */
@@ -249,6 +252,7 @@ int main(int argc, char **argv)
 	}
 	rc = run(cli, argv[optind], argv + optind + 1, argc - optind - 1, count, timeout_ms);
 	vrpc_client_close(cli);
+	free(watch.message);
 	if (rc != 2)
 		return rc;
 usage:
