@@ -513,6 +513,8 @@ static void dial_timeout(void *ud)
 	free(dl);
 }
 
+static void hold_others(struct voip_daemon *d, const char *except);
+
 static void dialled(void *ud, bool ok, const char *text)
 {
 	struct voip_dial *dl = ud, **p;
@@ -562,6 +564,7 @@ static void dial(Svc *svc, const Vapp__Voip__V1__DialRequest *in,
 		return;
 	}
 	dl->op = (struct call_op){ .d = d, .closure = closure, .data = data };
+	hold_others(d, "");
 	/* The account dialled from is the stack's current one. */
 	sip_command(&d->sip, "uafind", a->uri, NULL, NULL);
 	sip_command(&d->sip, "dial", target, dialled, dl);
@@ -574,7 +577,8 @@ static void call_done(void *ud, bool ok, const char *text)
 	CallMsg cm;
 
 	if (!ok) {
-		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+		if (op->closure)
+			FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		free(op);
 		return;
 	}
@@ -589,7 +593,8 @@ static void call_done(void *ud, bool ok, const char *text)
 	if (!c) /* it ended meanwhile (a hang-up's own doing) */
 		op->snap.state = VAPP__VOIP__V1__CALL_STATE__CALL_STATE_ENDED;
 	call_msg(c ? c : &op->snap, &cm, NULL);
-	op->closure(&cm, op->data);
+	if (op->closure)
+		op->closure(&cm, op->data);
 	free(op);
 }
 
@@ -602,8 +607,9 @@ static void call_found(void *ud, bool ok, const char *text)
 	struct call_op *op = ud;
 
 	if (!ok || !strstr(text, "setting current call")) {
-		FAIL(op->data, op->closure, VRPC_NOT_FOUND, "call_id: the SIP stack has no call %s",
-		     op->snap.id);
+		if (op->closure)
+			FAIL(op->data, op->closure, VRPC_NOT_FOUND,
+			     "call_id: the SIP stack has no call %s", op->snap.id);
 		free(op);
 		return;
 	}
@@ -643,9 +649,31 @@ static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallReques
 
 #define IN_STATE(s) (1u << VAPP__VOIP__V1__CALL_STATE__CALL_STATE_##s)
 
+/* One call talks at a time: before another is answered or dialled, the
+ * one established is put on hold (queued first, so it is held first). */
+static void hold_others(struct voip_daemon *d, const char *except)
+{
+	for (size_t i = 0; i < VOIP_MAX_CALLS; i++) {
+		struct voip_call *c = &d->calls[i];
+		struct call_op *op;
+
+		if (!c->used || c->state != VAPP__VOIP__V1__CALL_STATE__CALL_STATE_ESTABLISHED ||
+		    !strcmp(c->id, except) || !(op = calloc(1, sizeof(*op))))
+			continue;
+		*op = (struct call_op){ .d = d, .snap = *c,
+					.then = VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_HELD };
+		snprintf(op->command, sizeof(op->command), "hold");
+		sip_command(&d->sip, "callfind", c->id, call_found, op);
+	}
+}
+
 static void answer(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 		   Vapp__Voip__V1__Call_Closure closure, void *data)
 {
+	struct voip_call *c = find_call(DAEMON(svc), in->call_id);
+
+	if (c && c->state == VAPP__VOIP__V1__CALL_STATE__CALL_STATE_INCOMING)
+		hold_others(DAEMON(svc), c->id);
 	call_command(DAEMON(svc), in, "accept", "", IN_STATE(INCOMING), 0, false, closure, data);
 }
 
@@ -665,6 +693,10 @@ static void hold(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 static void resume(Svc *svc, const Vapp__Voip__V1__CallRequest *in,
 		   Vapp__Voip__V1__Call_Closure closure, void *data)
 {
+	struct voip_call *c = find_call(DAEMON(svc), in->call_id);
+
+	if (c && c->state == VAPP__VOIP__V1__CALL_STATE__CALL_STATE_HELD)
+		hold_others(DAEMON(svc), c->id);
 	call_command(DAEMON(svc), in, "resume", "", IN_STATE(HELD),
 		     VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_RESUMED, false, closure, data);
 }

@@ -94,6 +94,23 @@ A mute "$aid" | grep -q '"muted":true' || fail "mute twice is still muted"
 A unmute "$aid" | grep -q '"muted":true' && fail "unmute"
 out=$(B reject "$id" 2>&1) && fail "an established call was rejected: $out"
 case $out in *FAILED_PRECONDITION*) ;; *) fail "reject of an established call: $out" ;; esac
+# A second call while talking (SIPp, when installed, calls alice): answering
+# it puts the first on hold; when it ends, the first is resumed.
+if command -v sipp >/dev/null; then
+	sipp -sn uac "127.0.0.1:$base" -s alice -i 127.0.0.1 -p $((base + 10)) -m 1 -d 1500 \
+		>"$dir/uac.sipp" 2>&1 &
+	uac=$!
+	pids+=($uac)
+	wait_for "$dir/alice.events" '"peer":"sip:sipp@' 10 || fail "alice saw no second call"
+	id3=$(grep EVENT_CALL_INCOMING "$dir/alice.events" | tail -n 1 | field id)
+	A answer "$id3" >/dev/null || fail "answer the second call"
+	wait_for "$dir/alice.events" "EVENT_CALL_HELD.*\"id\":\"$aid\"" 10 ||
+		fail "the first call was not held when the second was answered"
+	A calls | grep -q "\"id\":\"$aid\"[^}]*CALL_STATE_HELD" || fail "calls: $(A calls)"
+	wait "$uac" || fail "SIPp's call did not complete"
+	A resume "$aid" | grep -q CALL_STATE_ESTABLISHED || fail "resume after the second call"
+	echo "two calls: answering the second held the first; resumed when it ended"
+fi
 B hangup "$id" >/dev/null || fail "bob's hangup"
 wait_for "$dir/alice.events" EVENT_CALL_ENDED 10 || fail "alice did not see the call end"
 echo "dtmf reached bob, hold/resume, mute/unmute, bob hung up and alice saw it end"
