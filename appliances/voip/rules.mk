@@ -30,3 +30,11 @@ $(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: $(VOIP_TEST_OBJ
 $(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: TEST_COMMON_OBJS += $(VOIP_TEST_OBJS)
 $(VOIP_TEST_SRC_OBJS): INCLUDES += -Iappliances/voip/daemon
 $(VOIP_TEST_SRC_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
+
+# tone: is a call's recording the tone it should be (Goertzel)? For the tests.
+VOIP_TONE := $(BUILD)/tests/progs/tone
+PROGRAMS += $(VOIP_TONE)
+$(VOIP_TONE): $(call objs-of,appliances/voip/tests/progs/tone.c)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm

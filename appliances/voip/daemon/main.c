@@ -34,6 +34,8 @@ static const char usage[] =
 	"      --control-port N     the SIP stack's control port on 127.0.0.1 (default 4444)\n"
 	"      --audio-source S     baresip's DRIVER,DEVICE (default alsa,default)\n"
 	"      --audio-player S     the same for the speaker (default alsa,default)\n"
+	"      --record DIR         keep every call's audio, sent and received, as WAV\n"
+	"                           files in DIR (tests, diagnosis)\n"
 	"      --baresip PATH       the SIP stack (default /usr/bin/baresip)\n"
 	"      --modules DIR        its modules (default /usr/lib/baresip/modules)\n"
 	"  -h, --help               this help\n"
@@ -68,7 +70,7 @@ static int parse_sip(const char *s, struct opts *o, struct sip *sip)
 /* @return -1 to go on, else the exit status (said). */
 static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 {
-	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES };
+	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES, O_RECORD };
 	static const struct option lo[] = {
 		{ "attach", required_argument, NULL, 'a' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -80,6 +82,7 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		{ "audio-player", required_argument, NULL, O_PLAY },
 		{ "baresip", required_argument, NULL, O_BARESIP },
 		{ "modules", required_argument, NULL, O_MODULES },
+		{ "record", required_argument, NULL, O_RECORD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -111,6 +114,7 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		case O_PLAY: d->sip.audio_player = optarg; break;
 		case O_BARESIP: d->sip.baresip = optarg; break;
 		case O_MODULES: d->sip.modules = optarg; break;
+		case O_RECORD: d->sip.record = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: goto bad;
 		}

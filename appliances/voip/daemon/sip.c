@@ -88,6 +88,9 @@ static int write_config(struct sip *s)
 		audio_module(f, s->audio_player);
 	fprintf(f, "audio_source\t\t%s\naudio_player\t\t%s\naudio_alert\t\t%s\n",
 		s->audio_source, s->audio_player, s->audio_player);
+	/* Each call's audio, sent and received, as WAV files (sndfile). */
+	if (s->record)
+		fprintf(f, "module\t\t\tsndfile.so\nsnd_path\t\t%s\n", s->record);
 	/* baresip's sine source makes 48 kHz stereo only. */
 	if (!strncmp(s->audio_source, "ausine", 6))
 		fputs("ausrc_srate\t\t48000\nausrc_channels\t\t2\n", f);

@@ -107,6 +107,7 @@ struct sip {
 	const char *sip_addr;     /* the address SIP listens on */
 	int sip_port, ctl_port;   /* RTP takes sip_port + 1000 .. + 1099 */
 	const char *audio_source, *audio_player; /* baresip's "DRIVER,DEVICE" */
+	const char *record;       /* every call's audio both ways as WAV here, or NULL */
 	const char *accounts;     /* the accounts file's text, rewritten at start */
 	pid_t pid;
 	int fd;                   /* the control connection, -1 when none */

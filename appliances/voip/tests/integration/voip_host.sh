@@ -7,6 +7,8 @@
 #   - DTMF from alice reaches bob's SIP stack (an event at bob); hold and
 #     resume, mute and unmute; bob hangs up and alice sees the call end;
 #     bob rejects her next call and she sees why;
+#   - audio both ways: each side hears the other's tone (440 and 880 Hz,
+#     found by Goertzel in what each SIP stack decoded);
 #   - hostile arguments are refused naming the field, and none reaches the
 #     SIP stack (it neither restarts nor dials);
 #   - the SIP stack killed: the daemon starts it again, says so as an
@@ -17,7 +19,8 @@ cd "${TOP:-$(dirname "$0")/../../../..}"
 BUILD=${BUILD:-build}
 daemon=$BUILD/bin/vapp-voipd
 cli=$BUILD/bin/vapp-voip
-for b in "$daemon" "$cli"; do
+tone=$BUILD/tests/progs/tone
+for b in "$daemon" "$cli" "$tone"; do
 	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
 done
 [ -x /usr/bin/baresip ] || { echo "baresip not installed (baresip-core)"; exit 77; }
@@ -39,11 +42,11 @@ fail() {
 
 # Ports of their own: SIP two apart from anything else, RTP 1000 above.
 base=$((20000 + ($$ % 400) * 20))
-start() { # NAME SIP_PORT CTL_PORT
-	mkdir -p "$dir/$1.state"
+start() { # NAME SIP_PORT CTL_PORT TONE_HZ
+	mkdir -p "$dir/$1.state" "$dir/$1.rec"
 	"$daemon" --listen "unix:$dir/$1.sock" --state "$dir/$1.state" --run-dir "$dir/$1.run" \
-		--sip "127.0.0.1:$2" --control-port "$3" --audio-source ausine,440 \
-		--audio-player "aufile,$dir/$1.wav" >"$dir/$1.log" 2>&1 &
+		--sip "127.0.0.1:$2" --control-port "$3" --audio-source "ausine,$4" \
+		--audio-player "aufile,$dir/$1.wav" --record "$dir/$1.rec" >"$dir/$1.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 50); do [ -S "$dir/$1.sock" ] && break; sleep 0.1; done
 }
@@ -57,8 +60,9 @@ wait_for() { # FILE PATTERN SECONDS
 	return 1
 }
 
-start alice $base $((base + 2))
-start bob $((base + 200)) $((base + 202))
+# Each sends a tone of its own: 440 Hz from alice, 880 Hz from bob.
+start alice $base $((base + 2)) 440
+start bob $((base + 200)) $((base + 202)) 880
 alice=sip:alice@127.0.0.1:$base
 bob=sip:bob@127.0.0.1:$((base + 200))
 for _ in $(seq 50); do A status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
@@ -124,6 +128,22 @@ B reject "$id2" >/dev/null || fail "bob could not reject $id2"
 for _ in $(seq 100); do [ "$(grep -c EVENT_CALL_ENDED "$dir/alice.events")" -gt "$ended" ] && break; sleep 0.1; done
 [ "$(grep -c EVENT_CALL_ENDED "$dir/alice.events")" -gt "$ended" ] || fail "alice did not see the rejection"
 echo "reject: $(grep EVENT_CALL_ENDED "$dir/alice.events" | tail -n 1 | field reason)"
+
+# Audio both ways, on a call of its own: what each side received is the
+# other's tone (the recordings are the SIP stacks' decoded audio).
+rm -f "$dir"/alice.rec/* "$dir"/bob.rec/*
+n=$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")
+A dial "$bob" >/dev/null || fail "the audio call"
+for _ in $(seq 100); do [ "$(grep -c EVENT_CALL_INCOMING "$dir/bob.events")" -gt "$n" ] && break; sleep 0.1; done
+id4=$(grep EVENT_CALL_INCOMING "$dir/bob.events" | tail -n 1 | field id)
+B answer "$id4" >/dev/null || fail "answer the audio call"
+sleep 3
+B hangup "$id4" >/dev/null || fail "hang up the audio call"
+sleep 0.5
+"$tone" "$dir"/alice.rec/*-dec.wav 880 || fail "alice did not hear bob's 880 Hz"
+"$tone" "$dir"/bob.rec/*-dec.wav 440 || fail "bob did not hear alice's 440 Hz"
+"$tone" "$dir"/bob.rec/*-dec.wav 880 >/dev/null && fail "bob heard his own tone"
+echo "audio both ways: alice heard 880 Hz, bob 440 Hz"
 
 # Hostile arguments: refused, naming the field, before the SIP stack.
 check_refused() { # WANT OUTPUT-PATTERN -- COMMAND...
