@@ -16,57 +16,18 @@
 #   - no method ever returns a password.
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
-BUILD=${BUILD:-build}
-daemon=$BUILD/bin/vapp-voipd
-cli=$BUILD/bin/vapp-voip
-tone=$BUILD/tests/progs/tone
-for b in "$daemon" "$cli" "$tone"; do
-	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
-done
-[ -x /usr/bin/baresip ] || { echo "baresip not installed (baresip-core)"; exit 77; }
-
-dir=$(mktemp -d /tmp/voip-host.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	pkill -KILL -f "baresip -f $dir/" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for n in alice bob; do echo "--- $n's daemon ---"; tail -n 15 "$dir/$n.log"; done
-	exit 1
-}
-
+. appliances/voip/tests/lib/voip_rig.sh
+voip_rig voip-host
 # Ports of their own: SIP two apart from anything else, RTP 1000 above.
 base=$((20000 + ($$ % 400) * 20))
-start() { # NAME SIP_PORT CTL_PORT TONE_HZ
-	mkdir -p "$dir/$1.state" "$dir/$1.rec"
-	"$daemon" --listen "unix:$dir/$1.sock" --state "$dir/$1.state" --run-dir "$dir/$1.run" \
-		--sip "127.0.0.1:$2" --control-port "$3" --audio-source "ausine,$4" \
-		--audio-player "aufile,$dir/$1.wav" --record "$dir/$1.rec" >"$dir/$1.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 50); do [ -S "$dir/$1.sock" ] && break; sleep 0.1; done
-}
 A() { "$cli" -c "unix:$dir/alice.sock" "$@"; }
 B() { "$cli" -c "unix:$dir/bob.sock" "$@"; }
-field() { # KEY: the first "KEY":"VALUE" of stdin
-	sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1
-}
-wait_for() { # FILE PATTERN SECONDS
-	for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
 
 # Each sends a tone of its own: 440 Hz from alice, 880 Hz from bob.
-start alice $base $((base + 2)) 440
-start bob $((base + 200)) $((base + 202)) 880
+voip_start alice $base $((base + 2)) 440
+voip_start bob $((base + 200)) $((base + 202)) 880
 alice=sip:alice@127.0.0.1:$base
 bob=sip:bob@127.0.0.1:$((base + 200))
-for _ in $(seq 50); do A status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
-A status | grep -q '"sipStackRunning":true' || fail "alice's SIP stack is not running"
 A add-account "$alice" >/dev/null || fail "alice's account"
 B add-account "$bob" >/dev/null || fail "bob's account"
 out=$(A add-account "$alice" 2>&1) && fail "the same account twice: $out"

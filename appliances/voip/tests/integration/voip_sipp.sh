@@ -10,46 +10,13 @@
 #     SIPp's scenario completes.
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
-BUILD=${BUILD:-build}
-daemon=$BUILD/bin/vapp-voipd
-cli=$BUILD/bin/vapp-voip
+. appliances/voip/tests/lib/voip_rig.sh
 registrar=$PWD/appliances/voip/tests/lib/registrar.xml
-for b in "$daemon" "$cli"; do
-	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
-done
-[ -x /usr/bin/baresip ] || { echo "baresip not installed (baresip-core)"; exit 77; }
 command -v sipp >/dev/null || { echo "sipp not installed (sip-tester)"; exit 77; }
-
-dir=$(mktemp -d /tmp/voip-sipp.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	pkill -KILL -f "baresip -f $dir/" 2>/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	echo "--- the daemon ---"
-	tail -n 15 "$dir/voipd.log"
-	for f in "$dir"/*.sipp; do [ -f "$f" ] && { echo "--- $f ---"; tail -n 8 "$f"; }; done
-	exit 1
-}
-wait_for() { # FILE PATTERN SECONDS
-	for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
-V() { "$cli" -c "unix:$dir/voip.sock" "$@"; }
-
+voip_rig voip-sipp
 base=$((30000 + ($$ % 300) * 20))
-mkdir -p "$dir/state"
-"$daemon" --listen "unix:$dir/voip.sock" --state "$dir/state" --run-dir "$dir/run" \
-	--sip "127.0.0.1:$base" --control-port $((base + 2)) --audio-source ausine,440 \
-	--audio-player "aufile,$dir/speaker.wav" >"$dir/voipd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do V status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
-V status | grep -q '"sipStackRunning":true' || fail "the SIP stack is not running"
+V() { "$cli" -c "unix:$dir/alice.sock" "$@"; }
+voip_start alice $base $((base + 2)) 440
 V -t 60 events >"$dir/events" 2>&1 &
 pids+=($!)
 me=sip:alice@127.0.0.1:$base
