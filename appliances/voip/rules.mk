@@ -31,10 +31,18 @@ $(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: TEST_COMMON_OBJ
 $(VOIP_TEST_SRC_OBJS): INCLUDES += -Iappliances/voip/daemon
 $(VOIP_TEST_SRC_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
 
-# tone: is a call's recording the tone it should be (Goertzel)? For the tests.
+# tone: is a call's recording the tone it should be (Goertzel)? bsctl: the
+# SIP stack driven directly, the benchmark's baseline. For the tests.
 VOIP_TONE := $(BUILD)/tests/progs/tone
-PROGRAMS += $(VOIP_TONE)
+VOIP_BSCTL := $(BUILD)/tests/progs/bsctl
+PROGRAMS += $(VOIP_TONE) $(VOIP_BSCTL)
 $(VOIP_TONE): $(call objs-of,appliances/voip/tests/progs/tone.c)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+$(VOIP_BSCTL): $(call objs-of,appliances/voip/tests/progs/bsctl.c appliances/voip/daemon/ctl.c)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(VRPC_LDLIBS)
+$(call objs-of,appliances/voip/tests/progs/bsctl.c): INCLUDES += -Iappliances/voip/daemon
+$(call objs-of,appliances/voip/tests/progs/bsctl.c): | $(call gen-headers-of,$(VOIP_PROTO))

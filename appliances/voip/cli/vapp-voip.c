@@ -31,6 +31,8 @@ static const char usage[] =
 	"                                is read from $VAPP_VOIP_PASSWORD\n"
 	"  remove-account URI\n"
 	"  dial TO [ACCOUNT]             TO: a SIP URI or a number\n"
+	"  call TO [ACCOUNT]             dial, then wait until it is established (exit 0)\n"
+	"                                or ends unanswered (exit 1)\n"
 	"  answer|reject|hangup|hold|resume|mute|unmute CALL_ID\n"
 	"  dtmf CALL_ID DIGITS           0-9 * # A-D\n"
 	"  calls                         the calls now\n"
@@ -92,6 +94,13 @@ struct watch {
 	bool done;
 	int status;
 	char *message;
+	bool quiet;            /* call: only the outcome is printed */
+	char call_id[256];     /* call: the call waited for, once known */
+	int outcome;           /* call: 1 established, -1 ended */
+	/* call: outcomes seen before Dial's answer named the call (its
+	 * events may come in the same read as the answer) */
+	char early_id[8][256];
+	int early[8], n_early;
 };
 
 /* The one watch of a run: its last callback comes from vrpc_client_close()
@@ -103,7 +112,21 @@ static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int statu
 {
 	struct watch *w = ud;
 
-	if (msg) {
+	if (msg && w->quiet) {
+		const Vapp__Voip__V1__Event *ev = (const Vapp__Voip__V1__Event *)msg;
+		int o = ev->kind == VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_ESTABLISHED ? 1
+			: ev->kind == VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_ENDED ? -1 : 0;
+
+		if (!ev->call || !o || w->outcome)
+			return;
+		if (w->call_id[0] && !strcmp(ev->call->id, w->call_id)) {
+			w->outcome = o;
+			print(msg);
+		} else if (!w->call_id[0] && w->n_early < 8) {
+			snprintf(w->early_id[w->n_early], sizeof(w->early_id[0]), "%s", ev->call->id);
+			w->early[w->n_early++] = o;
+		}
+	} else if (msg) {
 		print(msg);
 		w->seen++;
 	}
@@ -140,6 +163,54 @@ static int events(struct vrpc_client *cli, long count, int timeout_ms)
 		return 1;
 	}
 	return count && w->seen < count ? 1 : 0;
+}
+
+/* Dial, then wait for that call to be established (exit 0) or to end
+ * (exit 1): the events are watched before the call is placed, so none is
+ * missed. */
+static int call_and_wait(struct vrpc_client *cli, const char *to, const char *account,
+			 int timeout_ms)
+{
+	const ProtobufCServiceDescriptor *sd = &vapp__voip__v1__voip__descriptor;
+	const ProtobufCMethodDescriptor *we =
+		protobuf_c_service_descriptor_get_method_by_name(sd, "WatchEvents");
+	const ProtobufCMethodDescriptor *dm =
+		protobuf_c_service_descriptor_get_method_by_name(sd, "Dial");
+	Vapp__Voip__V1__WatchEventsRequest wr = VAPP__VOIP__V1__WATCH_EVENTS_REQUEST__INIT;
+	Vapp__Voip__V1__DialRequest dr = VAPP__VOIP__V1__DIAL_REQUEST__INIT;
+	ProtobufCMessage *reply = NULL;
+	struct watch *w = &watch;
+	char *msg = NULL;
+	int st, waited = 0;
+
+	w->quiet = true;
+	if (vrpc_client_call_async(cli, (unsigned)(we - sd->methods), &wr.base, 0, on_event, w) < 0)
+		return 1;
+	dr.to = (char *)to;
+	dr.account = (char *)account;
+	st = vrpc_client_call(cli, (unsigned)(dm - sd->methods), &dr.base, &reply, timeout_ms,
+			      &msg);
+	if (st != VRPC_OK) {
+		fprintf(stderr, "vapp-voip: %s: %s\n", vrpc_status_name(st), msg ? msg : "");
+		free(msg);
+		return 1;
+	}
+	snprintf(w->call_id, sizeof(w->call_id), "%s", ((Vapp__Voip__V1__Call *)reply)->id);
+	for (int i = 0; i < w->n_early; i++)
+		if (!strcmp(w->early_id[i], w->call_id) && (!w->outcome || w->early[i] < 0))
+			w->outcome = w->early[i];
+	if (w->outcome)
+		print(reply);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	while (!w->outcome && !w->done && waited < timeout_ms) {
+		if (vrpc_client_wait(cli, 50) < 0)
+			break;
+		waited += 50;
+	}
+	if (w->outcome != 1)
+		fprintf(stderr, "vapp-voip: the call was %s\n",
+			w->outcome < 0 ? "not answered (it ended)" : "not established in time");
+	return w->outcome == 1 ? 0 : 1;
 }
 
 /* A command that names a call. */
@@ -210,6 +281,8 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 		ra.uri = argv[0];
 		return unary(cli, "RemoveAccount", &ra.base, timeout_ms);
 	}
+	if (!strcmp(cmd, "call") && (argc == 1 || argc == 2))
+		return call_and_wait(cli, argv[0], argc == 2 ? argv[1] : "", timeout_ms);
 	if (!strcmp(cmd, "dial") && (argc == 1 || argc == 2)) {
 		dl.to = argv[0];
 		dl.account = argc == 2 ? argv[1] : "";

@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 		.sip = { .baresip = "/usr/bin/baresip", .modules = "/usr/lib/baresip/modules",
 			 .sip_addr = "0.0.0.0", .sip_port = 5060, .ctl_port = 4444,
 			 .audio_source = "alsa,default", .audio_player = "alsa,default",
-			 .dir = "/run/vapp-voip", .pid = -1, .fd = -1 },
+			 .dir = "/run/vapp-voip", .pid = -1, .fd = -1, .out_fd = -1 },
 	};
 	struct opts o = { .n_attach = 0 };
 	struct vrpc_server *srv;

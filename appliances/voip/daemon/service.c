@@ -218,9 +218,6 @@ static void on_up(void *ud, bool restarted)
 {
 	struct voip_daemon *d = ud;
 
-	/* baresip's menu prints a status line many times a second during a
-	 * call (on stderr, with its errors): off, as its first command. */
-	sip_command_next(&d->sip, "statmode", "", NULL, NULL);
 	if (!restarted)
 		return;
 	for (size_t i = 0; i < VOIP_MAX_CALLS; i++) {

@@ -210,6 +210,39 @@ static void on_readable(void *ud, int fd, short revents)
 		kill_stack(s, "it sent what is not its protocol");
 }
 
+/* One line baresip printed: its status line (many a second during a call,
+ * "[0:00:05] audio=64000/64000 (bit/s)") is dropped, the rest is ours. */
+static void out_line(struct sip *s)
+{
+	s->out_line[s->out_len] = '\0';
+	if (s->out_len && !(s->out_line[0] == '[' && strstr(s->out_line, "audio=")))
+		fprintf(stderr, "baresip: %s\n", s->out_line);
+	s->out_len = 0;
+}
+
+static void on_output(void *ud, int fd, short revents)
+{
+	struct sip *s = ud;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		vrpc_loop_del_fd(s->loop, fd);
+		close(fd);
+		s->out_fd = -1;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		/* Its status line ends with '\r', its other lines with '\n'. */
+		if (buf[i] == '\n' || buf[i] == '\r' || s->out_len == sizeof(s->out_line) - 1)
+			out_line(s);
+		else if ((unsigned char)buf[i] >= 0x20 || buf[i] == '\t')
+			s->out_line[s->out_len++] = buf[i];
+	}
+}
+
 static void try_connect(void *ud)
 {
 	struct sip *s = ud;
@@ -236,32 +269,48 @@ static void try_connect(void *ud)
 
 int sip_start(struct sip *s)
 {
-	int err = write_config(s), null;
+	int err = write_config(s), null, out[2];
 	pid_t pid;
 
 	if (err)
 		return err;
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err = -errno;
+		if (null >= 0)
+			close(null);
+		return err;
+	}
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
 		close(null);
+		close(out[0]);
+		close(out[1]);
 		return err;
 	}
 	if (pid == 0) {
 		sigset_t none;
 
-		/* stdin and stdout are /dev/null: baresip's stdio module is not
-		 * loaded, and stdout gets its status line many times a second;
-		 * its errors go to our stderr. */
+		/* stdin is /dev/null (baresip's stdio module is not loaded);
+		 * what it prints comes to us, filtered (on_output()). */
 		dup2(null, 0);
-		dup2(null, 1);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execl(s->baresip, "baresip", "-f", s->dir, (char *)NULL);
 		_exit(127);
 	}
 	close(null);
+	close(out[1]);
+	if (s->out_fd >= 0) {
+		vrpc_loop_del_fd(s->loop, s->out_fd);
+		close(s->out_fd);
+	}
+	s->out_fd = out[0];
+	s->out_len = 0;
+	vrpc_loop_add_fd(s->loop, s->out_fd, POLLIN, on_output, s);
 	s->pid = pid;
 	s->fd = -1;
 	s->started_ms = voip_now_ms();
@@ -362,6 +411,11 @@ void sip_stop(struct sip *s)
 {
 	s->stopping = true;
 	disconnect(s);
+	if (s->out_fd >= 0) {
+		vrpc_loop_del_fd(s->loop, s->out_fd);
+		close(s->out_fd);
+		s->out_fd = -1;
+	}
 	fail_queue(s, "the appliance is stopping");
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);

@@ -111,6 +111,9 @@ struct sip {
 	const char *accounts;     /* the accounts file's text, rewritten at start */
 	pid_t pid;
 	int fd;                   /* the control connection, -1 when none */
+	int out_fd;               /* its stdout and stderr, read by us, -1 when none */
+	char out_line[512];       /* a line of it not yet whole */
+	size_t out_len;
 	int timer;                /* connect retry or restart */
 	unsigned restarts;
 	uint64_t started_ms;
