@@ -70,7 +70,9 @@ static int write_config(struct sip *s)
 	char path[4200];
 	FILE *f;
 
-	if (mkdir(s->dir, 0700) < 0 && errno != EEXIST)
+	/* Ours alone, also when it was there before: the accounts file in it
+	 * holds the passwords. */
+	if ((mkdir(s->dir, 0700) < 0 && errno != EEXIST) || chmod(s->dir, 0700) < 0)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/config", s->dir);
 	f = fopen(path, "w");
