@@ -134,7 +134,11 @@ VAPP_VOIP_PASSWORD=s3cret-pw A add-account sip:carol@127.0.0.1 sip:127.0.0.1:9 c
 A accounts >"$dir/accounts.out"
 grep -q carol "$dir/accounts.out" || fail "carol's account not listed"
 grep -q s3cret "$dir/add.out" "$dir/accounts.out" && fail "a password was returned"
-echo "accounts: a password is kept, never returned"
+[ "$(stat -c %a "$dir/alice.run")" = 700 ] || fail "the SIP stack's config folder is $(stat -c %a "$dir/alice.run")"
+[ "$(stat -c %a "$dir/alice.state/accounts")" = 600 ] ||
+	fail "the accounts file is $(stat -c %a "$dir/alice.state/accounts")"
+grep -q s3cret-pw "$dir/alice.state/accounts" || fail "the password was not kept"
+echo "accounts: a password is kept (0600, in a 0700 folder for the stack), never returned"
 
 # The SIP stack dies: started again, said, accounts kept, calls work.
 bpid=$(pgrep -f "baresip -f $dir/alice.run") || fail "no SIP stack for alice"
