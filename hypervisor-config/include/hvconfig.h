@@ -52,6 +52,10 @@ struct hv_params {
 	 * instead of one it opens by name; NULL or a negative entry: by name. */
 	const int *tap_fds;
 	const char *const *bridges; /* default "${BRIDGE_<nic name>}" */
+	/* QEMU with devices.sound: what the sound card plays into and records
+	 * from, as -audiodev's backend and options without the id ("none",
+	 * "wav,path=FILE", "alsa"); default "${AUDIODEV}". */
+	const char *audiodev;
 };
 
 /* The virtio-serial port every appliance has besides its own channels. */

@@ -116,6 +116,11 @@ static void add_passthrough(struct sbuf *b, const struct manifest *m)
 
 	sb_printf(b, "    <controller type='usb' model='%s'/>\n",
 		  m->usb ? "qemu-xhci" : "none");
+	/* Intel HDA with a duplex codec; what it plays into is the host's
+	 * to choose (an <audio> backend, here none). */
+	if (m->sound)
+		sb_puts(b, "    <sound model='ich9'>\n      <codec type='duplex'/>\n"
+			   "      <audio id='1'/>\n    </sound>\n    <audio id='1' type='none'/>\n");
 	for (i = 0; i < m->n_pci; i++) {
 		hv_pci_parse(m->pci[i].address, &p); /* checked by hv_check() */
 		sb_printf(b, "    <hostdev mode='subsystem' type='pci' managed='yes'>\n"

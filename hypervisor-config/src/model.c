@@ -74,7 +74,8 @@ const char *hv_channel_name(const struct manifest *m, size_t i)
 
 bool hv_needs_pci(const struct manifest *m)
 {
-	return m->n_pci > 0 || m->usb;
+	/* Intel HDA is a PCI device: microvm has no PCI bus. */
+	return m->n_pci > 0 || m->usb || m->sound;
 }
 
 static int hex_field(const char **s, unsigned ndigits, unsigned max, unsigned *out)
@@ -197,6 +198,7 @@ int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_para
 	r->accel = p->accel ? p->accel : "${ACCEL}";
 	r->virt_type = p->virt_type ? p->virt_type : "${VIRT_TYPE}";
 	r->qemu = p->qemu ? p->qemu : "qemu-system-x86_64";
+	r->audiodev = p->audiodev ? p->audiodev : "${AUDIODEV}";
 	r->cmdline = p->cmdline ? p->cmdline : own(r, hv_cmdline(m, backend));
 	r->console_log = p->console_log ? p->console_log : in_run_dir(r, "console.log");
 	r->state_image = p->state_image ? p->state_image : in_run_dir(r, "state.img");

@@ -137,7 +137,7 @@ static void add_nics(struct argv_b *a, const struct manifest *m,
 	}
 }
 
-static void add_passthrough(struct argv_b *a, const struct manifest *m)
+static void add_passthrough(struct argv_b *a, const struct manifest *m, const struct hv_run *r)
 {
 	struct sbuf b = { 0 };
 	struct hv_pci_addr p;
@@ -146,6 +146,17 @@ static void add_passthrough(struct argv_b *a, const struct manifest *m)
 	if (m->usb) {
 		arg(a, "-device");
 		arg(a, "qemu-xhci,id=usb");
+	}
+	if (m->sound) {
+		/* Intel HDA with a duplex codec: the guest's speaker and
+		 * microphone, both through one audiodev vappd chooses. */
+		arg(a, "-audiodev");
+		sb_printf(&b, "%s,id=snd0", r->audiodev);
+		arg_sb(a, &b);
+		arg(a, "-device");
+		arg(a, "ich9-intel-hda,id=hda");
+		arg(a, "-device");
+		arg(a, "hda-duplex,bus=hda.0,audiodev=snd0");
 	}
 	for (i = 0; i < m->n_pci; i++) {
 		hv_pci_parse(m->pci[i].address, &p); /* checked by hv_check() */
@@ -240,7 +251,7 @@ char **hv_qemu_argv(const struct manifest *m, const struct hv_params *p)
 	if (m->state.size_mib)
 		add_state(&a, &r, pci ? "virtio-blk-pci" : "virtio-blk-device");
 	add_nics(&a, m, &r, p ? p->tap_fds : NULL, pci ? "virtio-net-pci" : "virtio-net-device");
-	add_passthrough(&a, m);
+	add_passthrough(&a, m, &r);
 	/* Last, so that they can add to or override what came before. */
 	for (i = 0; i < m->hv.n_qemu_args; i++)
 		arg(&a, m->hv.qemu_args[i]);

@@ -79,7 +79,8 @@ static void json_devices(FILE *f, const struct manifest *m)
 		json_str(f, m->nics[i].mac);
 		fputc('}', f);
 	}
-	fprintf(f, "],\n    \"usb\": %s,\n    \"pci\": [", m->usb ? "true" : "false");
+	fprintf(f, "],\n    \"usb\": %s,\n    \"sound\": %s,\n    \"pci\": [", m->usb ? "true" : "false",
+		m->sound ? "true" : "false");
 	for (size_t i = 0; i < m->n_pci; i++) {
 		fputs(i ? ", " : "", f);
 		json_str(f, m->pci[i].address);

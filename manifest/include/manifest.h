@@ -121,6 +121,7 @@ struct manifest {
 	struct manifest_nic *nics;
 	size_t n_nics;
 	bool usb;           /* a USB controller (qemu-xhci) */
+	bool sound;         /* a sound card (Intel HDA, a duplex codec) */
 	struct manifest_pci *pci;
 	size_t n_pci;
 	struct manifest_state state;

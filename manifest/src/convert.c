@@ -183,14 +183,14 @@ err_mode:
 static void convert_kernel(struct mctx *c, struct manifest *m, const struct raw_manifest *raw)
 {
 	const struct raw_kernel *k = raw->kernel;
-	bool usb = raw->devices && raw->devices->usb;
+	/* The cloud kernel leaves out USB host controllers and all sound. */
+	bool full = raw->devices && (raw->devices->usb || raw->devices->sound);
 
 	m->kernel.path = k ? host_path(c, "kernel.path", k->path) : NULL;
 	if (k && k->package)
 		m->kernel.package = dup(c, k->package);
 	else if (!k || !k->path)
-		/* The cloud kernel leaves out USB host controllers. */
-		m->kernel.package = dup(c, usb ? "linux-image-amd64" : "linux-image-cloud-amd64");
+		m->kernel.package = dup(c, full ? "linux-image-amd64" : "linux-image-cloud-amd64");
 	m->kernel.cmdline = k ? dup(c, k->cmdline) : NULL;
 	m->kernel.modules = dup_list(c, k ? k->modules : NULL, k ? k->n_modules : 0,
 				     &m->kernel.n_modules);
@@ -311,6 +311,7 @@ static void convert_devices(struct mctx *c, struct manifest *m, const struct raw
 	}
 	m->n_pci = n_pci;
 	m->usb = d && d->usb;
+	m->sound = d && d->sound;
 }
 
 static void convert_hv(struct mctx *c, struct manifest *m, const struct raw_manifest *raw)

@@ -58,6 +58,7 @@ struct raw_devices {
 	struct raw_nic *nics;
 	unsigned n_nics;
 	bool usb;
+	bool sound;
 	char **pci;
 	unsigned n_pci;
 };

@@ -113,6 +113,7 @@ static const cyaml_schema_field_t devices_fields[] = {
 	SEQ("channels", OPT, struct raw_devices, channels, n_channels, &string_entry, 0),
 	SEQ("nics", OPT, struct raw_devices, nics, n_nics, &nic_entry, 0),
 	CYAML_FIELD_BOOL("usb", OPT, struct raw_devices, usb),
+	CYAML_FIELD_BOOL("sound", OPT, struct raw_devices, sound),
 	SEQ("pci", OPT, struct raw_devices, pci, n_pci, &string_entry, 0),
 	CYAML_FIELD_END
 };

@@ -94,6 +94,11 @@ static void check_kernel(struct mctx *c, const struct manifest *m, const struct 
 		diag_error(c, "kernel.package",
 			   "devices.usb needs a kernel with USB drivers: linux-image-cloud-amd64 "
 			   "has none (leave kernel.package out, or say linux-image-amd64)");
+	/* ... and without any sound support. */
+	if (m->sound && k->package && !strcmp(k->package, "linux-image-cloud-amd64"))
+		diag_error(c, "kernel.package",
+			   "devices.sound needs a kernel with sound: linux-image-cloud-amd64 "
+			   "has none (leave kernel.package out, or say linux-image-amd64)");
 	if (k->cmdline && strchr(k->cmdline, '\n'))
 		diag_error(c, "kernel.cmdline", "the kernel command line must be one line");
 	for (size_t i = 0; i < k->n_modules; i++) {

@@ -70,6 +70,11 @@ static const char usage[] =
 	"      --qemu-user NAME    the user QEMU runs as, never root (default\n"
 	"                          " VAPPD_DEFAULT_QEMU_USER "), with no capability and under its\n"
 	"                          -sandbox; vappd opens an appliance's taps for it\n"
+	"      --audiodev none|wav|alsa\n"
+	"                          what an appliance's sound card (devices.sound) plays\n"
+	"                          into and records from: nothing (default), the file\n"
+	"                          RUN_DIR/NAME/speaker.wav (its microphone silent), or\n"
+	"                          the host's ALSA default device\n"
 	"      --release-channel   close the service connection once the appliance\n"
 	"                          answered HELLO, so that a tool can use the channel\n"
 	"                          socket directly (QEMU serves one client; tests)\n"
@@ -324,7 +329,7 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
        OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_QEMU_USER, OPT_RELEASE, OPT_GUEST,
-       OPT_BROKER_USER };
+       OPT_BROKER_USER, OPT_AUDIODEV };
 
 /* The trusted keys from --trust-dir (or the default folder), the warnings
  * about trust, and the run and state folders. @return 0 or -1 (said). */
@@ -421,6 +426,7 @@ static const struct option long_opts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "guest", required_argument, NULL, OPT_GUEST },
 	{ "broker-user", required_argument, NULL, OPT_BROKER_USER },
+	{ "audiodev", required_argument, NULL, OPT_AUDIODEV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -437,6 +443,13 @@ static int parse_value(int c, struct vappd *d, struct opts *o)
 		if (parse_accel(optarg, &d->accel) == 0)
 			return -1;
 		fprintf(stderr, "vappd: --accel %s: give auto, kvm or tcg\n", optarg);
+		return 2;
+	case OPT_AUDIODEV:
+		if (!strcmp(optarg, "none") || !strcmp(optarg, "wav") || !strcmp(optarg, "alsa")) {
+			d->audiodev = optarg;
+			return -1;
+		}
+		fprintf(stderr, "vappd: --audiodev %s: give none, wav or alsa\n", optarg);
 		return 2;
 	case OPT_BOOT_TIMEOUT:
 	case OPT_PROBE_TIMEOUT:

@@ -58,6 +58,7 @@ struct vappd {
 	const char *state_dir;
 	const char *images_dir;
 	const char *qemu;            /* the QEMU binary; NULL: qemu-system-x86_64 */
+	const char *audiodev;        /* --audiodev: none, wav or alsa */
 	struct hv_user qemu_user;  /* who QEMU runs as (--qemu-user) */
 	gid_t gid;                   /* --group: may use the control socket and gates */
 	char **trusted;              /* NULL-terminated key paths */

@@ -99,6 +99,21 @@ static void pci_usb(struct manifest *m, struct hv_params *p)
 			    "    </rng>";
 }
 
+/* The VoIP appliance's shape: a sound card, a NIC, one channel; vappd
+ * gives the audiodev (tests: a WAV file of what the speaker plays). */
+static struct manifest_nic voip_nic[] = { { "eth0", MANIFEST_NIC_UPLINK, NULL } };
+
+static void sound(struct manifest *m, struct hv_params *p)
+{
+	base(m, "voip");
+	m->sound = true;
+	m->nics = voip_nic;
+	m->n_nics = 1;
+	m->channels = two_channels;
+	m->n_channels = 1;
+	p->audiodev = "wav,path=/run/vapp/voip/speaker.wav";
+}
+
 /* Values each format must escape, given as parameters (a placeholder's
  * value never needs escaping, see hv_expand). No comma in run_dir: xl
  * channel specs cannot hold one (a test below checks that it is refused). */
@@ -138,6 +153,7 @@ static const struct golden_case cases[] = {
 	{ "channels-state", channels_state },
 	{ "two-nics", two_nics },
 	{ "pci-usb", pci_usb },
+	{ "sound", sound },
 	{ "escaping", escaping },
 };
 

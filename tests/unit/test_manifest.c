@@ -145,6 +145,15 @@ static void test_defaults(void **state)
 	assert_int_equal(m->nics[0].role, MANIFEST_NIC_GUEST);
 	assert_string_equal(m->pci[0].address, "0000:00:14.0");
 	manifest_free(m);
+
+	/* A sound card too: the cloud kernel has no sound at all. */
+	m = manifest_load("tests/manifest/good/sound.yaml", NULL, &diag);
+	assert_non_null(m);
+	assert_int_equal(diag.n, 0);
+	assert_true(m->sound);
+	assert_false(m->usb);
+	assert_string_equal(m->kernel.package, "linux-image-amd64");
+	manifest_free(m);
 	manifest_diag_free(&diag);
 }
 
