@@ -53,9 +53,10 @@ struct hv_params {
 	const int *tap_fds;
 	const char *const *bridges; /* default "${BRIDGE_<nic name>}" */
 	/* QEMU with devices.sound: what the sound card plays into and records
-	 * from, as -audiodev's backend and options without the id ("none",
-	 * "wav,path=FILE", "alsa"); default "${AUDIODEV}". */
+	 * from, -audiodev's backend: "none", "alsa", or "wav" into audio_file;
+	 * default "${AUDIODEV}". */
 	const char *audiodev;
+	const char *audio_file;  /* "wav"'s file, default RUN_DIR "/speaker.wav" */
 };
 
 /* The virtio-serial port every appliance has besides its own channels. */

@@ -48,7 +48,7 @@ void sb_xl_spec_val(struct sbuf *b, const char *s);
 /* The run-time values of struct hv_params, defaults filled in. */
 struct hv_run {
 	const char *kernel, *initrd, *cmdline, *run_dir, *accel, *virt_type;
-	const char *console_log, *state_image, *qemu, *audiodev;
+	const char *console_log, *state_image, *qemu, *audiodev, *audio_file;
 	char **taps;        /* m->n_nics each */
 	char **bridges;
 	char *owned[8];     /* what this struct allocated */

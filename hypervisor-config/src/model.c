@@ -199,12 +199,14 @@ int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_para
 	r->virt_type = p->virt_type ? p->virt_type : "${VIRT_TYPE}";
 	r->qemu = p->qemu ? p->qemu : "qemu-system-x86_64";
 	r->audiodev = p->audiodev ? p->audiodev : "${AUDIODEV}";
+	r->audio_file = p->audio_file ? p->audio_file : in_run_dir(r, "speaker.wav");
 	r->cmdline = p->cmdline ? p->cmdline : own(r, hv_cmdline(m, backend));
 	r->console_log = p->console_log ? p->console_log : in_run_dir(r, "console.log");
 	r->state_image = p->state_image ? p->state_image : in_run_dir(r, "state.img");
 	r->taps = per_nic(m, p->taps, "TAP");
 	r->bridges = per_nic(m, p->bridges, "BRIDGE");
-	if (!r->cmdline || !r->console_log || !r->state_image || !r->taps || !r->bridges) {
+	if (!r->cmdline || !r->console_log || !r->state_image || !r->audio_file || !r->taps ||
+	    !r->bridges) {
 		hv_run_release(r);
 		return -ENOMEM;
 	}

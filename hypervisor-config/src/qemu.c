@@ -151,7 +151,13 @@ static void add_passthrough(struct argv_b *a, const struct manifest *m, const st
 		/* Intel HDA with a duplex codec: the guest's speaker and
 		 * microphone, both through one audiodev vappd chooses. */
 		arg(a, "-audiodev");
-		sb_printf(&b, "%s,id=snd0", r->audiodev);
+		sb_printf(&b, "%s,", r->audiodev);
+		if (!strcmp(r->audiodev, "wav")) {
+			sb_puts(&b, "path=");
+			sb_qemu_opt(&b, r->audio_file);
+			sb_putc(&b, ',');
+		}
+		sb_puts(&b, "id=snd0");
 		arg_sb(a, &b);
 		arg(a, "-device");
 		arg(a, "ich9-intel-hda,id=hda");

@@ -163,7 +163,6 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		     size_t errlen)
 {
 	char kernel[PATH_MAX], initrd[PATH_MAX], tapname[HV_SPAWN_MAX_FDS][16], *cmdline;
-	char audiodev[PATH_MAX + 32];
 	const char *taps[HV_SPAWN_MAX_FDS] = { 0 };
 	int tap_fds[HV_SPAWN_MAX_FDS];
 	const struct manifest *m = a->info.m;
@@ -182,12 +181,6 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		taps[i] = tapname[i];
 		tap_fds[i] = HV_SPAWN_FIRST_FD + (int)i;
 	}
-	/* A sound card plays into nothing, or into RUN_DIR/NAME/speaker.wav
-	 * (--audiodev wav), or into the host's ALSA (--audiodev alsa). */
-	if (d->audiodev && !strcmp(d->audiodev, "wav"))
-		snprintf(audiodev, sizeof(audiodev), "wav,path=%s/speaker.wav", a->run_dir);
-	else
-		snprintf(audiodev, sizeof(audiodev), "%s", d->audiodev ? d->audiodev : "none");
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
 	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs.cpio.gz");
 	struct hv_params p = {
@@ -200,7 +193,8 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		.qemu = d->qemu ? d->qemu : "qemu-system-x86_64",
 		.taps = taps,
 		.tap_fds = tap_fds,
-		.audiodev = audiodev,
+		/* wav: RUN_DIR/NAME/speaker.wav, hypervisor-config's default */
+		.audiodev = d->audiodev ? d->audiodev : "none",
 	};
 	a->argv = hv_qemu_argv(m, &p);
 	rc = a->argv ? 0 : -errno;

@@ -111,7 +111,8 @@ static void sound(struct manifest *m, struct hv_params *p)
 	m->n_nics = 1;
 	m->channels = two_channels;
 	m->n_channels = 1;
-	p->audiodev = "wav,path=/run/vapp/voip/speaker.wav";
+	p->audiodev = "wav";
+	p->audio_file = "/run/vapp/voip/speaker.wav";
 }
 
 /* Values each format must escape, given as parameters (a placeholder's
@@ -405,6 +406,26 @@ static void test_qemu_essentials(void **state)
 	/* the extra arguments come last */
 	assert_non_null(strstr(text, "\n-cpu\nmax\n"));
 	assert_string_equal(text + strlen(text) - strlen("-cpu\nmax\n"), "-cpu\nmax\n");
+	free(text);
+	hv_argv_free(argv);
+
+	/* A sound card's WAV file is a path in an option: a comma is doubled;
+	 * by default the file is in the run folder. */
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	sound(&m, &p);
+	p.audio_file = "/run/a,b/speaker.wav";
+	argv = hv_qemu_argv(&m, &p);
+	assert_non_null(argv);
+	text = argv_text(argv);
+	assert_non_null(strstr(text, "\n-audiodev\nwav,path=/run/a,,b/speaker.wav,id=snd0\n"));
+	free(text);
+	hv_argv_free(argv);
+	p.audio_file = NULL;
+	p.audiodev = "none";
+	argv = hv_qemu_argv(&m, &p);
+	text = argv_text(argv);
+	assert_non_null(strstr(text, "\n-audiodev\nnone,id=snd0\n"));
 	free(text);
 	hv_argv_free(argv);
 }
