@@ -35,9 +35,6 @@ struct sip_cmd {
 	char token[16];
 };
 
-static void try_connect(void *ud);
-static void restart(void *ud);
-
 bool sip_running(const struct sip *s)
 {
 	return s->pid > 0 && s->fd >= 0;
@@ -315,7 +312,6 @@ int sip_start(struct sip *s)
 	vrpc_loop_add_fd(s->loop, s->out_fd, POLLIN, on_output, s);
 	s->pid = pid;
 	s->fd = -1;
-	s->started_ms = voip_now_ms();
 	s->timer = vrpc_loop_add_timer(s->loop, CONNECT_RETRY_MS, try_connect, s);
 	return 0;
 }

@@ -116,7 +116,6 @@ struct sip {
 	size_t out_len;
 	int timer;                /* connect retry or restart */
 	unsigned restarts;
-	uint64_t started_ms;
 	bool stopping;
 	struct ns_reader rd;
 	struct sip_cmd *head, *tail; /* head is in flight once sent */
