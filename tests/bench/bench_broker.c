@@ -16,7 +16,6 @@
 
 #define SAMPLES 20000
 
-#define now_us bench_now_us
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -52,12 +51,12 @@ static void rtt(const char *addr, double *p50, double *p99)
 	req.data.len = sizeof(data);
 	for (int i = -1000; i < SAMPLES; i++) {
 		ProtobufCMessage *reply;
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		if (vrpc_client_call(cli, 0, &req.base, &reply, 5000, NULL) != VRPC_OK)
 			exit(1);
 		if (i >= 0)
-			s[i] = now_us() - t0;
+			s[i] = bench_now_us() - t0;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
 	vrpc_client_close(cli);

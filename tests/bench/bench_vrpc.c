@@ -21,7 +21,6 @@ enum { M_ECHO = 0 };
 #define RTT_SAMPLES 20000
 #define PAYLOAD 61 /* data bytes: the packed request is 64 bytes with its tag */
 
-#define now_us bench_now_us
 /* memcpy's baseline: two buffers of this size defeat any last-level cache
  * of this class of machine (tens of MiB), as a bulk payload would. */
 #define MEMCPY_MIB 64
@@ -56,13 +55,13 @@ static void raw_pingpong(double *p50, double *p99)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pthread_create(&t, NULL, pong, &sv[1]))
 		exit(1);
 	for (int i = -1000; i < RTT_SAMPLES; i++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		if (send(sv[0], buf, sizeof(buf), 0) != sizeof(buf) ||
 		    recv(sv[0], buf, sizeof(buf), MSG_WAITALL) != sizeof(buf))
 			exit(1);
 		if (i >= 0)
-			s[i] = now_us() - t0;
+			s[i] = bench_now_us() - t0;
 	}
 	shutdown(sv[0], SHUT_RDWR);
 	pthread_join(t, NULL);
@@ -98,12 +97,12 @@ static void rpc_rtt(const char *addr, double *p50, double *p99)
 	req.data.len = sizeof(data);
 	for (int i = -1000; i < RTT_SAMPLES; i++) {
 		ProtobufCMessage *reply;
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		if (vrpc_client_call(cli, M_ECHO, &req.base, &reply, 5000, NULL) != VRPC_OK)
 			exit(1);
 		if (i >= 0)
-			s[i] = now_us() - t0;
+			s[i] = bench_now_us() - t0;
 		protobuf_c_message_free_unpacked(reply, NULL);
 	}
 	vrpc_client_close(cli);
@@ -141,7 +140,7 @@ static void pipeline_done(void *ud, const ProtobufCMessage *msg, bool done, int 
 static double pipelined(const char *addr, Vrpc__Test__EchoRequest *req, int inflight, long total)
 {
 	struct pipeline p = { .cli = connect_echo(addr), .req = req, .total = total };
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	for (int i = 0; i < inflight && p.started < total; i++) {
 		p.started++;
@@ -155,7 +154,7 @@ static double pipelined(const char *addr, Vrpc__Test__EchoRequest *req, int infl
 		exit(1);
 	}
 	vrpc_client_close(p.cli);
-	return total / ((now_us() - t0) / 1e6);
+	return total / ((bench_now_us() - t0) / 1e6);
 }
 
 static double memcpy_MBps(void)
@@ -169,12 +168,12 @@ static double memcpy_MBps(void)
 		exit(1);
 	memset(a, 1, len);
 	memset(b, 2, len);
-	t0 = now_us();
+	t0 = bench_now_us();
 	for (int i = 0; i < n; i++) {
 		memcpy(i & 1 ? a : b, i & 1 ? b : a, len);
 		__asm__ volatile("" ::: "memory"); /* keep every copy */
 	}
-	secs = (now_us() - t0) / 1e6;
+	secs = (bench_now_us() - t0) / 1e6;
 	free(a);
 	free(b);
 	return n * (double)MEMCPY_MIB / secs;
@@ -183,10 +182,10 @@ static double memcpy_MBps(void)
 /* MB/s of 1 MiB requests (a 1-byte reply each) into the server at @p addr. */
 static double bulk_MBps(const char *addr, Vrpc__Test__EchoRequest *bulk, long calls)
 {
-	double t0 = now_us();
+	double t0 = bench_now_us();
 
 	pipelined(addr, bulk, 4, calls);
-	return calls * 1.0 / ((now_us() - t0) / 1e6);
+	return calls * 1.0 / ((bench_now_us() - t0) / 1e6);
 }
 
 enum { F_RTT_SHM50, F_RTT_SHM99, F_RTT_UNIX50, F_RTT_UNIX99, F_CALLS1, F_CALLS64, F_BULK64K,
