@@ -815,10 +815,18 @@ static int ack_frame(void *ud, const struct vrpc_hdr *h, const uint8_t *payload)
 	ack = vrpc__v1__hello__unpack(NULL, h->length, payload);
 	if (!ack)
 		return -EPROTO;
+	/* The service asked for; or, for a handed-over upstream that asked
+	 * nothing itself, the one the answer names (vrpc_relay_upstream_import). */
 	if (ack->max_frame < 64 + VRPC_ORIGIN_MAX + 1 || ack->max_frame > w->u->rc.c.max_frame ||
-	    strcmp(ack->service, w->u->service) || !ack->n_methods) {
+	    (w->u->service ? strcmp(ack->service, w->u->service)
+			   : !ack->service[0] || strlen(ack->service) > 255) ||
+	    !ack->n_methods) {
 		vrpc__v1__hello__free_unpacked(ack, NULL);
 		return -EPROTO; /* a broker needs the method names */
+	}
+	if (!w->u->service && !(w->u->service = strdup(ack->service))) {
+		vrpc__v1__hello__free_unpacked(ack, NULL);
+		return -ENOMEM;
 	}
 	w->u->rc.c.max_frame = ack->max_frame;
 	free(w->u->ack);
@@ -851,15 +859,15 @@ static int upstream_hello(struct vrpc_relay_upstream *u, int timeout_ms)
 	return vrpc_conn_hello(&u->rc.c, u->service, timeout_ms, ack_frame, &w);
 }
 
-/* An upstream on @p t (taken, also on failure) for @p service (copied),
- * its HELLO not yet said. @return 0 or -ENOMEM. */
+/* An upstream on @p t (taken, also on failure) for @p service (copied; NULL:
+ * the one its HELLO_ACK names), its HELLO not yet said. @return 0 or -ENOMEM. */
 static int upstream_new(struct vrpc_transport *t, const char *service,
 			struct vrpc_relay_upstream **out)
 {
 	struct vrpc_relay_upstream *u = calloc(1, sizeof(*u));
 
 	*out = NULL;
-	if (!u || !(u->service = strdup(service)) ||
+	if (!u || (service && !(u->service = strdup(service))) ||
 	    conn_init(&u->rc.c, t, VRPC_DEFAULT_MAX_FRAME, DEFAULT_MAX_QUEUE)) {
 		if (u)
 			free(u->service);
@@ -996,19 +1004,6 @@ static int handover_parse(const uint8_t *blob, size_t len, char scheme[256], con
 	return *rest_len > RBUF_HANDOVER ? -EBADMSG : 0;
 }
 
-/* The service the HELLO_ACK names, copied. */
-static char *ack_service(const uint8_t *ack, size_t len)
-{
-	Vrpc__V1__Hello *h = vrpc__v1__hello__unpack(NULL, len, ack);
-	char *s = NULL;
-
-	if (h && h->service && h->service[0] && strlen(h->service) <= 255)
-		s = strdup(h->service);
-	if (h)
-		vrpc__v1__hello__free_unpacked(h, NULL);
-	return s;
-}
-
 int vrpc_relay_upstream_import(int fd, const uint8_t *blob, size_t len,
 			       struct vrpc_relay_upstream **out)
 {
@@ -1017,21 +1012,18 @@ int vrpc_relay_upstream_import(int fd, const uint8_t *blob, size_t len,
 	struct vrpc_transport *t;
 	const uint8_t *ack, *rest;
 	size_t ack_len, rest_len;
-	char scheme[256], *service = NULL;
+	char scheme[256];
 	int err;
 
 	*out = NULL;
 	err = handover_parse(blob, len, scheme, &ack, &ack_len, &rest, &rest_len);
-	if (!err && !(service = ack_service(ack, ack_len)))
-		err = -EBADMSG;
 	if (err) {
 		close(fd);
 		return err;
 	}
 	err = vrpc_transport_from_fd(scheme, fd, &t);
 	if (!err)
-		err = upstream_new(t, service, &w.u);
-	free(service);
+		err = upstream_new(t, NULL, &w.u);
 	if (err)
 		return err;
 	h.length = (uint32_t)ack_len;
