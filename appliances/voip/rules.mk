@@ -11,10 +11,11 @@ PROGRAMS += $(VOIP_DAEMON) $(VOIP_CLI)
 $(VOIP_DAEMON_OBJS) $(VOIP_CLI_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
 $(VOIP_DAEMON_OBJS): INCLUDES += -Iappliances/voip/daemon
 
-$(VOIP_DAEMON): $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)
+$(VOIP_DAEMON): $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) \
+		$(VRPC_LDLIBS) $(UTIL_LIB)
 
 $(VOIP_CLI): $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
@@ -46,3 +47,14 @@ $(VOIP_BSCTL): $(call objs-of,appliances/voip/tests/progs/bsctl.c appliances/voi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(VRPC_LDLIBS)
 $(call objs-of,appliances/voip/tests/progs/bsctl.c): INCLUDES += -Iappliances/voip/daemon
 $(call objs-of,appliances/voip/tests/progs/bsctl.c): | $(call gen-headers-of,$(VOIP_PROTO))
+
+# The tests' sound card for QEMU's alsa audiodev (a speaker into a WAV file,
+# a microphone hearing a sine, in real time): an ALSA plugin, loaded by
+# QEMU's libasound, so never sanitized or instrumented. libasound2-dev.
+VOIP_ALSA_PCM := $(BUILD)/tests/progs/libasound_module_pcm_vapptest.so
+PROGRAMS += $(VOIP_ALSA_PCM)
+$(VOIP_ALSA_PCM): appliances/voip/tests/progs/alsa_test_pcm.c | $(CONFIG)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)cc -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -DPIC -shared \
+		-o $@ $< -lasound -lm

@@ -50,7 +50,7 @@ struct build_result {
 	uint64_t initramfs_raw;   /* bytes of the cpio archive before gzip */
 	size_t n_entries;         /* cpio entries (directories, files, links) */
 	size_t n_modules;         /* .ko files copied (dependencies included) */
-	size_t n_builtin;         /* modules asked for that are built in */
+	size_t n_builtin;         /* modules asked for (and the state volume's ext4) that are built in */
 	size_t n_binaries;        /* the manifest's binaries */
 	size_t n_libraries;       /* shared objects of their closure (interpreter too) */
 	size_t n_files;           /* the manifest's files */

@@ -6,7 +6,8 @@
  *   /init                 vapp-init
  *   /bin/busybox + links  one symlink per applet (busybox --list-full)
  *   binaries, files       where the manifest puts them
- *   shared libraries      the ELF closure of /init, BusyBox and the binaries
+ *   shared libraries      the ELF closure of /init, BusyBox, the binaries and
+ *                         the files that are ELF objects (plugins)
  *   /lib/modules/VERSION/ the modules asked for and their dependencies
  *   /etc/vapp/modules     their paths in load order, one a line
  *   /etc/vapp/daemon      the daemon's argv, one a line
@@ -19,6 +20,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,13 +251,17 @@ static int add_closure(struct build *b, const char *busybox)
 	size_t n = 0;
 	int ret;
 
-	progs = calloc(m->n_binaries + 2, sizeof(*progs));
+	progs = calloc(m->n_binaries + m->n_files + 2, sizeof(*progs));
 	if (!progs)
 		return fail(b, -ENOMEM, "out of memory");
 	progs[n++] = b->o->init_path;
 	progs[n++] = busybox;
 	for (size_t i = 0; i < m->n_binaries; i++)
 		progs[n++] = m->binaries[i].source;
+	/* A file that is an ELF object (a plugin a program dlopen()s) brings
+	 * its libraries too; any other file has none. */
+	for (size_t i = 0; i < m->n_files; i++)
+		progs[n++] = m->files[i].source;
 	ret = elf_closure(progs, n, NULL, &c, b->r->error, sizeof(b->r->error));
 	free(progs);
 	if (ret)
@@ -325,18 +331,79 @@ out:
 	return ret;
 }
 
+/* The modules the manifest names, plus the file system of the state
+ * volume: ext2, which ext4 mounts, built into the cloud kernel but a module
+ * of the generic one, which a vendor should not have to know. That module
+ * needs crc32c, named only as a soft dependency (modules.softdep): it is
+ * added when ext4 is a module (@p fs_module). */
+static char **module_names(const struct manifest *m, bool fs_module, size_t *n)
+{
+	char **names = calloc(m->kernel.n_modules + 2, sizeof(*names));
+	bool fs = m->state.size_mib > 0;
+
+	if (!names)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < m->kernel.n_modules; i++) {
+		char name[256];
+
+		if (strlen(m->kernel.modules[i]) < sizeof(name)) {
+			module_name(m->kernel.modules[i], name);
+			fs = fs && strcmp(name, "ext4") != 0;
+		}
+		names[(*n)++] = m->kernel.modules[i];
+	}
+	if (fs)
+		names[(*n)++] = (char *)"ext4";
+	if (fs_module)
+		names[(*n)++] = (char *)"crc32c_generic";
+	return names;
+}
+
+static bool plan_has(const struct mod_plan *plan, const char *name)
+{
+	char got[256];
+
+	for (size_t i = 0; i < plan->n; i++) {
+		if (strlen(plan->paths[i]) < sizeof(got)) {
+			module_name(plan->paths[i], got);
+			if (!strcmp(got, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Resolves the names (with ext4's soft dependency when it is a module). */
+static int plan_modules(struct build *b, struct mod_plan *plan)
+{
+	bool fs_module = false;
+
+	for (int pass = 0;; pass++) {
+		size_t n;
+		char **names = module_names(b->m, fs_module, &n);
+		int ret;
+
+		if (!names)
+			return fail(b, -ENOMEM, "out of memory");
+		ret = modules_resolve(b->k.moddir, names, n, plan, b->r->error,
+				      sizeof(b->r->error));
+		free(names);
+		if (ret || pass || !b->m->state.size_mib || !plan_has(plan, "ext4"))
+			return ret;
+		mod_plan_free(plan);
+		fs_module = true;
+	}
+}
+
 static int add_modules(struct build *b)
 {
-	const struct manifest *m = b->m;
 	struct mod_plan plan;
 	struct vapp_buf list = { 0 };
 	int ret = 0;
 
-	if (m->kernel.n_modules) {
-		ret = modules_resolve(b->k.moddir, m->kernel.modules, m->kernel.n_modules, &plan,
-				      b->r->error, sizeof(b->r->error));
-		if (ret)
-			return ret;
+	/* A kernel.path has no module folder: its drivers are built in. */
+	if (b->k.moddir && !(ret = plan_modules(b, &plan))) {
 		for (size_t i = 0; i < plan.n && !ret; i++)
 			ret = add_module(b, plan.paths[i], &list);
 		b->r->n_modules = plan.n;

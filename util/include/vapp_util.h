@@ -1,8 +1,8 @@
 /*
  * vapp_util.h - libvapp-util, the project's small helpers in one place: a
  * growable byte buffer, whole-file reads and atomic writes, mkdir -p,
- * rm -rf, and running a host tool (apt-get, dpkg-deb, protoc) with a
- * bounded wait. Every name starts with vapp_.
+ * rm -rf, running a host tool (apt-get, dpkg-deb, protoc) with a bounded
+ * wait, and an appliance's NICs (netif.c). Every name starts with vapp_.
  *
  * Error convention: 0 (or a count) or -errno; pointers are NULL with errno.
  */
@@ -39,6 +39,9 @@ int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint3
 int vapp_mkdir_p(const char *path, uint32_t mode);
 /* rm -rf, for our own temporary folders under the cache only. */
 int vapp_rm_rf(const char *path);
+/* The first line of @p path, without its newline, into @p buf (cut to
+ * @p len). @return 0, -EIO (empty), or -errno. */
+int vapp_read_line(const char *path, char *buf, size_t len);
 /* Monotonic clock in milliseconds, for deadlines and timeouts. */
 uint64_t vapp_now_ms(void);
 /* Writes a human message into the caller's @p err buffer (NULL or 0: nothing);
@@ -56,5 +59,15 @@ char *vapp_path_join(const char *a, const char *b);
  */
 int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp_buf *out,
 	    char *err, size_t errlen);
+
+/* netif.c: an appliance's NICs, from inside it (needs CAP_NET_ADMIN). */
+/** Finds an interface by name or by MAC ("52:54:00:12:34:56"): its name
+ * into @p ifname. @return 0 or -ENODEV, -errno. */
+int vapp_netif_find(const char *spec, char *ifname, size_t len);
+/** Brings @p ifname up, with the IPv4 address @p cidr ("10.0.0.2/24";
+ * NULL: none). @return 0, -EINVAL (not an address), -errno. */
+int vapp_netif_up(const char *ifname, const char *cidr);
+/** The default route via @p gateway (an existing one is fine). */
+int vapp_route_default(const char *gateway);
 
 #endif /* VAPP_UTIL_H */

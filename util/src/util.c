@@ -251,6 +251,21 @@ int vapp_rm_rf(const char *path)
 	return ret;
 }
 
+int vapp_read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
 char *vapp_path_join(const char *a, const char *b)
 {
 	char *s;

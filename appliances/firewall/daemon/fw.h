@@ -150,11 +150,6 @@ int fw_nflog_process(struct fw_nflog *l);
 int fw_nflog_parse(const void *buf, size_t len, struct fw_drop *d);
 
 /* net.c */
-/** Finds an interface by name or by MAC ("52:54:00:..."). */
-int fw_net_find(const char *spec, char *ifname, size_t len);
-/** Brings @p ifname up with address @p cidr (may be NULL). */
-int fw_net_up(const char *ifname, const char *cidr);
-int fw_net_route_default(const char *gateway);
 int fw_net_forwarding(bool on);
 bool fw_net_forwarding_on(void);
 

@@ -24,6 +24,7 @@
 
 #include "vrpc.h"
 #include "fw.h"
+#include "vapp_util.h"
 
 #define IFACE_WAIT_MS 10000
 
@@ -131,7 +132,7 @@ static int parse(int argc, char **argv, struct opts *o)
 static int find_iface(const char *spec, char *out, size_t len)
 {
 	for (int waited = 0;; waited += 50) {
-		int err = fw_net_find(spec, out, len);
+		int err = vapp_netif_find(spec, out, len);
 
 		if (!err || waited >= IFACE_WAIT_MS)
 			return err;
@@ -176,13 +177,13 @@ static int bring_up(const struct fw_daemon *d, const struct opts *o)
 {
 	int err;
 
-	if ((err = fw_net_up("lo", NULL)) ||
-	    (err = fw_net_up(d->ifs.uplink, o->uplink_addr)) ||
-	    (err = fw_net_up(d->ifs.guest, o->guest_addr))) {
+	if ((err = vapp_netif_up("lo", NULL)) ||
+	    (err = vapp_netif_up(d->ifs.uplink, o->uplink_addr)) ||
+	    (err = vapp_netif_up(d->ifs.guest, o->guest_addr))) {
 		fprintf(stderr, "vapp-firewalld: bringing the NICs up: %s\n", strerror(-err));
 		return err;
 	}
-	if (o->gateway && (err = fw_net_route_default(o->gateway))) {
+	if (o->gateway && (err = vapp_route_default(o->gateway))) {
 		fprintf(stderr, "vapp-firewalld: default route via %s: %s\n", o->gateway,
 			strerror(-err));
 		return err;

@@ -1,151 +1,15 @@
 /*
- * net.c - the appliance's two NICs. They are named by MAC in the manifest
- * (virtio-mmio probe order is not the command line's order), addressed with
- * the classic ioctls (IPv4; IPv6 gets its link-local address by itself), and
- * forwarding is switched through /proc/sys - only ever after the ruleset is
- * in force (main.c).
+ * net.c - forwarding between the appliance's two NICs, switched through
+ * /proc/sys - only ever after the ruleset is in force (main.c). The NICs
+ * themselves are found and addressed with libvapp-util's vapp_netif_*.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <net/route.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fw.h"
-
-static bool is_mac(const char *s)
-{
-	unsigned b[6];
-	char end;
-
-	return strlen(s) == 17 &&
-	       sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		      &end) == 6;
-}
-
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-int fw_net_find(const char *spec, char *ifname, size_t len)
-{
-	char path[300], addr[32];
-	struct dirent *e;
-	DIR *d;
-
-	if (!is_mac(spec)) {
-		if (strlen(spec) >= IF_NAMESIZE || !if_nametoindex(spec))
-			return -ENODEV;
-		snprintf(ifname, len, "%s", spec);
-		return 0;
-	}
-	d = opendir("/sys/class/net");
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= IF_NAMESIZE)
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/net/%s/address", e->d_name);
-		if (read_line(path, addr, sizeof(addr)) == 0 && !strcasecmp(addr, spec)) {
-			snprintf(ifname, len, "%s", e->d_name);
-			closedir(d);
-			return 0;
-		}
-	}
-	closedir(d);
-	return -ENODEV;
-}
-
-static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, req, ifr) < 0)
-		err = -errno;
-	close(s);
-	return err;
-}
-
-static void set_sin(struct sockaddr *sa, struct in_addr a)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = a };
-
-	memcpy(sa, &sin, sizeof(sin));
-}
-
-int fw_net_up(const char *ifname, const char *cidr)
-{
-	struct ifreq ifr = { 0 };
-	char buf[32], *slash;
-	struct in_addr a, mask;
-	unsigned long plen = 32;
-	int err;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (cidr) {
-		if (strlen(cidr) >= sizeof(buf))
-			return -EINVAL;
-		strcpy(buf, cidr);
-		if ((slash = strchr(buf, '/'))) {
-			*slash = '\0';
-			plen = strtoul(slash + 1, NULL, 10);
-		}
-		if (inet_pton(AF_INET, buf, &a) != 1 || plen > 32)
-			return -EINVAL;
-		mask.s_addr = plen ? htonl(~0u << (32 - plen)) : 0;
-		set_sin(&ifr.ifr_addr, a);
-		if ((err = ifreq_ioctl(SIOCSIFADDR, &ifr)))
-			return err;
-		set_sin(&ifr.ifr_netmask, mask);
-		if ((err = ifreq_ioctl(SIOCSIFNETMASK, &ifr)))
-			return err;
-	}
-	if ((err = ifreq_ioctl(SIOCGIFFLAGS, &ifr)))
-		return err;
-	ifr.ifr_flags |= IFF_UP;
-	return ifreq_ioctl(SIOCSIFFLAGS, &ifr);
-}
-
-int fw_net_route_default(const char *gateway)
-{
-	struct rtentry rt = { 0 };
-	struct in_addr gw, any = { 0 };
-	int s, err = 0;
-
-	if (inet_pton(AF_INET, gateway, &gw) != 1)
-		return -EINVAL;
-	set_sin(&rt.rt_dst, any);
-	set_sin(&rt.rt_genmask, any);
-	set_sin(&rt.rt_gateway, gw);
-	rt.rt_flags = RTF_UP | RTF_GATEWAY;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
-		err = -errno;
-	close(s);
-	return err;
-}
+#include "vapp_util.h"
 
 static int write_sysctl(const char *path, const char *val)
 {
@@ -172,5 +36,5 @@ bool fw_net_forwarding_on(void)
 {
 	char buf[8];
 
-	return read_line("/proc/sys/net/ipv4/ip_forward", buf, sizeof(buf)) == 0 && buf[0] == '1';
+	return vapp_read_line("/proc/sys/net/ipv4/ip_forward", buf, sizeof(buf)) == 0 && buf[0] == '1';
 }

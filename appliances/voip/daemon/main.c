@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vapp_util.h"
 #include "voip.h"
 
 static const char usage[] =
@@ -31,6 +33,9 @@ static const char usage[] =
 	"                           default /run/vapp-voip)\n"
 	"      --sip ADDR:PORT      where SIP listens (default 0.0.0.0:5060); RTP takes\n"
 	"                           PORT+1000 to PORT+1099\n"
+	"      --net NIC=ADDR/LEN   bring NIC (its name or MAC) up with that IPv4 address\n"
+	"                           before the SIP stack starts (inside the appliance)\n"
+	"      --gateway ADDR       the default route (with --net)\n"
 	"      --control-port N     the SIP stack's control port on 127.0.0.1 (default 4444)\n"
 	"      --audio-source S     baresip's DRIVER,DEVICE (default alsa,default)\n"
 	"      --audio-player S     the same for the speaker (default alsa,default)\n"
@@ -47,7 +52,39 @@ struct opts {
 	const char *attach[4], *listen[4];
 	int n_attach, n_listen;
 	char sip_addr[64];
+	const char *net, *gateway;
 };
+
+#define NIC_WAIT_MS 5000
+
+/* --net NIC=ADDR/LEN: the NIC may still be probing when we start. */
+static int bring_up_net(const struct opts *o)
+{
+	char nic[40], ifname[IF_NAMESIZE];
+	const char *eq;
+	int err;
+
+	if (!o->net)
+		return 0;
+	eq = strchr(o->net, '=');
+	if (!eq || eq == o->net || (size_t)(eq - o->net) >= sizeof(nic))
+		return -EINVAL;
+	snprintf(nic, sizeof(nic), "%.*s", (int)(eq - o->net), o->net);
+	for (int waited = 0; (err = vapp_netif_find(nic, ifname, sizeof(ifname))); waited += 50) {
+		if (waited >= NIC_WAIT_MS) {
+			fprintf(stderr, "vapp-voipd: no NIC %s\n", nic);
+			return err;
+		}
+		usleep(50 * 1000);
+	}
+	if ((err = vapp_netif_up("lo", NULL)) || (err = vapp_netif_up(ifname, eq + 1)) ||
+	    (o->gateway && (err = vapp_route_default(o->gateway)))) {
+		fprintf(stderr, "vapp-voipd: %s (%s): %s\n", ifname, o->net, strerror(-err));
+		return err;
+	}
+	fprintf(stderr, "vapp-voipd: %s is %s\n", ifname, eq + 1);
+	return 0;
+}
 
 static int parse_sip(const char *s, struct opts *o, struct sip *sip)
 {
@@ -70,7 +107,7 @@ static int parse_sip(const char *s, struct opts *o, struct sip *sip)
 /* @return -1 to go on, else the exit status (said). */
 static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 {
-	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES, O_RECORD };
+	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES, O_RECORD, O_NET, O_GW };
 	static const struct option lo[] = {
 		{ "attach", required_argument, NULL, 'a' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -83,6 +120,8 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		{ "baresip", required_argument, NULL, O_BARESIP },
 		{ "modules", required_argument, NULL, O_MODULES },
 		{ "record", required_argument, NULL, O_RECORD },
+		{ "net", required_argument, NULL, O_NET },
+		{ "gateway", required_argument, NULL, O_GW },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,11 +154,15 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		case O_BARESIP: d->sip.baresip = optarg; break;
 		case O_MODULES: d->sip.modules = optarg; break;
 		case O_RECORD: d->sip.record = optarg; break;
+		case O_NET: o->net = optarg; break;
+		case O_GW: o->gateway = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: goto bad;
 		}
 	}
-	if (optind == argc && (o->n_attach || o->n_listen))
+	if (o->gateway && !o->net)
+		fputs("vapp-voipd: --gateway needs --net\n", stderr);
+	else if (optind == argc && (o->n_attach || o->n_listen))
 		return -1;
 	if (!o->n_attach && !o->n_listen)
 		fputs("vapp-voipd: give --attach or --listen\n", stderr);
@@ -151,6 +194,8 @@ static int serve(struct voip_daemon *d, struct opts *o, struct vrpc_server *srv,
 	static const char *const streaming[] = { "WatchEvents", NULL };
 	int err = vrpc_server_add_service(srv, &d->svc.base, streaming);
 
+	if (bring_up_net(o))
+		return 1;
 	for (int i = 0; !err && i < o->n_attach; i++)
 		err = vrpc_server_attach(srv, o->attach[i]);
 	for (int i = 0; !err && i < o->n_listen; i++)

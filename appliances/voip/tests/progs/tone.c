@@ -5,6 +5,11 @@
  * 20 times the strongest other one and the signal is not silence.
  *
  *   tone FILE.wav FREQ     exit 0: found; 1: not; 2: not a WAV we read
+ *
+ * It also makes one, for a microphone fed from a file (ALSA's file plugin
+ * reads raw samples):
+ *
+ *   tone --make FREQ SECONDS RATE CHANNELS > FILE.raw   (S16LE, interleaved)
  */
 #include <math.h>
 #include <stdint.h>
@@ -61,6 +66,29 @@ static int parse(const uint8_t *b, size_t len, unsigned *rate, unsigned *ch, con
 	return -1;
 }
 
+/* A sine at half of full scale, the same on every channel. */
+static int make(char **argv)
+{
+	double f = atof(argv[0]), secs = atof(argv[1]);
+	long rate = atol(argv[2]), ch = atol(argv[3]);
+	int16_t frame[8];
+
+	if (f <= 0 || secs <= 0 || secs > 3600 || rate < 8000 || rate > 192000 || ch < 1 || ch > 8) {
+		fprintf(stderr, "tone --make: FREQ > 0, SECONDS up to 3600, RATE 8000-192000, "
+				"CHANNELS 1-8\n");
+		return 2;
+	}
+	for (long i = 0; i < (long)(secs * rate); i++) {
+		int16_t v = (int16_t)lrint(16384 * sin(2 * M_PI * f * (double)i / (double)rate));
+
+		for (long c = 0; c < ch; c++)
+			frame[c] = v; /* little-endian on x86-64 */
+		if (fwrite(frame, sizeof(frame[0]), (size_t)ch, stdout) != (size_t)ch)
+			return 1;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t buf[16 << 20];
@@ -72,8 +100,11 @@ int main(int argc, char **argv)
 	double want, f, best = 0, energy = 0;
 	FILE *fp;
 
+	if (argc == 6 && !strcmp(argv[1], "--make"))
+		return make(argv + 2);
 	if (argc != 3 || (f = atof(argv[2])) <= 0) {
-		fprintf(stderr, "usage: tone FILE.wav FREQ\n");
+		fprintf(stderr, "usage: tone FILE.wav FREQ\n       tone --make FREQ SECONDS RATE "
+				"CHANNELS > FILE.raw\n");
 		return 2;
 	}
 	fp = fopen(argv[1], "rb");
