@@ -32,7 +32,8 @@ int vapp_read_file_max(const char *path, size_t max, struct vapp_buf *b);
 /* Writes all @p len bytes to @p fd (short writes and EINTR resumed).
  * @return 0 or -errno. */
 int vapp_write_all(int fd, const void *data, size_t len);
-/* Writes @p len bytes to @p path through PATH.tmp and rename(). */
+/* Writes @p len bytes to @p path through PATH.tmp and rename(), both
+ * fsync'd (the file, then its folder): durable when it returns 0. */
 int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode);
 /* mkdir -p -m @p mode: folders it adds above the last get 0755; existing
  * folders are fine. @return 0 or -errno. */

@@ -92,8 +92,12 @@ int vapp_netif_up(const char *ifname, const char *cidr)
 			return -EINVAL;
 		strcpy(buf, cidr);
 		if ((slash = strchr(buf, '/'))) {
+			char *end;
+
 			*slash = '\0';
-			plen = strtoul(slash + 1, NULL, 10);
+			plen = strtoul(slash + 1, &end, 10);
+			if (end == slash + 1 || *end)
+				return -EINVAL;
 		}
 		if (inet_pton(AF_INET, buf, &a) != 1 || plen > 32)
 			return -EINVAL;

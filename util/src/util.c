@@ -151,6 +151,25 @@ int vapp_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* The rename itself reaches the disk only with its folder. */
+static int sync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int fd, ret = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode)
 {
 	char *tmp;
@@ -179,7 +198,7 @@ int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint3
 		goto err_unlink;
 	}
 	free(tmp);
-	return 0;
+	return sync_dir_of(path);
 
 err_fd:
 	close(fd);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vapp_util.h"
 #include "voip.h"
 
 #define DIAL_WAIT_MS 10000
@@ -256,9 +257,10 @@ static void account_line(const struct voip_account *a, char *out, size_t outlen)
 /* The accounts file the stack reads when it starts, and ours. */
 static int save_accounts(struct voip_daemon *d)
 {
-	char line[1024], path[4200], tmp[4208];
+	char line[1024], path[4200];
+	struct vapp_buf b = { 0 };
 	size_t off = 0;
-	FILE *f;
+	int err;
 
 	d->accounts_text[0] = '\0';
 	for (size_t i = 0; i < d->n_accounts; i++) {
@@ -269,16 +271,17 @@ static int save_accounts(struct voip_daemon *d)
 	if (!d->state_dir)
 		return 0;
 	snprintf(path, sizeof(path), "%s/accounts", d->state_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
 	for (size_t i = 0; i < d->n_accounts; i++)
-		fprintf(f, "%s\t%s\t%s\t%s\n", d->accounts[i].uri, d->accounts[i].registrar,
-			d->accounts[i].auth_user, d->accounts[i].password);
-	if (fflush(f) || fsync(fileno(f)) || fclose(f))
-		return -EIO;
-	return rename(tmp, path) ? -errno : 0;
+		if (vapp_buf_printf(&b, "%s\t%s\t%s\t%s\n", d->accounts[i].uri,
+				    d->accounts[i].registrar, d->accounts[i].auth_user,
+				    d->accounts[i].password) < 0) {
+			vapp_buf_free(&b);
+			return -ENOMEM;
+		}
+	/* Durable before the caller hears "added": the VM may be killed. */
+	err = vapp_write_file_atomic(path, b.p ? b.p : (const uint8_t *)"", b.len, 0600);
+	vapp_buf_free(&b);
+	return err;
 }
 
 static int check_account(const struct voip_account *a, char *why, size_t whylen)

@@ -1,0 +1,251 @@
+#!/bin/bash
+# voip_vappd.sh - the VoIP appliance built from its manifest, booted by vappd
+# (TCG) with its emulated sound card, and called through vappd's broker:
+#   - guest "phone" may call anything; guest "watcher" only WatchEvents and
+#     ListCalls: its Dial and AddAccount get PERMISSION_DENIED;
+#   - the SIP peers are on the host side of the appliance's NIC (a network
+#     namespace): a baresip (vapp-voipd on the host, "bob") and SIPp;
+#   - outbound: phone dials bob, bob answers; audio both ways through the
+#     emulated card: bob's 880 Hz is found in what the appliance's speaker
+#     played (QEMU's alsa audiodev into a test sound card, a WAV file), and
+#     the 1000 Hz the appliance's microphone heard is found in what bob's
+#     SIP stack decoded; DTMF from the appliance reaches bob; bob hangs up;
+#   - inbound: bob calls the appliance, the watcher sees the incoming call
+#     with bob as caller, phone answers it by id, phone hangs up, bob sees
+#     the end;
+#   - registration with a SIPp registrar, Dial to a SIPp UAS whose scenario
+#     must complete;
+#   - QEMU killed: vappd boots the appliance again and the accounts come
+#     back from its state volume.
+# Bounded by $VOIP_TEST_LIMIT seconds (default 420); vappd, QEMU, peers and
+# the namespace are removed on exit, also on failure.
+# test-timeout: 480
+set -u
+cd "${TOP:-$(dirname "$0")/../../../..}"
+BUILD=${BUILD:-build}
+limit=${VOIP_TEST_LIMIT:-420}
+start=$(date +%s)
+vapp=$BUILD/bin/vapp
+vappd=$BUILD/bin/vappd
+cli=$BUILD/bin/vapp-voip
+tone=$BUILD/tests/progs/tone
+plugin=$PWD/$BUILD/tests/progs/libasound_module_pcm_vapptest.so
+registrar=$PWD/appliances/voip/tests/lib/registrar.xml
+name=vo$$
+ns=vo$$
+tap=vp${name:0:8}n0 # vappd names an appliance's taps vp<name>n<index>
+peer_ip=10.99.5.1   # the manifest's gateway
+app_ip=10.99.5.2    # the manifest's address
+work=
+VAPPD_PID=
+pids=()
+
+for t in qemu-system-x86_64 ip sipp /usr/bin/baresip; do
+	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespace, taps)"; exit 77; }
+for b in "$vapp" "$vappd" "$cli" "$tone" "$BUILD/bin/vapp-voipd" "$plugin"; do
+	[ -e "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
+done
+
+cleanup() {
+	local p
+	if [ -n "$VAPPD_PID" ]; then
+		kill "$VAPPD_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$VAPPD_PID" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$VAPPD_PID" 2>/dev/null
+	fi
+	for p in $(cat "$work/qemu.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$ns" 2>/dev/null
+	[ -n "$work" ] && rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	for f in "$work/vappd.log" "$work/run/$name/console.log" "$work"/*.log "$work"/*.sipp; do
+		[ -f "$f" ] && { echo "--- $(basename "$f") (last 15 lines) ---"; tail -n 15 "$f"; }
+	done
+	exit 1
+}
+left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
+wait_for() { # FILE PATTERN SECONDS
+	for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+
+work=$(mktemp -d /tmp/vapp-voip.XXXXXX)
+chmod 711 "$work" # QEMU runs as vapp-qemu, who must reach the run folder
+timeout 300 "$vapp" build -D "BUILD=$BUILD" appliances/voip/manifest.yaml -o "$work/img" \
+	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
+sed -n 's/^ *\(total\) .*MiB.*/  &/p' "$work/build.log"
+
+# The host's sound card for QEMU's alsa audiodev: the speaker into a WAV
+# file, the microphone a 1000 Hz sine (tests/progs/alsa_test_pcm.c).
+install -o vapp-qemu -m 0644 /dev/null "$work/speaker.wav"
+cat >"$work/asound.conf" <<EOF
+pcm_type.vapptest { lib "$plugin" }
+pcm.!default { type vapptest file "$work/speaker.wav" freq 1000 }
+EOF
+cat >"$work/policy" <<EOF
+vapp.voip.v1.Voip phone $name allow
+vapp.voip.v1.Voip.WatchEvents watcher $name allow
+vapp.voip.v1.Voip.ListCalls watcher $name allow
+EOF
+"$vapp" policy check "$work/policy" >/dev/null || fail "the test's policy does not check"
+export VAPPD_SOCKET=$work/vappd.sock
+ALSA_CONFIG_PATH=$work/asound.conf "$vappd" --foreground --socket "$VAPPD_SOCKET" \
+	--run-dir "$work/run" --state-dir "$work/state" --trust-image-key --accel tcg \
+	--boot-timeout 120 --audiodev alsa --policy "$work/policy" --guest phone \
+	--guest watcher >"$work/vappd.log" 2>&1 &
+VAPPD_PID=$!
+for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
+[ -S "$VAPPD_SOCKET" ] || fail "vappd did not make its socket"
+phone() { timeout 30 "$cli" -c "unix:$work/run/guests/phone.sock" "$@"; }
+watcher() { timeout 70 "$cli" -c "unix:$work/run/guests/watcher.sock" "$@"; }
+qemu_pid() { "$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n { print $6 }'; }
+# The appliance's tap goes into the peers' namespace as soon as QEMU has it.
+tap_in() { # SECONDS
+	for _ in $(seq $(($1 * 10))); do
+		if ip link show "$tap" >/dev/null 2>&1; then
+			ip link set "$tap" netns "$ns" &&
+				ip -n "$ns" addr add "$peer_ip/24" dev "$tap" &&
+				ip -n "$ns" link set "$tap" up && return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+ip netns add "$ns" && ip -n "$ns" link set lo up || fail "the network namespace"
+t0=$(date +%s%N)
+timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 &
+runpid=$!
+tap_in 60 || fail "the appliance's tap did not appear"
+wait $runpid || fail "vapp run: $(cat "$work/run.out")"
+boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+head -n 1 "$work/run.out"
+qemu_pid >>"$work/qemu.pids"
+
+# bob: a SIP stack of its own in the namespace, sending 880 Hz.
+mkdir -p "$work/bob.state" "$work/bob.rec"
+ip netns exec "$ns" "$BUILD/bin/vapp-voipd" --listen "unix:$work/bob.sock" \
+	--state "$work/bob.state" --run-dir "$work/bob.run" --sip "$peer_ip:5060" \
+	--control-port 4450 --audio-source ausine,880 --audio-player "aufile,$work/bob.wav" \
+	--record "$work/bob.rec" >"$work/bob.log" 2>&1 &
+pids+=($!)
+bob() { timeout 30 "$cli" -c "unix:$work/bob.sock" "$@"; }
+for _ in $(seq 50); do bob status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
+bob add-account "sip:bob@$peer_ip" >/dev/null || fail "bob's account"
+alice=sip:alice@$app_ip
+phone add-account "$alice" >/dev/null || fail "phone: AddAccount"
+phone status | grep -q '"sipStackRunning":true' || fail "the appliance's SIP stack is not running"
+echo "appliance ready in $boot_ms ms; its SIP stack runs; an account added through the broker"
+
+# 1. the policy: the watcher may watch and list, nothing else
+denied() { # WHAT, then the vapp-voip arguments
+	local what=$1 out
+	shift
+	out=$(watcher "$@" 2>&1) && fail "the watcher could $what"
+	case $out in *PERMISSION_DENIED*) ;; *) fail "watcher $what: not PERMISSION_DENIED: $out" ;; esac
+}
+denied dial dial "sip:bob@$peer_ip"
+denied "add an account" add-account "sip:mallory@$app_ip"
+denied "list the accounts" accounts
+watcher calls >/dev/null || fail "the watcher may not ListCalls"
+phone accounts | grep -q mallory && fail "the watcher's account was added"
+echo "policy: the watcher's Dial, AddAccount, ListAccounts denied; ListCalls allowed"
+
+watcher -t 90 events >"$work/watch.events" 2>&1 &
+pids+=($!)
+bob -t 90 events >"$work/bob.events" 2>&1 &
+pids+=($!)
+sleep 1
+
+# 2. outbound, audio both ways, DTMF, bob hangs up
+out=$(phone dial "sip:bob@$peer_ip") || fail "dial: $out"
+id=$(echo "$out" | field id)
+wait_for "$work/bob.events" EVENT_CALL_INCOMING 20 || fail "bob saw no incoming call"
+grep EVENT_CALL_INCOMING "$work/bob.events" | grep -q "\"peer\":\"$alice\"" ||
+	fail "bob's incoming call is not from $alice: $(grep INCOMING "$work/bob.events")"
+bid=$(grep EVENT_CALL_INCOMING "$work/bob.events" | tail -n 1 | sed -n 's/.*"call":{"id":"\([^"]*\)".*/\1/p')
+bob answer "$bid" >/dev/null || fail "bob: answer"
+wait_for "$work/watch.events" "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" 20 ||
+	fail "the appliance's call was not established"
+sleep 1
+phone dtmf "$id" "5#" >/dev/null || fail "dtmf"
+wait_for "$work/bob.events" '"detail":"5"' 10 || fail "bob's SIP stack did not get DTMF 5"
+sleep 6
+bob hangup "$bid" >/dev/null || fail "bob: hangup"
+wait_for "$work/watch.events" "EVENT_CALL_ENDED.*\"id\":\"$id\"" 15 || fail "the appliance did not see bob hang up"
+echo "outbound: established, DTMF 5 reached bob, bob's hangup seen by the appliance"
+"$tone" "$work/speaker.wav" 880 || fail "bob's 880 Hz is not in the appliance's speaker"
+"$tone" "$work/speaker.wav" 1000 && fail "the appliance's speaker played its own microphone"
+dec=$(ls "$work"/bob.rec/*-dec.wav | tail -n 1)
+"$tone" "$dec" 1000 || fail "the appliance's microphone (1000 Hz) did not reach bob"
+echo "audio both ways through the emulated sound card"
+
+# 3. inbound: the watcher sees it, phone answers, phone hangs up
+n=$(grep -c EVENT_CALL_INCOMING "$work/watch.events")
+bob dial "$alice" >/dev/null || fail "bob: dial"
+for _ in $(seq 200); do [ "$(grep -c EVENT_CALL_INCOMING "$work/watch.events")" -gt "$n" ] && break; sleep 0.1; done
+line=$(grep EVENT_CALL_INCOMING "$work/watch.events" | tail -n 1)
+[ "$(grep -c EVENT_CALL_INCOMING "$work/watch.events")" -gt "$n" ] || fail "the watcher saw no incoming call"
+case $line in *"\"peer\":\"sip:bob@$peer_ip\""*) ;; *) fail "the caller is not bob: $line" ;; esac
+id=$(echo "$line" | sed -n 's/.*"call":{"id":"\([^"]*\)".*/\1/p')
+phone answer "$id" >/dev/null || fail "phone: answer"
+wait_for "$work/watch.events" "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" 20 || fail "the inbound call was not established"
+phone hangup "$id" >/dev/null || fail "phone: hangup"
+ended=$(grep -c EVENT_CALL_ENDED "$work/bob.events")
+for _ in $(seq 150); do [ "$(grep -c EVENT_CALL_ENDED "$work/bob.events")" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c EVENT_CALL_ENDED "$work/bob.events")" -ge 2 ] || fail "bob did not see the appliance hang up ($ended ends)"
+echo "inbound: the watcher saw bob's call, phone answered and hung up, bob saw the end"
+
+# 4. SIPp: a registrar, then a UAS whose scenario must complete
+ip netns exec "$ns" sipp -sf "$registrar" -i "$peer_ip" -p 5070 -m 1 >"$work/registrar.sipp" 2>&1 &
+reg=$!
+pids+=($reg)
+sleep 0.5
+VAPP_VOIP_PASSWORD=pw phone add-account "sip:carol@$peer_ip" "sip:$peer_ip:5070" carol >/dev/null ||
+	fail "an account with a registrar"
+wait_for "$work/watch.events" "\"kind\":\"EVENT_REGISTERED\",\"account\":\"sip:carol@$peer_ip\"" 20 ||
+	fail "no EVENT_REGISTERED"
+wait "$reg" || fail "the SIPp registrar's scenario did not complete"
+ip netns exec "$ns" sipp -sn uas -i "$peer_ip" -p 5072 -m 1 >"$work/uas.sipp" 2>&1 &
+uas=$!
+pids+=($uas)
+sleep 0.5
+out=$(phone dial "sip:service@$peer_ip:5072" "$alice") || fail "dial SIPp: $out"
+id=$(echo "$out" | field id)
+wait_for "$work/watch.events" "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" 20 || fail "SIPp's call not established"
+phone hangup "$id" >/dev/null || fail "hangup SIPp's call"
+for _ in $(seq 100); do kill -0 "$uas" 2>/dev/null || break; sleep 0.1; done
+wait "$uas" || fail "SIPp's UAS scenario did not complete (no BYE?)"
+echo "SIPp: registered with its registrar; its UAS answered and got our BYE"
+
+# 5. QEMU killed: vappd boots it again, the accounts are in the state volume
+pid1=$(qemu_pid)
+[ -n "$pid1" ] || fail "no QEMU pid in vapp ps"
+kill -9 "$pid1"
+tap_in 90 || fail "the restarted appliance's tap did not appear"
+up=
+for _ in $(seq 600); do
+	read -r _ st _ rs _ p _ < <("$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n')
+	if [ "${st:-}" = running ] && [ "${rs:-}" = 1 ] && [ "${p:-}" != "$pid1" ]; then
+		up=1
+		break
+	fi
+	sleep 0.2
+done
+[ -n "$up" ] || fail "vappd did not restart the appliance: $("$vapp" ps)"
+echo "$p" >>"$work/qemu.pids"
+out=$(phone accounts) || fail "accounts after the restart"
+case $out in *"\"uri\":\"$alice\""*"sip:carol@$peer_ip"*) ;;
+*) fail "the accounts after the restart: $out" ;; esac
+case $out in *pw*) fail "a password came back: $out" ;; esac
+echo "QEMU killed: vappd booted it again; the accounts came back from the state volume"
+grep -aq 'Sanitizer\|runtime error' "$work/run/$name/console.log" && fail "a sanitizer report on the console"
+echo "voip_vappd: passed in $(( $(date +%s) - start )) s"
