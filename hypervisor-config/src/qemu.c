@@ -133,6 +133,10 @@ static void add_nics(struct argv_b *a, const struct manifest *m,
 		hv_nic_mac(m, i, mac);
 		sb_printf(&b, "%s,netdev=n%zu,mac=", dev, i);
 		sb_qemu_opt(&b, mac);
+		/* A PCI NIC's option ROM is iPXE, which SeaBIOS runs at every
+		 * boot: a network boot nobody asked for (the kernel is given). */
+		if (!strcmp(dev, "virtio-net-pci"))
+			sb_puts(&b, ",romfile=");
 		arg_sb(a, &b);
 	}
 }
