@@ -22,74 +22,12 @@
 # test-timeout: 480
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
-BUILD=${BUILD:-build}
 limit=${VOIP_TEST_LIMIT:-420}
-start=$(date +%s)
-vapp=$BUILD/bin/vapp
-vappd=$BUILD/bin/vappd
-cli=$BUILD/bin/vapp-voip
-tone=$BUILD/tests/progs/tone
-plugin=$PWD/$BUILD/tests/progs/libasound_module_pcm_vapptest.so
+. appliances/voip/tests/lib/voip_vm.sh
 registrar=$PWD/appliances/voip/tests/lib/registrar.xml
 name=vo$$
-ns=vo$$
 tap=vp${name:0:8}n0 # vappd names an appliance's taps vp<name>n<index>
-peer_ip=10.99.5.1   # the manifest's gateway
-app_ip=10.99.5.2    # the manifest's address
-work=
-VAPPD_PID=
-pids=()
-
-for t in qemu-system-x86_64 ip sipp /usr/bin/baresip; do
-	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "needs root (network namespace, taps)"; exit 77; }
-for b in "$vapp" "$vappd" "$cli" "$tone" "$BUILD/bin/vapp-voipd" "$plugin"; do
-	[ -e "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
-done
-
-cleanup() {
-	local p
-	if [ -n "$VAPPD_PID" ]; then
-		kill "$VAPPD_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$VAPPD_PID" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$VAPPD_PID" 2>/dev/null
-	fi
-	for p in $(cat "$work/qemu.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
-	[ -n "$work" ] && rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in "$work/vappd.log" "$work/run/$name/console.log" "$work"/*.log "$work"/*.sipp; do
-		[ -f "$f" ] && { echo "--- $(basename "$f") (last 15 lines) ---"; tail -n 15 "$f"; }
-	done
-	exit 1
-}
-left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
-wait_for() { # FILE PATTERN SECONDS
-	for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	return 1
-}
-field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
-
-work=$(mktemp -d /tmp/vapp-voip.XXXXXX)
-chmod 711 "$work" # QEMU runs as vapp-qemu, who must reach the run folder
-timeout 300 "$vapp" build -D "BUILD=$BUILD" appliances/voip/manifest.yaml -o "$work/img" \
-	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
-sed -n 's/^ *\(total\) .*MiB.*/  &/p' "$work/build.log"
-
-# The host's sound card for QEMU's alsa audiodev: the speaker into a WAV
-# file, the microphone a 1000 Hz sine (tests/progs/alsa_test_pcm.c).
-install -o vapp-qemu -m 0644 /dev/null "$work/speaker.wav"
-cat >"$work/asound.conf" <<EOF
-pcm_type.vapptest { lib "$plugin" }
-pcm.!default { type vapptest file "$work/speaker.wav" freq 1000 }
-EOF
+voip_vm_init
 cat >"$work/policy" <<EOF
 vapp.voip.v1.Voip phone $name allow
 vapp.voip.v1.Voip.WatchEvents watcher $name allow
@@ -107,39 +45,16 @@ for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
 phone() { timeout 30 "$cli" -c "unix:$work/run/guests/phone.sock" "$@"; }
 watcher() { timeout 70 "$cli" -c "unix:$work/run/guests/watcher.sock" "$@"; }
 qemu_pid() { "$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n { print $6 }'; }
-# The appliance's tap goes into the peers' namespace as soon as QEMU has it.
-tap_in() { # SECONDS
-	for _ in $(seq $(($1 * 10))); do
-		if ip link show "$tap" >/dev/null 2>&1; then
-			ip link set "$tap" netns "$ns" &&
-				ip -n "$ns" addr add "$peer_ip/24" dev "$tap" &&
-				ip -n "$ns" link set "$tap" up && return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-ip netns add "$ns" && ip -n "$ns" link set lo up || fail "the network namespace"
 t0=$(date +%s%N)
 timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 &
 runpid=$!
-tap_in 60 || fail "the appliance's tap did not appear"
+voip_tap_in "$tap" 60 || fail "the appliance's tap did not appear"
 wait $runpid || fail "vapp run: $(cat "$work/run.out")"
 boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 head -n 1 "$work/run.out"
 qemu_pid >>"$work/qemu.pids"
 
-# bob: a SIP stack of its own in the namespace, sending 880 Hz.
-mkdir -p "$work/bob.state" "$work/bob.rec"
-ip netns exec "$ns" "$BUILD/bin/vapp-voipd" --listen "unix:$work/bob.sock" \
-	--state "$work/bob.state" --run-dir "$work/bob.run" --sip "$peer_ip:5060" \
-	--control-port 4450 --audio-source ausine,880 --audio-player "aufile,$work/bob.wav" \
-	--record "$work/bob.rec" >"$work/bob.log" 2>&1 &
-pids+=($!)
-bob() { timeout 30 "$cli" -c "unix:$work/bob.sock" "$@"; }
-for _ in $(seq 50); do bob status 2>/dev/null | grep -q '"sipStackRunning":true' && break; sleep 0.1; done
-bob add-account "sip:bob@$peer_ip" >/dev/null || fail "bob's account"
+voip_bob_up
 alice=sip:alice@$app_ip
 phone add-account "$alice" >/dev/null || fail "phone: AddAccount"
 phone status | grep -q '"sipStackRunning":true' || fail "the appliance's SIP stack is not running"
@@ -230,7 +145,7 @@ echo "SIPp: registered with its registrar; its UAS answered and got our BYE"
 pid1=$(qemu_pid)
 [ -n "$pid1" ] || fail "no QEMU pid in vapp ps"
 kill -9 "$pid1"
-tap_in 90 || fail "the restarted appliance's tap did not appear"
+voip_tap_in "$tap" 90 || fail "the restarted appliance's tap did not appear"
 up=
 for _ in $(seq 600); do
 	read -r _ st _ rs _ p _ < <("$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n')
