@@ -1,6 +1,7 @@
 # appliances/voip: the VoIP appliance's daemon (vapp-voipd, which drives the
 # SIP stack, baresip, over its ctrl_tcp commands), its guest-side CLI
-# (vapp-voip) and the service they share (voip.proto).
+# (vapp-voip) and the service they share (voip.proto). The daemon reads the
+# sound card's devices and levels with libasound (libasound2-dev).
 VOIP_PROTO := appliances/voip/voip.proto
 VOIP_DAEMON := $(BUILD)/bin/vapp-voipd
 VOIP_CLI := $(BUILD)/bin/vapp-voip
@@ -15,7 +16,7 @@ $(VOIP_DAEMON): $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS) $
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) \
-		$(VRPC_LDLIBS) $(UTIL_LIB)
+		$(VRPC_LDLIBS) $(UTIL_LIB) -lasound
 
 $(VOIP_CLI): $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
@@ -23,12 +24,13 @@ $(VOIP_CLI): $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LDLIBS)
 
 # Its tests are in appliances/voip/tests/, laid out like tests/. The unit
-# test and the fuzz target link the daemon's pure parts (ctl.c, check.c).
+# test and the fuzz target link the daemon's pure parts (ctl.c, check.c) and
+# audio.c (its card names).
 VOIP_TEST_OBJS := $(call objs-of,appliances/voip/daemon/ctl.c appliances/voip/daemon/check.c \
-	$(VOIP_PROTO))
+	appliances/voip/daemon/audio.c $(VOIP_PROTO))
 VOIP_TEST_SRC_OBJS := $(call objs-of,$(wildcard appliances/voip/tests/*/*.c))
 $(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: $(VOIP_TEST_OBJS)
-$(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: TEST_COMMON_OBJS += $(VOIP_TEST_OBJS)
+$(BUILD)/tests/unit/test_voip $(BUILD)/tests/fuzz/fuzz_voip_ctl: TEST_COMMON_OBJS += $(VOIP_TEST_OBJS) -lasound
 $(VOIP_TEST_SRC_OBJS): INCLUDES += -Iappliances/voip/daemon
 $(VOIP_TEST_SRC_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
 

@@ -37,6 +37,9 @@ static const char usage[] =
 	"  dtmf CALL_ID DIGITS           0-9 * # A-D\n"
 	"  calls                         the calls now\n"
 	"  events                        every event, until -t or -n ends it\n"
+	"  volume [OUTPUT|- [INPUT|-]]   the speaker's and microphone's levels, 0-100\n"
+	"                                (\"-\" keeps one; none given: just read them)\n"
+	"  devices                       the sound cards' devices, and the ones in use\n"
 	"\n"
 	"Options:\n"
 	"  -c, --connect ADDR   the appliance (default $VAPP_VOIP_ADDR, else\n"
@@ -241,6 +244,40 @@ static int call_cmd(struct vrpc_client *cli, const char *method, bool mute, char
 	return unary(cli, method, &cr.base, timeout_ms);
 }
 
+/* A level on the command line: digits, or "-" to keep it. @return 0 or -1. */
+static int level_arg(const char *s, uint32_t *v, protobuf_c_boolean *keep)
+{
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(s, "-")) {
+		*keep = 1;
+		return 0;
+	}
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	n = strtoul(s, &end, 10);
+	if (n > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+/* volume [OUTPUT|- [INPUT|-]]: no level given reads them. */
+static int volume_cmd(struct vrpc_client *cli, char **argv, int argc, int timeout_ms)
+{
+	Vapp__Voip__V1__SetVolumeRequest sv = VAPP__VOIP__V1__SET_VOLUME_REQUEST__INIT;
+
+	if (argc > 2)
+		return 2;
+	sv.keep_output = sv.keep_input = 1;
+	if (argc >= 1 && (sv.keep_output = 0, level_arg(argv[0], &sv.output, &sv.keep_output)))
+		return 2;
+	if (argc == 2 && (sv.keep_input = 0, level_arg(argv[1], &sv.input, &sv.keep_input)))
+		return 2;
+	return unary(cli, "SetVolume", &sv.base, timeout_ms);
+}
+
 static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, long count,
 	       int timeout_ms)
 {
@@ -255,6 +292,7 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 	Vapp__Voip__V1__AddAccountRequest aa = VAPP__VOIP__V1__ADD_ACCOUNT_REQUEST__INIT;
 	Vapp__Voip__V1__RemoveAccountRequest ra = VAPP__VOIP__V1__REMOVE_ACCOUNT_REQUEST__INIT;
 	Vapp__Voip__V1__DialRequest dl = VAPP__VOIP__V1__DIAL_REQUEST__INIT;
+	Vapp__Voip__V1__ListAudioDevicesRequest ad = VAPP__VOIP__V1__LIST_AUDIO_DEVICES_REQUEST__INIT;
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		if (!strcmp(cmd, calls[i].cmd))
@@ -268,6 +306,10 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 		return unary(cli, "ListCalls", &lc.base, timeout_ms);
 	if (!strcmp(cmd, "events") && !argc)
 		return events(cli, count, timeout_ms);
+	if (!strcmp(cmd, "devices") && !argc)
+		return unary(cli, "ListAudioDevices", &ad.base, timeout_ms);
+	if (!strcmp(cmd, "volume"))
+		return volume_cmd(cli, argv, argc, timeout_ms);
 	if (!strcmp(cmd, "add-account") && (argc == 1 || argc == 3)) {
 		const char *pw = getenv("VAPP_VOIP_PASSWORD");
 

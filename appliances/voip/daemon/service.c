@@ -340,6 +340,7 @@ static void get_status(Svc *svc, const Vapp__Voip__V1__GetStatusRequest *in,
 {
 	struct voip_daemon *d = DAEMON(svc);
 	Vapp__Voip__V1__Status out = VAPP__VOIP__V1__STATUS__INIT;
+	Vapp__Voip__V1__Volume vol = VAPP__VOIP__V1__VOLUME__INIT;
 
 	out.version = "0.1.0";
 	out.sip_stack_running = sip_running(&d->sip);
@@ -349,6 +350,11 @@ static void get_status(Svc *svc, const Vapp__Voip__V1__GetStatusRequest *in,
 		out.calls += d->calls[i].used;
 	out.uptime_ms = voip_now_ms() - d->boot_ms;
 	out.event_watchers = d->n_watches;
+	if (d->volume_set) {
+		vol.output = d->volume_out;
+		vol.input = d->volume_in;
+		out.volume = &vol;
+	}
 	closure(&out, data);
 }
 
@@ -761,6 +767,109 @@ static void list_calls(Svc *svc, const Vapp__Voip__V1__ListCallsRequest *in,
 	closure(&out, data);
 }
 
+/* ---- the sound card ---- */
+
+/* The levels are kept in the state volume ("OUTPUT INPUT") and set again
+ * at start: the codec's controls read 0 after a boot while it plays at
+ * full level, so a level is only ever what we set. */
+static void save_volume(struct voip_daemon *d, unsigned out, unsigned in)
+{
+	char path[4200], text[32];
+	int n = snprintf(text, sizeof(text), "%u %u\n", out, in), err;
+
+	if (!d->state_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/volume", d->state_dir);
+	if ((err = vapp_write_file_atomic(path, text, (size_t)n, 0600)) < 0)
+		fprintf(stderr, "vapp-voipd: the volume levels not saved: %s\n", strerror(-err));
+}
+
+static void restore_volume(struct voip_daemon *d)
+{
+	unsigned out = 100, in = 100, got_out, got_in;
+	int card = voip_audio_card(d->sip.audio_player);
+	char path[4200], line[32], why[160];
+
+	if (card < 0)
+		return;
+	if (d->state_dir) {
+		snprintf(path, sizeof(path), "%s/volume", d->state_dir);
+		if (vapp_read_line(path, line, sizeof(line)) == 0 &&
+		    sscanf(line, "%u %u", &got_out, &got_in) == 2 && got_out <= 100 && got_in <= 100) {
+			out = got_out;
+			in = got_in;
+		}
+	}
+	d->volume_out = out;
+	d->volume_in = in;
+	if (voip_audio_volume(card, &out, &in, &got_out, &got_in, why, sizeof(why))) {
+		fprintf(stderr, "vapp-voipd: the volume levels: %s\n", why);
+		return;
+	}
+	d->volume_set = true;
+	fprintf(stderr, "vapp-voipd: volume: speaker %u, microphone %u\n", out, in);
+}
+
+static void set_volume(Svc *svc, const Vapp__Voip__V1__SetVolumeRequest *in,
+		       Vapp__Voip__V1__Volume_Closure closure, void *data)
+{
+	struct voip_daemon *d = DAEMON(svc);
+	Vapp__Voip__V1__Volume out = VAPP__VOIP__V1__VOLUME__INIT;
+	unsigned got_out, got_in;
+	char why[160];
+	int err;
+
+	if (!in->keep_output && in->output > 100) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "output: %u is over 100", in->output);
+		return;
+	}
+	if (!in->keep_input && in->input > 100) {
+		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "input: %u is over 100", in->input);
+		return;
+	}
+	/* The card's controls have steps: the levels said are the ones set. */
+	out.output = in->keep_output ? d->volume_out : in->output;
+	out.input = in->keep_input ? d->volume_in : in->input;
+	err = voip_audio_volume(voip_audio_card(d->sip.audio_player), &out.output, &out.input,
+				&got_out, &got_in, why, sizeof(why));
+	if (err) {
+		FAIL(data, closure, err == -ENODEV ? VRPC_FAILED_PRECONDITION : VRPC_INTERNAL, "%s",
+		     why);
+		return;
+	}
+	d->volume_out = out.output;
+	d->volume_in = out.input;
+	d->volume_set = true;
+	save_volume(d, out.output, out.input);
+	closure(&out, data);
+}
+
+#define MAX_AUDIO_DEVS 16
+
+static void list_audio_devices(Svc *svc, const Vapp__Voip__V1__ListAudioDevicesRequest *in,
+			       Vapp__Voip__V1__AudioDevices_Closure closure, void *data)
+{
+	struct voip_daemon *d = DAEMON(svc);
+	Vapp__Voip__V1__AudioDevices out = VAPP__VOIP__V1__AUDIO_DEVICES__INIT;
+	Vapp__Voip__V1__AudioDevice msgs[MAX_AUDIO_DEVS], *ptrs[MAX_AUDIO_DEVS];
+	struct voip_audio_dev devs[MAX_AUDIO_DEVS];
+	size_t n = voip_audio_devices(devs, MAX_AUDIO_DEVS);
+
+	for (size_t i = 0; i < n; i++) {
+		vapp__voip__v1__audio_device__init(&msgs[i]);
+		msgs[i].id = devs[i].id;
+		msgs[i].name = devs[i].name;
+		msgs[i].playback = devs[i].playback;
+		msgs[i].capture = devs[i].capture;
+		ptrs[i] = &msgs[i];
+	}
+	out.devices = ptrs;
+	out.n_devices = n;
+	out.source = (char *)d->sip.audio_source;
+	out.player = (char *)d->sip.audio_player;
+	closure(&out, data);
+}
+
 /* ---- the event streams ---- */
 
 /* Streams whose callers left are ended here and before each new one: no
@@ -807,6 +916,7 @@ int voip_service_init(struct voip_daemon *d)
 	d->svc = svc;
 	d->boot_ms = voip_now_ms();
 	load_accounts(d);
+	restore_volume(d);
 	d->sip.on_event = on_event;
 	d->sip.on_up = on_up;
 	d->sip.ud = d;

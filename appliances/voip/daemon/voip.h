@@ -7,6 +7,7 @@
  *   check.c    every argument a caller sends, checked (pure)
  *   sip.c      the baresip process: its config, spawn, restart, the
  *              control connection and its one-at-a-time command queue
+ *   audio.c    the sound cards (ALSA): their devices, the volume levels
  *   service.c  the RPC methods, the accounts and the call table
  *   main.c     options, signals, the loop
  *
@@ -144,6 +145,25 @@ void sip_reaped(struct sip *s, pid_t pid, int status);
 bool sip_running(const struct sip *s);
 void sip_stop(struct sip *s);
 
+/* ---- audio.c ---- */
+
+struct voip_audio_dev {
+	char id[24];    /* "hw:0,0" */
+	char name[96];  /* "Intel ICH9: Generic Analog" */
+	bool playback, capture;
+};
+
+/** The ALSA card of baresip's audio driver "DRIVER,DEVICE" ("alsa,default"
+ * is card 0), or -1 when it is not on a sound card. */
+int voip_audio_card(const char *spec);
+/** Sets the speaker's (@p set_out) and the microphone's (@p set_in)
+ * levels, 0..100 (NULL: left as they are), then reads both into @p out and
+ * @p in. @return 0, -ENODEV (no such card or control), -EIO; @p why says. */
+int voip_audio_volume(int card, const unsigned *set_out, const unsigned *set_in, unsigned *out,
+		      unsigned *in, char *why, size_t whylen);
+/** Every card's PCM devices, at most @p max. */
+size_t voip_audio_devices(struct voip_audio_dev *out, size_t max);
+
 /* ---- service.c ---- */
 
 #define VOIP_MAX_ACCOUNTS 16
@@ -181,6 +201,8 @@ struct voip_daemon {
 	struct voip_dial *dials;  /* Dials waiting for their call's id */
 	char accounts_text[VOIP_MAX_ACCOUNTS * 1024];
 	uint64_t boot_ms;
+	unsigned volume_out, volume_in; /* the levels as set (the card has steps) */
+	bool volume_set;          /* they are on the card */
 };
 
 /** Loads the accounts from the state volume and wires the service to

@@ -122,11 +122,17 @@ check_refused NOT_FOUND "call_id:" -- hangup no-such-call
 check_refused NOT_FOUND "call_id:" -- dtmf no-such-call 1
 check_refused INVALID_ARGUMENT "digits:" -- dtmf "$aid" "1;quit"
 check_refused INVALID_ARGUMENT "uri:" -- add-account "sip:evil@x>;regint=1"
+check_refused INVALID_ARGUMENT "output:" -- volume 101 0
+check_refused INVALID_ARGUMENT "input:" -- volume - 4294967295
+# Here the SIP stack's audio is a sine and a file: no sound card to set.
+check_refused FAILED_PRECONDITION "not on a sound card" -- volume 50 50
+A devices | grep -q "\"source\":\"ausine,440\",\"player\":\"aufile,$dir/alice.wav\"" ||
+	fail "ListAudioDevices: $(A devices)"
 out=$(VAPP_VOIP_PASSWORD='pw;auth_pass=x' A add-account sip:c@127.0.0.1 sip:reg@127.0.0.1 c 2>&1) &&
 	fail "a password with ';' was taken: $out"
 case $out in *INVALID_ARGUMENT*password*) ;; *) fail "password: $out" ;; esac
 A status | grep -q '"sipStackRestarts"' && fail "a refused argument restarted the SIP stack"
-echo "hostile arguments: 11 refused, naming the field; the SIP stack untouched"
+echo "hostile arguments: 14 refused, naming the field; the SIP stack untouched"
 
 # A password goes in and never comes out.
 VAPP_VOIP_PASSWORD=s3cret-pw A add-account sip:carol@127.0.0.1 sip:127.0.0.1:9 carol >"$dir/add.out" ||

@@ -15,8 +15,10 @@
 #     the end;
 #   - registration with a SIPp registrar, Dial to a SIPp UAS whose scenario
 #     must complete;
-#   - QEMU killed: vappd boots the appliance again and the accounts come
-#     back from its state volume.
+#   - SetVolume 25 25 and ListAudioDevices: what the speaker played and what
+#     bob heard of the microphone are quieter by as much (rms);
+#   - QEMU killed: vappd boots the appliance again and the accounts and the
+#     levels come back from its state volume.
 # Bounded by $VOIP_TEST_LIMIT seconds (default 420); vappd, QEMU, peers and
 # the namespace are removed on exit, also on failure.
 # test-timeout: 480
@@ -70,9 +72,15 @@ denied() { # WHAT, then the vapp-voip arguments
 denied dial dial "sip:bob@$peer_ip"
 denied "add an account" add-account "sip:mallory@$app_ip"
 denied "list the accounts" accounts
+denied "set the volume" volume 0 0
 watcher calls >/dev/null || fail "the watcher may not ListCalls"
 phone accounts | grep -q mallory && fail "the watcher's account was added"
-echo "policy: the watcher's Dial, AddAccount, ListAccounts denied; ListCalls allowed"
+echo "policy: the watcher's Dial, AddAccount, ListAccounts, SetVolume denied; ListCalls allowed"
+
+# The sound card: its device, and the levels at full (nothing saved yet).
+phone devices | grep -q '"id":"hw:0,0","name":"HDA Intel[^"]*","playback":true,"capture":true' ||
+	fail "ListAudioDevices: $(phone devices)"
+[ "$(phone volume)" = '{"output":100,"input":100}' ] || fail "the first levels: $(phone volume)"
 
 watcher -t 90 events >"$work/watch.events" 2>&1 &
 pids+=($!)
@@ -94,6 +102,7 @@ sleep 1
 phone dtmf "$id" "5#" >/dev/null || fail "dtmf"
 wait_for "$work/bob.events" '"detail":"5"' 10 || fail "bob's SIP stack did not get DTMF 5"
 sleep 6
+cp "$work/speaker.wav" "$work/speaker-100.wav"
 bob hangup "$bid" >/dev/null || fail "bob: hangup"
 wait_for "$work/watch.events" "EVENT_CALL_ENDED.*\"id\":\"$id\"" 15 || fail "the appliance did not see bob hang up"
 echo "outbound: established, DTMF 5 reached bob, bob's hangup seen by the appliance"
@@ -102,8 +111,13 @@ echo "outbound: established, DTMF 5 reached bob, bob's hangup seen by the applia
 dec=$(ls "$work"/bob.rec/*-dec.wav | tail -n 1)
 "$tone" "$dec" 1000 || fail "the appliance's microphone (1000 Hz) did not reach bob"
 echo "audio both ways through the emulated sound card"
+rms() { "$tone" "$@" | sed -n 's/.*rms \([0-9]*\)$/\1/p'; }
+out100=$(rms "$work/speaker-100.wav" 880 --last 2)
+in100=$(rms "$dec" 1000)
 
-# 3. inbound: the watcher sees it, phone answers, phone hangs up
+# 3. inbound at a quarter of the levels: the watcher sees it, phone answers,
+# phone hangs up; the speaker and the microphone are quieter by as much
+[ "$(phone volume 25 25)" = '{"output":25,"input":25}' ] || fail "SetVolume 25 25"
 n=$(grep -c EVENT_CALL_INCOMING "$work/watch.events")
 bob dial "$alice" >/dev/null || fail "bob: dial"
 for _ in $(seq 200); do [ "$(grep -c EVENT_CALL_INCOMING "$work/watch.events")" -gt "$n" ] && break; sleep 0.1; done
@@ -113,11 +127,22 @@ case $line in *"\"peer\":\"sip:bob@$peer_ip\""*) ;; *) fail "the caller is not b
 id=$(echo "$line" | sed -n 's/.*"call":{"id":"\([^"]*\)".*/\1/p')
 phone answer "$id" >/dev/null || fail "phone: answer"
 wait_for "$work/watch.events" "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" 20 || fail "the inbound call was not established"
+sleep 5
+cp "$work/speaker.wav" "$work/speaker-25.wav"
 phone hangup "$id" >/dev/null || fail "phone: hangup"
 ended=$(grep -c EVENT_CALL_ENDED "$work/bob.events")
 for _ in $(seq 150); do [ "$(grep -c EVENT_CALL_ENDED "$work/bob.events")" -ge 2 ] && break; sleep 0.1; done
 [ "$(grep -c EVENT_CALL_ENDED "$work/bob.events")" -ge 2 ] || fail "bob did not see the appliance hang up ($ended ends)"
 echo "inbound: the watcher saw bob's call, phone answered and hung up, bob saw the end"
+"$tone" "$work/speaker-25.wav" 880 --last 2 >/dev/null || fail "no 880 Hz at level 25"
+out25=$(rms "$work/speaker-25.wav" 880 --last 2)
+dec=$(ls "$work"/bob.rec/*-dec.wav | tail -n 1)
+"$tone" "$dec" 1000 >/dev/null || fail "no 1000 Hz at bob at level 25"
+in25=$(rms "$dec" 1000)
+awk -v a="$out25" -v b="$out100" -v c="$in25" -v d="$in100" \
+	'BEGIN { exit !(b > 0 && d > 0 && a / b > 0.1 && a / b < 0.5 && c / d > 0.1 && c / d < 0.5) }' ||
+	fail "levels at 25 against 100: speaker rms $out25 / $out100, microphone $in25 / $in100"
+echo "SetVolume 25: the speaker's rms $out25 against $out100, the microphone's $in25 against $in100"
 
 # 4. SIPp: a registrar, then a UAS whose scenario must complete
 ip netns exec "$ns" sipp -sf "$registrar" -i "$peer_ip" -p 5070 -m 1 >"$work/registrar.sipp" 2>&1 &
@@ -161,6 +186,7 @@ out=$(phone accounts) || fail "accounts after the restart"
 case $out in *"\"uri\":\"$alice\""*"sip:carol@$peer_ip"*) ;;
 *) fail "the accounts after the restart: $out" ;; esac
 case $out in *pw*) fail "a password came back: $out" ;; esac
-echo "QEMU killed: vappd booted it again; the accounts came back from the state volume"
+[ "$(phone volume)" = '{"output":25,"input":25}' ] || fail "the levels after the restart: $(phone volume)"
+echo "QEMU killed: vappd booted it again; the accounts and the levels came back from the state volume"
 grep -aq 'Sanitizer\|runtime error' "$work/run/$name/console.log" && fail "a sanitizer report on the console"
 echo "voip_vappd: passed in $(( $(date +%s) - start )) s"

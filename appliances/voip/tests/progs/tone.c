@@ -4,7 +4,9 @@
  * at other frequencies; the tone is there when FREQ's power is at least
  * 20 times the strongest other one and the signal is not silence.
  *
- *   tone FILE.wav FREQ     exit 0: found; 1: not; 2: not a WAV we read
+ *   tone FILE.wav FREQ [--last SECONDS]
+ *                          exit 0: found; 1: not; 2: not a WAV we read
+ *                          (--last: only the file's last SECONDS)
  *
  * It also makes one, for a microphone fed from a file (ALSA's file plugin
  * reads raw samples):
@@ -97,14 +99,16 @@ int main(int argc, char **argv)
 	const int16_t *pcm;
 	unsigned rate = 0, ch = 0;
 	size_t len, n, m = 0;
-	double want, f, best = 0, energy = 0;
+	double want, f, best = 0, energy = 0, last = 0;
 	FILE *fp;
 
 	if (argc == 6 && !strcmp(argv[1], "--make"))
 		return make(argv + 2);
+	if (argc == 5 && !strcmp(argv[3], "--last") && (last = atof(argv[4])) > 0)
+		argc = 3;
 	if (argc != 3 || (f = atof(argv[2])) <= 0) {
-		fprintf(stderr, "usage: tone FILE.wav FREQ\n       tone --make FREQ SECONDS RATE "
-				"CHANNELS > FILE.raw\n");
+		fprintf(stderr, "usage: tone FILE.wav FREQ [--last SECONDS]\n"
+				"       tone --make FREQ SECONDS RATE CHANNELS > FILE.raw\n");
 		return 2;
 	}
 	fp = fopen(argv[1], "rb");
@@ -119,8 +123,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* The first channel only; the first half second skipped (the
-	 * jitter buffer fills, the resampler settles). */
-	for (size_t i = rate / 2 * ch; i + ch <= n && m < sizeof(mono) / 2; i += ch)
+	 * jitter buffer fills, the resampler settles), or all but the last. */
+	size_t from = rate / 2 * ch;
+
+	if (last > 0 && (double)n > last * rate * ch)
+		from = n - (size_t)(last * rate) * ch;
+	for (size_t i = from; i + ch <= n && m < sizeof(mono) / 2; i += ch)
 		mono[m++] = pcm[i];
 	for (size_t i = 0; i < m; i++)
 		energy += (double)mono[i] * mono[i];

@@ -151,6 +151,25 @@ static void test_checks(void **state)
 					  sizeof(why)), -EINVAL);
 }
 
+/* Which card a baresip audio driver is on: only ALSA's, only a card index
+ * that is one; nothing else is taken for card 0. */
+static void test_audio_card(void **state)
+{
+	(void)state;
+	assert_int_equal(voip_audio_card("alsa,default"), 0);
+	assert_int_equal(voip_audio_card("alsa,"), 0);
+	assert_int_equal(voip_audio_card("alsa,hw:1"), 1);
+	assert_int_equal(voip_audio_card("alsa,plughw:2,0"), 2);
+	assert_int_equal(voip_audio_card("alsa,hw:31,0"), 31);
+	assert_int_equal(voip_audio_card("alsa,hw:32"), -1);
+	assert_int_equal(voip_audio_card("alsa,hw:1x"), -1);
+	assert_int_equal(voip_audio_card("alsa,dmix:0"), -1);
+	assert_int_equal(voip_audio_card("alsa,hw:"), -1);
+	assert_int_equal(voip_audio_card("ausine,440"), -1);
+	assert_int_equal(voip_audio_card("aufile,/tmp/x.wav"), -1);
+	assert_int_equal(voip_audio_card("alsax,default"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_audio_card),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
