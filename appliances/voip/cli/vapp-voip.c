@@ -30,6 +30,7 @@ static const char usage[] =
 	"                                a SIP account; with a registrar, the password\n"
 	"                                is read from $VAPP_VOIP_PASSWORD\n"
 	"  remove-account URI\n"
+	"  register|unregister URI       an account's registration on again, or off\n"
 	"  dial TO [ACCOUNT]             TO: a SIP URI or a number\n"
 	"  call TO [ACCOUNT]             dial, then wait until it is established (exit 0)\n"
 	"                                or ends unanswered (exit 1)\n"
@@ -291,6 +292,7 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 	Vapp__Voip__V1__ListCallsRequest lc = VAPP__VOIP__V1__LIST_CALLS_REQUEST__INIT;
 	Vapp__Voip__V1__AddAccountRequest aa = VAPP__VOIP__V1__ADD_ACCOUNT_REQUEST__INIT;
 	Vapp__Voip__V1__RemoveAccountRequest ra = VAPP__VOIP__V1__REMOVE_ACCOUNT_REQUEST__INIT;
+	Vapp__Voip__V1__AccountRequest ar = VAPP__VOIP__V1__ACCOUNT_REQUEST__INIT;
 	Vapp__Voip__V1__DialRequest dl = VAPP__VOIP__V1__DIAL_REQUEST__INIT;
 	Vapp__Voip__V1__ListAudioDevicesRequest ad = VAPP__VOIP__V1__LIST_AUDIO_DEVICES_REQUEST__INIT;
 
@@ -322,6 +324,11 @@ static int run(struct vrpc_client *cli, const char *cmd, char **argv, int argc, 
 	if (!strcmp(cmd, "remove-account") && argc == 1) {
 		ra.uri = argv[0];
 		return unary(cli, "RemoveAccount", &ra.base, timeout_ms);
+	}
+	if ((!strcmp(cmd, "register") || !strcmp(cmd, "unregister")) && argc == 1) {
+		ar.uri = argv[0];
+		return unary(cli, cmd[0] == 'r' ? "RegisterAccount" : "UnregisterAccount", &ar.base,
+			     timeout_ms);
 	}
 	if (!strcmp(cmd, "call") && (argc == 1 || argc == 2))
 		return call_and_wait(cli, argv[0], argc == 2 ? argv[1] : "", timeout_ms);

@@ -250,8 +250,9 @@ static void account_line(const struct voip_account *a, char *out, size_t outlen)
 	if (!a->registrar[0])
 		snprintf(out, outlen, "<%s>;regint=0", a->uri);
 	else
-		snprintf(out, outlen, "<%s>;auth_user=%s;auth_pass=%s;outbound=\"%s\";regint=600",
-			 a->uri, a->auth_user, a->password, a->registrar);
+		snprintf(out, outlen, "<%s>;auth_user=%s;auth_pass=%s;outbound=\"%s\";regint=%d",
+			 a->uri, a->auth_user, a->password, a->registrar,
+			 a->registration_off ? 0 : 600);
 }
 
 /* The accounts file the stack reads when it starts, and ours. */
@@ -272,9 +273,10 @@ static int save_accounts(struct voip_daemon *d)
 		return 0;
 	snprintf(path, sizeof(path), "%s/accounts", d->state_dir);
 	for (size_t i = 0; i < d->n_accounts; i++)
-		if (vapp_buf_printf(&b, "%s\t%s\t%s\t%s\n", d->accounts[i].uri,
+		if (vapp_buf_printf(&b, "%s\t%s\t%s\t%s%s\n", d->accounts[i].uri,
 				    d->accounts[i].registrar, d->accounts[i].auth_user,
-				    d->accounts[i].password) < 0) {
+				    d->accounts[i].password,
+				    d->accounts[i].registration_off ? "\toff" : "") < 0) {
 			vapp_buf_free(&b);
 			return -ENOMEM;
 		}
@@ -309,17 +311,19 @@ static void load_accounts(struct voip_daemon *d)
 		return;
 	while (fgets(line, sizeof(line), f) && d->n_accounts < VOIP_MAX_ACCOUNTS) {
 		struct voip_account *a = &d->accounts[d->n_accounts];
-		char *rest = line, *field[4];
+		char *rest = line, *field[5];
 
 		no++;
 		line[strcspn(line, "\n")] = '\0';
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			field[i] = strsep(&rest, "\t");
 		memset(a, 0, sizeof(*a));
-		if (!field[3] || rest) {
-			fprintf(stderr, "vapp-voipd: %s:%u: skipped: not four fields\n", path, no);
+		if (!field[3] || rest || (field[4] && strcmp(field[4], "off"))) {
+			fprintf(stderr, "vapp-voipd: %s:%u: skipped: not four fields and \"off\"\n",
+				path, no);
 			continue;
 		}
+		a->registration_off = field[4] != NULL;
 		snprintf(a->uri, sizeof(a->uri), "%s", field[0]);
 		snprintf(a->registrar, sizeof(a->registrar), "%s", field[1]);
 		snprintf(a->auth_user, sizeof(a->auth_user), "%s", field[2]);
@@ -372,6 +376,7 @@ static void list_accounts(Svc *svc, const Vapp__Voip__V1__ListAccountsRequest *i
 		as[i].registrar = d->accounts[i].registrar;
 		as[i].auth_user = d->accounts[i].auth_user;
 		as[i].registered = d->accounts[i].registered;
+		as[i].registration_off = d->accounts[i].registration_off;
 		ptrs[i] = &as[i];
 	}
 	out.n_accounts = d->n_accounts;
@@ -504,6 +509,95 @@ static void remove_account(Svc *svc, const Vapp__Voip__V1__RemoveAccountRequest 
 	*op = (struct remove_op){ .d = d, .closure = closure, .data = data };
 	snprintf(op->uri, sizeof(op->uri), "%s", d->accounts[i].uri);
 	sip_command(&d->sip, "uadel", op->uri, account_removed, op);
+}
+
+/* RegisterAccount/UnregisterAccount: baresip 1.0 has no command that turns an account's
+ * registration over, so the account is made again with its new regint
+ * ("uadel" sends the un-REGISTER, "uanew" the REGISTER when on). */
+static void account_remade(void *ud, bool ok, const char *text)
+{
+	struct account_op *op = ud;
+	struct voip_daemon *d = op->d;
+	Vapp__Voip__V1__Account out = VAPP__VOIP__V1__ACCOUNT__INIT;
+	struct voip_account *a = NULL;
+	int err;
+
+	for (size_t i = 0; i < d->n_accounts && !a; i++)
+		if (!strcmp(d->accounts[i].uri, op->a.uri))
+			a = &d->accounts[i];
+	if (!ok || !a) {
+		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s",
+		     a ? text : "the account was removed meanwhile");
+		goto out;
+	}
+	a->registration_off = op->a.registration_off;
+	a->registered = false;
+	if ((err = save_accounts(d)))
+		fprintf(stderr, "vapp-voipd: accounts not saved: %s\n", strerror(-err));
+	if (a->registration_off)
+		emit(d, VAPP__VOIP__V1__EVENT_KIND__EVENT_UNREGISTERED, NULL, a->uri, "");
+	out.uri = a->uri;
+	out.registrar = a->registrar;
+	out.auth_user = a->auth_user;
+	out.registration_off = a->registration_off;
+	op->closure(&out, op->data);
+out:
+	explicit_bzero(op->a.password, sizeof(op->a.password));
+	free(op);
+}
+
+static void account_deleted(void *ud, bool ok, const char *text)
+{
+	struct account_op *op = ud;
+	char line[1024];
+
+	if (!ok) {
+		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+		explicit_bzero(op->a.password, sizeof(op->a.password));
+		free(op);
+		return;
+	}
+	account_line(&op->a, line, sizeof(line));
+	sip_command_next(&op->d->sip, "uanew", line, account_remade, op);
+	explicit_bzero(line, sizeof(line));
+}
+
+static void set_registration(struct voip_daemon *d, const char *uri, bool off,
+			     Vapp__Voip__V1__Account_Closure closure, void *data)
+{
+	struct account_op *op;
+	size_t i;
+
+	for (i = 0; i < d->n_accounts && strcmp(d->accounts[i].uri, uri); i++)
+		;
+	if (i == d->n_accounts) {
+		FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", uri);
+		return;
+	}
+	if (!d->accounts[i].registrar[0]) {
+		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "uri: %s has no registrar",
+		     d->accounts[i].uri);
+		return;
+	}
+	if (!(op = calloc(1, sizeof(*op)))) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	*op = (struct account_op){ .d = d, .closure = closure, .data = data, .a = d->accounts[i] };
+	op->a.registration_off = off;
+	sip_command(&d->sip, "uadel", op->a.uri, account_deleted, op);
+}
+
+static void register_account(Svc *svc, const Vapp__Voip__V1__AccountRequest *in,
+			     Vapp__Voip__V1__Account_Closure closure, void *data)
+{
+	set_registration(DAEMON(svc), in->uri, false, closure, data);
+}
+
+static void unregister_account(Svc *svc, const Vapp__Voip__V1__AccountRequest *in,
+			       Vapp__Voip__V1__Account_Closure closure, void *data)
+{
+	set_registration(DAEMON(svc), in->uri, true, closure, data);
 }
 
 /* ---- calls ---- */

@@ -176,6 +176,7 @@ struct voip_account {
 	char auth_user[VOIP_SECRET_MAX + 1];
 	char password[VOIP_SECRET_MAX + 1];
 	bool registered;
+	bool registration_off;    /* UnregisterAccount'd (the accounts file's "off") */
 };
 
 struct voip_call {

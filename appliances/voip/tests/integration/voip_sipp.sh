@@ -3,6 +3,8 @@
 # implementation independent of the appliance's own, on 127.0.0.1:
 #   - registration: an account with a registrar registers with a SIPp
 #     registrar (EVENT_REGISTERED, ListAccounts says registered);
+#     UnregisterAccount sends the un-REGISTER and keeps the account,
+#     RegisterAccount registers it again;
 #   - outbound: Dial to a SIPp UAS, established, our Hangup; SIPp's
 #     scenario must complete (it saw the BYE);
 #   - inbound: a SIPp UAC calls the account; WatchEvents shows the incoming
@@ -35,6 +37,30 @@ V accounts | grep -q '"uri":"sip:carol@127.0.0.1"[^}]*"registered":true' ||
 	fail "carol is not registered: $(V accounts)"
 wait "$reg" || fail "the SIPp registrar's scenario did not complete"
 echo "registration: accepted by a SIPp registrar, shown as registered"
+
+# Unregister: an un-REGISTER (expires 0) reaches the registrar, the account
+# stays and says so; Register: a REGISTER again.
+sipp -sf "$registrar" -i 127.0.0.1 -p $((base + 4)) -m 2 -trace_msg \
+	-message_file "$dir/registrar2.msg" >"$dir/registrar2.sipp" 2>&1 &
+reg=$!
+pids+=($reg)
+sleep 0.5
+V unregister sip:carol@127.0.0.1 | grep -q '"registrationOff":true' || fail "unregister"
+wait_for "$dir/events" '"kind":"EVENT_UNREGISTERED","account":"sip:carol@127.0.0.1"' 10 ||
+	fail "no EVENT_UNREGISTERED"
+V accounts | grep -q '"uri":"sip:carol@127.0.0.1"[^}]*"registrationOff":true' ||
+	fail "carol's registration is not off: $(V accounts)"
+V accounts | grep -q '"uri":"sip:carol@127.0.0.1"[^}]*"registered":true' && fail "carol still registered"
+wait_for "$dir/registrar2.msg" '[Ee]xpires[=:] *0' 10 || fail "no un-REGISTER reached the registrar"
+n=$(grep -c EVENT_REGISTERED "$dir/events")
+V register sip:carol@127.0.0.1 | grep -q registrationOff && fail "register: still off"
+for _ in $(seq 100); do [ "$(grep -c '"kind":"EVENT_REGISTERED"' "$dir/events")" -gt "$n" ] && break; sleep 0.1; done
+[ "$(grep -c '"kind":"EVENT_REGISTERED"' "$dir/events")" -gt "$n" ] || fail "no REGISTER after RegisterAccount"
+wait "$reg" || fail "the SIPp registrar's second scenario did not complete"
+V unregister sip:alice@127.0.0.1:$base 2>&1 | grep -q 'FAILED_PRECONDITION.*no registrar' ||
+	fail "unregistering an account without a registrar"
+V register sip:nobody@127.0.0.1 2>&1 | grep -q 'NOT_FOUND.*uri:' || fail "registering no account"
+echo "unregister: un-REGISTER sent, the account kept; register: registered again"
 
 # Outbound: a SIPp UAS answers; we hang up; it must see the BYE.
 sipp -sn uas -i 127.0.0.1 -p $((base + 6)) -m 1 >"$dir/uas.sipp" 2>&1 &
