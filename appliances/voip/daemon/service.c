@@ -80,6 +80,14 @@ static void call_msg(const struct voip_call *c, CallMsg *m, const char *reason)
 	m->reason = (char *)(reason ? reason : "");
 }
 
+static void send_event(struct voip_daemon *d, Vapp__Voip__V1__Event *ev)
+{
+	ev->time_ms = voip_now_ms() - d->boot_ms;
+	for (struct voip_watch *w = d->watches; w; w = w->next)
+		if (!vrpc_call_cancelled(vrpc_call_of(w->data)))
+			w->closure(ev, w->data);
+}
+
 static void emit(struct voip_daemon *d, Vapp__Voip__V1__EventKind kind, const struct voip_call *c,
 		 const char *account, const char *detail)
 {
@@ -93,10 +101,40 @@ static void emit(struct voip_daemon *d, Vapp__Voip__V1__EventKind kind, const st
 	}
 	ev.account = (char *)(account ? account : "");
 	ev.detail = (char *)(detail ? detail : "");
-	ev.time_ms = voip_now_ms() - d->boot_ms;
-	for (struct voip_watch *w = d->watches; w; w = w->next)
-		if (!vrpc_call_cancelled(vrpc_call_of(w->data)))
-			w->closure(&ev, w->data);
+	send_event(d, &ev);
+}
+
+#define LEVEL_EVERY_MS 100
+
+/* The stack's level reports (VU_TX_REPORT, VU_RX_REPORT from its vumeter
+ * module, each several times a second) become one EVENT_AUDIO_LEVEL with
+ * both, at most every LEVEL_EVERY_MS. A level that is not a number in
+ * -200..10 dBov is not taken. */
+static void level_event(struct voip_daemon *d, const struct bs_msg *m, bool tx)
+{
+	Vapp__Voip__V1__Event ev = VAPP__VOIP__V1__EVENT__INIT;
+	Vapp__Voip__V1__AudioLevel lv = VAPP__VOIP__V1__AUDIO_LEVEL__INIT;
+	struct voip_call *c = m->id_cut ? NULL : find_call(d, m->id);
+	uint64_t now = voip_now_ms();
+	char *end;
+	double v = strtod(m->param, &end);
+	CallMsg cm;
+
+	if (!c || end == m->param || *end || !(v >= -200 && v <= 10))
+		return;
+	*(tx ? &c->level_tx : &c->level_rx) = v;
+	if (now - d->level_sent_ms < LEVEL_EVERY_MS)
+		return;
+	d->level_sent_ms = now;
+	lv.tx_dbov = c->level_tx;
+	lv.rx_dbov = c->level_rx;
+	call_msg(c, &cm, NULL);
+	ev.kind = VAPP__VOIP__V1__EVENT_KIND__EVENT_AUDIO_LEVEL;
+	ev.call = &cm;
+	ev.account = c->account;
+	ev.detail = "";
+	ev.level = &lv;
+	send_event(d, &ev);
 }
 
 /* The call an event is about: found, or made for a new id. */
@@ -197,7 +235,10 @@ static void on_event(void *ud, const struct bs_msg *m)
 		if (!strcmp(m->type, call_events[i].type))
 			break;
 	if (i == sizeof(call_events) / sizeof(call_events[0])) {
-		account_event(d, m);
+		if (!strcmp(m->type, "VU_TX_REPORT") || !strcmp(m->type, "VU_RX_REPORT"))
+			level_event(d, m, m->type[3] == 'T');
+		else
+			account_event(d, m);
 		return;
 	}
 	c = event_call(d, m);

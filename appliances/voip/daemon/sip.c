@@ -81,6 +81,8 @@ static int write_config(struct sip *s)
 	/* The codecs, the accounts file, the commands and their socket. */
 	fputs("module\t\t\tg711.so\nmodule\t\t\taccount.so\nmodule\t\t\tmenu.so\n"
 	      "module\t\t\tctrl_tcp.so\n", f);
+	/* The audio levels, as events (EVENT_AUDIO_LEVEL), not on stderr. */
+	fputs("module\t\t\tvumeter.so\nvumeter_stderr\t\tno\n", f);
 	fprintf(f, "ctrl_tcp_listen\t\t127.0.0.1:%d\n", s->ctl_port);
 	audio_module(f, s->audio_source);
 	if (strncmp(s->audio_player, s->audio_source, strcspn(s->audio_source, ",")))

@@ -185,6 +185,7 @@ struct voip_call {
 	char account[VOIP_URI_MAX + 1];
 	bool incoming, used, muted;
 	Vapp__Voip__V1__CallState state;
+	double level_tx, level_rx;  /* the last audio levels the stack said (dBov) */
 };
 
 struct voip_watch;
@@ -203,6 +204,7 @@ struct voip_daemon {
 	char accounts_text[VOIP_MAX_ACCOUNTS * 1024];
 	uint64_t boot_ms;
 	unsigned volume_out, volume_in; /* the levels as set (the card has steps) */
+	uint64_t level_sent_ms;         /* when EVENT_AUDIO_LEVEL last went out */
 	bool volume_set;          /* they are on the card */
 };
 

@@ -4,6 +4,7 @@
 # 127.0.0.1, driven only through vapp.voip.v1.Voip with vapp-voip:
 #   - alice dials bob: bob's WatchEvents sees the incoming call with its
 #     caller, bob answers it by id, both see it established;
+#   - audio level events during the call (both directions, at most 10/s);
 #   - DTMF from alice reaches bob's SIP stack (an event at bob); hold and
 #     resume, mute and unmute; bob hangs up and alice sees the call end;
 #     bob rejects her next call and she sees why;
@@ -49,6 +50,19 @@ wait_for "$dir/alice.events" EVENT_CALL_ESTABLISHED 10 || fail "alice's call not
 wait_for "$dir/bob.events" EVENT_CALL_ESTABLISHED 10 || fail "bob's call not established"
 aid=$(grep EVENT_CALL_ESTABLISHED "$dir/alice.events" | field id)
 echo "call: alice -> bob established (bob answered $id over RPC)"
+
+# Audio levels: events for this call with both directions, a sine's level
+# (about -10 dBov), never more than 10 a second.
+wait_for "$dir/alice.events" "EVENT_AUDIO_LEVEL.*\"id\":\"$aid\".*\"txDbov\":-[0-9.]*,\"rxDbov\":-" 10 ||
+	fail "no audio level event with both directions"
+lv=$(grep EVENT_AUDIO_LEVEL "$dir/alice.events" | tail -n 1 | sed -n 's/.*"txDbov":\(-[0-9.]*\),"rxDbov":\(-[0-9.]*\).*/\1 \2/p')
+awk -v l="$lv" 'BEGIN { split(l, v, " "); exit !(v[1] > -20 && v[1] < -3 && v[2] > -20 && v[2] < -3) }' ||
+	fail "the levels of two sines: $lv"
+n0=$(grep -c EVENT_AUDIO_LEVEL "$dir/alice.events")
+sleep 2
+n1=$(grep -c EVENT_AUDIO_LEVEL "$dir/alice.events")
+[ $((n1 - n0)) -ge 1 ] && [ $((n1 - n0)) -le 21 ] || fail "$((n1 - n0)) level events in 2 s"
+echo "audio levels: tx/rx $lv dBov, $((n1 - n0)) events in 2 s"
 
 A dtmf "$aid" "5#" >/dev/null || fail "dtmf"
 wait_for "$dir/bob.events" '"detail":"5"' 10 || fail "bob's SIP stack did not get DTMF 5"

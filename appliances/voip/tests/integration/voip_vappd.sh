@@ -9,7 +9,8 @@
 #     emulated card: bob's 880 Hz is found in what the appliance's speaker
 #     played (QEMU's alsa audiodev into a test sound card, a WAV file), and
 #     the 1000 Hz the appliance's microphone heard is found in what bob's
-#     SIP stack decoded; DTMF from the appliance reaches bob; bob hangs up;
+#     SIP stack decoded; the watcher sees the call's audio levels; DTMF
+#     from the appliance reaches bob; bob hangs up;
 #   - inbound: bob calls the appliance, the watcher sees the incoming call
 #     with bob as caller, phone answers it by id, phone hangs up, bob sees
 #     the end;
@@ -98,7 +99,8 @@ bid=$(grep EVENT_CALL_INCOMING "$work/bob.events" | tail -n 1 | sed -n 's/.*"cal
 bob answer "$bid" >/dev/null || fail "bob: answer"
 wait_for "$work/watch.events" "EVENT_CALL_ESTABLISHED.*\"id\":\"$id\"" 20 ||
 	fail "the appliance's call was not established"
-sleep 1
+wait_for "$work/watch.events" "EVENT_AUDIO_LEVEL.*\"id\":\"$id\".*\"txDbov\":-[0-9.]*,\"rxDbov\":-" 10 ||
+	fail "the watcher saw no audio levels of the call"
 phone dtmf "$id" "5#" >/dev/null || fail "dtmf"
 wait_for "$work/bob.events" '"detail":"5"' 10 || fail "bob's SIP stack did not get DTMF 5"
 sleep 6

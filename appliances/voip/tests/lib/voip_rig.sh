@@ -27,7 +27,7 @@ voip_cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	pkill -KILL -f "baresip -f $dir/" 2>/dev/null
-	rm -rf "$dir"
+	[ -n "${VOIP_KEEP:-}" ] || rm -rf "$dir"
 }
 
 fail() {
