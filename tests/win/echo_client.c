@@ -118,6 +118,46 @@ static void test_stubs(struct vrpc_client *cli)
 	      "stub Fail gives PERMISSION_DENIED", why);
 }
 
+/* A GUI's way: wait on the client's event handles (as its message loop
+ * would with MsgWaitForMultipleObjects), then process. Nothing in flight:
+ * the wait must time out (no handle left set, no busy loop); a streamed
+ * call: each item wakes the wait, and no wait is needed past the end. */
+static void test_handles(struct vrpc_client *cli)
+{
+	ProtobufCService *svc = vrpc_client_service(cli);
+	Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+	struct seen s = { .cli = cli };
+	void *h[2];
+	int n, wakes = 0, timeouts = 0;
+	DWORD rc;
+	char why[128];
+
+	vrpc_client_process(cli);
+	n = vrpc_client_handles(cli, h, 2);
+	rc = n > 0 ? WaitForMultipleObjects((DWORD)n, (HANDLE *)h, FALSE, 300) : WAIT_FAILED;
+	snprintf(why, sizeof(why), "%d handles, wait gave %lu", n, (unsigned long)rc);
+	check(n > 0 && rc == WAIT_TIMEOUT, "idle: the handles stay unset for 300 ms", why);
+
+	req.text = "via handles";
+	req.count = 4;
+	vrpc__test__echo__count(svc, &req, (Vrpc__Test__EchoReply_Closure)on_reply, &s);
+	for (int i = 0; i < 200 && !s.ended; i++) {
+		n = vrpc_client_handles(cli, h, 2);
+		if (n < 0)
+			break;
+		rc = n ? WaitForMultipleObjects((DWORD)n, (HANDLE *)h, FALSE, 5000) : WAIT_TIMEOUT;
+		if (rc == WAIT_TIMEOUT)
+			timeouts++;
+		else
+			wakes++;
+		vrpc_client_process(cli);
+	}
+	snprintf(why, sizeof(why), "%u items, ended %d, %d wakes, %d timeouts", s.items, s.ended,
+		 wakes, timeouts);
+	check(s.items == 4 && s.ended && s.status == VRPC_OK && timeouts == 0 && wakes < 100,
+	      "a stream of 4 items through the event handles", why);
+}
+
 /* The blocking calls' cases in sequence on one connection: a list. */
 static void test_blocking(struct vrpc_client *cli)
 {
@@ -422,6 +462,7 @@ int main(int argc, char **argv)
 	test_bad_addresses();
 	vrpc_client_set_timeout(cli, 5000);
 	test_stubs(cli);
+	test_handles(cli);
 	test_blocking(cli);
 	test_json(cli);
 	test_call_json(cli);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "calls.h"
+#include "compat.h"
 #include "conn.h"
 #include "vchan-rpc/proto/vrpc/v1/hello.pb-c.h"
 
@@ -412,6 +413,26 @@ short vrpc_client_events(const struct vrpc_client *cli)
 {
 	return transport_poll_events(cli->c.t, conn_queued(&cli->c) > 0);
 }
+
+#ifdef _WIN32
+int vrpc_client_handles(struct vrpc_client *cli, void **handles, int max)
+{
+	struct win_transport *w = (struct win_transport *)cli->c.t;
+	short events = vrpc_client_events(cli);
+	HANDLE h[WIN_MAX_HANDLES];
+	int n;
+
+	if (cli->dead)
+		return cli->dead;
+	if (max < WIN_MAX_HANDLES)
+		return -EINVAL;
+	/* A peer absent (no events): nothing to wait on (see vrpc.h). */
+	n = events ? w->handles(w, events, h) : 0;
+	for (int i = 0; i < n; i++)
+		handles[i] = h[i];
+	return n;
+}
+#endif
 
 int vrpc_client_next_timeout(const struct vrpc_client *cli)
 {

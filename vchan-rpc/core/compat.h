@@ -5,10 +5,10 @@
  * half is plain C11 and needs nothing from here.
  *
  * On Windows no transport has a pollable fd (t->fd is -1): a socket is a
- * SOCKET, a virtio-serial port a HANDLE, and neither goes into one wait
- * call with the other. So each Windows transport embeds struct
- * win_transport and says how to wait for it; transport_wait() (compat_win.c)
- * calls that.
+ * SOCKET, a virtio-serial port a HANDLE. So each Windows transport embeds
+ * struct win_transport and gives the event HANDLEs to wait on, which
+ * transport_wait() (compat_win.c) and a GUI's MsgWaitForMultipleObjects()
+ * (vrpc_client_handles()) wait on alike.
  */
 #ifndef VRPC_COMPAT_H
 #define VRPC_COMPAT_H
@@ -22,12 +22,24 @@
 
 #include "transport.h"
 
+#define WIN_MAX_HANDLES 2
+
 struct win_transport {
 	struct vrpc_transport t;
-	/* Waits up to @p timeout_ms (-1: forever) for @p events (POLLIN,
-	 * POLLOUT). @return > 0 ready, 0 timed out, -errno. */
-	int (*wait)(struct win_transport *w, short events, int timeout_ms);
+	/* Readies the transport for a wait on @p events (POLLIN, POLLOUT): a
+	 * read put in flight, an event reset. Writes into @p out the events
+	 * to wait on, any of which is set once one of @p events may be done;
+	 * @p ready (a manual-reset event of the transport's, set here) when
+	 * one may be done already. @return how many (1..WIN_MAX_HANDLES),
+	 * or -errno. */
+	int (*handles)(struct win_transport *w, short events, HANDLE *out);
+	HANDLE ready;
 };
+
+/* The transport's ready event made (at open), set or cleared. */
+int compat_win_ready_init(struct win_transport *w);
+/* @return 1: @p w's ready event, set, in @p out. */
+int compat_win_ready_now(struct win_transport *w, HANDLE *out);
 
 /* A Win32 or Winsock error code (GetLastError(), WSAGetLastError()) as a
  * negative errno value. */

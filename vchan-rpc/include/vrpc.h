@@ -183,6 +183,20 @@ int vrpc_client_call(struct vrpc_client *cli, unsigned method,
 /* Event-loop integration: poll fd for events, then call process. */
 int vrpc_client_fd(const struct vrpc_client *cli);
 short vrpc_client_events(const struct vrpc_client *cli);
+#ifdef _WIN32
+/**
+ * Windows has no fd to poll: the event HANDLEs (at most 2, written into
+ * @p handles as void *) to wait on, with a GUI's message loop, say:
+ *     n = vrpc_client_handles(cli, h, 2);
+ *     MsgWaitForMultipleObjects(n, h, FALSE, vrpc_client_next_timeout(cli), QS_ALLINPUT);
+ *     vrpc_client_process(cli);
+ * Any is set once vrpc_client_process() has something to do; call this
+ * again before each wait (it readies the next read). @return how many; 0
+ * when the port's far end is absent (wait 100 ms, then process and ask
+ * again); -errno once the connection is lost.
+ */
+int vrpc_client_handles(struct vrpc_client *cli, void **handles, int max);
+#endif
 /**
  * Does whatever is ready without blocking: reads, runs callbacks, writes,
  * expires deadlines. @return 0, or -errno once the connection is lost (all

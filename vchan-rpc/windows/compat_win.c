@@ -90,12 +90,27 @@ void compat_wsa_stop(void)
 	WSACleanup();
 }
 
-/* transport.c's POSIX transport_wait() polls t->fd; here each transport
- * waits its own way (see struct win_transport). */
+int compat_win_ready_init(struct win_transport *w)
+{
+	w->ready = CreateEventA(NULL, TRUE, FALSE, NULL);
+	return w->ready ? 0 : compat_win_errno(GetLastError());
+}
+
+int compat_win_ready_now(struct win_transport *w, HANDLE *out)
+{
+	SetEvent(w->ready);
+	out[0] = w->ready;
+	return 1;
+}
+
+/* transport.c's POSIX transport_wait() polls t->fd; here it waits on the
+ * transport's event handles (see struct win_transport). */
 int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
 {
 	struct win_transport *w = (struct win_transport *)t;
 	short events = transport_poll_events(t, want_write);
+	HANDLE h[WIN_MAX_HANDLES];
+	DWORD rc;
 	int n;
 
 	if (!events) {
@@ -105,9 +120,16 @@ int transport_wait(struct vrpc_transport *t, int want_write, int timeout_ms)
 		Sleep((DWORD)timeout_ms);
 		return 1;
 	}
-	n = w->wait(w, events, timeout_ms);
-	if (n > 0)
-		transport_poll_done(t);
-	return n;
+	n = w->handles(w, events, h);
+	if (n <= 0)
+		return n < 0 ? 1 : 0; /* an error: read() or write() reports it */
+	rc = WaitForMultipleObjects((DWORD)n, h, FALSE,
+				    timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+	if (rc == WAIT_TIMEOUT)
+		return 0;
+	if (rc >= WAIT_OBJECT_0 + (DWORD)n)
+		return compat_win_errno(GetLastError());
+	transport_poll_done(t);
+	return 1;
 }
 #endif /* _WIN32 */

@@ -9,8 +9,8 @@
  * block, as the engine expects: one read is kept in flight into rbuf and
  * its bytes handed out when it completes; a write copies the caller's bytes
  * into wbuf, starts the write, and says they are written; the next write
- * waits (-EAGAIN) until that one completes. wait() waits on the two
- * OVERLAPPED events.
+ * waits (-EAGAIN) until that one completes. A wait is on the two
+ * OVERLAPPED events (serial_win_handles()).
  */
 #ifdef _WIN32
 #include <errno.h>
@@ -153,34 +153,23 @@ static ssize_t serial_win_write(struct vrpc_transport *t, const void *buf, size_
 	return (ssize_t)len;
 }
 
-static int serial_win_wait(struct win_transport *w, short events, int timeout_ms)
+static int serial_win_handles(struct win_transport *w, short events, HANDLE *out)
 {
 	struct serial_win *sw = (struct serial_win *)w;
-	HANDLE ev[2];
-	DWORD n = 0, rc;
-	int err;
+	int n = 0;
 
 	if (events & POLLIN) {
-		if (sw->rpos < sw->rlen)
-			return 1;
-		err = serial_start_read(sw);
-		if (err)
-			return 1; /* read() reports it */
-		ev[n++] = sw->rov.hEvent;
+		if (sw->rpos < sw->rlen || serial_start_read(sw))
+			return compat_win_ready_now(w, out); /* read() has it */
+		out[n++] = sw->rov.hEvent;
 	}
 	if (events & POLLOUT) {
 		if (!sw->wpending)
-			return 1;
-		ev[n++] = sw->wov.hEvent;
+			return compat_win_ready_now(w, out);
+		out[n++] = sw->wov.hEvent;
 	}
-	if (!n)
-		return 0;
-	rc = WaitForMultipleObjects(n, ev, FALSE, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
-	if (rc == WAIT_TIMEOUT)
-		return 0;
-	if (rc >= WAIT_OBJECT_0 + n)
-		return compat_win_errno(GetLastError());
-	return 1;
+	ResetEvent(w->ready);
+	return n ? n : compat_win_ready_now(w, out);
 }
 
 static void serial_win_close(struct vrpc_transport *t)
@@ -204,6 +193,8 @@ static void serial_win_close(struct vrpc_transport *t)
 		CloseHandle(sw->rov.hEvent);
 	if (sw->wov.hEvent)
 		CloseHandle(sw->wov.hEvent);
+	if (sw->w.ready)
+		CloseHandle(sw->w.ready);
 	free(sw);
 }
 
@@ -243,11 +234,11 @@ static int serial_win_open(const char *rest, struct vrpc_transport **out)
 		return -ENOMEM;
 	sw->w.t.ops = &vrpc_transport_serial;
 	sw->w.t.fd = -1;
-	sw->w.wait = serial_win_wait;
+	sw->w.handles = serial_win_handles;
 	sw->h = INVALID_HANDLE_VALUE;
 	sw->rov.hEvent = CreateEventA(NULL, TRUE, FALSE, NULL);
 	sw->wov.hEvent = CreateEventA(NULL, TRUE, FALSE, NULL);
-	if (!sw->rov.hEvent || !sw->wov.hEvent) {
+	if (!sw->rov.hEvent || !sw->wov.hEvent || compat_win_ready_init(&sw->w)) {
 		err = compat_win_errno(GetLastError());
 		goto err_sw;
 	}

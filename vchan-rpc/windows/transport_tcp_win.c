@@ -16,6 +16,7 @@
 struct tcp_win {
 	struct win_transport w;
 	SOCKET s;
+	WSAEVENT ev; /* set by FD_READ, FD_WRITE, FD_CLOSE (WSAEventSelect) */
 	int wsa; /* WSAStartup() done, WSACleanup() owed */
 };
 
@@ -41,14 +42,21 @@ static ssize_t tcp_win_write(struct vrpc_transport *t, const void *buf, size_t l
 	return n == SOCKET_ERROR ? wsa_errno() : n;
 }
 
-static int tcp_win_wait(struct win_transport *w, short events, int timeout_ms)
+/* The event is reset first, then the socket looked at: what arrives after
+ * the look sets the event again, so no wake-up is lost. */
+static int tcp_win_handles(struct win_transport *w, short events, HANDLE *out)
 {
 	struct tcp_win *tw = (struct tcp_win *)w;
+	WSANETWORKEVENTS ne;
 	WSAPOLLFD pfd = { .fd = tw->s, .events = events };
-	int n = WSAPoll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
 
-	/* POLLHUP or POLLERR alone also count as ready: read() tells which. */
-	return n == SOCKET_ERROR ? wsa_errno() : n;
+	ResetEvent(w->ready);
+	if (WSAEnumNetworkEvents(tw->s, tw->ev, &ne) == SOCKET_ERROR ||
+	    WSAPoll(&pfd, 1, 0) != 0)
+		/* Ready, or POLLHUP/POLLERR or an error: read() tells which. */
+		return compat_win_ready_now(w, out);
+	out[0] = tw->ev;
+	return 1;
 }
 
 static void tcp_win_close(struct vrpc_transport *t)
@@ -59,6 +67,10 @@ static void tcp_win_close(struct vrpc_transport *t)
 		return;
 	if (tw->s != INVALID_SOCKET)
 		closesocket(tw->s);
+	if (tw->ev != WSA_INVALID_EVENT)
+		WSACloseEvent(tw->ev);
+	if (tw->w.ready)
+		CloseHandle(tw->w.ready);
 	if (tw->wsa)
 		compat_wsa_stop();
 	free(tw);
@@ -143,8 +155,12 @@ static int tcp_win_connect(const char *rest, int timeout_ms, struct vrpc_transpo
 		return -ENOMEM;
 	tw->w.t.ops = &vrpc_transport_tcp;
 	tw->w.t.fd = -1;
-	tw->w.wait = tcp_win_wait;
+	tw->w.handles = tcp_win_handles;
 	tw->s = INVALID_SOCKET;
+	tw->ev = WSA_INVALID_EVENT;
+	err = compat_win_ready_init(&tw->w);
+	if (err)
+		goto err_tw;
 	err = compat_wsa_start();
 	if (err)
 		goto err_tw;
@@ -176,6 +192,12 @@ static int tcp_win_connect(const char *rest, int timeout_ms, struct vrpc_transpo
 	freeaddrinfo(res);
 	if (err)
 		goto err_tw;
+	tw->ev = WSACreateEvent();
+	if (tw->ev == WSA_INVALID_EVENT ||
+	    WSAEventSelect(tw->s, tw->ev, FD_READ | FD_WRITE | FD_CLOSE) == SOCKET_ERROR) {
+		err = wsa_errno();
+		goto err_tw;
+	}
 	tcp_win_fill_peer(tw);
 	*out = &tw->w.t;
 	return 0;
