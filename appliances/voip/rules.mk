@@ -60,3 +60,4 @@ $(VOIP_ALSA_PCM): appliances/voip/tests/progs/alsa_test_pcm.c | $(CONFIG)
 	@mkdir -p $(@D)
 	$(Q)cc -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -DPIC -shared \
 		-o $@ $< -lasound -lm
+include appliances/voip/windows/rules.mk

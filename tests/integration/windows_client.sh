@@ -13,23 +13,14 @@ set -u
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 BUILD=${BUILD:-build}
-wine=/usr/lib/wine/wine64
-wineserver=/usr/lib/wine/wineserver
+. tests/lib/wine.sh
 exe=build/win/tests/win/echo_client.exe
 server=$BUILD/tests/progs/echo_server
 logs=$BUILD/test-logs/windows_client
 mkdir -p "$logs"
 
-if ! command -v x86_64-w64-mingw32-gcc >/dev/null || [ ! -x "$wine" ]; then
-	echo "mingw-w64 or wine64 missing (tools/debian-packages.txt)"
-	exit 77
-fi
-
-export WINEPREFIX=$top/build/win/wineprefix
-export WINEDEBUG=-all
-# No Mono or Gecko: a console program needs neither, and asking for them
-# would only slow the prefix's creation.
-export WINEDLLOVERRIDES="mscoree,mshtml="
+wine_init
+case $? in 0) ;; 77) exit 77 ;; *) exit 1 ;; esac
 server_pid=
 
 cleanup() {
@@ -37,9 +28,7 @@ cleanup() {
 		kill "$server_pid" 2>/dev/null
 		wait "$server_pid" 2>/dev/null
 	fi
-	# Only this prefix's wineserver, and with it every wine process of it.
-	"$wineserver" -k 2>/dev/null
-	"$wineserver" -w 2>/dev/null
+	wine_stop
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -52,15 +41,6 @@ fail() {
 # Cross-build if `make test` did not already (running this script alone).
 if [ ! -f "$exe" ] || [ ! -x "$server" ]; then
 	make --no-print-directory SAN="${SAN:-0}" win "$server" || fail "build failed"
-fi
-
-# wine's first start: creating the prefix. Bounded like everything else.
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-	start=$(date +%s%N)
-	timeout -k 5 120 "$wine" cmd /c exit >/dev/null 2>&1
-	"$wineserver" -w 2>/dev/null
-	[ -f "$WINEPREFIX/system.reg" ] || fail "wine could not create $WINEPREFIX"
-	echo "wine prefix created in $(( ($(date +%s%N) - start) / 1000000 )) ms"
 fi
 
 # A free port: let the server try a few random ones (it exits at once if the

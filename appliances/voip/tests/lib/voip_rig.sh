@@ -3,8 +3,9 @@
 # and vapp-voipd daemons started on ports of their own.
 #   voip_rig NAME            sets dir, pids; checks the programs (exit 77
 #                            without baresip)
-#   voip_start NAME SIP_PORT CTL_PORT TONE_HZ
-#                            a daemon serving unix:$dir/NAME.sock, its SIP
+#   voip_start NAME SIP_PORT CTL_PORT TONE_HZ [ADDR]
+#                            a daemon serving unix:$dir/NAME.sock (and ADDR,
+#                            as tcp:127.0.0.1:PORT, when given), its SIP
 #                            stack sending a sine of TONE_HZ, every call's
 #                            decoded audio kept in $dir/NAME.rec
 #   wait_for FILE PATTERN SECONDS, field KEY (from stdin)
@@ -40,7 +41,7 @@ fail() {
 
 voip_start() {
 	mkdir -p "$dir/$1.state" "$dir/$1.rec"
-	"$daemon" --listen "unix:$dir/$1.sock" --state "$dir/$1.state" --run-dir "$dir/$1.run" \
+	"$daemon" --listen "unix:$dir/$1.sock" ${5:+--listen "$5"} --state "$dir/$1.state" --run-dir "$dir/$1.run" \
 		--sip "127.0.0.1:$2" --control-port "$3" --audio-source "ausine,$4" \
 		--audio-player "aufile,$dir/$1.wav" --record "$dir/$1.rec" >"$dir/$1.log" 2>&1 &
 	pids+=($!)
