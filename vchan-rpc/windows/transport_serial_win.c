@@ -198,6 +198,21 @@ static void serial_win_close(struct vrpc_transport *t)
 	free(sw);
 }
 
+/* A port that the system drives as a COM port (a character device: a real
+ * or emulated UART, or wine's mapping of one) ends a read only when the
+ * whole buffer is full, unless told otherwise: return what has come as
+ * soon as one byte is there, as a virtio-serial port and a pipe do. Not a
+ * COM port (vioser, a pipe): SetCommTimeouts fails, and nothing changes. */
+static void serial_no_wait_for_full_reads(HANDLE h)
+{
+	COMMTIMEOUTS t = { .ReadIntervalTimeout = MAXDWORD,
+			   .ReadTotalTimeoutMultiplier = MAXDWORD,
+			   .ReadTotalTimeoutConstant = MAXDWORD - 1 };
+
+	if (GetFileType(h) == FILE_TYPE_CHAR)
+		SetCommTimeouts(h, &t);
+}
+
 /* "NAME" -> "\\.\Global\NAME"; a "\\.\..." path stays as it is. */
 static int serial_path(const char *rest, char *path, size_t len)
 {
@@ -248,6 +263,7 @@ static int serial_win_open(const char *rest, struct vrpc_transport **out)
 		err = compat_win_errno(GetLastError());
 		goto err_sw;
 	}
+	serial_no_wait_for_full_reads(sw->h);
 	/* The channel's configured name is all a guest knows of its peer. */
 	sw->w.t.peer.kind = VRPC_PEER_LABEL;
 	snprintf(sw->w.t.peer.label, sizeof(sw->w.t.peer.label), "%.63s", rest);

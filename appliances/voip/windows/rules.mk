@@ -4,6 +4,7 @@
 #                       build/win/bin/vapp-voip-ui.dll with mingw-w64 (and
 #                       its import library build/win/lib/libvapp-voip-ui.dll.a),
 #                       and for Linux, where its test also runs sanitized
+#   app/                the window program, build/win/bin/vapp-voip-ui.exe
 #   tests/test_voip_ui.c  its cmocka test, both ways: $(BUILD)/tests/progs/
 #                       test_voip_ui and build/win/bin/test_voip_ui.exe (beside
 #                       the DLL, as Windows finds DLLs); voip_ui_api.sh runs
@@ -31,7 +32,9 @@ VVUI_IMPLIB := $(WIN)/lib/libvapp-voip-ui.dll.a
 VVUI_WIN_TEST := $(WIN)/bin/test_voip_ui.exe
 WIN_CMOCKA_LIB := $(WIN)/lib/libcmocka.a
 VVUI_WIN_OBJS := $(WIN)/obj/$(VVUI_SRC:.c=.o) $(WIN)/obj/gen/appliances/voip/voip.pb-c.o
-win: $(VVUI_DLL) $(VVUI_WIN_TEST)
+VVUI_APP := $(WIN)/bin/vapp-voip-ui.exe
+VVUI_APP_OBJS := $(patsubst %.c,$(WIN)/obj/%.o,$(sort $(wildcard appliances/voip/windows/app/*.c)))
+win: $(VVUI_DLL) $(VVUI_WIN_TEST) $(VVUI_APP)
 
 $(WIN)/obj/appliances/voip/windows/%.o: WIN_INCLUDES += -Iappliances/voip/windows
 $(WIN)/obj/$(VVUI_SRC:.c=.o): WIN_CFLAGS += -DVVUI_BUILD
@@ -58,3 +61,11 @@ $(WIN_CMOCKA_LIB): tools/fetch-source.sh vchan-rpc/windows/cmocka/config.h
 	$(WIN_CC) -std=gnu11 -O2 -g -DHAVE_CONFIG_H -Ivchan-rpc/windows/cmocka \
 		-I"$$src/include" -c -o $(WIN)/obj/cmocka/cmocka.o "$$src/src/cmocka.c" && \
 	rm -f $@ && $(WIN_AR) rcs $@ $(WIN)/obj/cmocka/cmocka.o
+
+# The window program: a GUI program (no console) on the DLL.
+$(VVUI_APP_OBJS): WIN_INCLUDES += -Iappliances/voip/windows/app
+$(VVUI_APP_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
+$(VVUI_APP): $(VVUI_APP_OBJS) $(VVUI_DLL)
+	$(call msg,WIN-LD,$@)
+	$(Q)$(WIN_CC) $(WIN_LDFLAGS) -mwindows -o $@ $(VVUI_APP_OBJS) $(VVUI_IMPLIB) \
+		-lcomctl32 -lshell32 $(WIN_LDLIBS)

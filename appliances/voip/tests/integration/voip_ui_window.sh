@@ -1,0 +1,171 @@
+#!/bin/bash
+# voip_ui_window.sh - the VoIP UI's window program (vapp-voip-ui.exe, under
+# wine, in Xvfb) driving the real VoIP appliance booted by vappd, the way a
+# person would: keys typed with xdotool, what the window shows read from
+# its title and, by OCR (tesseract), from screenshots kept in
+# $BUILD/test-logs/voip_ui_window/:
+#   - it starts and connects ("ready", "Connected to the appliance");
+#   - the SIP address typed and Enter: ringing, then established when the
+#     peer (bob, a baresip on the host side of the appliance's NIC)
+#     answers; Alt+H hangs up and bob sees the end;
+#   - bob calls in while the window is minimised: the window comes back
+#     with "incoming call from sip:bob@..."; Alt+A answers; bob hangs up;
+#   - QEMU killed: the window says "reconnecting", and "ready" again once
+#     vappd has booted the appliance again;
+#   - a second guest whose policy allows only watching: its window says
+#     dialling is not allowed, with the policy's reason.
+# The window reaches vappd's gates over tcp (socat from a local port to
+# the gate's socket); see the README for why not \\.\Global\vapp.voip.
+# test-timeout: 600
+set -u
+cd "${TOP:-$(dirname "$0")/../../../..}"
+limit=${VOIP_TEST_LIMIT:-540}
+. appliances/voip/tests/lib/voip_vm.sh
+. tests/lib/wine.sh
+app=build/win/bin/vapp-voip-ui.exe
+shots=$BUILD/test-logs/voip_ui_window
+name=vu$$
+tap=vp${name:0:8}n0
+for t in Xvfb xdotool import tesseract socat; do
+	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
+done
+wine_init
+case $? in 0) ;; 77) exit 77 ;; *) exit 1 ;; esac
+[ -f "$app" ] || { echo "FAIL: build $app first (make win)"; exit 1; }
+voip_vm_init
+trap 'wine_stop; voip_vm_cleanup' EXIT
+rm -rf "$shots"
+mkdir -p "$shots"
+
+cat >"$work/policy" <<EOF
+vapp.voip.v1.Voip win $name allow
+vapp.voip.v1.Voip.WatchEvents watch $name allow
+vapp.voip.v1.Voip.ListCalls watch $name allow
+vapp.voip.v1.Voip.GetStatus watch $name allow
+EOF
+export VAPPD_SOCKET=$work/vappd.sock
+ALSA_CONFIG_PATH=$work/asound.conf "$vappd" --foreground --socket "$VAPPD_SOCKET" \
+	--run-dir "$work/run" --state-dir "$work/state" --trust-image-key --accel tcg \
+	--boot-timeout 120 --audiodev alsa --policy "$work/policy" --guest win --guest watch \
+	>"$work/vappd.log" 2>&1 &
+VAPPD_PID=$!
+for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
+timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 &
+runpid=$!
+voip_tap_in "$tap" 60 || fail "the appliance's tap did not appear"
+wait $runpid || fail "vapp run: $(cat "$work/run.out")"
+qemu_pid() { "$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n { print $6 }'; }
+qemu_pid >>"$work/qemu.pids"
+voip_bob_up
+alice=sip:alice@$app_ip
+timeout 30 "$cli" -c "unix:$work/run/guests/win.sock" add-account "$alice" >/dev/null ||
+	fail "the appliance's account"
+bob -t 300 events >"$work/bob.events" 2>&1 &
+pids+=($!)
+
+# The gates, as local tcp ports for the Windows programs.
+port=$((34000 + ($$ % 500) * 2))
+socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$work/run/guests/win.sock" &
+pids+=($!)
+socat "TCP-LISTEN:$((port + 1)),bind=127.0.0.1,reuseaddr,fork" \
+	"UNIX-CONNECT:$work/run/guests/watch.sock" &
+pids+=($!)
+display=:$((90 + $$ % 100))
+Xvfb "$display" -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 &
+pids+=($!)
+export DISPLAY=$display
+for _ in $(seq 50); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
+
+title() { xdotool getwindowname "$1" 2>/dev/null; }
+wait_title() { # WINDOW PATTERN SECONDS
+	for _ in $(seq $(($3 * 10))); do
+		case $(title "$1") in *$2*) return 0 ;; esac
+		sleep 0.1
+	done
+	return 1
+}
+shot() { # WINDOW NAME WORDS...: a screenshot, and the words OCR must find in it
+	local w=$1 f=$shots/$2.png text word
+	shift 2
+	import -window "$w" "$f" 2>/dev/null || fail "screenshot $f"
+	convert "$f" -resize 300% -colorspace Gray "$work/ocr.png"
+	text=$(tesseract "$work/ocr.png" - 2>/dev/null | tr '\n' ' ')
+	for word in "$@"; do
+		case $text in *"$word"*) ;; *) fail "$f: no \"$word\" in what OCR read: $text" ;; esac
+	done
+	echo "screenshot $f: \"$*\" read"
+}
+start_app() { # ADDRESS: sets WIN to its window
+	local t0=$(date +%s%N)
+	"$wine" "$app" --address "$1" >>"$work/app.log" 2>&1 &
+	pids+=($!)
+	WIN=
+	for _ in $(seq 300); do
+		WIN=$(xdotool search --name "vapp VoIP" 2>/dev/null | grep -vxF "${OTHER:-none}" | head -n 1)
+		[ -n "$WIN" ] && break
+		sleep 0.1
+	done
+	[ -n "$WIN" ] || fail "the window did not appear"
+	echo "window up $(( ($(date +%s%N) - t0) / 1000000 )) ms after start"
+}
+
+# 1. start, connect
+start_app "tcp:127.0.0.1:$port"
+xdotool windowmove "$WIN" 300 250
+wait_title "$WIN" "- ready" 30 || fail "not ready: $(title "$WIN")"
+shot "$WIN" 01-ready "Connected" "Volume"
+rss=$(ps -o rss= -C vapp-voip-ui.ex 2>/dev/null | head -n 1)
+echo "memory: ${rss:-?} kB resident (the program under wine)"
+
+# 2. dial by typing, bob answers, Alt+H
+xdotool windowactivate --sync "$WIN" 2>/dev/null
+xdotool type --delay 15 "sip:bob@$peer_ip"
+xdotool key Return
+wait_title "$WIN" "ringing: sip:bob@$peer_ip" 20 || fail "not ringing: $(title "$WIN")"
+wait_for "$work/bob.events" EVENT_CALL_INCOMING 20 || fail "bob saw no call"
+bid=$(grep EVENT_CALL_INCOMING "$work/bob.events" | tail -n 1 | sed -n 's/.*"call":{"id":"\([^"]*\)".*/\1/p')
+bob answer "$bid" >/dev/null || fail "bob: answer"
+wait_title "$WIN" "established: sip:bob@$peer_ip" 20 || fail "not established: $(title "$WIN")"
+sleep 1.5
+shot "$WIN" 02-established "established" "bob"
+ended=$(grep -c EVENT_CALL_ENDED "$work/bob.events")
+xdotool key alt+h
+wait_title "$WIN" "- ready" 20 || fail "Alt+H did not hang up: $(title "$WIN")"
+for _ in $(seq 100); do [ "$(grep -c EVENT_CALL_ENDED "$work/bob.events")" -gt "$ended" ] && break; sleep 0.1; done
+[ "$(grep -c EVENT_CALL_ENDED "$work/bob.events")" -gt "$ended" ] || fail "bob did not see the hang-up"
+echo "dialled by typing, established when bob answered, Alt+H hung up"
+
+# 3. an incoming call brings the window up; Alt+A answers
+xdotool windowminimize --sync "$WIN" 2>/dev/null
+bob dial "$alice" >/dev/null || fail "bob: dial"
+wait_title "$WIN" "incoming call from sip:bob@$peer_ip" 20 || fail "no incoming call: $(title "$WIN")"
+xdotool search --onlyvisible --name "incoming call" >/dev/null || fail "the window did not come up"
+shot "$WIN" 03-incoming "incoming" "Answer"
+xdotool windowactivate --sync "$WIN" 2>/dev/null
+xdotool key alt+a
+wait_title "$WIN" "established: sip:bob@$peer_ip" 20 || fail "Alt+A did not answer: $(title "$WIN")"
+bid=$(grep EVENT_CALL_ESTABLISHED "$work/bob.events" | tail -n 1 | sed -n 's/.*"call":{"id":"\([^"]*\)".*/\1/p')
+bob hangup "$bid" >/dev/null || fail "bob: hangup"
+wait_title "$WIN" "- ready" 20 || fail "bob's hang-up not seen: $(title "$WIN")"
+echo "incoming call: the window came up, Alt+A answered, bob's hang-up seen"
+
+# 4. the appliance killed: reconnecting, then ready again
+pid1=$(qemu_pid)
+kill -9 "$pid1"
+wait_title "$WIN" "reconnecting" 30 || fail "the window did not say reconnecting: $(title "$WIN")"
+shot "$WIN" 04-reconnecting "went away"
+voip_tap_in "$tap" 90 || fail "the restarted appliance's tap did not appear"
+wait_title "$WIN" "- ready" 120 || fail "the window did not recover: $(title "$WIN")"
+qemu_pid >>"$work/qemu.pids"
+shot "$WIN" 05-recovered "Connected"
+echo "QEMU killed: the window said reconnecting, then ready again"
+
+# 5. a guest that may only watch: dialling refused, with the reason
+OTHER=$WIN
+start_app "tcp:127.0.0.1:$((port + 1))"
+xdotool windowmove "$WIN" 600 60
+wait_title "$WIN" "- ready" 30 || fail "the watching guest's window: $(title "$WIN")"
+sleep 1
+shot "$WIN" 06-watch-only "not allowed"
+echo "the watching guest's window says dialling is not allowed"
+echo "voip_ui_window: passed in $(( $(date +%s) - start )) s; screenshots in $shots"
