@@ -67,7 +67,9 @@ $(SDK_TEMPLATE_LIB): $(BUILD)/obj/gen/sdk/template_data.o
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
-SDK_HEADERS := $(sort $(wildcard vchan-rpc/include/vrpc*.h))
+# The VoIP UI plugin's API goes with them: a Windows softphone shell embeds
+# vapp-voip-ui.dll through it (appliances/voip/windows/).
+SDK_HEADERS := $(sort $(wildcard vchan-rpc/include/vrpc*.h)) appliances/voip/windows/vapp_voip_ui.h
 SDK_DOCS := sdk/GUIDE.md
 
 install: $(VRPC_LIBS) $(VRPC_SO) $(BUILD)/bin/vapp $(VAPP_INIT)
@@ -83,6 +85,8 @@ install: $(VRPC_LIBS) $(VRPC_SO) $(BUILD)/bin/vapp $(VAPP_INIT)
 	$(Q)install -m 0755 $(VAPP_INIT) $(DESTDIR)$(PREFIX)/libexec/vapp/
 	$(Q)install -m 0644 $(SDK_TEMPLATES) $(DESTDIR)$(PREFIX)/share/vapp/template/
 	$(Q)install -m 0644 $(SDK_DOCS) $(DESTDIR)$(PREFIX)/share/doc/vapp/
+	$(Q)if [ -f $(VVUI_DLL) ]; then install -d $(DESTDIR)$(PREFIX)/share/vapp/windows && \
+		install -m 0644 $(VVUI_DLL) $(VVUI_IMPLIB) $(DESTDIR)$(PREFIX)/share/vapp/windows/; fi
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$${prefix}/include/vapp|; s|@BINDIR@|$${prefix}/bin|' \
 		-e 's|@VAPP_INIT@|$${prefix}/libexec/vapp/vapp-init|' \

@@ -41,8 +41,11 @@ readelf -d "$so" | grep -q 'SONAME.*\[libvrpc.so.0\]' || fail "no soname libvrpc
 nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRW]$/ { print $3 }' | sed 's/@.*//' | sort -u >"$work/exported"
 other=$(grep -v '^vrpc_' "$work/exported" || true)
 [ -z "$other" ] || fail "libvrpc.so.0 exports more than vrpc_*: $(echo $other | head -c 300)"
-cat "$prefix"/include/vapp/vrpc*.h | tr -s ' \t\n' ' ' | grep -o 'vrpc_[a-z0-9_]* *(' |
-	sed 's/ *($//' | sort -u >"$work/declared"
+# What a Linux program sees declared (the preprocessor drops Windows-only
+# declarations such as vrpc_client_handles()).
+for h in "$prefix"/include/vapp/vrpc*.h; do
+	gcc -E -P -I"$prefix/include/vapp" $(pkg-config --cflags libprotobuf-c 2>/dev/null) -x c "$h"
+done | tr -s ' \t\n' ' ' | grep -o 'vrpc_[a-z0-9_]* *(' | sed 's/ *($//' | sort -u >"$work/declared"
 missing=$(comm -23 "$work/declared" "$work/exported" | grep -v '_fn$' || true)
 [ -z "$missing" ] || fail "declared but not exported: $missing"
 echo "libvrpc.so.0 exports $(wc -l <"$work/exported") symbols, all vrpc_*; every declared function among them"
