@@ -5,6 +5,7 @@
 #                       its import library build/win/lib/libvapp-voip-ui.dll.a),
 #                       and for Linux, where its test also runs sanitized
 #   app/                the window program, build/win/bin/vapp-voip-ui.exe
+#   installer.nsi       its installer, build/win/vapp-voip-ui-setup.exe
 #   tests/test_voip_ui.c  its cmocka test, both ways: $(BUILD)/tests/progs/
 #                       test_voip_ui and build/win/bin/test_voip_ui.exe (beside
 #                       the DLL, as Windows finds DLLs); voip_ui_api.sh runs
@@ -69,3 +70,14 @@ $(VVUI_APP): $(VVUI_APP_OBJS) $(VVUI_DLL)
 	$(call msg,WIN-LD,$@)
 	$(Q)$(WIN_CC) $(WIN_LDFLAGS) -mwindows -o $@ $(VVUI_APP_OBJS) $(VVUI_IMPLIB) \
 		-lcomctl32 -lshell32 $(WIN_LDLIBS)
+
+# The installer (NSIS, Debian's nsis), when makensis is there.
+VVUI_SETUP := $(WIN)/vapp-voip-ui-setup.exe
+ifneq ($(shell command -v makensis),)
+win: $(VVUI_SETUP)
+endif
+$(VVUI_SETUP): appliances/voip/windows/installer.nsi $(VVUI_APP) $(VVUI_DLL) \
+		appliances/voip/windows/vapp_voip_ui.h
+	$(call msg,NSIS,$@)
+	$(Q)makensis -V2 -DBIN=$(abspath $(WIN)/bin) -DHDR=$(abspath appliances/voip/windows) \
+		-DOUT=$(abspath $@) $< >/dev/null
