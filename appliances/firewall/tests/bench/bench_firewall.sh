@@ -28,18 +28,7 @@ start=$(date +%s)
 . appliances/firewall/tests/lib/fw_rig.sh
 
 left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
-emit() { # NAME VALUE UNIT [BASELINE]
-	local extra=
-	if [ -n "${4:-}" ]; then
-		extra=$(awk -v v="$2" -v b="$4" 'BEGIN { printf ",\"baseline\":%.3f,\"ratio\":%.4f", b, (b > 0 ? v / b : 0) }')
-		printf '%-28s %12s %s   baseline %s %s\n' "$1" "$2" "$3" "$4" "$3"
-	else
-		extra=',"baseline":null,"ratio":null'
-		printf '%-28s %12s %s\n' "$1" "$2" "$3"
-	fi
-	[ -n "$json" ] && printf '{"name":"%s","value":%s,"unit":"%s"%s}\n' "$1" "$2" "$3" "$extra" >>"$json"
-	return 0
-}
+. tests/lib/bench_emit.sh
 
 fw_rig_init
 case $? in
@@ -68,7 +57,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 	echo "image: kernel $kb + initramfs $ib bytes (budget $((16 << 20)))"
 	# Baselines are the limits: the builder's 16 MiB image budget, and the
 	# 64 MiB of guest memory the small image is held to (firewall_small.sh).
-	emit ${pfx}_image_bytes $((kb + ib)) bytes $((16 * 1024 * 1024))
+	bench_emit ${pfx}_image_bytes $((kb + ib)) bytes $((16 * 1024 * 1024))
 
 	mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args")
 	times=()
@@ -77,7 +66,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 		times+=("$FW_READY_MS")
 		echo "boot $i: QEMU start to forwarding in $FW_READY_MS ms"
 	done
-	emit ${pfx}_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
+	bench_emit ${pfx}_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
 
 	# RAM floor: lo fails (or is the bottom), hi boots.
 	lo=16 hi=$mem
@@ -91,7 +80,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 			lo=$mid
 		fi
 	done
-	emit ${pfx}_ram_floor_mib "$hi" MiB 64
+	bench_emit ${pfx}_ram_floor_mib "$hi" MiB 64
 
 	# Throughput: empty ruleset, then 100 rules, in one boot.
 	truncate -s 0 "$FW_RUN/state.img"
@@ -117,7 +106,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 	full=$(iperf)
 	fw_vm_kill
 	[ -n "$empty" ] && [ -n "$full" ] || { echo "iperf3 gave no figure (empty '$empty', 100 rules '$full')"; return 1; }
-	emit ${pfx}_forward_100_rules_mbps "$full" Mbit/s "$empty"
+	bench_emit ${pfx}_forward_100_rules_mbps "$full" Mbit/s "$empty"
 }
 
 measure fw || exit 1

@@ -20,6 +20,7 @@ limit=${FW_TEST_LIMIT:-500}
 start=$(date +%s)
 . tests/lib/guest.sh
 . appliances/firewall/tests/lib/fw_rig.sh
+. tests/lib/vappd.sh
 vapp=$BUILD/bin/vapp
 vappd=$BUILD/bin/vappd
 VAPPD_PID=
@@ -58,7 +59,6 @@ fw_servers_up
 admin() { timeout 30 "$BUILD/bin/vapp-fw" -c "unix:$FW_WORK/run/guests/admin.sock" "$@"; }
 viewer() { timeout 30 "$BUILD/bin/vapp-fw" -c "unix:$FW_WORK/run/guests/viewer.sock" "$@"; }
 export VAPPD_SOCKET=$FW_WORK/vappd.sock
-qemu_pid() { "$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n { print $6 }'; }
 
 cat >"$FW_WORK/policy" <<EOF
 vapp.firewall.v1.Firewall admin $name allow
@@ -80,7 +80,7 @@ fw_taps_in 60 || fail "the appliance's taps did not appear"
 wait $runpid || fail "vapp run: $(cat "$FW_WORK/run.out")"
 head -n 1 "$FW_WORK/run.out"
 echo "vapp run: ready after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-qemu_pid >>"$FW_WORK/qemu.pids"
+vappd_qemu_pid "$name" >>"$FW_WORK/qemu.pids"
 
 # 2. rules through admin's gate: drop UDP 5454 and ICMP, accept the rest
 cat >"$FW_WORK/rules.json" <<EOF
@@ -135,23 +135,14 @@ stream() { # a datagram to each port every 50 ms until $FW_WORK/stop
 stream &
 STREAM_PID=$!
 sleep 1
-pid1=$(qemu_pid)
+pid1=$(vappd_qemu_pid "$name")
 [ -n "$pid1" ] || fail "no QEMU pid in vapp ps"
 last_before=$(grep -c stream- "$FW_WORK/udp5353.log")
 [ "$last_before" -gt 0 ] || fail "the stream's allowed datagrams did not pass before the restart"
 kill -9 "$pid1"
 t_kill=$(date +%s%N)
 fw_taps_in 90 || fail "the restarted appliance's taps did not appear"
-up=
-for _ in $(seq 600); do
-	read -r _ st _ rs _ p _ < <("$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n')
-	if [ "${st:-}" = running ] && [ "${rs:-}" = 1 ] && [ "${p:-}" != "$pid1" ]; then
-		up=1
-		break
-	fi
-	sleep 0.2
-done
-[ -n "$up" ] || fail "vappd did not restart the appliance: $("$vapp" ps)"
+p=$(vappd_wait_restarted "$name" "$pid1" 120) || fail "vappd did not restart the appliance: $("$vapp" ps)"
 echo "$p" >>"$FW_WORK/qemu.pids"
 # Forwarding resumes: allowed stream datagrams arrive again.
 resumed=

@@ -26,17 +26,7 @@ json=
 [ "${1:-}" = --json ] && json=${2:-}
 limit=${VOIP_BENCH_LIMIT:-900}
 . appliances/voip/tests/lib/voip_vm.sh
-emit() { # NAME VALUE UNIT [BASELINE]
-	local extra=',"baseline":null,"ratio":null'
-	if [ -n "${4:-}" ]; then
-		extra=$(awk -v v="$2" -v b="$4" 'BEGIN { printf ",\"baseline\":%.3f,\"ratio\":%.4f", b, (b > 0 ? v / b : 0) }')
-		printf '%-26s %12s %s   baseline %s %s\n' "$1" "$2" "$3" "$4" "$3"
-	else
-		printf '%-26s %12s %s\n' "$1" "$2" "$3"
-	fi
-	[ -n "$json" ] && printf '{"name":"%s","value":%s,"unit":"%s"%s}\n' "$1" "$2" "$3" "$extra" >>"$json"
-	return 0
-}
+. tests/lib/bench_emit.sh
 why=$(voip_vm_check)
 case $? in 0) ;; 77) echo "bench_voip_image: skipped: $why"; exit 0 ;; *) echo "$why"; exit 1 ;; esac
 voip_vm_init
@@ -81,7 +71,7 @@ vm_boot() {
 kb=$(stat -c %s "$work/img/kernel")
 ib=$(stat -c %s "$work/img/initramfs.cpio.gz")
 echo "image: kernel $kb + initramfs $ib bytes"
-emit voip_image_bytes $((kb + ib)) bytes $((24 * 1024 * 1024))
+bench_emit voip_image_bytes $((kb + ib)) bytes $((24 * 1024 * 1024))
 
 mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$work/img/qemu.args")
 times=()
@@ -90,7 +80,7 @@ for i in 1 2 3; do
 	times+=("$READY_MS")
 	echo "boot $i: QEMU start to SIP stack ready in $READY_MS ms"
 done
-emit voip_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
+bench_emit voip_boot_to_ready_ms "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)" ms
 
 lo=32 hi=$mem
 while [ $((hi - lo)) -gt 8 ] && [ "$(left)" -gt 200 ]; do
@@ -103,7 +93,7 @@ while [ $((hi - lo)) -gt 8 ] && [ "$(left)" -gt 200 ]; do
 		lo=$mid
 	fi
 done
-emit voip_ram_floor_mib "$hi" MiB "$mem"
+bench_emit voip_ram_floor_mib "$hi" MiB "$mem"
 
 # RTP: 60 s of an established call, the appliance's packets counted as
 # they reach the peer's side of the tap.
@@ -135,6 +125,6 @@ sleep 60
 c1=$(packets)
 bob hangup "$bid" >/dev/null
 n=$((c1 - c0))
-emit voip_rtp_packets_60s "$n" packets 3000
-emit voip_rtp_loss_pct "$(awk -v n="$n" 'BEGIN { l = 100 * (1 - n / 3000); printf "%.2f", l < 0 ? 0 : l }')" pct
+bench_emit voip_rtp_packets_60s "$n" packets 3000
+bench_emit voip_rtp_loss_pct "$(awk -v n="$n" 'BEGIN { l = 100 * (1 - n / 3000); printf "%.2f", l < 0 ? 0 : l }')" pct
 vm_stop

@@ -22,6 +22,7 @@ cd "${TOP:-$(dirname "$0")/../../../..}"
 limit=${VOIP_TEST_LIMIT:-540}
 . appliances/voip/tests/lib/voip_vm.sh
 . tests/lib/wine.sh
+. tests/lib/vappd.sh
 app=build/win/bin/vapp-voip-ui.exe
 shots=$BUILD/test-logs/voip_ui_window
 name=vu$$
@@ -54,8 +55,7 @@ timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 &
 runpid=$!
 voip_tap_in "$tap" 60 || fail "the appliance's tap did not appear"
 wait $runpid || fail "vapp run: $(cat "$work/run.out")"
-qemu_pid() { "$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n { print $6 }'; }
-qemu_pid >>"$work/qemu.pids"
+vappd_qemu_pid "$name" >>"$work/qemu.pids"
 voip_bob_up
 alice=sip:alice@$app_ip
 timeout 30 "$cli" -c "unix:$work/run/guests/win.sock" add-account "$alice" >/dev/null ||
@@ -150,13 +150,13 @@ wait_title "$WIN" "- ready" 20 || fail "bob's hang-up not seen: $(title "$WIN")"
 echo "incoming call: the window came up, Alt+A answered, bob's hang-up seen"
 
 # 4. the appliance killed: reconnecting, then ready again
-pid1=$(qemu_pid)
+pid1=$(vappd_qemu_pid "$name")
 kill -9 "$pid1"
 wait_title "$WIN" "reconnecting" 30 || fail "the window did not say reconnecting: $(title "$WIN")"
 shot "$WIN" 04-reconnecting "went away"
 voip_tap_in "$tap" 90 || fail "the restarted appliance's tap did not appear"
 wait_title "$WIN" "- ready" 120 || fail "the window did not recover: $(title "$WIN")"
-qemu_pid >>"$work/qemu.pids"
+vappd_qemu_pid "$name" >>"$work/qemu.pids"
 shot "$WIN" 05-recovered "Connected"
 echo "QEMU killed: the window said reconnecting, then ready again"
 

@@ -27,6 +27,7 @@ set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
 limit=${VOIP_TEST_LIMIT:-420}
 . appliances/voip/tests/lib/voip_vm.sh
+. tests/lib/vappd.sh
 registrar=$PWD/appliances/voip/tests/lib/registrar.xml
 name=vo$$
 tap=vp${name:0:8}n0 # vappd names an appliance's taps vp<name>n<index>
@@ -47,7 +48,6 @@ for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
 [ -S "$VAPPD_SOCKET" ] || fail "vappd did not make its socket"
 phone() { timeout 30 "$cli" -c "unix:$work/run/guests/phone.sock" "$@"; }
 watcher() { timeout 70 "$cli" -c "unix:$work/run/guests/watcher.sock" "$@"; }
-qemu_pid() { "$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n { print $6 }'; }
 t0=$(date +%s%N)
 timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 &
 runpid=$!
@@ -55,7 +55,7 @@ voip_tap_in "$tap" 60 || fail "the appliance's tap did not appear"
 wait $runpid || fail "vapp run: $(cat "$work/run.out")"
 boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 head -n 1 "$work/run.out"
-qemu_pid >>"$work/qemu.pids"
+vappd_qemu_pid "$name" >>"$work/qemu.pids"
 
 voip_bob_up
 alice=sip:alice@$app_ip
@@ -169,20 +169,11 @@ wait "$uas" || fail "SIPp's UAS scenario did not complete (no BYE?)"
 echo "SIPp: registered with its registrar; its UAS answered and got our BYE"
 
 # 5. QEMU killed: vappd boots it again, the accounts are in the state volume
-pid1=$(qemu_pid)
+pid1=$(vappd_qemu_pid "$name")
 [ -n "$pid1" ] || fail "no QEMU pid in vapp ps"
 kill -9 "$pid1"
 voip_tap_in "$tap" 90 || fail "the restarted appliance's tap did not appear"
-up=
-for _ in $(seq 600); do
-	read -r _ st _ rs _ p _ < <("$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n')
-	if [ "${st:-}" = running ] && [ "${rs:-}" = 1 ] && [ "${p:-}" != "$pid1" ]; then
-		up=1
-		break
-	fi
-	sleep 0.2
-done
-[ -n "$up" ] || fail "vappd did not restart the appliance: $("$vapp" ps)"
+p=$(vappd_wait_restarted "$name" "$pid1" 120) || fail "vappd did not restart the appliance: $("$vapp" ps)"
 echo "$p" >>"$work/qemu.pids"
 out=$(phone accounts) || fail "accounts after the restart"
 case $out in *"\"uri\":\"$alice\""*"sip:carol@$peer_ip"*) ;;

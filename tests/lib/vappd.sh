@@ -1,0 +1,25 @@
+# vappd.sh - what the tests that run appliances under vappd ask of it,
+# through `vapp ps` (VAPPD_SOCKET names the daemon; $vapp is the CLI):
+#
+#   vappd_qemu_pid NAME              the appliance's QEMU pid now
+#   vappd_wait_restarted NAME PID SECONDS
+#                                    waits until NAME runs again after its
+#                                    first restart, in another QEMU than PID;
+#                                    prints the new pid, or returns 1
+vappd_qemu_pid() {
+	"$vapp" ps 2>/dev/null | awk -v n="$1" '$1 == n { print $6 }'
+}
+
+vappd_wait_restarted() {
+	local name=$1 old=$2 st rs p
+	for _ in $(seq $(($3 * 5))); do
+		# One ps for all fields: state, restarts and pid must agree.
+		read -r _ st _ rs _ p _ < <("$vapp" ps 2>/dev/null | awk -v n="$name" '$1 == n')
+		if [ "${st:-}" = running ] && [ "${rs:-}" = 1 ] && [ "${p:-}" != "$old" ]; then
+			echo "$p"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
