@@ -80,6 +80,17 @@ title() { xdotool getwindowname "$1" 2>/dev/null; }
 # Keys go where the focus is: a click puts it in the window (there is no
 # window manager to give it), on a control (X Y in the window) or on its
 # empty bottom right corner.
+# Moves a window away from the top left, where wine puts its notification
+# icon and balloons (they would cover it in a screenshot); a move made
+# while wine still places the window is lost, so it is checked.
+place() { # WINDOW X Y
+	for _ in $(seq 30); do
+		xdotool windowmove "$1" "$2" "$3" 2>/dev/null
+		sleep 0.2
+		xdotool getwindowgeometry "$1" 2>/dev/null | grep -q "Position: $2,$3 " && return 0
+	done
+	fail "the window could not be moved to $2,$3"
+}
 click() { xdotool mousemove --window "$1" "${2:-445}" "${3:-420}" click 1; sleep 0.3; }
 wait_title() { # WINDOW PATTERN SECONDS
 	for _ in $(seq $(($3 * 10))); do
@@ -89,14 +100,22 @@ wait_title() { # WINDOW PATTERN SECONDS
 	return 1
 }
 shot() { # WINDOW NAME WORDS...: a screenshot, and the words OCR must find in it
-	local w=$1 f=$shots/$2.png text word
+	local w=$1 f=$shots/$2.png text= word missing
 	shift 2
-	import -window "$w" "$f" 2>/dev/null || fail "screenshot $f"
-	convert "$f" -resize 300% -colorspace Gray "$work/ocr.png"
-	text=$(tesseract "$work/ocr.png" - 2>/dev/null | tr '\n' ' ')
-	for word in "$@"; do
-		case $text in *"$word"*) ;; *) fail "$f: no \"$word\" in what OCR read: $text" ;; esac
+	# A window repaints after each change: up to 5 shots, 0.5 s apart.
+	for _ in 1 2 3 4 5; do
+		import -window "$w" "$f" 2>/dev/null || fail "screenshot $f"
+		# A white margin: tesseract drops letters that touch the edge.
+		convert "$f" -bordercolor white -border 30 -resize 300% -colorspace Gray "$work/ocr.png"
+		text=$(tesseract "$work/ocr.png" - 2>/dev/null | tr '\n' ' ')
+		missing=
+		for word in "$@"; do
+			case $text in *"$word"*) ;; *) missing=$word ;; esac
+		done
+		[ -z "$missing" ] && break
+		sleep 0.5
 	done
+	[ -z "$missing" ] || fail "$f: no \"$missing\" in what OCR read: $text"
 	echo "screenshot $f: \"$*\" read"
 }
 start_app() { # ADDRESS: sets WIN to its window
@@ -115,7 +134,7 @@ start_app() { # ADDRESS: sets WIN to its window
 
 # 1. start, connect
 start_app "tcp:127.0.0.1:$port"
-xdotool windowmove "$WIN" 300 250
+place "$WIN" 300 250
 wait_title "$WIN" "- ready" 30 || fail "not ready: $(title "$WIN")"
 shot "$WIN" 01-ready "Connected" "Volume"
 rss=$(ps -o rss= -C vapp-voip-ui.ex 2>/dev/null | head -n 1)
@@ -145,6 +164,9 @@ xdotool windowminimize --sync "$WIN" 2>/dev/null
 bob dial "$alice" >/dev/null || fail "bob: dial"
 wait_title "$WIN" "incoming call from sip:bob@$peer_ip" 20 || fail "no incoming call: $(title "$WIN")"
 xdotool search --onlyvisible --name "incoming call" >/dev/null || fail "the window did not come up"
+# Restored, it is back where wine first put it, under the balloon that
+# says the call came (top left, by the icon): away from it again.
+place "$WIN" 300 250
 shot "$WIN" 03-incoming "incoming" "Answer"
 click "$WIN"
 xdotool key alt+a
@@ -168,7 +190,7 @@ echo "QEMU killed: the window said reconnecting, then ready again"
 # 5. a guest that may only watch: dialling refused, with the reason
 OTHER=$WIN
 start_app "tcp:127.0.0.1:$((port + 1))"
-xdotool windowmove "$WIN" 600 60
+place "$WIN" 560 60
 wait_title "$WIN" "- ready" 30 || fail "the watching guest's window: $(title "$WIN")"
 sleep 1
 shot "$WIN" 06-watch-only "not allowed"
