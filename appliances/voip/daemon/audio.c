@@ -78,21 +78,6 @@ static int open_mixer(int card, snd_mixer_t **m)
 	return 0;
 }
 
-static int level_get(snd_mixer_elem_t *e, bool capture, unsigned *pct)
-{
-	long min, max, v;
-	int err = capture ? snd_mixer_selem_get_capture_volume_range(e, &min, &max) :
-			    snd_mixer_selem_get_playback_volume_range(e, &min, &max);
-
-	if (!err)
-		err = capture ? snd_mixer_selem_get_capture_volume(e, SND_MIXER_SCHN_FRONT_LEFT, &v) :
-				snd_mixer_selem_get_playback_volume(e, SND_MIXER_SCHN_FRONT_LEFT, &v);
-	if (err < 0)
-		return err;
-	*pct = max > min ? (unsigned)((v - min) * 100 + (max - min) / 2) / (unsigned)(max - min) : 0;
-	return 0;
-}
-
 static int level_set(snd_mixer_elem_t *e, bool capture, unsigned pct)
 {
 	long min, max, v;
@@ -113,8 +98,7 @@ static int level_set(snd_mixer_elem_t *e, bool capture, unsigned pct)
 	return err < 0 ? err : 0;
 }
 
-int voip_audio_volume(int card, const unsigned *set_out, const unsigned *set_in, unsigned *out,
-		      unsigned *in, char *why, size_t whylen)
+int voip_audio_set_volume(int card, unsigned out, unsigned in, char *why, size_t whylen)
 {
 	snd_mixer_elem_t *eo, *ei;
 	snd_mixer_t *m;
@@ -130,23 +114,13 @@ int voip_audio_volume(int card, const unsigned *set_out, const unsigned *set_in,
 	}
 	eo = find_elem(m, false);
 	ei = find_elem(m, true);
-	if ((set_out && !eo) || (set_in && !ei)) {
+	if (!eo || !ei) {
 		snprintf(why, whylen, "sound card %d has no %s volume", card,
-			 set_out && !eo ? "playback" : "capture");
+			 !eo ? "playback" : "capture");
 		snd_mixer_close(m);
 		return -ENODEV;
 	}
-	err = 0;
-	if (set_out && !err)
-		err = level_set(eo, false, *set_out);
-	if (set_in && !err)
-		err = level_set(ei, true, *set_in);
-	*out = *in = 0;
-	if (!err && eo)
-		err = level_get(eo, false, out);
-	if (!err && ei)
-		err = level_get(ei, true, in);
-	if (err < 0)
+	if ((err = level_set(eo, false, out)) < 0 || (err = level_set(ei, true, in)) < 0)
 		snprintf(why, whylen, "sound card %d: %s", card, snd_strerror(err));
 	snd_mixer_close(m);
 	return err < 0 ? -EIO : 0;

@@ -67,15 +67,14 @@ static int bring_up_net(const struct opts *o)
 	if (!o->net)
 		return 0;
 	eq = strchr(o->net, '=');
-	if (!eq || eq == o->net || (size_t)(eq - o->net) >= sizeof(nic))
+	if (!eq || eq == o->net || (size_t)(eq - o->net) >= sizeof(nic)) {
+		fprintf(stderr, "vapp-voipd: --net %s: not NIC=ADDR/LEN\n", o->net);
 		return -EINVAL;
+	}
 	snprintf(nic, sizeof(nic), "%.*s", (int)(eq - o->net), o->net);
-	for (int waited = 0; (err = vapp_netif_find(nic, ifname, sizeof(ifname))); waited += 50) {
-		if (waited >= NIC_WAIT_MS) {
-			fprintf(stderr, "vapp-voipd: no NIC %s\n", nic);
-			return err;
-		}
-		usleep(50 * 1000);
+	if ((err = vapp_netif_wait(nic, ifname, sizeof(ifname), NIC_WAIT_MS))) {
+		fprintf(stderr, "vapp-voipd: no NIC %s\n", nic);
+		return err;
 	}
 	if ((err = vapp_netif_up("lo", NULL)) || (err = vapp_netif_up(ifname, eq + 1)) ||
 	    (o->gateway && (err = vapp_route_default(o->gateway)))) {

@@ -212,15 +212,24 @@ static const struct {
 	  VAPP__VOIP__V1__EVENT_KIND__EVENT_DTMF_RECEIVED },
 };
 
+/* The account named @p uri exactly, or NULL. */
+static struct voip_account *account_of(struct voip_daemon *d, const char *uri)
+{
+	for (size_t i = 0; i < d->n_accounts; i++)
+		if (!strcmp(d->accounts[i].uri, uri))
+			return &d->accounts[i];
+	return NULL;
+}
+
 static void account_event(struct voip_daemon *d, const struct bs_msg *m)
 {
 	bool ok = !strcmp(m->type, "REGISTER_OK");
+	struct voip_account *a;
 
 	if (!ok && strcmp(m->type, "REGISTER_FAIL"))
 		return;
-	for (size_t i = 0; i < d->n_accounts; i++)
-		if (!strcmp(d->accounts[i].uri, m->account))
-			d->accounts[i].registered = ok;
+	if ((a = account_of(d, m->account)))
+		a->registered = ok;
 	emit(d, ok ? VAPP__VOIP__V1__EVENT_KIND__EVENT_REGISTERED
 		   : VAPP__VOIP__V1__EVENT_KIND__EVENT_REGISTER_FAILED, NULL, m->account, m->param);
 }
@@ -483,13 +492,11 @@ static void add_account(Svc *svc, const Vapp__Voip__V1__AddAccountRequest *in,
 		free(op);
 		return;
 	}
-	for (size_t i = 0; i < d->n_accounts; i++)
-		if (!strcmp(d->accounts[i].uri, op->a.uri)) {
-			FAIL(data, closure, VRPC_ALREADY_EXISTS, "uri: %s is an account already",
-			     op->a.uri);
-			free(op);
-			return;
-		}
+	if (account_of(d, op->a.uri)) {
+		FAIL(data, closure, VRPC_ALREADY_EXISTS, "uri: %s is an account already", op->a.uri);
+		free(op);
+		return;
+	}
 	if (d->n_accounts == VOIP_MAX_ACCOUNTS) {
 		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "at most %d accounts",
 		     VOIP_MAX_ACCOUNTS);
@@ -513,18 +520,17 @@ static void account_removed(void *ud, bool ok, const char *text)
 	struct remove_op *op = ud;
 	struct voip_daemon *d = op->d;
 	Vapp__Voip__V1__RemoveAccountReply out = VAPP__VOIP__V1__REMOVE_ACCOUNT_REPLY__INIT;
+	struct voip_account *a;
 
 	if (!ok) {
 		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		free(op);
 		return;
 	}
-	for (size_t i = 0; i < d->n_accounts; i++)
-		if (!strcmp(d->accounts[i].uri, op->uri)) {
-			explicit_bzero(&d->accounts[i], sizeof(d->accounts[i]));
-			d->accounts[i] = d->accounts[--d->n_accounts];
-			break;
-		}
+	if ((a = account_of(d, op->uri))) {
+		explicit_bzero(a, sizeof(*a));
+		*a = d->accounts[--d->n_accounts];
+	}
 	save_accounts(d);
 	op->closure(&out, op->data);
 	free(op);
@@ -534,12 +540,10 @@ static void remove_account(Svc *svc, const Vapp__Voip__V1__RemoveAccountRequest 
 			   Vapp__Voip__V1__RemoveAccountReply_Closure closure, void *data)
 {
 	struct voip_daemon *d = DAEMON(svc);
+	const struct voip_account *a = account_of(d, in->uri);
 	struct remove_op *op;
-	size_t i;
 
-	for (i = 0; i < d->n_accounts && strcmp(d->accounts[i].uri, in->uri); i++)
-		;
-	if (i == d->n_accounts) {
+	if (!a) {
 		FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", in->uri);
 		return;
 	}
@@ -548,7 +552,7 @@ static void remove_account(Svc *svc, const Vapp__Voip__V1__RemoveAccountRequest 
 		return;
 	}
 	*op = (struct remove_op){ .d = d, .closure = closure, .data = data };
-	snprintf(op->uri, sizeof(op->uri), "%s", d->accounts[i].uri);
+	snprintf(op->uri, sizeof(op->uri), "%s", a->uri);
 	sip_command(&d->sip, "uadel", op->uri, account_removed, op);
 }
 
@@ -560,12 +564,9 @@ static void account_remade(void *ud, bool ok, const char *text)
 	struct account_op *op = ud;
 	struct voip_daemon *d = op->d;
 	Vapp__Voip__V1__Account out = VAPP__VOIP__V1__ACCOUNT__INIT;
-	struct voip_account *a = NULL;
+	struct voip_account *a = account_of(d, op->a.uri);
 	int err;
 
-	for (size_t i = 0; i < d->n_accounts && !a; i++)
-		if (!strcmp(d->accounts[i].uri, op->a.uri))
-			a = &d->accounts[i];
 	if (!ok || !a) {
 		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s",
 		     a ? text : "the account was removed meanwhile");
@@ -606,25 +607,22 @@ static void account_deleted(void *ud, bool ok, const char *text)
 static void set_registration(struct voip_daemon *d, const char *uri, bool off,
 			     Vapp__Voip__V1__Account_Closure closure, void *data)
 {
+	const struct voip_account *a = account_of(d, uri);
 	struct account_op *op;
-	size_t i;
 
-	for (i = 0; i < d->n_accounts && strcmp(d->accounts[i].uri, uri); i++)
-		;
-	if (i == d->n_accounts) {
+	if (!a) {
 		FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", uri);
 		return;
 	}
-	if (!d->accounts[i].registrar[0]) {
-		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "uri: %s has no registrar",
-		     d->accounts[i].uri);
+	if (!a->registrar[0]) {
+		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "uri: %s has no registrar", a->uri);
 		return;
 	}
 	if (!(op = calloc(1, sizeof(*op)))) {
 		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	*op = (struct account_op){ .d = d, .closure = closure, .data = data, .a = d->accounts[i] };
+	*op = (struct account_op){ .d = d, .closure = closure, .data = data, .a = *a };
 	op->a.registration_off = off;
 	sip_command(&d->sip, "uadel", op->a.uri, account_deleted, op);
 }
@@ -675,14 +673,12 @@ static void dialled(void *ud, bool ok, const char *text)
 	dl->timer = vrpc_loop_add_timer(dl->op.d->sip.loop, DIAL_WAIT_MS, dial_timeout, dl);
 }
 
+/* Dial's account: the one named, or the first when none is. */
 static const struct voip_account *find_account(struct voip_daemon *d, const char *uri)
 {
 	if (!uri[0])
 		return d->n_accounts ? &d->accounts[0] : NULL;
-	for (size_t i = 0; i < d->n_accounts; i++)
-		if (!strcmp(d->accounts[i].uri, uri))
-			return &d->accounts[i];
-	return NULL;
+	return account_of(d, uri);
 }
 
 static void dial(Svc *svc, const Vapp__Voip__V1__DialRequest *in,
@@ -937,7 +933,7 @@ static void restore_volume(struct voip_daemon *d)
 	}
 	d->volume_out = out;
 	d->volume_in = in;
-	if (voip_audio_volume(card, &out, &in, &got_out, &got_in, why, sizeof(why))) {
+	if (voip_audio_set_volume(card, out, in, why, sizeof(why))) {
 		fprintf(stderr, "vapp-voipd: the volume levels: %s\n", why);
 		return;
 	}
@@ -950,7 +946,6 @@ static void set_volume(Svc *svc, const Vapp__Voip__V1__SetVolumeRequest *in,
 {
 	struct voip_daemon *d = DAEMON(svc);
 	Vapp__Voip__V1__Volume out = VAPP__VOIP__V1__VOLUME__INIT;
-	unsigned got_out, got_in;
 	char why[160];
 	int err;
 
@@ -965,8 +960,8 @@ static void set_volume(Svc *svc, const Vapp__Voip__V1__SetVolumeRequest *in,
 	/* The card's controls have steps: the levels said are the ones set. */
 	out.output = in->keep_output ? d->volume_out : in->output;
 	out.input = in->keep_input ? d->volume_in : in->input;
-	err = voip_audio_volume(voip_audio_card(d->sip.audio_player), &out.output, &out.input,
-				&got_out, &got_in, why, sizeof(why));
+	err = voip_audio_set_volume(voip_audio_card(d->sip.audio_player), out.output, out.input,
+				    why, sizeof(why));
 	if (err) {
 		FAIL(data, closure, err == -ENODEV ? VRPC_FAILED_PRECONDITION : VRPC_INTERNAL, "%s",
 		     why);

@@ -156,11 +156,11 @@ struct voip_audio_dev {
 /** The ALSA card of baresip's audio driver "DRIVER,DEVICE" ("alsa,default"
  * is card 0), or -1 when it is not on a sound card. */
 int voip_audio_card(const char *spec);
-/** Sets the speaker's (@p set_out) and the microphone's (@p set_in)
- * levels, 0..100 (NULL: left as they are), then reads both into @p out and
- * @p in. @return 0, -ENODEV (no such card or control), -EIO; @p why says. */
-int voip_audio_volume(int card, const unsigned *set_out, const unsigned *set_in, unsigned *out,
-		      unsigned *in, char *why, size_t whylen);
+/** Sets the speaker's (@p out) and the microphone's (@p in) levels, 0..100,
+ * on @p card. The daemon keeps the levels it set: the controls have steps,
+ * and after a boot they read 0 while the codec plays at full level.
+ * @return 0, -ENODEV (no such card or control), -EIO; @p why says. */
+int voip_audio_set_volume(int card, unsigned out, unsigned in, char *why, size_t whylen);
 /** Every card's PCM devices, at most @p max. */
 size_t voip_audio_devices(struct voip_audio_dev *out, size_t max);
 
