@@ -35,6 +35,9 @@ int vapp_write_all(int fd, const void *data, size_t len);
 /* Writes @p len bytes to @p path through PATH.tmp and rename(), both
  * fsync'd (the file, then its folder): durable when it returns 0. */
 int vapp_write_file_atomic(const char *path, const void *data, size_t len, uint32_t mode);
+/* fsync() of the folder @p dir: what a rename() in it did reaches the disk.
+ * @return 0 or -errno. */
+int vapp_fsync_dir(const char *dir);
 /* mkdir -p -m @p mode: folders it adds above the last get 0755; existing
  * folders are fine. @return 0 or -errno. */
 int vapp_mkdir_p(const char *path, uint32_t mode);
@@ -65,6 +68,9 @@ int vapp_run_cmd(char *const argv[], const char *cwd, int timeout_s, struct vapp
 /** Finds an interface by name or by MAC ("52:54:00:12:34:56"): its name
  * into @p ifname. @return 0 or -ENODEV, -errno. */
 int vapp_netif_find(const char *spec, char *ifname, size_t len);
+/** The same, waiting up to @p timeout_ms for it (its driver may still be
+ * probing), looking every 50 ms. */
+int vapp_netif_wait(const char *spec, char *ifname, size_t len, int timeout_ms);
 /** Brings @p ifname up, with the IPv4 address @p cidr ("10.0.0.2/24";
  * NULL: none). @return 0, -EINVAL (not an address), -errno. */
 int vapp_netif_up(const char *ifname, const char *cidr);

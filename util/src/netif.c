@@ -59,6 +59,17 @@ int vapp_netif_find(const char *spec, char *ifname, size_t len)
 	return -ENODEV;
 }
 
+int vapp_netif_wait(const char *spec, char *ifname, size_t len, int timeout_ms)
+{
+	for (int waited = 0;; waited += 50) {
+		int err = vapp_netif_find(spec, ifname, len);
+
+		if (!err || waited >= timeout_ms)
+			return err;
+		usleep(50 * 1000);
+	}
+}
+
 static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;

@@ -151,22 +151,29 @@ int vapp_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* The rename itself reaches the disk only with its folder. */
-static int sync_dir_of(const char *path)
+int vapp_fsync_dir(const char *dir)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	int fd, ret = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
 
-	if (!dir)
-		return -ENOMEM;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
 	if (fd < 0)
 		return -errno;
 	if (fsync(fd) < 0)
 		ret = -errno;
 	close(fd);
+	return ret;
+}
+
+/* The rename itself reaches the disk only with its folder. */
+static int sync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int ret;
+
+	if (!dir)
+		return -ENOMEM;
+	ret = vapp_fsync_dir(dir);
+	free(dir);
 	return ret;
 }
 

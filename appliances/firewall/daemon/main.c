@@ -128,18 +128,6 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Waits (bounded) for a NIC: its driver may still be probing. */
-static int find_iface(const char *spec, char *out, size_t len)
-{
-	for (int waited = 0;; waited += 50) {
-		int err = vapp_netif_find(spec, out, len);
-
-		if (!err || waited >= IFACE_WAIT_MS)
-			return err;
-		usleep(50 * 1000);
-	}
-}
-
 /* Steps 2 of the boot order: the stored ruleset, else the default, else drop all. */
 static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 {
@@ -227,8 +215,8 @@ static int start_filtering(struct fw_daemon *d, const struct opts *o)
 {
 	int err;
 
-	if ((err = find_iface(o->uplink, d->ifs.uplink, sizeof(d->ifs.uplink))) ||
-	    (err = find_iface(o->guest, d->ifs.guest, sizeof(d->ifs.guest)))) {
+	if ((err = vapp_netif_wait(o->uplink, d->ifs.uplink, sizeof(d->ifs.uplink), IFACE_WAIT_MS)) ||
+	    (err = vapp_netif_wait(o->guest, d->ifs.guest, sizeof(d->ifs.guest), IFACE_WAIT_MS))) {
 		fprintf(stderr, "vapp-firewalld: no NIC %s\n", d->ifs.uplink[0] ? o->guest : o->uplink);
 		return -1;
 	}

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fw.h"
+#include "vapp_util.h"
 
 #define MAGIC "VAPPFW1\n"
 #define HDR 16
@@ -44,21 +45,6 @@ static void put32(uint8_t *p, uint32_t v)
 static uint32_t get32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int fw_store_prepare(const char *dir, const struct fw_ruleset *rs)
@@ -90,7 +76,7 @@ int fw_store_prepare(const char *dir, const struct fw_ruleset *rs)
 		err = -errno;
 		goto err_buf;
 	}
-	err = write_all(fd, buf, HDR + len);
+	err = vapp_write_all(fd, buf, HDR + len);
 	/* The data must be on disk before the rename can make it the ruleset. */
 	if (!err && fsync(fd) < 0)
 		err = -errno;
@@ -105,20 +91,13 @@ err_buf:
 int fw_store_commit(const char *dir)
 {
 	char tmp[512], dst[512];
-	int fd, err = 0;
 
 	path_of(tmp, sizeof(tmp), dir, "ruleset.pb.new");
 	path_of(dst, sizeof(dst), dir, "ruleset.pb");
 	if (rename(tmp, dst) < 0)
 		return -errno;
 	/* The rename itself lives in the folder: sync it too. */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	return vapp_fsync_dir(dir);
 }
 
 void fw_store_abort(const char *dir)
