@@ -374,26 +374,29 @@ static bool plan_has(const struct mod_plan *plan, const char *name)
 	return false;
 }
 
-/* Resolves the names (with ext4's soft dependency when it is a module). */
+static int resolve(struct build *b, bool fs_module, struct mod_plan *plan)
+{
+	size_t n;
+	char **names = module_names(b->m, fs_module, &n);
+	int ret;
+
+	if (!names)
+		return fail(b, -ENOMEM, "out of memory");
+	ret = modules_resolve(b->k.moddir, names, n, plan, b->r->error, sizeof(b->r->error));
+	free(names);
+	return ret;
+}
+
+/* Resolves the names, again with ext4's soft dependency when ext4 turned
+ * out to be a module. */
 static int plan_modules(struct build *b, struct mod_plan *plan)
 {
-	bool fs_module = false;
+	int ret = resolve(b, false, plan);
 
-	for (int pass = 0;; pass++) {
-		size_t n;
-		char **names = module_names(b->m, fs_module, &n);
-		int ret;
-
-		if (!names)
-			return fail(b, -ENOMEM, "out of memory");
-		ret = modules_resolve(b->k.moddir, names, n, plan, b->r->error,
-				      sizeof(b->r->error));
-		free(names);
-		if (ret || pass || !b->m->state.size_mib || !plan_has(plan, "ext4"))
-			return ret;
-		mod_plan_free(plan);
-		fs_module = true;
-	}
+	if (ret || !b->m->state.size_mib || !plan_has(plan, "ext4"))
+		return ret;
+	mod_plan_free(plan);
+	return resolve(b, true, plan);
 }
 
 static int add_modules(struct build *b)

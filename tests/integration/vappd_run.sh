@@ -23,6 +23,7 @@ BUILD=${BUILD:-build}
 limit=${VAPPD_TEST_LIMIT:-400}
 start=$(date +%s)
 vapp=$BUILD/bin/vapp
+. tests/lib/vappd.sh
 vappd=$BUILD/bin/vappd
 client=$BUILD/bin/hello-client
 
@@ -120,17 +121,9 @@ grep -aq 'state: making an ext2 filesystem' "$work/run/hello/console.log" ||
 # 2. kill QEMU: vappd restarts it, the call works, the state survives
 kill -9 "$pid1"
 t0=$(date +%s)
-restarted=
-while [ $(( $(date +%s) - t0 )) -lt 90 ] && [ "$(date +%s)" -lt $(( start + limit )) ]; do
-	# One ps for all fields: state, restarts and pid must agree.
-	read -r _ st _ rs _ p _ < <("$vapp" ps 2>/dev/null | awk '$1 == "hello"')
-	if [ "${st:-}" = running ] && [ "${rs:-}" = 1 ] && [ "${p:-}" != "$pid1" ]; then
-		restarted=1
-		break
-	fi
-	sleep 0.5
-done
-[ -n "$restarted" ] || fail "hello was not restarted and ready within 90 s: $("$vapp" ps)"
+l=$(left)
+vappd_wait_restarted hello "$pid1" $(( l < 90 ? l : 90 )) >/dev/null ||
+	fail "hello was not restarted and ready within 90 s: $("$vapp" ps)"
 pid2=$(remember_pid hello)
 [ "$pid2" != "$pid1" ] || fail "the same QEMU pid after a restart"
 echo "restarted: QEMU $pid1 -> $pid2 in $(( $(date +%s) - t0 )) s, restarts $(ps_field hello 4)"
