@@ -50,6 +50,15 @@ $(VOIP_BSCTL): $(call objs-of,appliances/voip/tests/progs/bsctl.c appliances/voi
 $(call objs-of,appliances/voip/tests/progs/bsctl.c): INCLUDES += -Iappliances/voip/daemon
 $(call objs-of,appliances/voip/tests/progs/bsctl.c): | $(call gen-headers-of,$(VOIP_PROTO))
 
+# hostile_voip: an appliance that lies, for the UI plugin's test.
+VOIP_HOSTILE := $(BUILD)/tests/progs/hostile_voip
+PROGRAMS += $(VOIP_HOSTILE)
+$(VOIP_HOSTILE): $(call objs-of,appliances/voip/tests/progs/hostile_voip.c $(VOIP_PROTO)) $(VRPC_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(call objs-of,appliances/voip/tests/progs/hostile_voip.c \
+		$(VOIP_PROTO)) $(VRPC_LDLIBS)
+
 # The tests' sound card for QEMU's alsa audiodev (a speaker into a WAV file,
 # a microphone hearing a sine, in real time): an ALSA plugin, loaded by
 # QEMU's libasound, so never sanitized or instrumented. libasound2-dev.

@@ -199,15 +199,17 @@ static void serial_win_close(struct vrpc_transport *t)
 }
 
 /* A port that the system drives as a COM port (a character device: a real
- * or emulated UART, or wine's mapping of one) ends a read only when the
- * whole buffer is full, unless told otherwise: return what has come as
- * soon as one byte is there, as a virtio-serial port and a pipe do. Not a
- * COM port (vioser, a pipe): SetCommTimeouts fails, and nothing changes. */
+ * or emulated UART, or wine's mapping of a pty) ends a read only when the
+ * whole buffer is full, unless told otherwise. A read interval of 1 ms and
+ * no total timeout: a read waits as long as it takes for the first byte,
+ * then ends when the line has been quiet for 1 ms, as a virtio-serial port
+ * and a pipe return what has come. (MAXDWORD/MAXDWORD/constant, "return at
+ * once when a byte is there", is the documented way, but wine takes the
+ * MAXDWORD as a 49-day interval and the read never ends.) Not a COM port
+ * (vioser, a pipe): SetCommTimeouts fails, and nothing changes. */
 static void serial_no_wait_for_full_reads(HANDLE h)
 {
-	COMMTIMEOUTS t = { .ReadIntervalTimeout = MAXDWORD,
-			   .ReadTotalTimeoutMultiplier = MAXDWORD,
-			   .ReadTotalTimeoutConstant = MAXDWORD - 1 };
+	COMMTIMEOUTS t = { .ReadIntervalTimeout = 1 };
 
 	if (GetFileType(h) == FILE_TYPE_CHAR)
 		SetCommTimeouts(h, &t);

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "voip.h"
 
@@ -175,4 +177,31 @@ size_t voip_audio_devices(struct voip_audio_dev *out, size_t max)
 	while (n < max && snd_card_next(&card) == 0 && card >= 0)
 		n += card_devices(card, out + n, max - n);
 	return n;
+}
+
+/* A card's control and its first playback and capture devices, as the
+ * kernel registers them once the card's codecs are probed. */
+static bool card_ready(int card)
+{
+	char ctl[32], play[32], cap[32];
+
+	snprintf(ctl, sizeof(ctl), "/dev/snd/controlC%d", card);
+	snprintf(play, sizeof(play), "/dev/snd/pcmC%dD0p", card);
+	snprintf(cap, sizeof(cap), "/dev/snd/pcmC%dD0c", card);
+	return !access(ctl, F_OK) && !access(play, F_OK) && !access(cap, F_OK);
+}
+
+int voip_audio_wait(int card, int ms)
+{
+	struct timespec nap = { .tv_nsec = 50 * 1000000L };
+	int waited = 0;
+
+	if (card < 0)
+		return 0;
+	for (; !card_ready(card); waited += 50) {
+		if (waited >= ms)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+	return waited;
 }

@@ -39,6 +39,10 @@ static const char usage[] =
 	"      --control-port N     the SIP stack's control port on 127.0.0.1 (default 4444)\n"
 	"      --audio-source S     baresip's DRIVER,DEVICE (default alsa,default)\n"
 	"      --audio-player S     the same for the speaker (default alsa,default)\n"
+	"      --wait-sound SECONDS before the SIP stack starts, wait up to SECONDS for\n"
+	"                           the sound card(s) of --audio-source and --audio-player\n"
+	"                           to have their devices (inside the appliance: a PCI\n"
+	"                           card's codecs come after its driver has loaded)\n"
 	"      --record DIR         keep every call's audio, sent and received, as WAV\n"
 	"                           files in DIR (tests, diagnosis)\n"
 	"      --baresip PATH       the SIP stack (default /usr/bin/baresip)\n"
@@ -53,6 +57,7 @@ struct opts {
 	int n_attach, n_listen;
 	char sip_addr[64];
 	const char *net, *gateway;
+	int wait_sound_ms;
 };
 
 #define NIC_WAIT_MS 5000
@@ -85,6 +90,28 @@ static int bring_up_net(const struct opts *o)
 	return 0;
 }
 
+/* --wait-sound: the SIP stack opens its devices at each call; a card not
+ * there yet would fail the first calls ("could not open ... default"). */
+static void wait_sound(const struct voip_daemon *d, const struct opts *o)
+{
+	const char *spec[] = { d->sip.audio_source, d->sip.audio_player };
+
+	for (int i = 0; o->wait_sound_ms && i < 2; i++) {
+		int card = voip_audio_card(spec[i]), waited;
+
+		if (card < 0 || (i == 1 && card == voip_audio_card(spec[0])))
+			continue;
+		waited = voip_audio_wait(card, o->wait_sound_ms);
+		if (waited < 0)
+			fprintf(stderr, "vapp-voipd: warning: sound card %d has no playback and capture "
+				"device after %d s: calls will fail to open it\n", card,
+				o->wait_sound_ms / 1000);
+		else
+			fprintf(stderr, "vapp-voipd: sound card %d ready (waited %d ms)\n", card,
+				waited);
+	}
+}
+
 static int parse_sip(const char *s, struct opts *o, struct sip *sip)
 {
 	const char *colon = strrchr(s, ':');
@@ -106,7 +133,8 @@ static int parse_sip(const char *s, struct opts *o, struct sip *sip)
 /* @return -1 to go on, else the exit status (said). */
 static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 {
-	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES, O_RECORD, O_NET, O_GW };
+	enum { O_SIP = 256, O_CTL, O_SRC, O_PLAY, O_BARESIP, O_MODULES, O_RECORD, O_NET, O_GW,
+	       O_WAIT_SOUND };
 	static const struct option lo[] = {
 		{ "attach", required_argument, NULL, 'a' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -121,6 +149,7 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		{ "record", required_argument, NULL, O_RECORD },
 		{ "net", required_argument, NULL, O_NET },
 		{ "gateway", required_argument, NULL, O_GW },
+		{ "wait-sound", required_argument, NULL, O_WAIT_SOUND },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +184,15 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		case O_RECORD: d->sip.record = optarg; break;
 		case O_NET: o->net = optarg; break;
 		case O_GW: o->gateway = optarg; break;
+		case O_WAIT_SOUND: {
+			char *end;
+			long sec = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || sec < 0 || sec > 600)
+				goto bad;
+			o->wait_sound_ms = (int)sec * 1000;
+			break;
+		}
 		case 'h': fputs(usage, stdout); return 0;
 		default: goto bad;
 		}
@@ -195,6 +233,7 @@ static int serve(struct voip_daemon *d, struct opts *o, struct vrpc_server *srv,
 
 	if (bring_up_net(o))
 		return 1;
+	wait_sound(d, o);
 	for (int i = 0; !err && i < o->n_attach; i++)
 		err = vrpc_server_attach(srv, o->attach[i]);
 	for (int i = 0; !err && i < o->n_listen; i++)

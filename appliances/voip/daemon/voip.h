@@ -161,6 +161,11 @@ int voip_audio_card(const char *spec);
  * and after a boot they read 0 while the codec plays at full level.
  * @return 0, -ENODEV (no such card or control), -EIO; @p why says. */
 int voip_audio_set_volume(int card, unsigned out, unsigned in, char *why, size_t whylen);
+/** Waits up to @p ms for @p card's control and first playback and capture
+ * devices (a PCI card's codecs are probed after its driver has loaded: in
+ * a VM they come seconds after the daemon starts). A card < 0: no wait.
+ * @return the milliseconds waited, or -ETIMEDOUT. */
+int voip_audio_wait(int card, int ms);
 /** Every card's PCM devices, at most @p max. */
 size_t voip_audio_devices(struct voip_audio_dev *out, size_t max);
 

@@ -1,6 +1,7 @@
 # appliances/voip/windows: the VoIP UI plugin for the user's Windows guest.
 #
-#   ui_core.c           the plugin (vapp_voip_ui.h): built as
+#   ui_core.c           the plugin (vapp_voip_ui.h; connector.c connects on
+#                       a thread of its own): built as
 #                       build/win/bin/vapp-voip-ui.dll with mingw-w64 (and
 #                       its import library build/win/lib/libvapp-voip-ui.dll.a),
 #                       and for Linux, where its test also runs sanitized
@@ -13,7 +14,7 @@
 #
 # cmocka for mingw is compiled from Debian's source like json-c
 # (vchan-rpc/windows/cmocka/config.h), as Debian has no mingw build of it.
-VVUI_SRC := appliances/voip/windows/ui_core.c
+VVUI_SRC := appliances/voip/windows/ui_core.c appliances/voip/windows/connector.c
 VVUI_TEST_SRC := appliances/voip/windows/tests/test_voip_ui.c
 VVUI_TEST := $(BUILD)/tests/progs/test_voip_ui
 PROGRAMS += $(VVUI_TEST)
@@ -32,13 +33,13 @@ VVUI_DLL := $(WIN)/bin/vapp-voip-ui.dll
 VVUI_IMPLIB := $(WIN)/lib/libvapp-voip-ui.dll.a
 VVUI_WIN_TEST := $(WIN)/bin/test_voip_ui.exe
 WIN_CMOCKA_LIB := $(WIN)/lib/libcmocka.a
-VVUI_WIN_OBJS := $(WIN)/obj/$(VVUI_SRC:.c=.o) $(WIN)/obj/gen/appliances/voip/voip.pb-c.o
+VVUI_WIN_OBJS := $(addprefix $(WIN)/obj/,$(VVUI_SRC:.c=.o)) $(WIN)/obj/gen/appliances/voip/voip.pb-c.o
 VVUI_APP := $(WIN)/bin/vapp-voip-ui.exe
 VVUI_APP_OBJS := $(patsubst %.c,$(WIN)/obj/%.o,$(sort $(wildcard appliances/voip/windows/app/*.c)))
 win: $(VVUI_DLL) $(VVUI_WIN_TEST) $(VVUI_APP)
 
 $(WIN)/obj/appliances/voip/windows/%.o: WIN_INCLUDES += -Iappliances/voip/windows
-$(WIN)/obj/$(VVUI_SRC:.c=.o): WIN_CFLAGS += -DVVUI_BUILD
+$(addprefix $(WIN)/obj/,$(VVUI_SRC:.c=.o)): WIN_CFLAGS += -DVVUI_BUILD
 $(WIN)/obj/appliances/voip/windows/tests/%.o: WIN_INCLUDES += -I$(WIN)/include/cmocka
 $(WIN)/obj/$(VVUI_TEST_SRC:.c=.o): | $(WIN_CMOCKA_LIB)
 $(VVUI_WIN_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))

@@ -5,7 +5,8 @@
  * libvrpc's client: built as vapp-voip-ui.dll with mingw-w64, and for
  * Linux too, where the tests also run it sanitized.
  *
- * A connection's life: vrpc_client_open() (bounded by CONNECT_MS), then
+ * A connection's life: vrpc_client_open() (bounded by CONNECT_MS, on a
+ * thread of its own: connector.c, so that the caller's loop goes on), then
  * WatchEvents, ListCalls (the calls that were there before us), GetStatus
  * (the volume) and a Dial with no target, which only tells whether the
  * policy lets this guest dial: the broker refuses it (PERMISSION_DENIED,
@@ -24,6 +25,7 @@
 
 #include "vrpc.h"
 #include "appliances/voip/voip.pb-c.h"
+#include "connector.h"
 #include "vapp_voip_ui.h"
 
 #define CONNECT_MS 1500
@@ -36,6 +38,7 @@ struct vvui {
 	vvui_event_fn fn;
 	void *ud;
 	struct vrpc_client *cli;
+	struct connector *connecting; /* while a connection is being made */
 	unsigned gen;             /* the connection's generation */
 	int conn;                 /* enum vvui_connection */
 	uint64_t next_try_ms;
@@ -73,20 +76,49 @@ static void say(struct vvui *ui, int kind, const struct vvui_call *c, const char
 		ui->fn(ui->ud, &ev);
 }
 
+/* The appliance's text, as a window may show it: at most VVUI_TEXT - 1
+ * bytes, control characters (a line break that would fake a second line,
+ * a terminal escape) as '?'. */
 static void copy(char *dst, const char *src)
 {
-	snprintf(dst, VVUI_TEXT, "%s", src ? src : "");
+	size_t i = 0;
+
+	for (; src && src[i] && i < VVUI_TEXT - 1; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? '?' : src[i];
+	dst[i] = '\0';
 }
 
+/* A call id is kept only whole: one cut to VVUI_TEXT could name another. */
+static bool id_ok(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n == 0 || n >= VVUI_TEXT)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* @return the call's state, or 0 for a state this plugin does not know. */
 static int state_of(Vapp__Voip__V1__CallState s)
 {
 	switch (s) {
+	case VAPP__VOIP__V1__CALL_STATE__CALL_STATE_OUTGOING:
+	case VAPP__VOIP__V1__CALL_STATE__CALL_STATE_RINGING: return VVUI_CALL_RINGING;
 	case VAPP__VOIP__V1__CALL_STATE__CALL_STATE_INCOMING: return VVUI_CALL_INCOMING;
 	case VAPP__VOIP__V1__CALL_STATE__CALL_STATE_ESTABLISHED: return VVUI_CALL_ESTABLISHED;
 	case VAPP__VOIP__V1__CALL_STATE__CALL_STATE_HELD: return VVUI_CALL_HELD;
 	case VAPP__VOIP__V1__CALL_STATE__CALL_STATE_ENDED: return VVUI_CALL_ENDED;
-	default: return VVUI_CALL_RINGING; /* outgoing, ringing there */
+	default: return 0;
 	}
+}
+
+/* A level the appliance says: 0-100, anything else is "not known". */
+static int level_of(uint32_t v)
+{
+	return v <= 100 ? (int)v : -1;
 }
 
 static struct vvui_call *find(struct vvui *ui, const char *id)
@@ -97,16 +129,21 @@ static struct vvui_call *find(struct vvui *ui, const char *id)
 	return NULL;
 }
 
-/* The call as the appliance says it is now; NULL when the list is full
- * (the appliance holds at most as many). */
+/* The call as the appliance says it is now; NULL when it is not one to
+ * list: its id or state unusable, ended (drop() it), or the list full (the
+ * appliance holds at most as many). */
 static struct vvui_call *upsert(struct vvui *ui, const Vapp__Voip__V1__Call *m, bool *is_new)
 {
-	struct vvui_call *c = find(ui, m->id ? m->id : "");
+	struct vvui_call *c;
 	int st = state_of(m->state);
 
+	*is_new = false;
+	if (!id_ok(m->id) || !st || st == VVUI_CALL_ENDED)
+		return NULL;
+	c = find(ui, m->id);
 	*is_new = !c;
 	if (!c) {
-		if (ui->n_calls == VVUI_MAX_CALLS || !m->id || !m->id[0])
+		if (ui->n_calls == VVUI_MAX_CALLS)
 			return NULL;
 		c = &ui->calls[ui->n_calls++];
 		memset(c, 0, sizeof(*c));
@@ -143,7 +180,7 @@ static void lose(struct vvui *ui, const char *reason)
 
 	if (!cli)
 		return;
-	snprintf(why, sizeof(why), "%s", reason); /* it may be ui->lost */
+	copy(why, reason); /* it may be ui->lost, and the appliance's words */
 	ui->cli = NULL;
 	ui->lost[0] = '\0';
 	ui->gen++; /* the closed client's replies are stale from here */
@@ -204,23 +241,30 @@ static void on_event(struct vvui *ui, const Vapp__Voip__V1__Event *ev)
 	char detail[VVUI_TEXT];
 
 	copy(detail, ev->detail);
+	if (ev->call && (ev->kind == VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_ENDED ||
+			 state_of(ev->call->state) == VVUI_CALL_ENDED)) {
+		char why[VVUI_TEXT];
+
+		copy(why, ev->call->reason && ev->call->reason[0] ? ev->call->reason : detail);
+		if (id_ok(ev->call->id))
+			drop(ui, ev->call->id, why);
+		return;
+	}
 	switch (ev->kind) {
 	case VAPP__VOIP__V1__EVENT_KIND__EVENT_CALL_ENDED:
-		if (ev->call)
-			drop(ui, ev->call->id ? ev->call->id : "",
-			     ev->call->reason && ev->call->reason[0] ? ev->call->reason : detail);
-		return;
+		return; /* without its call */
 	case VAPP__VOIP__V1__EVENT_KIND__EVENT_REGISTERED:
 	case VAPP__VOIP__V1__EVENT_KIND__EVENT_REGISTER_FAILED:
 	case VAPP__VOIP__V1__EVENT_KIND__EVENT_UNREGISTERED: {
-		char text[VVUI_TEXT + 16];
+		char text[VVUI_TEXT + 16], account[VVUI_TEXT];
 
+		copy(account, ev->account);
 		snprintf(text, sizeof(text), "%s%s",
 			 ev->kind == VAPP__VOIP__V1__EVENT_KIND__EVENT_REGISTERED ? "registered"
 			 : ev->kind == VAPP__VOIP__V1__EVENT_KIND__EVENT_UNREGISTERED ? "off"
 										       : "failed: ",
 			 ev->kind == VAPP__VOIP__V1__EVENT_KIND__EVENT_REGISTER_FAILED ? detail : "");
-		say(ui, VVUI_EV_REGISTRATION, NULL, ev->account ? ev->account : "", text);
+		say(ui, VVUI_EV_REGISTRATION, NULL, account, text);
 		return;
 	}
 	default:
@@ -290,8 +334,8 @@ static void on_status(void *ud, const ProtobufCMessage *msg, bool done, int stat
 	(void)status;
 	(void)message;
 	if (ui && st && st->volume) {
-		ui->vol_out = (int)st->volume->output;
-		ui->vol_in = (int)st->volume->input;
+		ui->vol_out = level_of(st->volume->output);
+		ui->vol_in = level_of(st->volume->input);
 	}
 }
 
@@ -305,24 +349,30 @@ static void on_probe(void *ud, const ProtobufCMessage *msg, bool done, int statu
 	if (!ui || !done)
 		return;
 	ui->can_dial = status != VRPC_PERMISSION_DENIED;
-	snprintf(ui->dial_why, sizeof(ui->dial_why), "%s",
-		 ui->can_dial ? "" : message && message[0] ? message : "refused by the policy");
+	if (ui->can_dial)
+		copy(ui->dial_why, "");
+	else
+		copy(ui->dial_why, message && message[0] ? message : "refused by the policy");
 	say(ui, VVUI_EV_PERMISSION, NULL, NULL, ui->dial_why);
 }
 
-static void try_connect(struct vvui *ui)
+static void retry_later(struct vvui *ui)
 {
-	struct vrpc_client_opts opts = { .connect_timeout_ms = CONNECT_MS };
+	ui->next_try_ms = vvui_now_ms() + ui->backoff_ms;
+	ui->backoff_ms = ui->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : ui->backoff_ms * 2;
+}
+
+/* The connection made (or not) on the connector's thread: its first calls. */
+static void connected(struct vvui *ui, struct vrpc_client *cli)
+{
 	Vapp__Voip__V1__WatchEventsRequest we = VAPP__VOIP__V1__WATCH_EVENTS_REQUEST__INIT;
 	Vapp__Voip__V1__ListCallsRequest lc = VAPP__VOIP__V1__LIST_CALLS_REQUEST__INIT;
 	Vapp__Voip__V1__GetStatusRequest gs = VAPP__VOIP__V1__GET_STATUS_REQUEST__INIT;
 	Vapp__Voip__V1__DialRequest probe = VAPP__VOIP__V1__DIAL_REQUEST__INIT;
 
-	ui->cli = vrpc_client_open(ui->addr, &vapp__voip__v1__voip__descriptor, &opts);
-	if (!ui->cli) {
-		ui->next_try_ms = vvui_now_ms() + ui->backoff_ms;
-		ui->backoff_ms = ui->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
-								   : ui->backoff_ms * 2;
+	ui->cli = cli;
+	if (!cli) {
+		retry_later(ui);
 		return;
 	}
 	/* Events first: nothing that happens after the list is missed. */
@@ -365,6 +415,8 @@ void vvui_close(struct vvui *ui)
 	if (!ui)
 		return;
 	ui->fn = NULL; /* nothing is said from here */
+	if (ui->connecting)
+		ui->cli = connector_finish(ui->connecting);
 	lose(ui, "closed");
 	free(ui);
 }
@@ -374,6 +426,11 @@ int vvui_handles(struct vvui *ui, void **handles, int max, int *timeout_ms)
 	uint64_t now = vvui_now_ms();
 	int n = 0;
 
+	if (ui->connecting && max >= 1) {
+		handles[0] = connector_handle(ui->connecting);
+		*timeout_ms = -1;
+		return 1;
+	}
 	if (!ui->cli) {
 		*timeout_ms = ui->next_try_ms > now ? (int)(ui->next_try_ms - now) : 0;
 		return 0;
@@ -398,9 +455,20 @@ int vvui_handles(struct vvui *ui, void **handles, int max, int *timeout_ms)
 
 void vvui_process(struct vvui *ui)
 {
+	if (ui->connecting) {
+		if (connector_done(ui->connecting)) {
+			struct vrpc_client *cli = connector_finish(ui->connecting);
+
+			ui->connecting = NULL;
+			connected(ui, cli);
+		}
+		return;
+	}
 	if (!ui->cli) {
-		if (vvui_now_ms() >= ui->next_try_ms)
-			try_connect(ui);
+		if (vvui_now_ms() >= ui->next_try_ms &&
+		    !(ui->connecting = connector_start(ui->addr, &vapp__voip__v1__voip__descriptor,
+						       CONNECT_MS)))
+			retry_later(ui);
 		return;
 	}
 	if (vrpc_client_process(ui->cli) < 0)
@@ -449,19 +517,20 @@ static void on_reply(void *ud, const ProtobufCMessage *msg, bool done, int statu
 	if (ui && msg && msg->descriptor == &vapp__voip__v1__call__descriptor) {
 		const Vapp__Voip__V1__Call *m = (const Vapp__Voip__V1__Call *)msg;
 
-		if (state_of(m->state) != VVUI_CALL_ENDED) {
-			struct vvui_call *c = upsert(ui, m, &is_new);
+		struct vvui_call *c = upsert(ui, m, &is_new);
 
-			if (c)
-				say(ui, VVUI_EV_CALL, c, c->account, "");
-		}
+		if (c)
+			say(ui, VVUI_EV_CALL, c, c->account, "");
 	} else if (ui && msg && msg->descriptor == &vapp__voip__v1__volume__descriptor) {
-		ui->vol_out = (int)((const Vapp__Voip__V1__Volume *)msg)->output;
-		ui->vol_in = (int)((const Vapp__Voip__V1__Volume *)msg)->input;
+		ui->vol_out = level_of(((const Vapp__Voip__V1__Volume *)msg)->output);
+		ui->vol_in = level_of(((const Vapp__Voip__V1__Volume *)msg)->input);
 	}
 	if (ui && done && status != VRPC_OK) {
-		snprintf(why, sizeof(why), "%s: %s%s%s", op->what, vrpc_status_name(status),
+		char text[VVUI_TEXT];
+
+		snprintf(text, sizeof(text), "%s: %s%s%s", op->what, vrpc_status_name(status),
 			 message ? ": " : "", message ? message : "");
+		copy(why, text);
 		say(ui, VVUI_EV_ERROR, NULL, NULL, why);
 	}
 	if (done)

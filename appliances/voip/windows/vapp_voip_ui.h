@@ -7,9 +7,10 @@
  * One struct vvui is one connection to the appliance's vapp.voip.v1.Voip,
  * kept up by the plugin: it connects, watches the events, keeps the call
  * list, and when the appliance goes away (restarted, crashed) says so and
- * connects again by itself. It is single-threaded and never blocks for
- * long: the caller's loop waits on vvui_handles() (Windows: event HANDLEs
- * for MsgWaitForMultipleObjects; elsewhere an fd) and then calls
+ * connects again by itself. Its calls are made from one thread, and never
+ * block for long (connecting happens on a thread of the plugin's own): the
+ * caller's loop waits on vvui_handles() (Windows: event HANDLEs for
+ * MsgWaitForMultipleObjects; elsewhere an fd) and then calls
  * vvui_process(), which runs the event callback.
  *
  *     struct vvui *ui = vvui_open("serial:vapp.voip", on_event, window);
@@ -25,7 +26,10 @@
  * -errno when they could not be (not connected: -ENOTCONN; a bad argument
  * the plugin can see itself: -EINVAL). What the appliance then says comes
  * as events: the call changing, or VVUI_EV_ERROR with the appliance's
- * reason. Strings are UTF-8.
+ * reason. Strings are UTF-8, and what came from the appliance has no
+ * control characters. The appliance is not trusted: a call it says with an
+ * unusable id or an unknown state is not listed, and the list holds at
+ * most VVUI_MAX_CALLS calls, each id once.
  */
 #ifndef VAPP_VOIP_UI_H
 #define VAPP_VOIP_UI_H
@@ -101,6 +105,8 @@ typedef void (*vvui_event_fn)(void *ud, const struct vvui_event *ev);
  * "unix:PATH"). It connects from vvui_process(), never here.
  * @return NULL only on a bad address or no memory. */
 VVUI_API struct vvui *vvui_open(const char *addr, vvui_event_fn fn, void *ud);
+/** Closes the connection; a connection being made is waited for first (at
+ * most its 1.5 s timeout). */
 VVUI_API void vvui_close(struct vvui *ui);
 
 /** What to wait on before the next vvui_process(): on Windows up to

@@ -9,7 +9,10 @@
 # retried without a busy loop; a call dialled, seen ringing at the far
 # side with our name, answered, DTMF received there, muted, hung up, both
 # call lists following; the appliance's refusals as error events with its
-# reason, the connection kept.
+# reason, the connection kept; an appliance that lies and vanishes with
+# calls up (hostile_voip), and a peer that answers with random bytes: the
+# call list stays usable and consistent, the plugin reconnects; a peer
+# that never answers: the caller's loop is never held up by connecting.
 # test-timeout: 300
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
@@ -26,11 +29,23 @@ voip_start bob $((base + 4)) $((base + 6)) 880 "tcp:127.0.0.1:$((base + 12))"
 "$cli" -c "unix:$dir/bob.sock" add-account "sip:bob@127.0.0.1:$((base + 4))" >/dev/null || fail "bob's account"
 export VVUI_ALICE=tcp:127.0.0.1:$((base + 10)) VVUI_BOB=tcp:127.0.0.1:$((base + 12))
 export VVUI_ALICE_URI=sip:alice@127.0.0.1:$base VVUI_BOB_URI=sip:bob@127.0.0.1:$((base + 4))
+# The liar exits a second after each connection's first calls: started again.
+hostile=$BUILD/tests/progs/hostile_voip
+[ -x "$hostile" ] || fail "build $hostile first (make)"
+(trap 'kill $child 2>/dev/null; exit 0' TERM
+ while :; do "$hostile" "tcp:127.0.0.1:$((base + 14))" & child=$!; wait $child; done) 2>>"$dir/hostile.log" &
+pids+=($!)
+socat "TCP-LISTEN:$((base + 16)),bind=127.0.0.1,reuseaddr,fork" SYSTEM:"head -c 65536 /dev/urandom" 2>/dev/null &
+pids+=($!)
+socat "TCP-LISTEN:$((base + 18)),bind=127.0.0.1,reuseaddr,fork" SYSTEM:"sleep 60" 2>/dev/null &
+pids+=($!)
+export VVUI_HOSTILE=tcp:127.0.0.1:$((base + 14)) VVUI_GARBAGE=tcp:127.0.0.1:$((base + 16))
+export VVUI_SILENT=tcp:127.0.0.1:$((base + 18))
 
 check_run() { # NAME LOG: every case passed, none skipped
-	grep -q '\[  PASSED  \] 4 test(s)' "$2" || { tr -d '\r' <"$2" | tail -n 30; fail "$1: not all 4 cases passed"; }
+	grep -q '\[  PASSED  \] 7 test(s)' "$2" || { tr -d '\r' <"$2" | tail -n 30; fail "$1: not all 7 cases passed"; }
 	grep -q 'SKIPPED' "$2" && fail "$1: a case was skipped"
-	echo "$1: 4 cases passed"
+	echo "$1: 7 cases passed"
 }
 
 timeout -k 5 120 "$linux_test" >"$dir/linux.log" 2>&1 || { tail -n 30 "$dir/linux.log"; fail "the Linux build failed"; }

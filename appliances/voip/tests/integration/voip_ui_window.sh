@@ -10,12 +10,15 @@
 #     answers; Alt+H hangs up and bob sees the end;
 #   - bob calls in while the window is minimised: the window comes back
 #     with "incoming call from sip:bob@..."; Alt+A answers; bob hangs up;
-#   - QEMU killed: the window says "reconnecting", and "ready" again once
-#     vappd has booted the appliance again;
+#   - QEMU killed in the middle of a call: the window says "reconnecting"
+#     and why, the call is gone from its list, and it is "ready" again (no
+#     call left) once vappd has booted the appliance again;
 #   - a second guest whose policy allows only watching: its window says
 #     dialling is not allowed, with the policy's reason.
-# The window reaches vappd's gates over tcp (socat from a local port to
-# the gate's socket); see the README for why not \\.\Global\vapp.voip.
+# The window reaches vappd's gates as a Windows guest reaches a
+# virtio-serial port: serial:vapp.voip, CreateFile on \\.\Global\vapp.voip.
+# Wine maps that name to $WINEPREFIX/dosdevices/global/vapp.voip: a pty
+# that socat joins to the gate's socket, made again after each connection.
 # test-timeout: 600
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
@@ -57,18 +60,30 @@ voip_tap_in "$tap" 60 || fail "the appliance's tap did not appear"
 wait $runpid || fail "vapp run: $(cat "$work/run.out")"
 vappd_qemu_pid "$name" >>"$work/qemu.pids"
 voip_bob_up
+grep -h "vapp-voipd: sound card" "$work"/run/*/console.log
 alice=sip:alice@$app_ip
 timeout 30 "$cli" -c "unix:$work/run/guests/win.sock" add-account "$alice" >/dev/null ||
 	fail "the appliance's account"
 bob -t 300 events >"$work/bob.events" 2>&1 &
 pids+=($!)
 
-# The gates, as local tcp ports for the Windows programs.
-port=$((34000 + ($$ % 500) * 2))
-socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$work/run/guests/win.sock" &
+# The gates, as \\.\Global\vapp.voip (and vapp.voip-watch for the second
+# guest, in the same prefix): while one connection lasts, the pty is there;
+# when it ends, socat removes it and makes it again for the next.
+mkdir -p "$WINEPREFIX/dosdevices/global"
+serial_port() { # NAME GATE
+	local link=$WINEPREFIX/dosdevices/global/$1 child=
+	trap 'kill $child 2>/dev/null; exit 0' TERM
+	while :; do
+		socat "PTY,link=$link,raw,echo=0" "UNIX-CONNECT:$2" 2>/dev/null &
+		child=$!
+		wait $child
+		sleep 0.2
+	done
+}
+serial_port vapp.voip "$work/run/guests/win.sock" &
 pids+=($!)
-socat "TCP-LISTEN:$((port + 1)),bind=127.0.0.1,reuseaddr,fork" \
-	"UNIX-CONNECT:$work/run/guests/watch.sock" &
+serial_port vapp.voip-watch "$work/run/guests/watch.sock" &
 pids+=($!)
 display=:$((90 + $$ % 100))
 Xvfb "$display" -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 &
@@ -133,7 +148,7 @@ start_app() { # ADDRESS: sets WIN to its window
 }
 
 # 1. start, connect
-start_app "tcp:127.0.0.1:$port"
+start_app serial:vapp.voip
 place "$WIN" 300 250
 wait_title "$WIN" "- ready" 30 || fail "not ready: $(title "$WIN")"
 shot "$WIN" 01-ready "Connected" "Volume"
@@ -176,7 +191,14 @@ bob hangup "$bid" >/dev/null || fail "bob: hangup"
 wait_title "$WIN" "- ready" 20 || fail "bob's hang-up not seen: $(title "$WIN")"
 echo "incoming call: the window came up, Alt+A answered, bob's hang-up seen"
 
-# 4. the appliance killed: reconnecting, then ready again
+# 4. the appliance killed in the middle of a call: reconnecting, the call
+# gone; then ready again, with no call listed
+bob dial "$alice" >/dev/null || fail "bob: dial"
+wait_title "$WIN" "incoming call from sip:bob@$peer_ip" 20 || fail "no second call: $(title "$WIN")"
+place "$WIN" 300 250
+click "$WIN"
+xdotool key alt+a
+wait_title "$WIN" "established: sip:bob@$peer_ip" 20 || fail "the second call: $(title "$WIN")"
 pid1=$(vappd_qemu_pid "$name")
 kill -9 "$pid1"
 wait_title "$WIN" "reconnecting" 30 || fail "the window did not say reconnecting: $(title "$WIN")"
@@ -185,11 +207,11 @@ voip_tap_in "$tap" 90 || fail "the restarted appliance's tap did not appear"
 wait_title "$WIN" "- ready" 120 || fail "the window did not recover: $(title "$WIN")"
 vappd_qemu_pid "$name" >>"$work/qemu.pids"
 shot "$WIN" 05-recovered "Connected"
-echo "QEMU killed: the window said reconnecting, then ready again"
+echo "QEMU killed mid-call: the window said reconnecting, then ready again with no call"
 
 # 5. a guest that may only watch: dialling refused, with the reason
 OTHER=$WIN
-start_app "tcp:127.0.0.1:$((port + 1))"
+start_app serial:vapp.voip-watch
 place "$WIN" 560 60
 wait_title "$WIN" "- ready" 30 || fail "the watching guest's window: $(title "$WIN")"
 sleep 1

@@ -51,6 +51,8 @@ fail() {
 	for f in "$work/vappd.log" "$work"/run/*/console.log "$work"/*.log "$work"/*.sipp; do
 		[ -f "$f" ] && { echo "--- $(basename "$f") (last 15 lines) ---"; tail -n 15 "$f"; }
 	done
+	echo "--- the appliance's daemon and sound card said ---"
+	grep -hi "vapp-voipd:\|snd\|hda\|codec" "$work"/run/*/console.log 2>/dev/null | tail -n 25
 	exit 1
 }
 left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }

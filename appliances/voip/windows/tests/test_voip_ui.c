@@ -7,6 +7,10 @@
  *
  *   VVUI_ALICE, VVUI_BOB          the daemons' RPC addresses (tcp:...)
  *   VVUI_ALICE_URI, VVUI_BOB_URI  their SIP accounts
+ *   VVUI_HOSTILE                  an appliance that lies, then vanishes
+ *                                 (tests/progs/hostile_voip.c), again
+ *   VVUI_GARBAGE                  a peer that answers with random bytes
+ *   VVUI_SILENT                   a peer that takes connections, says nothing
  *
  * Each wait is bounded; waiting goes through vvui_handles() as a window's
  * message loop would (WaitForMultipleObjects on Windows, poll() here).
@@ -14,6 +18,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,8 +159,11 @@ static void test_unreachable(void **state)
 	}
 	assert_int_equal(vvui_connection(a.ui), VVUI_CONNECTING);
 	assert_int_equal(a.n, 0);
-	assert_int_equal(vvui_handles(a.ui, h, VVUI_MAX_HANDLES, &timeout), 0);
-	assert_true(timeout > 0);
+	/* Between tries: a timeout; during one: the connector's handle. */
+	if (vvui_handles(a.ui, h, VVUI_MAX_HANDLES, &timeout) == 0)
+		assert_true(timeout > 0);
+	else
+		assert_int_equal(timeout, -1);
 	/* Bounded by the 50 ms turns and the back-off, not spinning. */
 	assert_true(turns < 60);
 	vvui_close(a.ui);
@@ -259,6 +267,140 @@ static void test_appliance_refuses(void **state)
 	vvui_close(b.ui);
 }
 
+/* What a window relies on, whatever the appliance said: at most
+ * VVUI_MAX_CALLS calls, each with a usable id of its own, a state that is
+ * not ended, text without control characters; levels known or -1. */
+static void check_list(struct vvui *ui)
+{
+	struct vvui_call c[VVUI_MAX_CALLS + 1];
+	int n = vvui_calls(ui, c, VVUI_MAX_CALLS + 1), out, in;
+
+	assert_true(n >= 0 && n <= VVUI_MAX_CALLS);
+	for (int i = 0; i < n; i++) {
+		assert_true(c[i].id[0] != '\0');
+		assert_true(c[i].state >= VVUI_CALL_INCOMING && c[i].state < VVUI_CALL_ENDED);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(c[i].id, c[j].id);
+		for (const char *p = c[i].peer; *p; p++)
+			assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+	}
+	vvui_volume(ui, &out, &in);
+	assert_true(out >= -1 && out <= 100);
+	assert_true(in >= -1 && in <= 100);
+}
+
+/* An appliance that lies (hostile_voip.c) and then vanishes with calls up:
+ * the list stays usable throughout, every call it showed is said to have
+ * ended, and the plugin connects again. */
+static void test_hostile(void **state)
+{
+	struct side a = { 0 }, *s[1] = { &a };
+	struct vvui_call c[VVUI_MAX_CALLS];
+	int lost = -1, again, first, n, out, in;
+	uint64_t end;
+
+	(void)state;
+	a.ui = vvui_open(env("VVUI_HOSTILE"), on_event, &a);
+	assert_non_null(a.ui);
+	first = wait_event(s, 1, &a, 0, VVUI_EV_PERMISSION, 0, 10000);
+	assert_true(first >= 0);
+	check_list(a.ui);
+	/* What it said that a window can show: "a" (its peer cleaned), "b"
+	 * once, and of the many only what fits. */
+	n = vvui_calls(a.ui, c, VVUI_MAX_CALLS);
+	assert_int_equal(n, VVUI_MAX_CALLS);
+	assert_string_equal(c[0].id, "a");
+	assert_string_equal(c[0].peer, "sip:x@y??incoming call from sip:boss?[2J");
+	for (int i = 0; i < n; i++) {
+		assert_true(strlen(c[i].id) < 8);        /* no cut long id */
+		assert_string_not_equal(c[i].id, "n0");  /* said ended */
+		assert_string_not_equal(c[i].id, "e");   /* listed ended */
+	}
+	vvui_volume(a.ui, &out, &in);
+	assert_int_equal(out, -1);
+	assert_int_equal(in, -1);
+	/* It vanishes: each call the window showed is said to have ended. */
+	end = vvui_now_ms() + 10000;
+	while (vvui_now_ms() < end && lost < 0) {
+		turn(s, 1);
+		check_list(a.ui);
+		for (int i = first; i < a.n && lost < 0; i++)
+			if (a.ev[i].kind == VVUI_EV_CONNECTION)
+				lost = i;
+	}
+	assert_true(lost >= 0);
+	assert_int_equal(vvui_connection(a.ui), VVUI_RECONNECTING);
+	assert_int_equal(vvui_calls(a.ui, c, VVUI_MAX_CALLS), 0);
+	for (int i = 0; i < lost; i++) {
+		bool ended = false;
+
+		if (a.ev[i].kind != VVUI_EV_CALL)
+			continue;
+		for (int j = i + 1; j < lost && !ended; j++)
+			ended = a.ev[j].kind == VVUI_EV_CALL_ENDED && !strcmp(a.ev[j].id, a.ev[i].id);
+		assert_true(ended);
+	}
+	/* Started again, it is connected to again, and lies again. */
+	again = wait_event(s, 1, &a, lost + 1, VVUI_EV_PERMISSION, 0, 10000);
+	assert_true(again > lost);
+	check_list(a.ui);
+	vvui_close(a.ui);
+}
+
+/* A peer that answers with random bytes is never taken for an appliance,
+ * and retried without spinning. */
+static void test_garbage(void **state)
+{
+	struct side a = { 0 }, *s[1] = { &a };
+	uint64_t t0;
+	int turns = 0;
+
+	(void)state;
+	a.ui = vvui_open(env("VVUI_GARBAGE"), on_event, &a);
+	t0 = vvui_now_ms();
+	while (vvui_now_ms() - t0 < 2500) {
+		turn(s, 1);
+		turns++;
+		assert_int_not_equal(vvui_connection(a.ui), VVUI_CONNECTED);
+	}
+	assert_int_equal(a.n, 0);
+	assert_int_equal(vvui_calls(a.ui, NULL, 0), 0);
+	assert_true(turns < 100);
+	vvui_close(a.ui);
+}
+
+/* A peer that never answers the HELLO: connecting takes the whole connect
+ * timeout, on the plugin's own thread; the loop is never held up, and
+ * waits on the connector's handle meanwhile. */
+static void test_silent(void **state)
+{
+	struct side a = { 0 }, *s[1] = { &a };
+	uint64_t t0, slowest = 0;
+	int on_handle = 0;
+
+	(void)state;
+	a.ui = vvui_open(env("VVUI_SILENT"), on_event, &a);
+	t0 = vvui_now_ms();
+	while (vvui_now_ms() - t0 < 2500) {
+		void *h[VVUI_MAX_HANDLES];
+		int timeout;
+		uint64_t t1 = vvui_now_ms();
+
+		if (vvui_handles(a.ui, h, VVUI_MAX_HANDLES, &timeout) == 1 && timeout == -1)
+			on_handle++;
+		turn(s, 1);
+		if (vvui_now_ms() - t1 > slowest)
+			slowest = vvui_now_ms() - t1;
+		assert_int_not_equal(vvui_connection(a.ui), VVUI_CONNECTED);
+	}
+	assert_true(on_handle > 0);
+	assert_true(slowest < 300); /* a turn waits 50 ms at most */
+	assert_int_equal(a.n, 0);
+	t0 = vvui_now_ms();
+	vvui_close(a.ui); /* waits for the try in flight: at most its timeout */
+	assert_true(vvui_now_ms() - t0 < 2000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +408,9 @@ int main(void)
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_call),
 		cmocka_unit_test(test_appliance_refuses),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_silent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
