@@ -118,6 +118,7 @@ include runtime/guest-init/rules.mk
 include manifest/rules.mk
 include appliances/firewall/rules.mk
 include appliances/voip/rules.mk
+include appliances/fingerprint/rules.mk
 include runtime/policy/rules.mk
 include runtime/vappd/rules.mk
 include sdk/rules.mk

@@ -15,3 +15,4 @@ pc XENVCHAN xenvchan
 pc CYAML libcyaml yaml-0.1
 pc CRYPTO libcrypto
 pc ZLIB zlib
+pc FPRINT libfprint-2

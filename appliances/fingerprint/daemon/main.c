@@ -1,0 +1,158 @@
+/*
+ * vapp-fpd - the fingerprint appliance's daemon: owns the reader (through
+ * libfprint), keeps the enrolled templates sealed in the state volume, and
+ * answers vapp.fingerprint.v1.Fingerprint with signed assertions.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vrpc.h"
+#include "fpd.h"
+
+static const char usage[] =
+	"Usage: vapp-fpd [options] (--attach ADDR | --listen ADDR)...\n"
+	"\n"
+	"The fingerprint appliance's daemon: it drives the fingerprint reader with\n"
+	"libfprint, keeps each enrolled template sealed (AES-256-GCM, bound to its user\n"
+	"and finger) under a key that exists only in the state folder, and answers\n"
+	"vapp.fingerprint.v1.Fingerprint: Enroll, Verify, Identify, ListEnrolled, Delete,\n"
+	"ListDevices, GetPublicKey, GetStatus. Verify and Identify answer with an\n"
+	"assertion signed with the appliance's Ed25519 key, naming the caller, its\n"
+	"nonce and a counter that never goes back.\n"
+	"\n"
+	"Options:\n"
+	"  -a, --attach ADDR        serve the one connection at ADDR (the appliance's\n"
+	"                           channel: serial:/dev/virtio-ports/vapp.fingerprint)\n"
+	"  -l, --listen ADDR        accept connections on ADDR\n"
+	"  -s, --state DIR          the state folder: keys, counter, sealed templates\n"
+	"                           (default /var/lib/fingerprint)\n"
+	"      --measurement FILE   the image's measurement, 64 hex digits, as vappd\n"
+	"                           gave it (default /run/vapp/measurement; absent: the\n"
+	"                           assertions carry none)\n"
+	"      --test-mode          allow libfprint's virtual readers (FP_VIRTUAL_DEVICE,\n"
+	"                           FP_VIRTUAL_IMAGE): for tests only, never in\n"
+	"                           production; without it a virtual reader is refused\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"Exit status: 0 after SIGTERM, 1 when it could not start (the reason is printed),\n"
+	"2 on a usage error.\n";
+
+struct opts {
+	const char *attach[4], *listen[4];
+	int n_attach, n_listen;
+	const char *state, *measurement;
+	bool test_mode;
+};
+
+/* @return -1 to go on, else the exit status (said). */
+static int parse(int argc, char **argv, struct opts *o)
+{
+	enum { O_MEASUREMENT = 256, O_TEST };
+	static const struct option lo[] = {
+		{ "attach", required_argument, NULL, 'a' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "state", required_argument, NULL, 's' },
+		{ "measurement", required_argument, NULL, O_MEASUREMENT },
+		{ "test-mode", no_argument, NULL, O_TEST },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "a:l:s:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+		case 'l':
+			if ((c == 'a' ? o->n_attach : o->n_listen) == 4)
+				goto bad;
+			if (c == 'a')
+				o->attach[o->n_attach++] = optarg;
+			else
+				o->listen[o->n_listen++] = optarg;
+			break;
+		case 's': o->state = optarg; break;
+		case O_MEASUREMENT: o->measurement = optarg; break;
+		case O_TEST: o->test_mode = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: goto bad;
+		}
+	}
+	if (optind == argc && (o->n_attach || o->n_listen))
+		return -1;
+	if (!o->n_attach && !o->n_listen)
+		fputs("vapp-fpd: give --attach or --listen\n", stderr);
+bad:
+	fputs("Run 'vapp-fpd --help' for usage.\n", stderr);
+	return 2;
+}
+
+static void on_signal(void *ud, int fd, short revents)
+{
+	struct signalfd_siginfo si;
+
+	(void)revents;
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		vrpc_loop_quit(ud);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const streaming[] = { "Enroll", NULL };
+	static struct fpd d;
+	struct opts o = { .state = "/var/lib/fingerprint", .measurement = "/run/vapp/measurement" };
+	struct vrpc_server *srv;
+	struct vrpc_loop *loop;
+	char why[256] = "";
+	sigset_t mask;
+	int rc = parse(argc, argv, &o), sigfd, err = 0;
+
+	if (rc >= 0)
+		return rc;
+	umask(077); /* keys and templates */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	loop = vrpc_loop_new();
+	srv = vrpc_server_new(NULL);
+	if (sigfd < 0 || !loop || !srv) {
+		fprintf(stderr, "vapp-fpd: cannot start: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o.test_mode)
+		fprintf(stderr, "vapp-fpd: TEST MODE: virtual readers are allowed\n");
+	if ((err = vapp_mkdir_p(o.state, 0700)) ||
+	    (err = fpd_init(&d, loop, o.state, o.measurement, o.test_mode, why, sizeof(why)))) {
+		fprintf(stderr, "vapp-fpd: %s\n", why[0] ? why : strerror(-err));
+		return 1;
+	}
+	err = vrpc_server_add_service(srv, &d.svc.base, streaming);
+	for (int i = 0; !err && i < o.n_attach; i++)
+		err = vrpc_server_attach(srv, o.attach[i]);
+	for (int i = 0; !err && i < o.n_listen; i++)
+		err = vrpc_server_listen(srv, o.listen[i]);
+	if (err || vrpc_loop_add_server(loop, srv) < 0 ||
+	    vrpc_loop_add_fd(loop, sigfd, POLLIN, on_signal, loop) < 0) {
+		fprintf(stderr, "vapp-fpd: cannot serve: %s\n", strerror(err ? -err : EIO));
+		return 1;
+	}
+	fprintf(stderr, "vapp-fpd: serving vapp.fingerprint.v1.Fingerprint (state %s, counter %llu)\n",
+		o.state, (unsigned long long)d.signer.counter);
+	vrpc_loop_run(loop);
+	fpd_fini(&d);
+	vrpc_server_free(srv);
+	vrpc_loop_free(loop);
+	close(sigfd);
+	return 0;
+}

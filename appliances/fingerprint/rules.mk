@@ -1,0 +1,49 @@
+# appliances/fingerprint: the fingerprint-authentication appliance. Its
+# daemon (vapp-fpd: the reader through libfprint, the sealed templates, the
+# signed assertions), the guest side's assertion checker (check/, the
+# library libvapp-fpcheck.a that vapp-fp and the PAM module link) and its
+# guest-side CLI (vapp-fp), over fingerprint.proto.
+FP_PROTO := appliances/fingerprint/fingerprint.proto
+FP_DAEMON := $(BUILD)/bin/vapp-fpd
+FP_CLI := $(BUILD)/bin/vapp-fp
+FP_CHECK_LIB := $(BUILD)/lib/libvapp-fpcheck.a
+FP_DAEMON_OBJS := $(call objs-of,$(sort $(wildcard appliances/fingerprint/daemon/*.c)))
+FP_CHECK_OBJS := $(call objs-of,appliances/fingerprint/check/fpcheck.c $(FP_PROTO))
+FP_CLI_OBJS := $(call objs-of,$(sort $(wildcard appliances/fingerprint/cli/*.c)))
+PROGRAMS += $(FP_DAEMON) $(FP_CLI)
+LIBS += $(FP_CHECK_LIB)
+
+# libfprint's (and GLib's) headers as system ones: their warnings are not ours.
+FPRINT_ISYSTEM := $(patsubst -I%,-isystem %,$(FPRINT_CFLAGS))
+$(FP_DAEMON_OBJS) $(FP_CHECK_OBJS) $(FP_CLI_OBJS): | $(call gen-headers-of,$(FP_PROTO))
+$(FP_DAEMON_OBJS) $(FP_CHECK_OBJS) $(FP_CLI_OBJS): INCLUDES += -Iappliances/fingerprint/check
+$(FP_DAEMON_OBJS): INCLUDES += -Iappliances/fingerprint/daemon $(FPRINT_ISYSTEM)
+
+$(FP_CHECK_LIB): $(FP_CHECK_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FP_DAEMON): $(FP_DAEMON_OBJS) $(FP_CHECK_LIB) $(VRPC_LIBS) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FP_DAEMON_OBJS) $(FP_CHECK_LIB) $(VRPC_LDLIBS) \
+		$(UTIL_LIB) $(FPRINT_LIBS) $(CRYPTO_LIBS) -lpthread
+
+$(FP_CLI): $(FP_CLI_OBJS) $(FP_CHECK_LIB) $(VRPC_LIBS) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FP_CLI_OBJS) $(FP_CHECK_LIB) $(VRPC_LDLIBS) \
+		$(UTIL_LIB) $(CRYPTO_LIBS)
+
+# Its tests (appliances/fingerprint/tests/): the unit test and the fuzz
+# targets link the vault (sealing), the signer and the checker.
+FP_TEST_OBJS := $(call objs-of,appliances/fingerprint/daemon/vault.c \
+	appliances/fingerprint/daemon/signer.c) $(FP_CHECK_OBJS)
+FP_TEST_SRC_OBJS := $(call objs-of,$(wildcard appliances/fingerprint/tests/*/*.c))
+FP_TEST_BINS := $(BUILD)/tests/unit/test_fp $(BUILD)/tests/fuzz/fuzz_fp_template \
+	$(BUILD)/tests/fuzz/fuzz_fp_assertion
+$(FP_TEST_BINS): $(FP_TEST_OBJS) $(UTIL_LIB)
+$(FP_TEST_BINS): TEST_COMMON_OBJS += $(FP_TEST_OBJS) $(UTIL_LIB) $(CRYPTO_LIBS)
+$(FP_TEST_SRC_OBJS): INCLUDES += -Iappliances/fingerprint/daemon -Iappliances/fingerprint/check
+$(FP_TEST_SRC_OBJS): | $(call gen-headers-of,$(FP_PROTO))
