@@ -115,8 +115,12 @@ echo "QEMU runs as vapp-qemu, no capabilities, seccomp on"
 chan=$work/run/hello/vapp.rpc.sock
 out=$(timeout 20 "$client" "serial:$chan" first 2>&1) || fail "call 1: $out"
 case $out in "Hello, first!"*) echo "call 1: $out" ;; *) fail "call 1 answered: $out" ;; esac
-grep -aq 'state: making an ext2 filesystem' "$work/run/hello/console.log" ||
-	fail "the new state volume was not formatted on the first boot"
+grep -q 'new state volume .*ext4 with a journal' "$work/vappd.log" ||
+	fail "vappd did not make the new state volume's journaled filesystem"
+grep -aq 'state: reusing the existing filesystem' "$work/run/hello/console.log" ||
+	fail "the new state volume's filesystem was not mounted on the first boot"
+grep -aq 'making an ext2' "$work/run/hello/console.log" &&
+	fail "the appliance formatted the state volume vappd had made"
 
 # 2. kill QEMU: vappd restarts it, the call works, the state survives
 kill -9 "$pid1"

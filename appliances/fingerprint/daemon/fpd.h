@@ -9,6 +9,7 @@
  *              finger) under a key that exists only in the state volume
  *   signer.c   the Ed25519 key, the counter, the signed assertions
  *   service.c  vapp.fingerprint.v1.Fingerprint
+ *   test_port.c  tests only: the virtual reader's commands from the host
  *   main.c     options, the loop
  */
 #ifndef VAPP_FPD_H
@@ -153,5 +154,11 @@ struct fpd {
 int fpd_init(struct fpd *d, struct vrpc_loop *loop, const char *state_dir,
 	     const char *measurement_file, bool test_mode, char *why, size_t whylen);
 void fpd_fini(struct fpd *d);
+
+/* ---- test_port.c ---- */
+
+/** Passes each line read from the virtio-serial @p port to the virtual
+ * reader's socket @p sock, one connection each. */
+int fpd_test_port_start(struct vrpc_loop *loop, const char *port, const char *sock);
 
 #endif

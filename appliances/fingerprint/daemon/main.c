@@ -41,28 +41,37 @@ static const char usage[] =
 	"      --test-mode          allow libfprint's virtual readers (FP_VIRTUAL_DEVICE,\n"
 	"                           FP_VIRTUAL_IMAGE): for tests only, never in\n"
 	"                           production; without it a virtual reader is refused\n"
+	"      --test-reader PORT   tests only (implies --test-mode): a virtual reader\n"
+	"                           (virtual_device) whose commands come, a line each,\n"
+	"                           from the virtio-serial PORT (the test manifest's\n"
+	"                           /dev/virtio-ports/vapp.fp-reader)\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"Exit status: 0 after SIGTERM, 1 when it could not start (the reason is printed),\n"
 	"2 on a usage error.\n";
+
+#define TEST_READER_DIR "/run/vapp-fpd"
+#define TEST_READER_SOCK TEST_READER_DIR "/reader.sock"
 
 struct opts {
 	const char *attach[4], *listen[4];
 	int n_attach, n_listen;
 	const char *state, *measurement;
 	bool test_mode;
+	const char *test_reader;
 };
 
 /* @return -1 to go on, else the exit status (said). */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_MEASUREMENT = 256, O_TEST };
+	enum { O_MEASUREMENT = 256, O_TEST, O_TEST_READER };
 	static const struct option lo[] = {
 		{ "attach", required_argument, NULL, 'a' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state", required_argument, NULL, 's' },
 		{ "measurement", required_argument, NULL, O_MEASUREMENT },
 		{ "test-mode", no_argument, NULL, O_TEST },
+		{ "test-reader", required_argument, NULL, O_TEST_READER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -82,6 +91,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 's': o->state = optarg; break;
 		case O_MEASUREMENT: o->measurement = optarg; break;
 		case O_TEST: o->test_mode = true; break;
+		case O_TEST_READER:
+			o->test_reader = optarg;
+			o->test_mode = true;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: goto bad;
 		}
@@ -132,6 +145,12 @@ int main(int argc, char **argv)
 	}
 	if (o.test_mode)
 		fprintf(stderr, "vapp-fpd: TEST MODE: virtual readers are allowed\n");
+	/* Before the reader's thread starts: libfprint reads it there. */
+	if (o.test_reader && (vapp_mkdir_p(TEST_READER_DIR, 0700) ||
+			      setenv("FP_VIRTUAL_DEVICE", TEST_READER_SOCK, 1))) {
+		fprintf(stderr, "vapp-fpd: cannot set up the test reader\n");
+		return 1;
+	}
 	if ((err = vapp_mkdir_p(o.state, 0700)) ||
 	    (err = fpd_init(&d, loop, o.state, o.measurement, o.test_mode, why, sizeof(why)))) {
 		fprintf(stderr, "vapp-fpd: %s\n", why[0] ? why : strerror(-err));
@@ -142,6 +161,8 @@ int main(int argc, char **argv)
 		err = vrpc_server_attach(srv, o.attach[i]);
 	for (int i = 0; !err && i < o.n_listen; i++)
 		err = vrpc_server_listen(srv, o.listen[i]);
+	if (!err && o.test_reader)
+		err = fpd_test_port_start(loop, o.test_reader, TEST_READER_SOCK);
 	if (err || vrpc_loop_add_server(loop, srv) < 0 ||
 	    vrpc_loop_add_fd(loop, sigfd, POLLIN, on_signal, loop) < 0) {
 		fprintf(stderr, "vapp-fpd: cannot serve: %s\n", strerror(err ? -err : EIO));

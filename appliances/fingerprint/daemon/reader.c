@@ -311,6 +311,7 @@ struct reader *reader_start(bool test_mode, reader_report_fn fn, void *ud)
 	if (!r)
 		return NULL;
 	r->test_mode = test_mode;
+	snprintf(r->info.reason, sizeof(r->info.reason), "looking for the reader");
 	r->fn = fn;
 	r->ud = ud;
 	pthread_mutex_init(&r->mu, NULL);

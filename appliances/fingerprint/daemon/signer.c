@@ -89,10 +89,12 @@ int signer_open(struct signer *s, const char *dir, const char *measurement_file,
 		if (end == line || *end) {
 			vapp_errf(why, whylen, "%s is damaged: no assertion is signed until it "
 				  "is repaired (a counter must never go back)", path);
+			signer_close(s);
 			return -EBADMSG;
 		}
 	} else if (err != -ENOENT) {
 		vapp_errf(why, whylen, "%s: %s", path, strerror(-err));
+		signer_close(s);
 		return err;
 	}
 	load_measurement(s, measurement_file);
