@@ -47,3 +47,13 @@ $(FP_TEST_BINS): $(FP_TEST_OBJS) $(UTIL_LIB)
 $(FP_TEST_BINS): TEST_COMMON_OBJS += $(FP_TEST_OBJS) $(UTIL_LIB) $(CRYPTO_LIBS)
 $(FP_TEST_SRC_OBJS): INCLUDES += -Iappliances/fingerprint/daemon -Iappliances/fingerprint/check
 $(FP_TEST_SRC_OBJS): | $(call gen-headers-of,$(FP_PROTO))
+
+# fp_bench: the benchmark's two sides, libfprint's own verify and the RPC's.
+FP_BENCH := $(BUILD)/tests/progs/fp_bench
+PROGRAMS += $(FP_BENCH)
+$(call objs-of,appliances/fingerprint/tests/progs/fp_bench.c): INCLUDES += $(FPRINT_ISYSTEM)
+$(FP_BENCH): $(call objs-of,appliances/fingerprint/tests/progs/fp_bench.c) $(FP_CHECK_LIB) $(VRPC_LIBS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FP_CHECK_LIB) $(VRPC_LDLIBS) $(FPRINT_LIBS) $(CRYPTO_LIBS) \
+		-lpthread

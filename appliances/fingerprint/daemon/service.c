@@ -343,6 +343,29 @@ static void fp_enroll(Svc *svc, const Vapp__Fingerprint__V1__EnrollRequest *in,
 	submit(d, op, fail_enroll);
 }
 
+/* A Verify or Identify for the reader, with room for @p n prints; NULL
+ * (the call answered) when out of memory. */
+static struct fp_op *assertion_op(size_t n, ProtobufCBinaryData nonce, void *data,
+				  Vapp__Fingerprint__V1__SignedAssertion_Closure closure)
+{
+	struct fp_op *op = calloc(1, sizeof(*op));
+
+	if (op && !(op->job.prints = calloc(n, sizeof(struct vapp_buf)))) {
+		free(op);
+		op = NULL;
+	}
+	if (!op) {
+		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	memcpy(op->nonce, nonce.data, nonce.len);
+	op->nonce_len = nonce.len;
+	op->data = data;
+	op->closure.assertion = closure;
+	caller_of(data, op->caller, sizeof(op->caller));
+	return op;
+}
+
 static void fp_verify(Svc *svc, const Vapp__Fingerprint__V1__VerifyRequest *in,
 		      Vapp__Fingerprint__V1__SignedAssertion_Closure closure, void *data)
 {
@@ -357,11 +380,8 @@ static void fp_verify(Svc *svc, const Vapp__Fingerprint__V1__VerifyRequest *in,
 						   : "nonce: 16 to 64 bytes");
 		return;
 	}
-	if (!(op = calloc(1, sizeof(*op))) || !(op->job.prints = calloc(1, sizeof(struct vapp_buf)))) {
-		free(op);
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+	if (!(op = assertion_op(1, in->nonce, data, closure)))
 		return;
-	}
 	op->job.n_prints = 1;
 	err = vault_get(&d->vault, in->user, (int)in->finger, &op->job.prints[0], NULL);
 	if (err) {
@@ -380,11 +400,6 @@ static void fp_verify(Svc *svc, const Vapp__Fingerprint__V1__VerifyRequest *in,
 	op->job.kind = JOB_VERIFY;
 	snprintf(op->job.user, sizeof(op->job.user), "%s", in->user);
 	op->job.finger = (int)in->finger;
-	memcpy(op->nonce, in->nonce.data, in->nonce.len);
-	op->nonce_len = in->nonce.len;
-	op->data = data;
-	op->closure.assertion = closure;
-	caller_of(data, op->caller, sizeof(op->caller));
 	submit(d, op, fail_assertion);
 }
 
@@ -412,11 +427,8 @@ static void fp_identify(Svc *svc, const Vapp__Fingerprint__V1__IdentifyRequest *
 		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "nobody is enrolled");
 		return;
 	}
-	if (!(op = calloc(1, sizeof(*op))) || !(op->job.prints = calloc(n, sizeof(struct vapp_buf)))) {
-		free(op);
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+	if (!(op = assertion_op(n, in->nonce, data, closure)))
 		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		int err = vault_get(&d->vault, all[i].user, all[i].finger,
 				    &op->job.prints[op->job.n_prints], NULL);
@@ -430,11 +442,6 @@ static void fp_identify(Svc *svc, const Vapp__Fingerprint__V1__IdentifyRequest *
 		op->entries[op->job.n_prints++] = all[i];
 	}
 	op->job.kind = JOB_IDENTIFY;
-	memcpy(op->nonce, in->nonce.data, in->nonce.len);
-	op->nonce_len = in->nonce.len;
-	op->data = data;
-	op->closure.assertion = closure;
-	caller_of(data, op->caller, sizeof(op->caller));
 	submit(d, op, fail_assertion);
 }
 
