@@ -8,6 +8,11 @@
  *   guest -> host  "ready"              each time the daemon has been started
  *                  "daemon-exit STATUS" each time it ends (128+N: signal N)
  *   host -> guest  "poweroff"           stop the daemon, unmount, end the VM
+ *                  "measurement HEX"    the image's measurement chain that
+ *                                       vappd verified before launching it,
+ *                                       64 hex digits: written to
+ *                                       /run/vapp/measurement for the daemon
+ *                                       (an appliance cannot measure itself)
  * SIGTERM, SIGINT (ctrl-alt-del) and SIGPWR to PID 1 mean poweroff too.
  *
  * Poweroff: SIGTERM to the daemon's process group, SIGKILL 5 s later, then
@@ -42,6 +47,7 @@
 #define STOP_GRACE_MS 5000
 #define KILL_GRACE_MS 2000
 #define CTL_OUT_MAX 4096
+#define MEASUREMENT_DIR "/run/vapp"
 
 enum phase {
 	PHASE_RUNNING,  /* the daemon runs */
@@ -381,6 +387,24 @@ static void on_timer(struct sup *s)
 	}
 }
 
+/* "measurement HEX": 64 lower-case hex digits, else ignored (said). */
+static void save_measurement(const char *hex)
+{
+	int fd;
+
+	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64) {
+		init_say(INIT_CTL_PORT ": a measurement that is not 64 hex digits, ignored");
+		return;
+	}
+	mkdir(MEASUREMENT_DIR, 0755);
+	fd = open(MEASUREMENT_DIR "/measurement.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, hex, 64) != 64 || write(fd, "\n", 1) != 1 || close(fd) < 0 ||
+	    rename(MEASUREMENT_DIR "/measurement.tmp", MEASUREMENT_DIR "/measurement") < 0) {
+		init_say("cannot write " MEASUREMENT_DIR "/measurement: %s", strerror(errno));
+		return;
+	}
+}
+
 /* The host's lines. Reads until the port is empty (edge-triggered), or
  * until read() says 0: the host went away, and its return is a wake-up. */
 static void on_ctl(struct sup *s)
@@ -401,6 +425,8 @@ static void on_ctl(struct sup *s)
 		while (initconf_lines_feed(&s->lines, &p, &left, line)) {
 			if (!strcmp(line, "poweroff"))
 				request_poweroff(s, INIT_CTL_PORT);
+			else if (!strncmp(line, "measurement ", 12))
+				save_measurement(line + 12);
 			else
 				init_say(INIT_CTL_PORT ": unknown request ignored (%zu bytes)", strlen(line));
 		}

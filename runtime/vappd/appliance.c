@@ -194,6 +194,18 @@ static void on_ctl(void *ud, int fd, short revents)
 	}
 }
 
+/* The measurement verified before this launch, for the appliance to put
+ * in what it signs (it cannot measure itself). A fresh connection's socket
+ * buffer takes the line; QEMU hands it over once the port is open. */
+static void ctl_send_measurement(struct appliance *a)
+{
+	char line[16 + MEASURE_HEX_LEN];
+	int n = snprintf(line, sizeof(line), "measurement %s\n", a->measurement);
+
+	if (strlen(a->measurement) != MEASURE_HEX_LEN || write(a->ctl_fd, line, (size_t)n) != n)
+		vappd_log("%s: the measurement was not sent on vapp.ctl", a->name);
+}
+
 static void ctl_try_connect(void *ud)
 {
 	struct appliance *a = ud;
@@ -208,6 +220,7 @@ static void ctl_try_connect(void *ud)
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
 	    vrpc_loop_add_fd(a->d->loop, fd, POLLIN, on_ctl, a) == 0) {
 		a->ctl_fd = fd;
+		ctl_send_measurement(a);
 		return;
 	}
 	if (fd >= 0)

@@ -87,7 +87,8 @@ int fp_check(const uint8_t *msg, size_t len, const uint8_t pub[FP_PUBKEY_LEN],
 	if (want->finger && (int)a->finger != want->finger)
 		SAY(-EINVAL, "the assertion is about another finger");
 	if (want->measurement && strcmp(a->measurement, want->measurement))
-		SAY(-EINVAL, "the assertion comes from another appliance image");
+		SAY(-EINVAL, "the assertion comes from another appliance image (%.12s..., not %.12s...)",
+		    a->measurement[0] ? a->measurement : "none", want->measurement);
 	if (a->counter <= want->last_counter)
 		SAY(-ESTALE, "counter %llu, not above %llu: a replayed assertion",
 		    (unsigned long long)a->counter, (unsigned long long)want->last_counter);

@@ -52,6 +52,8 @@ static const char usage[] =
 	"                       this key signed it)\n"
 	"      --caller LABEL   this guest's name as vappd names it: the assertion must\n"
 	"                       have been given to it\n"
+	"      --image HEX      the appliance image's measurement chain (vapp verify\n"
+	"                       shows it): the assertion must come from that image\n"
 	"      --counter FILE   the last counter accepted, kept in FILE: an older or\n"
 	"                       equal one is a replay and refused\n"
 	"      --max-age SEC    how far the assertion's time may be from ours (default 60)\n"
@@ -68,7 +70,7 @@ static const char *const fingers[] = {
 };
 
 struct opts {
-	const char *addr, *key, *caller, *counter;
+	const char *addr, *key, *caller, *counter, *image;
 	int timeout_ms, max_age_s;
 	bool replace;
 };
@@ -287,6 +289,7 @@ static int ask(struct vrpc_client *cli, const char *user, int finger, const stru
 	want.nonce = nonce;
 	want.nonce_len = sizeof(nonce);
 	want.caller = o->caller;
+	want.measurement = o->image;
 	want.user = user;
 	want.finger = user ? finger : 0;
 	want.now_unix_ms = now_unix_ms();
@@ -311,12 +314,13 @@ static int ask(struct vrpc_client *cli, const char *user, int finger, const stru
 
 int main(int argc, char **argv)
 {
-	enum { O_CALLER = 256, O_COUNTER, O_MAX_AGE, O_REPLACE };
+	enum { O_CALLER = 256, O_COUNTER, O_MAX_AGE, O_REPLACE, O_IMAGE };
 	static const struct option lo[] = {
 		{ "connect", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "caller", required_argument, NULL, O_CALLER },
 		{ "counter", required_argument, NULL, O_COUNTER },
+		{ "image", required_argument, NULL, O_IMAGE },
 		{ "max-age", required_argument, NULL, O_MAX_AGE },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "replace", no_argument, NULL, O_REPLACE },
@@ -335,6 +339,7 @@ int main(int argc, char **argv)
 		case 'k': o.key = optarg; break;
 		case O_CALLER: o.caller = optarg; break;
 		case O_COUNTER: o.counter = optarg; break;
+		case O_IMAGE: o.image = optarg; break;
 		case O_MAX_AGE: o.max_age_s = atoi(optarg); break;
 		case 't': o.timeout_ms = atoi(optarg) * 1000; break;
 		case O_REPLACE: o.replace = true; break;

@@ -123,6 +123,7 @@ struct signer {
 	uint8_t pub[FP_PUBKEY_LEN];
 	uint64_t counter;
 	char measurement[80];
+	char measurement_file[256];
 };
 
 int signer_open(struct signer *s, const char *dir, const char *measurement_file, char *why,

@@ -97,6 +97,8 @@ int signer_open(struct signer *s, const char *dir, const char *measurement_file,
 		signer_close(s);
 		return err;
 	}
+	snprintf(s->measurement_file, sizeof(s->measurement_file), "%s",
+		 measurement_file ? measurement_file : "");
 	load_measurement(s, measurement_file);
 	return 0;
 }
@@ -123,6 +125,9 @@ int signer_sign(struct signer *s, Vapp__Fingerprint__V1__Assertion *a, struct va
 	if ((err = vapp_write_file_atomic(path, text, strlen(text), 0600)))
 		return err;
 	s->counter++;
+	/* vappd says it over vapp.ctl, maybe after this daemon started. */
+	if (!s->measurement[0])
+		load_measurement(s, s->measurement_file[0] ? s->measurement_file : NULL);
 	a->service = (char *)FP_SERVICE;
 	a->counter = s->counter;
 	a->time_unix_ms = now_unix_ms();

@@ -7,7 +7,8 @@
 #   - login may not enroll or delete (PERMISSION_DENIED by the policy);
 #   - admin enrolls alice with 5 scans, a stage reported for each;
 #   - login verifies alice's finger: a signed match naming "login" as the
-#     caller (the broker's word, not the guest's), checked with the key
+#     caller (the broker's word, not the guest's) and the image's
+#     measurement (vappd's word, over vapp.ctl), checked with the key
 #     pinned beforehand; mallory's: a signed no-match;
 #   - QEMU killed in the middle of an enrollment: vappd boots it again;
 #     nothing half-made is listed; alice still verifies (the state volume
@@ -61,15 +62,20 @@ echo "login may not enroll or delete"
 for _ in 1 2 3 4 5; do reader "SCAN alice-finger"; done
 admin -t 60 enroll alice right-index >"$work/enroll.out" 2>&1 || fail "enroll: $(cat "$work/enroll.out")"
 grep -q '"stage":5,"stages":5' "$work/enroll.out" || fail "enroll stages: $(cat "$work/enroll.out")"
+chain=$(awk '$1 == "chain" { print $2 }' "$work/img/measurement")
 reader "SCAN alice-finger"
-out=$(login -k "$work/key.pub" --caller login --counter "$work/counter" verify alice right-index) ||
-	fail "alice's finger: $out"
+out=$(login -k "$work/key.pub" --caller login --image "$chain" --counter "$work/counter" \
+	verify alice right-index) || fail "alice's finger: $out"
 case $out in *'"match":true'*'"caller":"login"'*) ;; *) fail "alice's finger: $out" ;; esac
+reader "SCAN alice-finger"
+out=$(login -k "$work/key.pub" --image "$(printf '%064d' 0)" verify alice right-index 2>&1) &&
+	fail "another image's assertion accepted: $out"
+case $out in *"another appliance image"*) ;; *) fail "another image: $out" ;; esac
 reader "SCAN mallory-finger"
 out=$(login -k "$work/key.pub" --caller login --counter "$work/counter" verify alice right-index) &&
 	fail "mallory: $out"
 case $out in *'"match":false'*) ;; *) fail "mallory's finger: $out" ;; esac
-echo "enrolled by admin; login: alice a signed match (caller \"login\"), mallory a signed no-match"
+echo "enrolled by admin; login: alice a signed match (caller \"login\", image $chain), mallory a signed no-match"
 
 # QEMU killed in the middle of carol's enrollment.
 reader "SCAN carol-finger"
