@@ -1,7 +1,8 @@
 # appliances/fingerprint: the fingerprint-authentication appliance. Its
 # daemon (vapp-fpd: the reader through libfprint, the sealed templates, the
-# signed assertions), the guest side's assertion checker (check/, the
-# library libvapp-fpcheck.a that vapp-fp and the PAM module link) and its
+# signed assertions), the guest side's assertion checker and one checked
+# question to the appliance (check/: libvapp-fpcheck.a, which vapp-fp and
+# the PAM module link; fpclient.c needs libvrpc) and its
 # guest-side CLI (vapp-fp), over fingerprint.proto.
 FP_PROTO := appliances/fingerprint/fingerprint.proto
 FP_DAEMON := $(BUILD)/bin/vapp-fpd
@@ -9,17 +10,19 @@ FP_CLI := $(BUILD)/bin/vapp-fp
 FP_CHECK_LIB := $(BUILD)/lib/libvapp-fpcheck.a
 FP_DAEMON_OBJS := $(call objs-of,$(sort $(wildcard appliances/fingerprint/daemon/*.c)))
 FP_CHECK_OBJS := $(call objs-of,appliances/fingerprint/check/fpcheck.c $(FP_PROTO))
+FP_CLIENT_OBJS := $(call objs-of,appliances/fingerprint/check/fpclient.c)
 FP_CLI_OBJS := $(call objs-of,$(sort $(wildcard appliances/fingerprint/cli/*.c)))
 PROGRAMS += $(FP_DAEMON) $(FP_CLI)
 LIBS += $(FP_CHECK_LIB)
 
 # libfprint's (and GLib's) headers as system ones: their warnings are not ours.
 FPRINT_ISYSTEM := $(patsubst -I%,-isystem %,$(FPRINT_CFLAGS))
-$(FP_DAEMON_OBJS) $(FP_CHECK_OBJS) $(FP_CLI_OBJS): | $(call gen-headers-of,$(FP_PROTO))
-$(FP_DAEMON_OBJS) $(FP_CHECK_OBJS) $(FP_CLI_OBJS): INCLUDES += -Iappliances/fingerprint/check
+FP_ALL_OBJS := $(FP_DAEMON_OBJS) $(FP_CHECK_OBJS) $(FP_CLIENT_OBJS) $(FP_CLI_OBJS)
+$(FP_ALL_OBJS): | $(call gen-headers-of,$(FP_PROTO))
+$(FP_ALL_OBJS): INCLUDES += -Iappliances/fingerprint/check
 $(FP_DAEMON_OBJS): INCLUDES += -Iappliances/fingerprint/daemon $(FPRINT_ISYSTEM)
 
-$(FP_CHECK_LIB): $(FP_CHECK_OBJS)
+$(FP_CHECK_LIB): $(FP_CHECK_OBJS) $(FP_CLIENT_OBJS)
 	$(call msg,AR,$@)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^

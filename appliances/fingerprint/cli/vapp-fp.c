@@ -14,13 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "vrpc.h"
 #include "vrpc_json.h"
 #include "vapp_util.h"
 #include "appliances/fingerprint/fingerprint.pb-c.h"
-#include "fpcheck.h"
+#include "fpclient.h"
 
 #define DEFAULT_ADDR "serial:/dev/virtio-ports/vapp.fingerprint"
 
@@ -185,30 +183,6 @@ static int enroll(struct vrpc_client *cli, const char *user, int finger, const s
 
 /* ---- the key, the counter ---- */
 
-static int hex_to_bytes(const char *hex, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (sscanf(hex + 2 * i, "%2hhx", &out[i]) != 1)
-			return -1;
-	return hex[2 * n] == '\0' || hex[2 * n] == '\n' ? 0 : -1;
-}
-
-static int load_key(const char *path, uint8_t key[FP_PUBKEY_LEN])
-{
-	char line[128];
-
-	if (!path) {
-		fputs("vapp-fp: give the appliance's key (-k FILE, pinned by 'vapp-fp pubkey "
-		      "FILE')\n", stderr);
-		return -1;
-	}
-	if (vapp_read_line(path, line, sizeof(line)) || hex_to_bytes(line, key, FP_PUBKEY_LEN)) {
-		fprintf(stderr, "vapp-fp: %s: not a key pinned by 'vapp-fp pubkey'\n", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int pubkey(struct vrpc_client *cli, const char *file, int timeout_ms)
 {
 	Vapp__Fingerprint__V1__GetPublicKeyRequest req =
@@ -237,74 +211,24 @@ static int pubkey(struct vrpc_client *cli, const char *file, int timeout_ms)
 	return err;
 }
 
-static uint64_t last_counter(const char *file)
+/* Verify (user != NULL) or Identify, the answer checked (fpclient.h). */
+static int ask(const char *user, int finger, const struct opts *o)
 {
-	char line[32];
-
-	return file && !vapp_read_line(file, line, sizeof(line)) ? strtoull(line, NULL, 10) : 0;
-}
-
-static uint64_t now_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Verify (user != NULL) or Identify; checks the assertion. */
-static int ask(struct vrpc_client *cli, const char *user, int finger, const struct opts *o)
-{
-	Vapp__Fingerprint__V1__VerifyRequest vr = VAPP__FINGERPRINT__V1__VERIFY_REQUEST__INIT;
-	Vapp__Fingerprint__V1__IdentifyRequest ir = VAPP__FINGERPRINT__V1__IDENTIFY_REQUEST__INIT;
-	Vapp__Fingerprint__V1__SignedAssertion *sa;
-	uint8_t key[FP_PUBKEY_LEN], nonce[32], *packed;
-	struct fp_expect want = { 0 };
+	struct fp_ask q = { .addr = o->addr, .key_file = o->key, .user = user, .finger = finger,
+			    .caller = o->caller, .image = o->image, .counter_file = o->counter,
+			    .timeout_ms = o->timeout_ms, .max_age_s = o->max_age_s };
 	struct fp_verdict v;
-	char why[256], text[32];
-	size_t len;
-	int err;
+	char why[256];
+	int err = fp_ask(&q, &v, why, sizeof(why));
 
-	if (load_key(o->key, key))
+	if (err == -ENOKEY) {
+		fprintf(stderr, "vapp-fp: %s (give it with -k FILE)\n", why);
 		return 2;
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
-		return 3;
-	vr.user = (char *)user;
-	vr.finger = (Vapp__Fingerprint__V1__Finger)finger;
-	vr.nonce.data = ir.nonce.data = nonce;
-	vr.nonce.len = ir.nonce.len = sizeof(nonce);
-	sa = (Vapp__Fingerprint__V1__SignedAssertion *)(user ? call(cli, "Verify", &vr.base,
-								     o->timeout_ms)
-							     : call(cli, "Identify", &ir.base,
-								    o->timeout_ms));
-	if (!sa)
-		return 1;
-	/* The checker reads the message as it came: pack it again. */
-	len = vapp__fingerprint__v1__signed_assertion__get_packed_size(sa);
-	packed = malloc(len ? len : 1);
-	if (!packed)
-		return 3;
-	vapp__fingerprint__v1__signed_assertion__pack(sa, packed);
-	protobuf_c_message_free_unpacked(&sa->base, NULL);
-	want.nonce = nonce;
-	want.nonce_len = sizeof(nonce);
-	want.caller = o->caller;
-	want.measurement = o->image;
-	want.user = user;
-	want.finger = user ? finger : 0;
-	want.now_unix_ms = now_unix_ms();
-	want.max_age_ms = (uint64_t)o->max_age_s * 1000;
-	want.last_counter = last_counter(o->counter);
-	err = fp_check(packed, len, key, &want, &v, why, sizeof(why));
-	free(packed);
-	if (err) {
-		fprintf(stderr, "vapp-fp: refused: %s\n", why);
-		return 1;
 	}
-	if (o->counter) {
-		snprintf(text, sizeof(text), "%" PRIu64 "\n", v.counter);
-		if (vapp_write_file_atomic(o->counter, text, strlen(text), 0600))
-			fprintf(stderr, "vapp-fp: warning: cannot keep the counter in %s\n", o->counter);
+	if (err) {
+		fprintf(stderr, "vapp-fp: %s%s\n", err == -EHOSTUNREACH || err == -ETIMEDOUT ||
+							     err == -EACCES ? "" : "refused: ", why);
+		return err == -EHOSTUNREACH ? 3 : 1;
 	}
 	printf("{\"match\":%s,\"user\":\"%s\",\"finger\":%d,\"counter\":%" PRIu64
 	       ",\"caller\":\"%s\"}\n",
@@ -382,9 +306,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "enroll")) {
 		rc = enroll(cli, argv[optind + 1], finger, &o);
 	} else if (!strcmp(cmd, "verify")) {
-		rc = ask(cli, argv[optind + 1], finger, &o);
+		rc = ask(argv[optind + 1], finger, &o);
 	} else if (!strcmp(cmd, "identify") && !nargs) {
-		rc = ask(cli, NULL, 0, &o);
+		rc = ask(NULL, 0, &o);
 	} else if (!strcmp(cmd, "pubkey") && nargs <= 1) {
 		rc = pubkey(cli, nargs ? argv[optind + 1] : NULL, 10000);
 	} else {
