@@ -60,3 +60,17 @@ $(FP_BENCH): $(call objs-of,appliances/fingerprint/tests/progs/fp_bench.c) $(FP_
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FP_CHECK_LIB) $(VRPC_LDLIBS) $(FPRINT_LIBS) $(CRYPTO_LIBS) \
 		-lpthread
+
+# pam_vapp_fingerprint.so: the Linux guest's PAM module (libpam0g-dev). The
+# libraries it links are static archives built with -fPIC; only libc, libpam,
+# protobuf-c and libcrypto are shared.
+FP_PAM := $(BUILD)/lib/security/pam_vapp_fingerprint.so
+FP_PAM_OBJS := $(call objs-of,appliances/fingerprint/pam/pam_vapp_fingerprint.c)
+PROGRAMS += $(FP_PAM)
+$(FP_PAM_OBJS): INCLUDES += -Iappliances/fingerprint/check
+$(FP_PAM_OBJS): | $(call gen-headers-of,$(FP_PROTO))
+$(FP_PAM): $(FP_PAM_OBJS) $(FP_CHECK_LIB) $(VRPC_LIBS) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-z,defs -o $@ $(FP_PAM_OBJS) $(FP_CHECK_LIB) \
+		$(VRPC_LDLIBS) $(UTIL_LIB) $(CRYPTO_LIBS) -lpam
