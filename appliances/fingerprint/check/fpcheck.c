@@ -4,12 +4,36 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "appliances/fingerprint/fingerprint.pb-c.h"
 #include "fpcheck.h"
+
+static const char *const fingers[] = {
+	"left-thumb", "left-index", "left-middle", "left-ring", "left-little",
+	"right-thumb", "right-index", "right-middle", "right-ring", "right-little",
+};
+
+int fp_finger_of(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (!*end && end != s)
+		return n >= 1 && n <= 10 ? (int)n : -1;
+	for (int i = 0; i < 10; i++)
+		if (!strcmp(s, fingers[i]))
+			return i + 1;
+	return -1;
+}
+
+const char *fp_finger_name(int finger)
+{
+	return finger >= 1 && finger <= 10 ? fingers[finger - 1] : "";
+}
 
 bool fp_user_ok(const char *user)
 {

@@ -59,6 +59,11 @@ struct fp_verdict {
 int fp_check(const uint8_t *msg, size_t len, const uint8_t pub[FP_PUBKEY_LEN],
 	     const struct fp_expect *want, struct fp_verdict *out, char *why, size_t whylen);
 
+/** A finger by name ("right-index") or number (1-10). @return 1-10, or -1. */
+int fp_finger_of(const char *s);
+/** "left-thumb" ... "right-little" for 1-10, else "". */
+const char *fp_finger_name(int finger);
+
 /** Is @p user a name the appliance takes: [a-z_][a-z0-9_.-]{0,31}? */
 bool fp_user_ok(const char *user);
 

@@ -62,29 +62,11 @@ static const char usage[] =
 	"Exit status: 0 done (verify: a match), 1 refused or no match (the reason on\n"
 	"stderr), 2 usage error, 3 the appliance could not be reached.\n";
 
-static const char *const fingers[] = {
-	"left-thumb", "left-index", "left-middle", "left-ring", "left-little",
-	"right-thumb", "right-index", "right-middle", "right-ring", "right-little",
-};
-
 struct opts {
 	const char *addr, *key, *caller, *counter, *image;
 	int timeout_ms, max_age_s;
 	bool replace;
 };
-
-static int finger_of(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-
-	if (!*end && end != s)
-		return n >= 1 && n <= 10 ? (int)n : -1;
-	for (int i = 0; i < 10; i++)
-		if (!strcmp(s, fingers[i]))
-			return i + 1;
-	return -1;
-}
 
 static unsigned method(const char *name)
 {
@@ -276,10 +258,10 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	nargs = argc - optind - 1;
 	if ((!strcmp(cmd, "enroll") || !strcmp(cmd, "verify")) &&
-	    (nargs != 2 || (finger = finger_of(argv[optind + 2])) < 0))
+	    (nargs != 2 || (finger = fp_finger_of(argv[optind + 2])) < 0))
 		goto bad;
 	if (!strcmp(cmd, "delete") && (nargs < 1 || nargs > 2 ||
-				       (nargs == 2 && (finger = finger_of(argv[optind + 2])) < 0)))
+				       (nargs == 2 && (finger = fp_finger_of(argv[optind + 2])) < 0)))
 		goto bad;
 	if (!o.addr || !o.addr[0])
 		o.addr = DEFAULT_ADDR;

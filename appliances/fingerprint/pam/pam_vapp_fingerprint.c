@@ -34,24 +34,6 @@
 
 #define DEFAULT_ADDR "serial:/dev/virtio-ports/vapp.fingerprint"
 
-static const char *const fingers[] = {
-	"left-thumb", "left-index", "left-middle", "left-ring", "left-little",
-	"right-thumb", "right-index", "right-middle", "right-ring", "right-little",
-};
-
-static int finger_of(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-
-	if (!*end && end != s)
-		return n >= 1 && n <= 10 ? (int)n : -1;
-	for (int i = 0; i < 10; i++)
-		if (!strcmp(s, fingers[i]))
-			return i + 1;
-	return -1;
-}
-
 /* @return 0, or -1 (said) on an option it does not know. */
 static int parse(pam_handle_t *pamh, int argc, const char **argv, struct fp_ask *q)
 {
@@ -68,7 +50,7 @@ static int parse(pam_handle_t *pamh, int argc, const char **argv, struct fp_ask 
 			q->caller = a + 7;
 		else if (!strncmp(a, "image=", 6))
 			q->image = a + 6;
-		else if (!strncmp(a, "finger=", 7) && (q->finger = finger_of(a + 7)) > 0)
+		else if (!strncmp(a, "finger=", 7) && (q->finger = fp_finger_of(a + 7)) > 0)
 			;
 		else if (!strncmp(a, "timeout=", 8) && atoi(a + 8) > 0 && atoi(a + 8) <= 600)
 			q->timeout_ms = atoi(a + 8) * 1000;
@@ -98,7 +80,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		return PAM_USER_UNKNOWN;
 	}
 	q.user = user;
-	pam_info(pamh, "Place your %s on the fingerprint reader.", fingers[q.finger - 1]);
+	pam_info(pamh, "Place your %s on the fingerprint reader.", fp_finger_name(q.finger));
 	err = fp_ask(&q, &v, why, sizeof(why));
 	if (err == -ENOKEY) {
 		pam_syslog(pamh, LOG_ERR, "%s", why);
