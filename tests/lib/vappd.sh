@@ -2,12 +2,26 @@
 # through `vapp ps` (VAPPD_SOCKET names the daemon; $vapp is the CLI):
 #
 #   vappd_qemu_pid NAME              the appliance's QEMU pid now
+#   vappd_teardown PID QEMU_PIDS_FILE
+#                                    a test's clean-up: vappd PID stopped
+#                                    (SIGTERM, SIGKILL after 10 s), then
+#                                    every QEMU pid listed in the file killed
 #   vappd_wait_restarted NAME PID SECONDS
 #                                    waits until NAME runs again after its
 #                                    first restart, in another QEMU than PID;
 #                                    prints the new pid, or returns 1
 vappd_qemu_pid() {
 	"$vapp" ps 2>/dev/null | awk -v n="$1" '$1 == n { print $6 }'
+}
+
+vappd_teardown() {
+	local p
+	if [ -n "$1" ]; then
+		kill "$1" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$1" 2>/dev/null
+	fi
+	for p in $(cat "$2" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 }
 
 vappd_wait_restarted() {

@@ -18,7 +18,6 @@ set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
 limit=${FP_TEST_LIMIT:-540}
 . appliances/fingerprint/tests/lib/fp_vm.sh
-. tests/lib/vappd.sh
 name=fp$$
 for word in test-reader fp-reader test-mode; do
 	grep -q -- "$word" appliances/fingerprint/manifest.yaml &&

@@ -9,6 +9,7 @@
 #                       open (fd 7); reader CMD writes one command to it
 #   fail MSG, left
 # Clean-up (the exit trap): vappd, the QEMUs in $work/qemu.pids, $pids, $work.
+. tests/lib/vappd.sh
 BUILD=${BUILD:-build}
 start=$(date +%s)
 vapp=$BUILD/bin/vapp
@@ -20,12 +21,7 @@ pids=()
 
 fp_vm_cleanup() {
 	exec 7>&- 2>/dev/null
-	if [ -n "$VAPPD_PID" ]; then
-		kill "$VAPPD_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$VAPPD_PID" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$VAPPD_PID" 2>/dev/null
-	fi
-	for p in $(cat "$work/qemu.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	vappd_teardown "$VAPPD_PID" "$work/qemu.pids"
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	[ -n "$work" ] && [ -z "${FP_KEEP:-}" ] && rm -rf "$work"

@@ -20,7 +20,6 @@ limit=${FW_TEST_LIMIT:-500}
 start=$(date +%s)
 . tests/lib/guest.sh
 . appliances/firewall/tests/lib/fw_rig.sh
-. tests/lib/vappd.sh
 vapp=$BUILD/bin/vapp
 vappd=$BUILD/bin/vappd
 VAPPD_PID=

@@ -22,6 +22,7 @@
 # Everything is torn down by the exit trap: QEMU (also by its parent-death
 # signal), servers, namespaces (which takes the taps with them), the work
 # folder. Names carry the shell's pid, so two runs never collide.
+. tests/lib/vappd.sh
 
 FW_BUILD=${BUILD:-build}
 FW_MANIFEST=${FW_MANIFEST:-appliances/firewall/manifest.yaml}
@@ -60,12 +61,7 @@ fw() {
 
 _fw_cleanup() {
 	local p
-	if [ -n "${FW_VAPPD_PID:-}" ]; then
-		kill "$FW_VAPPD_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$FW_VAPPD_PID" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$FW_VAPPD_PID" 2>/dev/null
-	fi
-	for p in $(cat "$FW_WORK/qemu.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	vappd_teardown "${FW_VAPPD_PID:-}" "$FW_WORK/qemu.pids"
 	[ -n "$FW_PID" ] && kill -9 "$FW_PID" 2>/dev/null
 	for p in "${FW_SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${FW_SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null; done

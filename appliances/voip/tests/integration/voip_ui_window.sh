@@ -25,7 +25,6 @@ cd "${TOP:-$(dirname "$0")/../../../..}"
 limit=${VOIP_TEST_LIMIT:-540}
 . appliances/voip/tests/lib/voip_vm.sh
 . tests/lib/wine.sh
-. tests/lib/vappd.sh
 app=build/win/bin/vapp-voip-ui.exe
 shots=$BUILD/test-logs/voip_ui_window
 name=vu$$

@@ -27,7 +27,6 @@ set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
 limit=${VOIP_TEST_LIMIT:-420}
 . appliances/voip/tests/lib/voip_vm.sh
-. tests/lib/vappd.sh
 registrar=$PWD/appliances/voip/tests/lib/registrar.xml
 name=vo$$
 tap=vp${name:0:8}n0 # vappd names an appliance's taps vp<name>n<index>

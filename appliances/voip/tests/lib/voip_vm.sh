@@ -17,6 +17,7 @@
 #
 # Clean-up (the exit trap): $VAPPD_PID, the pids in $work/qemu.pids, $pids,
 # whatever still runs in $ns, $ns, $work. Names carry the shell's pid.
+. tests/lib/vappd.sh
 BUILD=${BUILD:-build}
 start=$(date +%s)
 vapp=$BUILD/bin/vapp
@@ -33,12 +34,7 @@ pids=()
 
 voip_vm_cleanup() {
 	local p
-	if [ -n "$VAPPD_PID" ]; then
-		kill "$VAPPD_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$VAPPD_PID" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$VAPPD_PID" 2>/dev/null
-	fi
-	for p in $(cat "$work/qemu.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	vappd_teardown "$VAPPD_PID" "$work/qemu.pids"
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
