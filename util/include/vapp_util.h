@@ -48,6 +48,8 @@ int vapp_rm_rf(const char *path);
 int vapp_read_line(const char *path, char *buf, size_t len);
 /* Monotonic clock in milliseconds, for deadlines and timeouts. */
 uint64_t vapp_now_ms(void);
+/* The wall clock, in milliseconds since 1970 (for what is dated, not timed). */
+uint64_t vapp_unix_ms(void);
 /* Writes a human message into the caller's @p err buffer (NULL or 0: nothing);
  * truncation is harmless, the text is for people. */
 void vapp_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

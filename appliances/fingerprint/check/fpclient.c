@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -33,14 +32,6 @@ static uint64_t last_counter(const char *file)
 	char line[32];
 
 	return file && !vapp_read_line(file, line, sizeof(line)) ? strtoull(line, NULL, 10) : 0;
-}
-
-static uint64_t now_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static unsigned method(const char *name)
@@ -108,7 +99,7 @@ int fp_ask(const struct fp_ask *q, struct fp_verdict *v, char *why, size_t whyle
 	want.measurement = q->image;
 	want.user = q->user;
 	want.finger = q->user ? q->finger : 0;
-	want.now_unix_ms = now_unix_ms();
+	want.now_unix_ms = vapp_unix_ms();
 	want.max_age_ms = (uint64_t)(q->max_age_s > 0 ? q->max_age_s : 60) * 1000;
 	want.last_counter = last_counter(q->counter_file);
 	err = fp_check(packed, len, key, &want, v, why, whylen);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -103,14 +102,6 @@ int signer_open(struct signer *s, const char *dir, const char *measurement_file,
 	return 0;
 }
 
-static uint64_t now_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int signer_sign(struct signer *s, Vapp__Fingerprint__V1__Assertion *a, struct vapp_buf *out,
 		uint8_t sig[FP_SIG_LEN])
 {
@@ -130,7 +121,7 @@ int signer_sign(struct signer *s, Vapp__Fingerprint__V1__Assertion *a, struct va
 		load_measurement(s, s->measurement_file[0] ? s->measurement_file : NULL);
 	a->service = (char *)FP_SERVICE;
 	a->counter = s->counter;
-	a->time_unix_ms = now_unix_ms();
+	a->time_unix_ms = vapp_unix_ms();
 	a->measurement = s->measurement;
 	len = vapp__fingerprint__v1__assertion__get_packed_size(a);
 	if (len > FP_ASSERTION_MAX)

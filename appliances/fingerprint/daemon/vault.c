@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -62,14 +61,6 @@ static size_t aad_of(const uint8_t *hdr, const char *user, int finger, uint8_t *
 	memcpy(aad + HDR_LEN, user, n + 1);
 	aad[HDR_LEN + n + 1] = (uint8_t)finger;
 	return HDR_LEN + n + 2;
-}
-
-static uint64_t unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static bool name_ok(const char *user, int finger)
@@ -206,7 +197,7 @@ int vault_put(struct vault *v, const char *user, int finger, const void *print, 
 	snprintf(dir, sizeof(dir), "%s/prints/%s", v->dir, user);
 	err = vapp_mkdir_p(dir, 0700);
 	if (!err)
-		err = vault_seal(v->key, user, finger, unix_ms(), print, len, &b);
+		err = vault_seal(v->key, user, finger, vapp_unix_ms(), print, len, &b);
 	path_of(v, user, finger, path, sizeof(path));
 	if (!err)
 		err = vapp_write_file_atomic(path, b.p, b.len, 0600);
