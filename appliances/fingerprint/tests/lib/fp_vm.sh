@@ -8,7 +8,7 @@
 #   fp_reader_up NAME   a connection to NAME's test reader port that stays
 #                       open (fd 7); reader CMD writes one command to it
 #   fail MSG, left
-# Clean-up (the exit trap): vappd, the QEMUs in $work/qemu.pids, $pids, $work.
+# Clean-up (the exit trap, or guest.sh's when it is sourced first): vappd, the QEMUs in $work/qemu.pids, $pids, $work.
 . tests/lib/vappd.sh
 BUILD=${BUILD:-build}
 start=$(date +%s)
@@ -45,7 +45,9 @@ fp_vm_init() {
 	for b in "$vapp" "$vappd" "$fpcli" "$BUILD/bin/vapp-fpd"; do
 		[ -e "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
 	done
-	trap fp_vm_cleanup EXIT
+	# With tests/lib/guest.sh sourced, its exit trap runs ours too.
+	if declare -F guest_on_exit >/dev/null; then guest_on_exit fp_vm_cleanup
+	else trap fp_vm_cleanup EXIT; fi
 	work=$(mktemp -d /tmp/vapp-fp.XXXXXX)
 	chmod 711 "$work" # QEMU runs as vapp-qemu, who must reach the run folder
 	mkdir -p "$work/src"
