@@ -61,6 +61,14 @@ $(FP_BENCH): $(call objs-of,appliances/fingerprint/tests/progs/fp_bench.c) $(FP_
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(FP_CHECK_LIB) $(VRPC_LDLIBS) $(FPRINT_LIBS) $(CRYPTO_LIBS) \
 		-lpthread
 
+# fp_synth: synthetic print images for the image reader's tests.
+FP_SYNTH := $(BUILD)/tests/progs/fp_synth
+PROGRAMS += $(FP_SYNTH)
+$(FP_SYNTH): $(call objs-of,appliances/fingerprint/tests/progs/fp_synth.c)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -lm
+
 # pam_vapp_fingerprint.so: the Linux guest's PAM module (libpam0g-dev). The
 # libraries it links are static archives built with -fPIC; only libc, libpam,
 # protobuf-c and libcrypto are shared.

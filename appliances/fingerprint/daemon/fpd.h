@@ -9,7 +9,8 @@
  *              finger) under a key that exists only in the state volume
  *   signer.c   the Ed25519 key, the counter, the signed assertions
  *   service.c  vapp.fingerprint.v1.Fingerprint
- *   test_port.c  tests only: the virtual reader's commands from the host
+ *   test_port.c  tests only: the virtual reader's commands or images from
+ *              the host
  *   main.c     options, the loop
  */
 #ifndef VAPP_FPD_H
@@ -83,6 +84,9 @@ int reader_submit(struct reader *r, struct reader_job *job);
 void reader_cancel(struct reader *r, struct reader_job *job);
 void reader_info(struct reader *r, struct reader_info *out);
 void reader_stop(struct reader *r);
+/** Tests only: 0 while the reader wants no finger, else how many times it
+ * has asked for one (a new number each time a scan is awaited). Any thread. */
+unsigned reader_finger_wanted(void);
 
 /* ---- vault.c ---- */
 
@@ -158,8 +162,16 @@ void fpd_fini(struct fpd *d);
 
 /* ---- test_port.c ---- */
 
-/** Passes each line read from the virtio-serial @p port to the virtual
- * reader's socket @p sock, one connection each. */
-int fpd_test_port_start(struct vrpc_loop *loop, const char *port, const char *sock);
+enum test_port_kind {
+	TEST_PORT_LINES,          /* virtual_device: a command a line */
+	TEST_PORT_IMAGES,         /* virtual_image: images with their header */
+};
+
+/** Tests only: what the host writes on the virtio-serial @p port goes to
+ * the virtual reader's socket @p sock: with TEST_PORT_LINES each line on a
+ * connection of its own, with TEST_PORT_IMAGES each image (or command) on
+ * one connection, one per scan the reader awaits. */
+int fpd_test_port_start(struct vrpc_loop *loop, const char *port, const char *sock,
+			enum test_port_kind kind);
 
 #endif

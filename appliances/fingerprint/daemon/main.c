@@ -45,13 +45,16 @@ static const char usage[] =
 	"                           (virtual_device) whose commands come, a line each,\n"
 	"                           from the virtio-serial PORT (the test manifest's\n"
 	"                           /dev/virtio-ports/vapp.fp-reader)\n"
+	"      --test-image-reader PORT\n"
+	"                           the same with libfprint's image reader\n"
+	"                           (virtual_image, real NBIS matching): PORT carries\n"
+	"                           its records (int width, int height, the grey bytes),\n"
+	"                           each given to the reader when it awaits a finger\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"Exit status: 0 after SIGTERM, 1 when it could not start (the reason is printed),\n"
 	"2 on a usage error.\n";
 
-#define TEST_READER_DIR "/run/vapp-fpd"
-#define TEST_READER_SOCK TEST_READER_DIR "/reader.sock"
 
 struct opts {
 	const char *attach[4], *listen[4];
@@ -59,12 +62,13 @@ struct opts {
 	const char *state, *measurement;
 	bool test_mode;
 	const char *test_reader;
+	enum test_port_kind test_kind;
 };
 
 /* @return -1 to go on, else the exit status (said). */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_MEASUREMENT = 256, O_TEST, O_TEST_READER };
+	enum { O_MEASUREMENT = 256, O_TEST, O_TEST_READER, O_TEST_IMAGE_READER };
 	static const struct option lo[] = {
 		{ "attach", required_argument, NULL, 'a' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -72,6 +76,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "measurement", required_argument, NULL, O_MEASUREMENT },
 		{ "test-mode", no_argument, NULL, O_TEST },
 		{ "test-reader", required_argument, NULL, O_TEST_READER },
+		{ "test-image-reader", required_argument, NULL, O_TEST_IMAGE_READER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -92,7 +97,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_MEASUREMENT: o->measurement = optarg; break;
 		case O_TEST: o->test_mode = true; break;
 		case O_TEST_READER:
+		case O_TEST_IMAGE_READER:
 			o->test_reader = optarg;
+			o->test_kind = c == O_TEST_READER ? TEST_PORT_LINES : TEST_PORT_IMAGES;
 			o->test_mode = true;
 			break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -124,7 +131,7 @@ int main(int argc, char **argv)
 	struct opts o = { .state = "/var/lib/fingerprint", .measurement = "/run/vapp/measurement" };
 	struct vrpc_server *srv;
 	struct vrpc_loop *loop;
-	char why[256] = "";
+	char why[256] = "", test_dir[64], test_sock[96];
 	sigset_t mask;
 	int rc = parse(argc, argv, &o), sigfd, err = 0;
 
@@ -146,8 +153,14 @@ int main(int argc, char **argv)
 	if (o.test_mode)
 		fprintf(stderr, "vapp-fpd: TEST MODE: virtual readers are allowed\n");
 	/* Before the reader's thread starts: libfprint reads it there. */
-	if (o.test_reader && (vapp_mkdir_p(TEST_READER_DIR, 0700) ||
-			      setenv("FP_VIRTUAL_DEVICE", TEST_READER_SOCK, 1))) {
+	/* The virtual reader's socket, in a folder of this process's own. */
+	snprintf(test_dir, sizeof(test_dir), "/run/vapp-fpd.%d", (int)getpid());
+	snprintf(test_sock, sizeof(test_sock), "%s/reader.sock", test_dir);
+	if (o.test_reader &&
+	    (vapp_mkdir_p(test_dir, 0700) ||
+	     setenv(o.test_kind == TEST_PORT_LINES ? "FP_VIRTUAL_DEVICE" : "FP_VIRTUAL_IMAGE", test_sock,
+		    1) ||
+	     unsetenv(o.test_kind == TEST_PORT_LINES ? "FP_VIRTUAL_IMAGE" : "FP_VIRTUAL_DEVICE"))) {
 		fprintf(stderr, "vapp-fpd: cannot set up the test reader\n");
 		return 1;
 	}
@@ -162,7 +175,7 @@ int main(int argc, char **argv)
 	for (int i = 0; !err && i < o.n_listen; i++)
 		err = vrpc_server_listen(srv, o.listen[i]);
 	if (!err && o.test_reader)
-		err = fpd_test_port_start(loop, o.test_reader, TEST_READER_SOCK);
+		err = fpd_test_port_start(loop, o.test_reader, test_sock, o.test_kind);
 	if (err || vrpc_loop_add_server(loop, srv) < 0 ||
 	    vrpc_loop_add_fd(loop, sigfd, POLLIN, on_signal, loop) < 0) {
 		fprintf(stderr, "vapp-fpd: cannot serve: %s\n", strerror(err ? -err : EIO));
@@ -172,6 +185,10 @@ int main(int argc, char **argv)
 		o.state, (unsigned long long)d.signer.counter);
 	vrpc_loop_run(loop);
 	fpd_fini(&d);
+	if (o.test_reader) {
+		unlink(test_sock);
+		rmdir(test_dir);
+	}
 	vrpc_server_free(srv);
 	vrpc_loop_free(loop);
 	close(sigfd);

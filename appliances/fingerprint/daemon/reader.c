@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,26 @@ struct reader {
 	FpContext *ctx;
 	FpDevice *dev;
 };
+
+/* Tests only: see reader_finger_wanted(). */
+static atomic_uint finger_asks;
+static atomic_bool finger_wanted;
+
+static void on_finger_status(FpDevice *dev, GParamSpec *pspec, gpointer ud)
+{
+	bool want = fp_device_get_finger_status(dev) & FP_FINGER_STATUS_NEEDED;
+
+	(void)pspec;
+	(void)ud;
+	if (want && !atomic_load(&finger_wanted))
+		atomic_fetch_add(&finger_asks, 1);
+	atomic_store(&finger_wanted, want);
+}
+
+unsigned reader_finger_wanted(void)
+{
+	return atomic_load(&finger_wanted) ? atomic_load(&finger_asks) : 0;
+}
 
 static bool is_virtual_driver(const char *driver)
 {
@@ -250,6 +271,8 @@ static void open_reader(struct reader *r)
 	in->is_virtual = is_virtual_driver(in->driver);
 	in->can_identify = fp_device_has_feature(r->dev, FP_DEVICE_FEATURE_IDENTIFY);
 	pthread_mutex_unlock(&r->mu);
+	if (in->is_virtual)
+		g_signal_connect(r->dev, "notify::finger-status", G_CALLBACK(on_finger_status), NULL);
 }
 
 static void *run(void *arg)
