@@ -11,7 +11,7 @@
 #     in the log as a replay;
 #   - the appliance down: fails within the module's timeout;
 #   - a module option it does not know: fails (a service error).
-# Not yet: the same inside a guest VM through vappd's broker.
+# The same inside a guest VM, through vappd's broker: fp_pam_guest.sh.
 # test-timeout: 120
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"

@@ -3,14 +3,19 @@
 # vappd's broker, against the fingerprint appliance in its own VM (TCG):
 # the guest "login" (BusyBox, pamtester, the module, the appliance's key
 # pinned in /etc/vapp) reaches the appliance only by its virtio-serial port
-# vapp.fingerprint, which QEMU joins to vappd's gate for "login". The host
-# feeds the appliance's virtual reader and tells the guest, over a second
-# port of the test's own (test.ctl), which step to run; the guest prints
-# each pamtester outcome on its console.
-#   - alice's finger: pamtester authenticates alice (the assertion checked
-#     for the key, the nonce, caller "login", the image's measurement, the
-#     counter);
-#   - mallory's finger: authentication fails;
+# vapp.fingerprint, which QEMU joins to vappd's gate for "login". The
+# appliance's reader is libfprint's image reader (virtual_image: real NBIS
+# matching) fed from the host with fp_synth's synthetic prints through the
+# test image's port; the host tells the guest, over a second port of the
+# test's own (test.ctl), which step to run, and the guest prints each
+# pamtester outcome on its console.
+#   - "admin" (from the host, through its gate) enrolls alice (finger 1)
+#     and bob (finger 2), 5 images each; Identify with a new image of bob's
+#     finger names bob, signed;
+#   - alice's finger: pamtester in the guest authenticates alice (the
+#     assertion checked for the key, the nonce, caller "login", the
+#     image's measurement, the counter);
+#   - mallory's finger (3): authentication fails;
 #   - a replay: a process in the guest records one successful exchange
 #     (the module talking to it as to the appliance) and answers the next
 #     login with the recorded bytes: refused, and the guest's syslog says
@@ -22,16 +27,19 @@ set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
 limit=${FP_TEST_LIMIT:-540}
 . tests/lib/guest.sh
+FP_READER=--test-image-reader
 . appliances/fingerprint/tests/lib/fp_vm.sh
 name=fp$$
 module=$BUILD/lib/security/pam_vapp_fingerprint.so
+synth=$BUILD/tests/progs/fp_synth
 command -v pamtester >/dev/null || { echo "pamtester is not installed"; exit 77; }
 guest_kernel || { echo "no guest kernel: apt-get download $GUEST_KERNEL_PKG failed"; exit 77; }
-[ -f "$module" ] || { echo "FAIL: build $module first (make)"; exit 1; }
+for f in "$module" "$synth"; do [ -f "$f" ] || { echo "FAIL: build $f first (make)"; exit 1; }; done
 fp_vm_init
 cat >"$work/policy" <<EOF2
 vapp.fingerprint.v1.Fingerprint admin $name allow
 vapp.fingerprint.v1.Fingerprint.Verify login $name allow
+vapp.fingerprint.v1.Fingerprint.Identify login $name allow
 vapp.fingerprint.v1.Fingerprint.GetPublicKey login $name allow
 EOF2
 fp_vappd_up admin login
@@ -41,8 +49,20 @@ timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 |
 vappd_qemu_pid "$name" >>"$work/qemu.pids"
 fp_reader_up "$name"
 admin pubkey "$work/key.pub" >/dev/null || fail "admin: pubkey"
-for _ in 1 2 3 4 5; do reader "SCAN alice-finger"; done
-admin -t 60 enroll alice right-index >"$work/enroll.out" 2>&1 || fail "enroll: $(cat "$work/enroll.out")"
+# The fingers' images, each finger grown once: 1 alice, 2 bob, 3 mallory.
+for f in 1 2 3; do
+	"$synth" "$f" 1 2 3 4 5 >"$work/f$f.enroll" && "$synth" "$f" 11 >"$work/f$f.11" &&
+		"$synth" "$f" 12 >"$work/f$f.12" || fail "fp_synth $f"
+done
+put() { cat "$1" >&7 || fail "the test reader's port: $1"; }
+put "$work/f1.enroll"
+admin -t 120 enroll alice right-index >"$work/enroll.out" 2>&1 || fail "enroll alice: $(cat "$work/enroll.out")"
+put "$work/f2.enroll"
+admin -t 120 enroll bob right-index >"$work/enroll.out" 2>&1 || fail "enroll bob: $(cat "$work/enroll.out")"
+put "$work/f2.11"
+out=$(admin -k "$work/key.pub" identify) || fail "identify bob's finger: $out"
+case $out in *'"match":true'*'"user":"bob"'*) ;; *) fail "identify bob's finger: $out" ;; esac
+echo "alice and bob enrolled from 5 images each; a new image of bob's finger identified as bob"
 chain=$(awk '$1 == "chain" { print $2 }' "$work/img/measurement")
 
 # The guest: three PAM services on the one module. vapp-fp is the real one
@@ -124,16 +144,16 @@ step() { # CMD USER: runs a step in the guest; its PT line in $pt
 	pt=$(grep -a "^PT " "$console" | sed -n "${n}p")
 }
 
-reader "SCAN alice-finger"
+put "$work/f1.11"
 step pam alice
 case $pt in *"rc=0 "*"successfully authenticated"*) ;; *) fail "alice's finger: $pt" ;; esac
 echo "alice's finger, pamtester in the guest: authenticated (${pt#*ms=})"
-reader "SCAN mallory-finger"
+put "$work/f3.11"
 step pam alice
 case $pt in *"rc=1 "*"Authentication failure"*) ;; *) fail "mallory's finger: $pt" ;; esac
 echo "mallory's finger: refused"
 
-reader "SCAN alice-finger"
+put "$work/f1.12"
 step rec alice
 case $pt in *"rc=0 "*"successfully authenticated"*) ;; *) fail "the recorded login: $pt" ;; esac
 grep -a "^RECORDED" "$console" | grep -aq "^RECORDED [1-9][0-9]* [1-9][0-9]*" ||

@@ -3,10 +3,12 @@
 #   fp_vm_init          checks the tools (exit 77 without them), makes $work
 #                       (removed on exit), builds the test image into
 #                       $work/img: the production manifest plus the test
-#                       reader's port (vapp.fp-reader) and --test-reader
+#                       reader's port (vapp.fp-reader) and $FP_READER
+#                       (--test-reader, the default, or --test-image-reader)
 #   fp_vappd_up GUEST...  vappd with $work/policy and those guests' gates
 #   fp_reader_up NAME   a connection to NAME's test reader port that stays
 #                       open (fd 7); reader CMD writes one command to it
+#                       (the image reader's records: cat FILE >&7)
 #   fail MSG, left
 # Clean-up (the exit trap, or guest.sh's when it is sourced first): vappd, the QEMUs in $work/qemu.pids, $pids, $work.
 . tests/lib/vappd.sh
@@ -54,13 +56,13 @@ fp_vm_init() {
 	cp appliances/fingerprint/fingerprint.proto "$work/src/"
 	# The test reader: a port and the option, after the daemon's command;
 	# a sanitized daemon's initramfs needs more memory to unpack.
-	awk -v mem="$([ "${SAN:-0}" = 1 ] && echo 384 || echo 0)" '
+	awk -v opt="${FP_READER:---test-reader}" -v mem="$([ "${SAN:-0}" = 1 ] && echo 384 || echo 0)" '
 		/^memory:/ && mem > 0 { print "memory: " mem; next }
 		/^  channels: \[vapp.fingerprint\]$/ { print "  channels: [vapp.fingerprint, vapp.fp-reader]"; next }
 		{ print }
-		/^    - \/var\/lib\/fingerprint$/ && !done { print "    - --test-reader"; print "    - /dev/virtio-ports/vapp.fp-reader"; done = 1 }
+		/^    - \/var\/lib\/fingerprint$/ && !done { print "    - " opt; print "    - /dev/virtio-ports/vapp.fp-reader"; done = 1 }
 	' appliances/fingerprint/manifest.yaml >"$work/src/manifest.yaml"
-	grep -q -- "--test-reader" "$work/src/manifest.yaml" && grep -q "vapp.fp-reader\]" "$work/src/manifest.yaml" ||
+	grep -q -- "${FP_READER:---test-reader}" "$work/src/manifest.yaml" && grep -q "vapp.fp-reader\]" "$work/src/manifest.yaml" ||
 		fail "the test manifest was not made (has the production manifest changed?)"
 	timeout 300 "$vapp" build -D "BUILD=$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
 		>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
