@@ -6,7 +6,7 @@
 #                        median of 200; baseline: libfprint's own verify in
 #                        one process, the same way (fp_bench direct)
 #   fp_verify_p90_ms     the same, 90th percentile
-# The VM figures (fp_image_bytes, fp_ram_floor_mib) are not measured yet.
+# The image's figures (fp_image_bytes, fp_ram_floor_mib): bench_fp_image.sh.
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
 json=
