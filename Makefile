@@ -119,6 +119,7 @@ include manifest/rules.mk
 include appliances/firewall/rules.mk
 include appliances/voip/rules.mk
 include appliances/fingerprint/rules.mk
+include appliances/usb-proxy/rules.mk
 include runtime/policy/rules.mk
 include runtime/vappd/rules.mk
 include sdk/rules.mk
