@@ -1,14 +1,32 @@
-# appliances/usb-proxy: the USB proxy appliance (vapp.usb.v1.UsbProxy).
-# Built so far: the protocol, the data stream's opening line (common/,
-# both sides), and the daemon's device reader and device rules (daemon/),
-# as libvapp-usbd.a for its tests.
+# appliances/usb-proxy: the USB proxy appliance (vapp.usb.v1.UsbProxy):
+# its daemon (vapp-usbd, in the appliance), the guest side (vapp-usb), and
+# what both use (common/: the data stream's opening line). The daemon's
+# parts but main.c are libvapp-usbd.a, which its tests link too.
 USB_PROTO := appliances/usb-proxy/usb.proto
+USB_DAEMON := $(BUILD)/bin/vapp-usbd
+USB_CLI := $(BUILD)/bin/vapp-usb
 USB_LIB := $(BUILD)/lib/libvapp-usbd.a
-USB_LIB_OBJS := $(call objs-of,$(USB_PROTO) $(sort $(wildcard appliances/usb-proxy/common/*.c)) \
-	$(sort $(wildcard appliances/usb-proxy/daemon/*.c)))
+USB_COMMON_OBJS := $(call objs-of,$(USB_PROTO) $(sort $(wildcard appliances/usb-proxy/common/*.c)))
+USB_LIB_OBJS := $(USB_COMMON_OBJS) $(call objs-of,$(filter-out %/main.c, \
+	$(sort $(wildcard appliances/usb-proxy/daemon/*.c))))
+USB_MAIN_OBJS := $(call objs-of,appliances/usb-proxy/daemon/main.c)
+USB_CLI_OBJS := $(call objs-of,$(sort $(wildcard appliances/usb-proxy/guest/*.c)))
+PROGRAMS += $(USB_DAEMON) $(USB_CLI)
 LIBS += $(USB_LIB)
-$(USB_LIB_OBJS): | $(call gen-headers-of,$(USB_PROTO))
-$(USB_LIB_OBJS): INCLUDES += -Iappliances/usb-proxy/common -Iappliances/usb-proxy/daemon
+USB_ALL_OBJS := $(USB_LIB_OBJS) $(USB_MAIN_OBJS) $(USB_CLI_OBJS)
+$(USB_ALL_OBJS): | $(call gen-headers-of,$(USB_PROTO))
+$(USB_ALL_OBJS): INCLUDES += -Iappliances/usb-proxy/common -Iappliances/usb-proxy/daemon \
+	-Iappliances/usb-proxy/guest
+
+$(USB_DAEMON): $(USB_MAIN_OBJS) $(USB_LIB) $(VRPC_LIBS) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(USB_MAIN_OBJS) $(USB_LIB) $(VRPC_LDLIBS) $(UTIL_LIB)
+
+$(USB_CLI): $(USB_CLI_OBJS) $(USB_COMMON_OBJS) $(VRPC_LIBS) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(USB_CLI_OBJS) $(USB_COMMON_OBJS) $(VRPC_LDLIBS) $(UTIL_LIB)
 
 $(USB_LIB): $(USB_LIB_OBJS)
 	$(call msg,AR,$@)

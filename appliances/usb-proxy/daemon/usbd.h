@@ -5,6 +5,9 @@
  *   devices.c  the devices on the appliance's buses, read from sysfs; the
  *              strings a device reports about itself made harmless
  *   rules.c    the device rules: which guest may have which device
+ *   export.c   a device handed to the kernel's usbip-host, and back
+ *   service.c  vapp.usb.v1.UsbProxy
+ *   main.c     options, the loop
  */
 #ifndef VAPP_USBD_H
 #define VAPP_USBD_H
@@ -12,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "appliances/usb-proxy/usb.pb-c.h"
 
 /* ---- devices.c ---- */
 
@@ -79,5 +84,70 @@ int usb_rules_parse(const char *text, size_t len, const char *name, struct usb_r
  * 0 when none fit (then no). */
 bool usb_rules_allow(const struct usb_rules *rules, const char *guest, const struct usb_dev *d,
 		     int *rule);
+
+/* ---- service.c ---- */
+
+#define VAPP_USBD_VERSION "0.1.0"
+
+struct vrpc_loop;
+
+/* A holder's Send, its bytes not all with the kernel yet. */
+struct send_op {
+	void *data;                /* the call */
+	Vapp__Usb__V1__SendReply_Closure closure;
+	uint8_t *buf;
+	size_t len, off;
+	struct send_op *next;
+};
+
+/* A device given to a guest: its Attach call streams what the kernel
+ * sends on fd; the guest's Sends are written there. */
+struct attachment {
+	struct usbd *u;
+	struct usb_dev dev;
+	char guest[80];
+	int fd;
+	short events;
+	void *call;
+	Vapp__Usb__V1__DeviceData_Closure closure;
+	struct send_op *sends, **sends_tail;
+	int n_sends;
+	struct attachment *next;
+};
+
+struct watcher {
+	void *data;
+	Vapp__Usb__V1__DeviceEvent_Closure closure;
+	struct watcher *next;
+};
+
+struct usbd {
+	Vapp__Usb__V1__UsbProxy_Service svc;
+	struct vrpc_loop *loop;
+	char sysfs[256];           /* /sys/bus/usb/devices */
+	struct usb_rules rules;
+	struct usb_dev devs[USB_MAX_DEVICES]; /* the last scan */
+	int n_devs;
+	struct attachment *atts;
+	struct watcher *watchers;
+	int uevent_fd;
+	int rescan_timer;
+};
+
+int usbd_init(struct usbd *u, struct vrpc_loop *loop, const char *sysfs);
+/** Gives every device back (their streams end). */
+void usbd_fini(struct usbd *u);
+
+/* ---- export.c ---- */
+
+/** Is the kernel's usbip-host driver there (the module loaded)? */
+bool usb_export_available(void);
+/** Binds @p d to usbip-host and gives the kernel one end of a socketpair:
+ * *@p fd (non-blocking) is the other, carrying USB/IP. @return 0, or
+ * -errno with the step that failed in @p why (nothing left bound). */
+int usb_export_start(const struct usb_dev *d, int *fd, char *why, size_t whylen);
+/** Takes the device back from usbip-host and lets its own driver probe it
+ * again; harmless on a device that is not exported or gone. */
+void usb_export_stop(const char *busid);
 
 #endif

@@ -1,0 +1,103 @@
+/*
+ * export.c - a device handed to the kernel's usbip-host and back.
+ *
+ * Out, as usbip's own tools do it: the busid added to usbip-host's
+ * match_busid (so that only this device is taken), the device unbound from
+ * its driver and bound to usbip-host, then one end of a socketpair written
+ * to the device's usbip_sockfd: from then on the kernel sends and reads
+ * USB/IP on it, and the daemon only moves bytes between the other end and
+ * the guest. Back: usbip_sockfd -1 (the kernel lets go of the socket),
+ * unbound from usbip-host, the busid deleted from match_busid, and the
+ * device probed again so its own driver has it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "usbd.h"
+
+#define BUS "/sys/bus/usb"
+
+static int put(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	err = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
+	close(fd);
+	return err;
+}
+
+bool usb_export_available(void)
+{
+	return access(BUS "/drivers/usbip-host/bind", W_OK) == 0;
+}
+
+int usb_export_start(const struct usb_dev *d, int *fd, char *why, size_t whylen)
+{
+	char path[256], line[64];
+	int sv[2], err;
+
+	if (!usb_busid_ok(d->busid))
+		return -EINVAL;
+	snprintf(line, sizeof(line), "add %s", d->busid);
+	if ((err = put(BUS "/drivers/usbip-host/match_busid", line))) {
+		snprintf(why, whylen, "usbip-host: match_busid: %s", strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), BUS "/devices/%s/driver/unbind", d->busid);
+	if (access(path, F_OK) == 0 && (err = put(path, d->busid)) && err != -ENODEV) {
+		snprintf(why, whylen, "unbinding %s from %s: %s", d->busid, d->driver, strerror(-err));
+		goto undo;
+	}
+	if ((err = put(BUS "/drivers/usbip-host/bind", d->busid))) {
+		snprintf(why, whylen, "binding %s to usbip-host: %s", d->busid, strerror(-err));
+		goto undo;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		err = -errno;
+		snprintf(why, whylen, "socketpair: %s", strerror(errno));
+		goto undo;
+	}
+	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_sockfd", d->busid);
+	snprintf(line, sizeof(line), "%d", sv[1]);
+	err = put(path, line);
+	close(sv[1]); /* the kernel holds its own reference */
+	if (err) {
+		close(sv[0]);
+		snprintf(why, whylen, "usbip_sockfd of %s: %s", d->busid, strerror(-err));
+		goto undo;
+	}
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK)) {
+		err = -errno;
+		close(sv[0]);
+		usb_export_stop(d->busid);
+		return err;
+	}
+	*fd = sv[0];
+	return 0;
+undo:
+	usb_export_stop(d->busid);
+	return err;
+}
+
+void usb_export_stop(const char *busid)
+{
+	char path[256], line[64];
+
+	if (!usb_busid_ok(busid))
+		return;
+	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_sockfd", busid);
+	put(path, "-1"); /* fails when never given one, or the device is gone */
+	put(BUS "/drivers/usbip-host/unbind", busid);
+	snprintf(line, sizeof(line), "del %s", busid);
+	put(BUS "/drivers/usbip-host/match_busid", line);
+	put(BUS "/drivers_probe", busid);
+}

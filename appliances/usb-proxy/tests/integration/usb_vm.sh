@@ -1,0 +1,238 @@
+#!/bin/bash
+# usb_vm.sh - the USB proxy appliance in its VM under vappd, with devices
+# QEMU emulates on the appliance's controller (a USB stick holding a file
+# of known SHA-256, and a keyboard), and two guest VMs (Debian's generic
+# kernel: vhci-hcd, usb-storage) that reach it only through vappd's broker
+# on their port vapp.usb:
+#   - the devices are listed with their ids, classes and strings;
+#   - alice (the device rules give her anything) attaches the stick: it
+#     appears in her VM as a disk, she mounts it read-only and the file's
+#     checksum matches; she lets go: the disk is gone from her VM and the
+#     stick is the appliance's again (driver "usb");
+#   - bob (the rules deny him mass storage) asks for the stick:
+#     PERMISSION_DENIED, and it stays in the appliance; he takes the
+#     keyboard, and alice (from the host, through her gate) detaches it:
+#     bob's vapp-usb ends cleanly and the keyboard's own driver has it again;
+#   - a hostile holder (the host's gate, allowed the keyboard) sends garbage
+#     as USB/IP: only the appliance's kernel parses it, drops the
+#     connection, and the daemon goes on answering;
+#   - alice holds the stick and the appliance's QEMU is killed: her
+#     vapp-usb ends, the disk leaves her VM (the vhci port freed); vappd
+#     boots the appliance again and the stick is listed, attached to no one.
+# Bounded by $USB_TEST_LIMIT seconds (default 500).
+# test-timeout: 560
+set -u
+cd "${TOP:-$(dirname "$0")/../../../..}"
+BUILD=${BUILD:-build}
+limit=${USB_TEST_LIMIT:-500}
+start=$(date +%s)
+GUEST_KERNEL_PKG=linux-image-amd64
+. tests/lib/guest.sh
+. tests/lib/vappd.sh
+vapp=$BUILD/bin/vapp
+vappd=$BUILD/bin/vappd
+usb=$BUILD/bin/vapp-usb
+name=usb$$
+for t in qemu-system-x86_64 mke2fs; do
+	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "needs root (vappd runs QEMU as vapp-qemu)"; exit 77; }
+guest_kernel || { echo "no guest kernel: apt-get download $GUEST_KERNEL_PKG failed"; exit 77; }
+for b in "$vapp" "$vappd" "$usb" "$BUILD/bin/vapp-usbd"; do
+	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
+done
+left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
+work=$(mktemp -d /tmp/vapp-usb.XXXXXX)
+chmod 711 "$work" # QEMU runs as vapp-qemu, who must reach the run folder
+VAPPD_PID=
+cleanup() {
+	vappd_teardown "$VAPPD_PID" "$work/qemu.pids"
+	[ -n "${USB_KEEP:-}" ] || rm -rf "$work"
+}
+guest_on_exit cleanup
+fail() {
+	echo "FAIL: $*"
+	for f in "$work/vappd.log" "$work"/run/*/console.log "$work"/alice/console.log \
+		"$work"/bob/console.log; do
+		[ -f "$f" ] && { echo "--- ${f#"$work"/} (last 15 lines) ---"; tail -n 15 "$f"; }
+	done
+	exit 1
+}
+
+# The stick: ext2 with one file; QEMU (as vapp-qemu) reads it.
+mkdir -p "$work/stick" "$work/src"
+head -c 300000 /dev/urandom >"$work/stick/data.bin"
+sum=$(sha256sum <"$work/stick/data.bin" | cut -d' ' -f1)
+mke2fs -q -t ext2 -d "$work/stick" "$work/stick.img" 8M || fail "mke2fs"
+chmod 644 "$work/stick.img"
+# The test image: the production manifest, the test's own device rules,
+# and the emulated devices.
+cp appliances/usb-proxy/usb.proto "$work/src/"
+cat >"$work/src/rules" <<'EOF'
+bob    deny   class:08
+bob    allow  *
+alice  allow  *
+host   allow  usb:0627:*
+EOF
+# (A sanitized daemon's initramfs needs more memory to unpack.)
+sed -e "s|^  - source: rules.default|  - source: rules|" \
+	-e "s|^memory: .*|memory: $([ "${SAN:-0}" = 1 ] && echo 384 || echo 128)|" \
+	appliances/usb-proxy/manifest.yaml >"$work/src/manifest.yaml"
+cat >>"$work/src/manifest.yaml" <<EOF
+hypervisor:
+  qemu:
+    args: [-drive, "file=$work/stick.img,if=none,id=stick,format=raw,readonly=on",
+           -device, "usb-storage,drive=stick", -device, usb-kbd]
+EOF
+timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
+	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
+sed -n 's/^ *\(total\) .*MiB.*/  &/p' "$work/build.log"
+
+cat >"$work/policy" <<EOF
+vapp.usb.v1.UsbProxy alice $name allow
+vapp.usb.v1.UsbProxy bob $name allow
+vapp.usb.v1.UsbProxy host $name allow
+EOF
+"$vapp" policy check "$work/policy" >/dev/null || fail "the test's policy does not check"
+export VAPPD_SOCKET=$work/vappd.sock
+"$vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$work/run" --state-dir "$work/state" \
+	--trust-image-key --accel tcg --boot-timeout 120 --policy "$work/policy" \
+	--guest alice --guest bob >"$work/vappd.log" 2>&1 &
+VAPPD_PID=$!
+for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
+timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 ||
+	fail "vapp run: $(cat "$work/run.out")"
+vappd_qemu_pid "$name" >>"$work/qemu.pids"
+as_alice() { timeout 30 "$usb" -c "unix:$work/run/guests/alice.sock" "$@"; }
+dev_line() { # BUSID-OR-PRODUCT: the device's line in alice's list
+	as_alice list 2>/dev/null | grep -F "$1"
+}
+for _ in $(seq 100); do
+	[ "$(as_alice list 2>/dev/null | wc -l)" -ge 2 ] && break
+	sleep 0.3
+done
+stick=$(dev_line "QEMU USB HARDDRIVE" | sed -n 's/.*"busid":"\([^"]*\)".*/\1/p')
+kbd=$(dev_line "QEMU USB Keyboard" | sed -n 's/.*"busid":"\([^"]*\)".*/\1/p')
+[ -n "$stick" ] && [ -n "$kbd" ] || fail "the devices: $(as_alice list 2>&1)"
+case $(dev_line "$stick") in *'"productId":1,"interfaceClasses":[8]'*'"allowed":true'*'"driver":"usb"'*) ;;
+*) fail "the stick: $(dev_line "$stick")" ;; esac
+echo "devices: the stick at $stick (class 08), the keyboard at $kbd (class 03)"
+
+# The guests: BusyBox, vapp-usb, the modules for a USB disk.
+mods=()
+for m in $(guest_serial_modules) vhci_hcd usb_storage sd_mod ext4 crc32c_generic; do mods+=(-m "$m"); done
+cat >"$work/alice.rc" <<EOF
+# Run in the background as itself (not in a function's subshell), so
+# that kill reaches vapp-usb.
+vu=/bin/vapp-usb
+export VAPP_USB_ADDR=serial:/dev/virtio-ports/vapp.usb
+disk() { i=0; while [ ! -b /dev/sda ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; }
+\$vu attach $stick >/tmp/attach.out 2>&1 &
+ap=\$!
+disk
+mkdir -p /mnt
+if mount -t ext4 -o ro /dev/sda /mnt; then
+	echo "ALICE-SUM \$(sha256sum </mnt/data.bin | cut -d' ' -f1)"
+	umount /mnt
+else
+	echo "ALICE-SUM none: \$(ls /dev/sd* 2>&1) \$(cat /tmp/attach.out)"
+fi
+kill -TERM \$ap
+wait \$ap
+echo "ALICE-LET-GO rc=\$? \$(tr '\n' ' ' </tmp/attach.out)"
+i=0; while [ -b /dev/sda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "ALICE-DISK-AFTER \$(ls /dev/sda 2>/dev/null || echo gone)"
+# Again, held until the appliance dies.
+\$vu attach $stick >/tmp/attach2.out 2>&1 &
+ap=\$!
+disk
+echo "ALICE-HOLD \$(ls /dev/sda 2>/dev/null)"
+wait \$ap
+echo "ALICE-END rc=\$? \$(tr '\n' ' ' </tmp/attach2.out)"
+i=0; while [ -b /dev/sda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "ALICE-DISK-END \$(ls /dev/sda 2>/dev/null || echo gone)"
+EOF
+cat >"$work/bob.rc" <<EOF
+vu=/bin/vapp-usb
+export VAPP_USB_ADDR=serial:/dev/virtio-ports/vapp.usb
+out=\$(\$vu attach $stick 2>&1)
+echo "BOB-STICK \$out rc=\$?"
+\$vu attach $kbd >/tmp/kbd.out 2>&1 &
+kp=\$!
+i=0; while ! grep -q attached /tmp/kbd.out && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "BOB-HOLD \$(cat /tmp/kbd.out)"
+wait \$kp
+echo "BOB-END rc=\$? \$(tr '\n' ' ' </tmp/kbd.out)"
+EOF
+for g in alice bob; do
+	guest_initramfs "$work/$g.gz" "$work/$g.rc" "${mods[@]}" -b "$usb" || fail "initramfs for $g"
+done
+gate() { # GUEST: QEMU args joining the guest's port vapp.usb to vappd's gate
+	local bus=virtio-serial-device
+	[ "$GUEST_MACHINE" = pc ] && bus=virtio-serial-pci
+	echo "-device $bus -chardev socket,id=gate,path=$work/run/guests/$1.sock,reconnect=1 -device virtserialport,chardev=gate,name=vapp.usb"
+}
+
+# bob first: refused the stick; holds the keyboard until alice detaches it.
+# shellcheck disable=SC2046
+guest_boot "$work/bob" "$work/bob.gz" $(gate bob)
+echo "$GUEST_PID" >>"$work/qemu.pids"
+guest_wait "BOB-HOLD" 150 || fail "bob did not get the keyboard"
+grep -aq "BOB-STICK vapp-usb: PERMISSION_DENIED: the device rules deny $stick to bob (rule 1) rc=1" \
+	"$GUEST_DIR/console.log" || fail "bob and the stick: $(grep -a BOB-STICK "$GUEST_DIR/console.log")"
+case $(dev_line "$stick") in *'"attachedTo"'*) fail "the stick left the appliance: $(dev_line "$stick")" ;; esac
+case $(dev_line "$kbd") in *'"attachedTo":"bob"'*'"driver":"usbip-host"'*) ;;
+*) fail "the keyboard while bob has it: $(dev_line "$kbd")" ;; esac
+as_alice detach "$kbd" || fail "alice could not detach the keyboard"
+guest_wait "BOB-END" 30 || fail "bob's vapp-usb did not end"
+grep -aq "BOB-END rc=0 attached $kbd.*detached $kbd" "$GUEST_DIR/console.log" ||
+	fail "bob's end: $(grep -a BOB-END "$GUEST_DIR/console.log")"
+grep -aq "$kbd (0627:0001) back from bob: detached by alice" "$work/run/$name/console.log" ||
+	fail "the appliance did not say who detached the keyboard"
+for _ in $(seq 50); do case $(dev_line "$kbd") in *'"driver":"usb"'*) break ;; esac; sleep 0.2; done
+case $(dev_line "$kbd") in *'"attachedTo"'*) fail "the keyboard: $(dev_line "$kbd")" ;; *'"driver":"usb"'*) ;;
+*) fail "the keyboard was not given back to its driver: $(dev_line "$kbd")" ;; esac
+echo "bob: the stick refused (rule 1), the keyboard held, then detached by alice and driven by the appliance again"
+guest_stop
+
+# A hostile holder: the host takes the keyboard and sends garbage.
+"$vapp" call "$name" Attach "{\"busid\": \"$kbd\"}" >"$work/host-attach.out" 2>&1 &
+hp=$!
+for _ in $(seq 50); do grep -q '"data"' "$work/host-attach.out" && break; sleep 0.2; done
+grep -q '"data"' "$work/host-attach.out" || fail "the host's Attach: $(cat "$work/host-attach.out")"
+junk=$(head -c 4096 /dev/urandom | base64 -w0)
+"$vapp" call "$name" Send "{\"busid\": \"$kbd\", \"data\": \"$junk\"}" >/dev/null 2>&1
+printf '\xff\xff\xff\xff%.0s' $(seq 64) | base64 -w0 >"$work/junk2"
+"$vapp" call "$name" Send "{\"busid\": \"$kbd\", \"data\": \"$(cat "$work/junk2")\"}" >/dev/null 2>&1
+for _ in $(seq 50); do kill -0 "$hp" 2>/dev/null || break; sleep 0.2; done
+kill "$hp" 2>/dev/null
+wait "$hp" 2>/dev/null
+out=$(as_alice status) || fail "the daemon does not answer after the garbage"
+case $out in *'"attached"'*) fail "still attached after the garbage: $out" ;; esac
+grep -aq "back from host" "$work/run/$name/console.log" || fail "the garbage: $(tail -n 5 "$work/run/$name/console.log")"
+oops=$(grep -ac "Oops\|BUG:\|RIP:" "$work/run/$name/console.log")
+echo "garbage from a holder: the appliance's kernel dropped it ($(grep -a 'back from host' "$work/run/$name/console.log" | tail -n 1 | sed 's/.*: //'); $oops oops lines from the appliance's kernel), the daemon answers"
+
+# alice: the stick, mounted and read; let go; held again; the appliance killed.
+# shellcheck disable=SC2046
+guest_boot "$work/alice" "$work/alice.gz" $(gate alice)
+echo "$GUEST_PID" >>"$work/qemu.pids"
+guest_wait "ALICE-HOLD" 200 || fail "alice did not get through"
+c=$GUEST_DIR/console.log
+grep -aq "ALICE-SUM $sum" "$c" || fail "the file on the stick: $(grep -a ALICE-SUM "$c") (want $sum)"
+grep -aq "ALICE-LET-GO rc=0 attached $stick.*detached $stick" "$c" || fail "alice let go: $(grep -a ALICE-LET-GO "$c")"
+grep -aq "ALICE-DISK-AFTER gone" "$c" || fail "the disk stayed: $(grep -a ALICE-DISK-AFTER "$c")"
+grep -aq "ALICE-HOLD /dev/sda" "$c" || fail "alice's second attach: $(grep -a ALICE-HOLD "$c")"
+echo "alice: the stick mounted read-only in her VM, the file's SHA-256 matches; let go, the disk left her VM"
+pid1=$(vappd_qemu_pid "$name")
+kill -9 "$pid1"
+guest_wait "ALICE-DISK-END" 60 || fail "alice's vapp-usb did not end with the appliance"
+grep -aq "ALICE-END rc=1 .*UNAVAILABLE" "$c" || fail "alice's end: $(grep -a ALICE-END "$c")"
+grep -aq "ALICE-DISK-END gone" "$c" || fail "the disk stayed after the appliance died"
+pid2=$(vappd_wait_restarted "$name" "$pid1" 120) || fail "vappd did not boot the appliance again"
+echo "$pid2" >>"$work/qemu.pids"
+for _ in $(seq 100); do dev_line "$stick" | grep -q '"driver":"usb"' && break; sleep 0.3; done
+case $(dev_line "$stick") in *'"attachedTo"'*) fail "after the restart: $(dev_line "$stick")" ;;
+*'"driver":"usb"'*) ;; *) fail "the stick after the restart: $(dev_line "$stick")" ;; esac
+echo "the appliance killed: alice's vapp-usb ended (UNAVAILABLE), the disk left her VM; booted again, the stick is the appliance's"
+echo "usb_vm: passed in $(( $(date +%s) - start )) s"
