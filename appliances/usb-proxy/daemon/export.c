@@ -8,11 +8,14 @@
  * USB/IP on it, and the daemon only moves bytes between the other end and
  * the guest. Back: usbip_sockfd -1 (the kernel lets go of the socket),
  * unbound from usbip-host, the busid deleted from match_busid, and the
- * device probed again so its own driver has it.
+ * device probed again so its own driver has it. The daemon closes its end
+ * of the socket only after that (service.c): its close would start the
+ * kernel's error path while the unbind runs.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +23,8 @@
 #include "usbd.h"
 
 #define BUS "/sys/bus/usb"
+#define STOP_WAIT_MS 3000
+#define SETTLE_MS 200
 
 static int put(const char *path, const char *text)
 {
@@ -88,14 +93,35 @@ undo:
 	return err;
 }
 
+/* usbip_status: 1 available, 2 used (a connection), 3 error. */
+static int status_of(const char *busid)
+{
+	char path[256], buf[8] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_status", busid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoi(buf) : -1;
+}
+
 void usb_export_stop(const char *busid)
 {
 	char path[256], line[64];
 
 	if (!usb_busid_ok(busid))
 		return;
+	/* The kernel's own way down first, and then wait until its event
+	 * handler has shut the connection and reset the device: unbinding
+	 * while that handler runs crashes Debian 12's usbip-host (an oops in
+	 * usbip_core's event_handler, seen here when a guest let go). */
 	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_sockfd", busid);
 	put(path, "-1"); /* fails when never given one, or the device is gone */
+	for (int i = 0; i < STOP_WAIT_MS / 20 && status_of(busid) == 2; i++)
+		usleep(20000);
+	usleep(SETTLE_MS * 1000);
 	put(BUS "/drivers/usbip-host/unbind", busid);
 	snprintf(line, sizeof(line), "del %s", busid);
 	put(BUS "/drivers/usbip-host/match_busid", line);

@@ -139,8 +139,8 @@ static void end_attachment(struct attachment *a, int status, const char *why)
 	if (*pp)
 		*pp = a->next;
 	vrpc_loop_del_fd(u->loop, a->fd);
+	usb_export_stop(a->dev.busid); /* then our end: see export.c */
 	close(a->fd);
-	usb_export_stop(a->dev.busid);
 	while (a->sends) {
 		struct send_op *op = a->sends;
 
@@ -302,6 +302,10 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 		FAIL(data, closure, VRPC_NOT_FOUND, "no device %s", in->busid);
 		return;
 	}
+	/* A holder that let go a moment ago: its cancel came before this call,
+	 * the next tick would have seen it. */
+	if ((a = attachment_of(u, in->busid)) && vrpc_call_cancelled(vrpc_call_of(a->call)))
+		end_attachment(a, VRPC_CANCELLED, "the guest let go (or went away)");
 	if ((a = attachment_of(u, in->busid))) {
 		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "%s is attached to %s", in->busid,
 		     a->guest);

@@ -227,7 +227,9 @@ static void on_sent(void *ud, const ProtobufCMessage *msg, bool done, int status
 	if (!done)
 		return;
 	s->inflight--;
-	if (status != VRPC_OK && !s->send_failed) {
+	/* Once the stream has ended the device is gone: sends still in flight
+	 * are refused, and that is no news. */
+	if (status != VRPC_OK && !s->send_failed && !s->done) {
 		s->send_failed = true;
 		fprintf(stderr, "vapp-usb: send: %s: %s\n", vrpc_status_name(status),
 			message ? message : "");

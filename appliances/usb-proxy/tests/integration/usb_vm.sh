@@ -23,94 +23,17 @@
 # test-timeout: 560
 set -u
 cd "${TOP:-$(dirname "$0")/../../../..}"
-BUILD=${BUILD:-build}
 limit=${USB_TEST_LIMIT:-500}
-start=$(date +%s)
-GUEST_KERNEL_PKG=linux-image-amd64
-. tests/lib/guest.sh
-. tests/lib/vappd.sh
-vapp=$BUILD/bin/vapp
-vappd=$BUILD/bin/vappd
-usb=$BUILD/bin/vapp-usb
+. appliances/usb-proxy/tests/lib/usb_rig.sh
 name=usb$$
-for t in qemu-system-x86_64 mke2fs; do
-	command -v "$t" >/dev/null || { echo "$t is not installed"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "needs root (vappd runs QEMU as vapp-qemu)"; exit 77; }
-guest_kernel || { echo "no guest kernel: apt-get download $GUEST_KERNEL_PKG failed"; exit 77; }
-for b in "$vapp" "$vappd" "$usb" "$BUILD/bin/vapp-usbd"; do
-	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
-done
-left() { local l=$(( limit - ($(date +%s) - start) )); echo $(( l > 0 ? l : 1 )); }
-work=$(mktemp -d /tmp/vapp-usb.XXXXXX)
-chmod 711 "$work" # QEMU runs as vapp-qemu, who must reach the run folder
-VAPPD_PID=
-cleanup() {
-	vappd_teardown "$VAPPD_PID" "$work/qemu.pids"
-	[ -n "${USB_KEEP:-}" ] || rm -rf "$work"
-}
-guest_on_exit cleanup
-fail() {
-	echo "FAIL: $*"
-	for f in "$work/vappd.log" "$work"/run/*/console.log "$work"/alice/console.log \
-		"$work"/bob/console.log; do
-		[ -f "$f" ] && { echo "--- ${f#"$work"/} (last 15 lines) ---"; tail -n 15 "$f"; }
-	done
-	exit 1
-}
-
-# The stick: ext2 with one file; QEMU (as vapp-qemu) reads it.
-mkdir -p "$work/stick" "$work/src"
-head -c 300000 /dev/urandom >"$work/stick/data.bin"
-sum=$(sha256sum <"$work/stick/data.bin" | cut -d' ' -f1)
-mke2fs -q -t ext2 -d "$work/stick" "$work/stick.img" 8M || fail "mke2fs"
-chmod 644 "$work/stick.img"
-# The test image: the production manifest, the test's own device rules,
-# and the emulated devices.
-cp appliances/usb-proxy/usb.proto "$work/src/"
-cat >"$work/src/rules" <<'EOF'
-bob    deny   class:08
+usb_rig_init
+usb_stick 8
+usb_image "bob    deny   class:08
 bob    allow  *
 alice  allow  *
-host   allow  usb:0627:*
-EOF
-# (A sanitized daemon's initramfs needs more memory to unpack.)
-sed -e "s|^  - source: rules.default|  - source: rules|" \
-	-e "s|^memory: .*|memory: $([ "${SAN:-0}" = 1 ] && echo 384 || echo 128)|" \
-	appliances/usb-proxy/manifest.yaml >"$work/src/manifest.yaml"
-cat >>"$work/src/manifest.yaml" <<EOF
-hypervisor:
-  qemu:
-    args: [-drive, "file=$work/stick.img,if=none,id=stick,format=raw,readonly=on",
-           -device, "usb-storage,drive=stick", -device, usb-kbd]
-EOF
-timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
-	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
+host   allow  usb:0627:*"
 sed -n 's/^ *\(total\) .*MiB.*/  &/p' "$work/build.log"
-
-cat >"$work/policy" <<EOF
-vapp.usb.v1.UsbProxy alice $name allow
-vapp.usb.v1.UsbProxy bob $name allow
-vapp.usb.v1.UsbProxy host $name allow
-EOF
-"$vapp" policy check "$work/policy" >/dev/null || fail "the test's policy does not check"
-export VAPPD_SOCKET=$work/vappd.sock
-"$vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$work/run" --state-dir "$work/state" \
-	--trust-image-key --accel tcg --boot-timeout 120 --policy "$work/policy" \
-	--guest alice --guest bob >"$work/vappd.log" 2>&1 &
-VAPPD_PID=$!
-for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
-timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 ||
-	fail "vapp run: $(cat "$work/run.out")"
-vappd_qemu_pid "$name" >>"$work/qemu.pids"
-as_alice() { timeout 30 "$usb" -c "unix:$work/run/guests/alice.sock" "$@"; }
-dev_line() { # BUSID-OR-PRODUCT: the device's line in alice's list
-	as_alice list 2>/dev/null | grep -F "$1"
-}
-for _ in $(seq 100); do
-	[ "$(as_alice list 2>/dev/null | wc -l)" -ge 2 ] && break
-	sleep 0.3
-done
+usb_vappd_up "$name" alice bob
 stick=$(dev_line "QEMU USB HARDDRIVE" | sed -n 's/.*"busid":"\([^"]*\)".*/\1/p')
 kbd=$(dev_line "QEMU USB Keyboard" | sed -n 's/.*"busid":"\([^"]*\)".*/\1/p')
 [ -n "$stick" ] && [ -n "$kbd" ] || fail "the devices: $(as_alice list 2>&1)"
@@ -119,8 +42,7 @@ case $(dev_line "$stick") in *'"productId":1,"interfaceClasses":[8]'*'"allowed":
 echo "devices: the stick at $stick (class 08), the keyboard at $kbd (class 03)"
 
 # The guests: BusyBox, vapp-usb, the modules for a USB disk.
-mods=()
-for m in $(guest_serial_modules) vhci_hcd usb_storage sd_mod ext4 crc32c_generic; do mods+=(-m "$m"); done
+read -ra mods <<<"$(usb_guest_mods | tr '\n' ' ')"
 cat >"$work/alice.rc" <<EOF
 # Run in the background as itself (not in a function's subshell), so
 # that kill reaches vapp-usb.
@@ -167,15 +89,10 @@ EOF
 for g in alice bob; do
 	guest_initramfs "$work/$g.gz" "$work/$g.rc" "${mods[@]}" -b "$usb" || fail "initramfs for $g"
 done
-gate() { # GUEST: QEMU args joining the guest's port vapp.usb to vappd's gate
-	local bus=virtio-serial-device
-	[ "$GUEST_MACHINE" = pc ] && bus=virtio-serial-pci
-	echo "-device $bus -chardev socket,id=gate,path=$work/run/guests/$1.sock,reconnect=1 -device virtserialport,chardev=gate,name=vapp.usb"
-}
 
 # bob first: refused the stick; holds the keyboard until alice detaches it.
 # shellcheck disable=SC2046
-guest_boot "$work/bob" "$work/bob.gz" $(gate bob)
+guest_boot "$work/bob" "$work/bob.gz" $(usb_gate bob)
 echo "$GUEST_PID" >>"$work/qemu.pids"
 guest_wait "BOB-HOLD" 150 || fail "bob did not get the keyboard"
 grep -aq "BOB-STICK vapp-usb: PERMISSION_DENIED: the device rules deny $stick to bob (rule 1) rc=1" \
@@ -215,7 +132,7 @@ echo "garbage from a holder: the appliance's kernel dropped it ($(grep -a 'back 
 
 # alice: the stick, mounted and read; let go; held again; the appliance killed.
 # shellcheck disable=SC2046
-guest_boot "$work/alice" "$work/alice.gz" $(gate alice)
+guest_boot "$work/alice" "$work/alice.gz" $(usb_gate alice)
 echo "$GUEST_PID" >>"$work/qemu.pids"
 guest_wait "ALICE-HOLD" 200 || fail "alice did not get through"
 c=$GUEST_DIR/console.log
