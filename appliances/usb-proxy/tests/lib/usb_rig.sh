@@ -4,8 +4,8 @@
 #   usb_rig_init          checks the tools (exit 77 without them), makes
 #                         $work (removed on exit); guest.sh's kernel is
 #                         Debian's generic one (vhci-hcd, usb-storage)
-#   usb_stick MIB         $work/stick.img: ext2 holding data.bin of random
-#                         bytes (its SHA-256 in $sum), MIB MiB in all
+#   usb_stick MIB         $work/stick.img: ext2 holding data.bin, MIB MiB of
+#                         random bytes (its SHA-256 in $sum)
 #   usb_image RULES [MEM] $work/img: the production manifest with the device
 #                         rules RULES (text), the stick and a keyboard
 #   usb_vappd_up NAME GUEST...  vappd with those guests' gates, each allowed
@@ -58,9 +58,10 @@ usb_rig_init() {
 
 usb_stick() {
 	mkdir -p "$work/stick"
-	head -c $(( ($1 - 1) * 1024 * 1024 )) /dev/urandom >"$work/stick/data.bin"
+	head -c $(( $1 * 1024 * 1024 )) /dev/urandom >"$work/stick/data.bin"
 	sum=$(sha256sum <"$work/stick/data.bin" | cut -d' ' -f1)
-	mke2fs -q -t ext2 -d "$work/stick" "$work/stick.img" "$1M" || fail "mke2fs"
+	# Room for ext2's own blocks besides the file.
+	mke2fs -q -t ext2 -d "$work/stick" "$work/stick.img" "$(( $1 + $1 / 8 + 2 ))M" || fail "mke2fs"
 	chmod 644 "$work/stick.img" # QEMU (as vapp-qemu) reads it
 }
 
