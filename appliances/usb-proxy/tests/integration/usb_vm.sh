@@ -18,7 +18,10 @@
 #     connection, and the daemon goes on answering;
 #   - alice holds the stick and the appliance's QEMU is killed: her
 #     vapp-usb ends, the disk leaves her VM (the vhci port freed); vappd
-#     boots the appliance again and the stick is listed, attached to no one.
+#     boots the appliance again and the stick is listed, attached to no one;
+#   - the keyboard unplugged (QEMU's device_del) while the host holds it:
+#     the holder's stream ends, a watcher sees UNPLUG and the device is no
+#     longer listed; plugged again (device_add): PLUG, listed.
 # Bounded by $USB_TEST_LIMIT seconds (default 500).
 # test-timeout: 560
 set -u
@@ -152,4 +155,26 @@ for _ in $(seq 100); do dev_line "$stick" | grep -q '"driver":"usb"' && break; s
 case $(dev_line "$stick") in *'"attachedTo"'*) fail "after the restart: $(dev_line "$stick")" ;;
 *'"driver":"usb"'*) ;; *) fail "the stick after the restart: $(dev_line "$stick")" ;; esac
 echo "the appliance killed: alice's vapp-usb ended (UNAVAILABLE), the disk left her VM; booted again, the stick is the appliance's"
+# Unplugged while held, then plugged again.
+as_alice watch >"$work/watch.out" 2>&1 &
+wp=$!
+"$vapp" call "$name" Attach "{\"busid\": \"$kbd\"}" >"$work/held.out" 2>&1 &
+hp=$!
+for _ in $(seq 100); do dev_line "$kbd" | grep -q '"attachedTo":"host"' && break; sleep 0.2; done
+dev_line "$kbd" | grep -q '"attachedTo":"host"' || fail "the host did not get the keyboard: $(cat "$work/held.out")"
+qmp "$name" device_del '{"id": "kbd"}' >"$work/qmp.out" || fail "QMP device_del: $(cat "$work/qmp.out")"
+for _ in $(seq 100); do kill -0 "$hp" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$hp" 2>/dev/null && fail "the holder's stream did not end when the keyboard was unplugged"
+wait "$hp" && fail "the holder's call ended well though the device is gone: $(cat "$work/held.out")"
+grep -q UNAVAILABLE "$work/held.out" || fail "the holder's end: $(cat "$work/held.out")"
+for _ in $(seq 50); do grep -q '"kind":"UNPLUG".*"busid":"'"$kbd"'"' "$work/watch.out" && break; sleep 0.2; done
+grep -q '"kind":"UNPLUG".*"busid":"'"$kbd"'"' "$work/watch.out" || fail "no UNPLUG: $(cat "$work/watch.out")"
+dev_line "QEMU USB Keyboard" && fail "an unplugged keyboard is listed"
+qmp "$name" device_add '{"driver": "usb-kbd", "id": "kbd2"}' >"$work/qmp.out" ||
+	fail "QMP device_add: $(cat "$work/qmp.out")"
+for _ in $(seq 50); do grep -q '"kind":"PLUG".*QEMU USB Keyboard' "$work/watch.out" && [ "$(grep -c '"kind":"PLUG".*Keyboard' "$work/watch.out")" -ge 2 ] && break; sleep 0.2; done
+[ "$(grep -c '"kind":"PLUG".*Keyboard' "$work/watch.out")" -ge 2 ] || fail "no PLUG for the new keyboard: $(cat "$work/watch.out")"
+dev_line "QEMU USB Keyboard" | grep -q '"driver":"usb"' || fail "the new keyboard: $(as_alice list)"
+kill "$wp" 2>/dev/null
+echo "unplugged while held: the holder's stream ended (UNAVAILABLE), UNPLUG seen; plugged again: PLUG, listed"
 echo "usb_vm: passed in $(( $(date +%s) - start )) s"

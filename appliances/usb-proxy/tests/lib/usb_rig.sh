@@ -12,6 +12,8 @@
 #                         the whole service, and the image running as NAME
 #   usb_gate GUEST        QEMU args joining a guest's port vapp.usb to its gate
 #   usb_guest_mods        -m args: what a guest needs for a USB disk
+#   qmp NAME CMD [ARGS]   one QMP command to the appliance's QEMU (the
+#                         keyboard's id is kbd)
 #   as_alice ARGS...      vapp-usb through alice's gate, from the host
 #   dev_line TEXT         the line of alice's list holding TEXT
 #   fail MSG, left
@@ -77,7 +79,7 @@ usb_image() { # RULES [MEMORY]
 hypervisor:
   qemu:
     args: [-drive, "file=$work/stick.img,if=none,id=stick,format=raw,readonly=on",
-           -device, "usb-storage,drive=stick", -device, usb-kbd]
+           -device, "usb-storage,drive=stick", -device, "usb-kbd,id=kbd"]
 EOF
 	timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
 		>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
@@ -119,6 +121,11 @@ usb_guest_mods() {
 	for m in $(guest_serial_modules) vhci_hcd usb_storage sd_mod ext4 crc32c_generic; do
 		echo "-m $m"
 	done
+}
+
+qmp() { # NAME COMMAND [ARGUMENTS-JSON]
+	printf '{"execute":"qmp_capabilities"}\n{"execute":"%s","arguments":%s}\n' "$2" "${3:-{\}}" |
+		timeout 10 socat -t 2 - "UNIX-CONNECT:$work/run/$1/qmp.sock"
 }
 
 as_alice() { timeout 30 "$usb" -c "unix:$work/run/guests/alice.sock" "$@"; }
