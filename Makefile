@@ -116,6 +116,7 @@ include image/rules.mk
 include builder/rules.mk
 include runtime/guest-init/rules.mk
 include manifest/rules.mk
+include appliances/common/rules.mk
 include appliances/firewall/rules.mk
 include appliances/voip/rules.mk
 include appliances/fingerprint/rules.mk

@@ -20,17 +20,17 @@ FPRINT_ISYSTEM := $(patsubst -I%,-isystem %,$(FPRINT_CFLAGS))
 FP_ALL_OBJS := $(FP_DAEMON_OBJS) $(FP_CHECK_OBJS) $(FP_CLIENT_OBJS) $(FP_CLI_OBJS)
 $(FP_ALL_OBJS): | $(call gen-headers-of,$(FP_PROTO))
 $(FP_ALL_OBJS): INCLUDES += -Iappliances/fingerprint/check
-$(FP_DAEMON_OBJS): INCLUDES += -Iappliances/fingerprint/daemon $(FPRINT_ISYSTEM)
+$(FP_DAEMON_OBJS): INCLUDES += -Iappliances/fingerprint/daemon $(FPRINT_ISYSTEM) $(APPLIANCE_INCLUDES)
 
 $(FP_CHECK_LIB): $(FP_CHECK_OBJS) $(FP_CLIENT_OBJS)
 	$(call msg,AR,$@)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(FP_DAEMON): $(FP_DAEMON_OBJS) $(FP_CHECK_LIB) $(VRPC_LIBS) $(UTIL_LIB)
+$(FP_DAEMON): $(FP_DAEMON_OBJS) $(FP_CHECK_LIB) $(APPLIANCE_LIB) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FP_DAEMON_OBJS) $(FP_CHECK_LIB) $(VRPC_LDLIBS) \
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FP_DAEMON_OBJS) $(FP_CHECK_LIB) $(APPLIANCE_LIB) $(VRPC_LDLIBS) \
 		$(UTIL_LIB) $(FPRINT_LIBS) $(CRYPTO_LIBS) -lpthread
 
 $(FP_CLI): $(FP_CLI_OBJS) $(FP_CHECK_LIB) $(VRPC_LIBS) $(UTIL_LIB)

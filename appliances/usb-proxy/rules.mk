@@ -15,13 +15,13 @@ PROGRAMS += $(USB_DAEMON) $(USB_CLI)
 LIBS += $(USB_LIB)
 USB_ALL_OBJS := $(USB_LIB_OBJS) $(USB_MAIN_OBJS) $(USB_CLI_OBJS)
 $(USB_ALL_OBJS): | $(call gen-headers-of,$(USB_PROTO))
-$(USB_ALL_OBJS): INCLUDES += -Iappliances/usb-proxy/common -Iappliances/usb-proxy/daemon \
+$(USB_ALL_OBJS): INCLUDES += -Iappliances/usb-proxy/common -Iappliances/usb-proxy/daemon $(APPLIANCE_INCLUDES) \
 	-Iappliances/usb-proxy/guest
 
-$(USB_DAEMON): $(USB_MAIN_OBJS) $(USB_LIB) $(VRPC_LIBS) $(UTIL_LIB)
+$(USB_DAEMON): $(USB_MAIN_OBJS) $(USB_LIB) $(APPLIANCE_LIB) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(USB_MAIN_OBJS) $(USB_LIB) $(VRPC_LDLIBS) $(UTIL_LIB)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(USB_MAIN_OBJS) $(USB_LIB) $(APPLIANCE_LIB) $(VRPC_LDLIBS) $(UTIL_LIB)
 
 $(USB_CLI): $(USB_CLI_OBJS) $(USB_COMMON_OBJS) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)
@@ -38,6 +38,7 @@ $(USB_LIB): $(USB_LIB_OBJS)
 USB_TEST_SRC_OBJS := $(call objs-of,$(wildcard appliances/usb-proxy/tests/*/*.c))
 USB_TEST_BINS := $(BUILD)/tests/unit/test_usb $(BUILD)/tests/fuzz/fuzz_usb_line \
 	$(BUILD)/tests/fuzz/fuzz_usb_rules
-$(USB_TEST_BINS): $(USB_LIB)
-$(USB_TEST_BINS): TEST_COMMON_OBJS += $(USB_LIB)
-$(USB_TEST_SRC_OBJS): INCLUDES += -Iappliances/usb-proxy/common -Iappliances/usb-proxy/daemon
+$(USB_TEST_BINS): $(USB_LIB) $(APPLIANCE_LIB)
+$(USB_TEST_BINS): TEST_COMMON_OBJS += $(USB_LIB) $(APPLIANCE_LIB) $(UTIL_LIB)
+$(USB_TEST_SRC_OBJS): INCLUDES += -Iappliances/usb-proxy/common -Iappliances/usb-proxy/daemon \
+	$(APPLIANCE_INCLUDES)

@@ -10,12 +10,12 @@ VOIP_CLI_OBJS := $(call objs-of,$(sort $(wildcard appliances/voip/cli/*.c)))
 PROGRAMS += $(VOIP_DAEMON) $(VOIP_CLI)
 
 $(VOIP_DAEMON_OBJS) $(VOIP_CLI_OBJS): | $(call gen-headers-of,$(VOIP_PROTO))
-$(VOIP_DAEMON_OBJS): INCLUDES += -Iappliances/voip/daemon
+$(VOIP_DAEMON_OBJS): INCLUDES += -Iappliances/voip/daemon $(APPLIANCE_INCLUDES)
 
-$(VOIP_DAEMON): $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS) $(UTIL_LIB)
+$(VOIP_DAEMON): $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(APPLIANCE_LIB) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) \
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(VOIP_DAEMON_OBJS) $(call objs-of,$(VOIP_PROTO)) $(APPLIANCE_LIB) \
 		$(VRPC_LDLIBS) $(UTIL_LIB) -lasound
 
 $(VOIP_CLI): $(VOIP_CLI_OBJS) $(call objs-of,$(VOIP_PROTO)) $(VRPC_LIBS)

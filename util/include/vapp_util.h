@@ -46,6 +46,10 @@ int vapp_rm_rf(const char *path);
 /* The first line of @p path, without its newline, into @p buf (cut to
  * @p len). @return 0, -EIO (empty), or -errno. */
 int vapp_read_line(const char *path, char *buf, size_t len);
+/* Writes @p text to the existing file @p path in one write(), as a sysfs
+ * or proc control file wants it (no create, no truncate). @return 0,
+ * -EIO when only part was taken, or -errno. */
+int vapp_write_text(const char *path, const char *text);
 /* Monotonic clock in milliseconds, for deadlines and timeouts. */
 uint64_t vapp_now_ms(void);
 /* The wall clock, in milliseconds since 1970 (for what is dated, not timed). */

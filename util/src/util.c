@@ -277,6 +277,20 @@ int vapp_rm_rf(const char *path)
 	return ret;
 }
 
+int vapp_write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	err = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
+	close(fd);
+	return err;
+}
+
 int vapp_read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");

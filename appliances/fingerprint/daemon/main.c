@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "vrpc.h"
 #include "fpd.h"
+#include "appliance.h"
 
 static const char usage[] =
 	"Usage: vapp-fpd [options] (--attach ADDR | --listen ADDR)...\n"
@@ -57,8 +57,7 @@ static const char usage[] =
 
 
 struct opts {
-	const char *attach[4], *listen[4];
-	int n_attach, n_listen;
+	struct appliance_addrs addrs;
 	const char *state, *measurement;
 	bool test_mode;
 	const char *test_reader;
@@ -86,12 +85,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'a':
 		case 'l':
-			if ((c == 'a' ? o->n_attach : o->n_listen) == 4)
+			if (appliance_addr_add(&o->addrs, c, optarg))
 				goto bad;
-			if (c == 'a')
-				o->attach[o->n_attach++] = optarg;
-			else
-				o->listen[o->n_listen++] = optarg;
 			break;
 		case 's': o->state = optarg; break;
 		case O_MEASUREMENT: o->measurement = optarg; break;
@@ -106,22 +101,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		default: goto bad;
 		}
 	}
-	if (optind == argc && (o->n_attach || o->n_listen))
+	if (optind == argc && (o->addrs.n_attach || o->addrs.n_listen))
 		return -1;
-	if (!o->n_attach && !o->n_listen)
+	if (!o->addrs.n_attach && !o->addrs.n_listen)
 		fputs("vapp-fpd: give --attach or --listen\n", stderr);
 bad:
 	fputs("Run 'vapp-fpd --help' for usage.\n", stderr);
 	return 2;
-}
-
-static void on_signal(void *ud, int fd, short revents)
-{
-	struct signalfd_siginfo si;
-
-	(void)revents;
-	while (read(fd, &si, sizeof(si)) == sizeof(si))
-		vrpc_loop_quit(ud);
 }
 
 int main(int argc, char **argv)
@@ -132,21 +118,16 @@ int main(int argc, char **argv)
 	struct vrpc_server *srv;
 	struct vrpc_loop *loop;
 	char why[256] = "", test_dir[64], test_sock[96];
-	sigset_t mask;
-	int rc = parse(argc, argv, &o), sigfd, err = 0;
+	int rc = parse(argc, argv, &o), err = 0;
 
 	if (rc >= 0)
 		return rc;
 	umask(077); /* keys and templates */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	loop = vrpc_loop_new();
 	srv = vrpc_server_new(NULL);
-	if (sigfd < 0 || !loop || !srv) {
+	/* The signals blocked before the reader's thread starts: it inherits that. */
+	if (!loop || !srv || appliance_quit_on_signals(loop)) {
 		fprintf(stderr, "vapp-fpd: cannot start: %s\n", strerror(errno));
 		return 1;
 	}
@@ -170,14 +151,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = vrpc_server_add_service(srv, &d.svc.base, streaming);
-	for (int i = 0; !err && i < o.n_attach; i++)
-		err = vrpc_server_attach(srv, o.attach[i]);
-	for (int i = 0; !err && i < o.n_listen; i++)
-		err = vrpc_server_listen(srv, o.listen[i]);
+	if (!err)
+		err = appliance_addrs_open("vapp-fpd", srv, &o.addrs);
 	if (!err && o.test_reader)
 		err = fpd_test_port_start(loop, o.test_reader, test_sock, o.test_kind);
-	if (err || vrpc_loop_add_server(loop, srv) < 0 ||
-	    vrpc_loop_add_fd(loop, sigfd, POLLIN, on_signal, loop) < 0) {
+	if (err || vrpc_loop_add_server(loop, srv) < 0) {
 		fprintf(stderr, "vapp-fpd: cannot serve: %s\n", strerror(err ? -err : EIO));
 		return 1;
 	}
@@ -191,6 +169,5 @@ int main(int argc, char **argv)
 	}
 	vrpc_server_free(srv);
 	vrpc_loop_free(loop);
-	close(sigfd);
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "vrpc.h"
 #include "fpd.h"
+#include "appliance.h"
 
 typedef Vapp__Fingerprint__V1__Fingerprint_Service Svc;
 
@@ -53,18 +54,6 @@ struct fp_op {
 	bool cancelled;
 	struct fp_op *next;
 };
-
-static void caller_of(void *data, char *out, size_t len)
-{
-	const struct vrpc_peer *p = vrpc_call_peer(vrpc_call_of(data));
-
-	if (p && p->kind == VRPC_PEER_LABEL)
-		snprintf(out, len, "%s", p->label);
-	else if (p)
-		vrpc_peer_format(p, out, len);
-	else
-		snprintf(out, len, "unknown");
-}
 
 static bool finger_ok(int f)
 {
@@ -339,7 +328,7 @@ static void fp_enroll(Svc *svc, const Vapp__Fingerprint__V1__EnrollRequest *in,
 	op->job.finger = (int)in->finger;
 	op->data = data;
 	op->closure.enroll = closure;
-	caller_of(data, op->caller, sizeof(op->caller));
+	appliance_caller(data, op->caller, sizeof(op->caller));
 	submit(d, op, fail_enroll);
 }
 
@@ -362,7 +351,7 @@ static struct fp_op *assertion_op(size_t n, ProtobufCBinaryData nonce, void *dat
 	op->nonce_len = nonce.len;
 	op->data = data;
 	op->closure.assertion = closure;
-	caller_of(data, op->caller, sizeof(op->caller));
+	appliance_caller(data, op->caller, sizeof(op->caller));
 	return op;
 }
 
@@ -500,7 +489,7 @@ static void fp_delete(Svc *svc, const Vapp__Fingerprint__V1__DeleteRequest *in,
 		FAIL(data, closure, VRPC_NOT_FOUND, "%s has nothing enrolled to delete", in->user);
 		return;
 	}
-	caller_of(data, caller, sizeof(caller));
+	appliance_caller(data, caller, sizeof(caller));
 	fprintf(stderr, "vapp-fpd: %s deleted %u of %s's templates\n", caller, out.deleted,
 		in->user);
 	closure(&out, data);

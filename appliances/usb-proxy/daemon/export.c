@@ -20,25 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vapp_util.h"
 #include "usbd.h"
 
 #define BUS "/sys/bus/usb"
 #define STOP_WAIT_MS 3000
 #define SETTLE_MS 200
-
-static int put(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	err = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
-	close(fd);
-	return err;
-}
 
 bool usb_export_available(void)
 {
@@ -53,16 +40,16 @@ int usb_export_start(const struct usb_dev *d, int *fd, char *why, size_t whylen)
 	if (!usb_busid_ok(d->busid))
 		return -EINVAL;
 	snprintf(line, sizeof(line), "add %s", d->busid);
-	if ((err = put(BUS "/drivers/usbip-host/match_busid", line))) {
+	if ((err = vapp_write_text(BUS "/drivers/usbip-host/match_busid", line))) {
 		snprintf(why, whylen, "usbip-host: match_busid: %s", strerror(-err));
 		return err;
 	}
 	snprintf(path, sizeof(path), BUS "/devices/%s/driver/unbind", d->busid);
-	if (access(path, F_OK) == 0 && (err = put(path, d->busid)) && err != -ENODEV) {
+	if (access(path, F_OK) == 0 && (err = vapp_write_text(path, d->busid)) && err != -ENODEV) {
 		snprintf(why, whylen, "unbinding %s from %s: %s", d->busid, d->driver, strerror(-err));
 		goto undo;
 	}
-	if ((err = put(BUS "/drivers/usbip-host/bind", d->busid))) {
+	if ((err = vapp_write_text(BUS "/drivers/usbip-host/bind", d->busid))) {
 		snprintf(why, whylen, "binding %s to usbip-host: %s", d->busid, strerror(-err));
 		goto undo;
 	}
@@ -73,7 +60,7 @@ int usb_export_start(const struct usb_dev *d, int *fd, char *why, size_t whylen)
 	}
 	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_sockfd", d->busid);
 	snprintf(line, sizeof(line), "%d", sv[1]);
-	err = put(path, line);
+	err = vapp_write_text(path, line);
 	close(sv[1]); /* the kernel holds its own reference */
 	if (err) {
 		close(sv[0]);
@@ -118,12 +105,12 @@ void usb_export_stop(const char *busid)
 	 * while that handler runs crashes Debian 12's usbip-host (an oops in
 	 * usbip_core's event_handler, seen here when a guest let go). */
 	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_sockfd", busid);
-	put(path, "-1"); /* fails when never given one, or the device is gone */
+	vapp_write_text(path, "-1"); /* fails when never given one, or the device is gone */
 	for (int i = 0; i < STOP_WAIT_MS / 20 && status_of(busid) == 2; i++)
 		usleep(20000);
 	usleep(SETTLE_MS * 1000);
-	put(BUS "/drivers/usbip-host/unbind", busid);
+	vapp_write_text(BUS "/drivers/usbip-host/unbind", busid);
 	snprintf(line, sizeof(line), "del %s", busid);
-	put(BUS "/drivers/usbip-host/match_busid", line);
-	put(BUS "/drivers_probe", busid);
+	vapp_write_text(BUS "/drivers/usbip-host/match_busid", line);
+	vapp_write_text(BUS "/drivers_probe", busid);
 }

@@ -5,17 +5,16 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "vrpc.h"
 #include "vapp_util.h"
 #include "usbd.h"
+#include "appliance.h"
 
 static const char usage[] =
 	"Usage: vapp-usbd [options] (--attach ADDR | --listen ADDR)...\n"
@@ -48,8 +47,7 @@ static const char usage[] =
 	"printed), 2 on a usage error.\n";
 
 struct opts {
-	const char *attach[4], *listen[4];
-	int n_attach, n_listen;
+	struct appliance_addrs addrs;
 	const char *rules, *sysfs;
 };
 
@@ -71,12 +69,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'a':
 		case 'l':
-			if ((c == 'a' ? o->n_attach : o->n_listen) == 4)
+			if (appliance_addr_add(&o->addrs, c, optarg))
 				goto bad;
-			if (c == 'a')
-				o->attach[o->n_attach++] = optarg;
-			else
-				o->listen[o->n_listen++] = optarg;
 			break;
 		case 'r': o->rules = optarg; break;
 		case O_SYSFS: o->sysfs = optarg; break;
@@ -84,22 +78,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		default: goto bad;
 		}
 	}
-	if (optind == argc && (o->n_attach || o->n_listen))
+	if (optind == argc && (o->addrs.n_attach || o->addrs.n_listen))
 		return -1;
-	if (!o->n_attach && !o->n_listen)
+	if (!o->addrs.n_attach && !o->addrs.n_listen)
 		fputs("vapp-usbd: give --attach or --listen\n", stderr);
 bad:
 	fputs("Run 'vapp-usbd --help' for usage.\n", stderr);
 	return 2;
-}
-
-static void on_signal(void *ud, int fd, short revents)
-{
-	struct signalfd_siginfo si;
-
-	(void)revents;
-	while (read(fd, &si, sizeof(si)) == sizeof(si))
-		vrpc_loop_quit(ud);
 }
 
 static int load_rules(const char *file, struct usb_rules *rules)
@@ -128,33 +113,22 @@ int main(int argc, char **argv)
 	struct opts o = { .sysfs = "/sys/bus/usb/devices" };
 	struct vrpc_server *srv;
 	struct vrpc_loop *loop;
-	sigset_t mask;
-	int rc = parse(argc, argv, &o), sigfd, err;
+	int rc = parse(argc, argv, &o), err;
 
 	if (rc >= 0)
 		return rc;
 	if (o.rules && load_rules(o.rules, &u.rules))
 		return 1;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	loop = vrpc_loop_new();
 	srv = vrpc_server_new(NULL);
-	if (sigfd < 0 || !loop || !srv || usbd_init(&u, loop, o.sysfs)) {
+	if (!loop || !srv || (err = appliance_quit_on_signals(loop)) || usbd_init(&u, loop, o.sysfs)) {
 		fprintf(stderr, "vapp-usbd: cannot start: %s\n", strerror(errno));
 		return 1;
 	}
-	err = vrpc_server_add_service(srv, &u.svc.base, streaming);
-	for (int i = 0; !err && i < o.n_attach; i++)
-		err = vrpc_server_attach(srv, o.attach[i]);
-	for (int i = 0; !err && i < o.n_listen; i++)
-		err = vrpc_server_listen(srv, o.listen[i]);
-	if (err || vrpc_loop_add_server(loop, srv) < 0 ||
-	    vrpc_loop_add_fd(loop, sigfd, POLLIN, on_signal, loop) < 0) {
-		fprintf(stderr, "vapp-usbd: cannot serve: %s\n", strerror(err ? -err : EIO));
+	if ((err = vrpc_server_add_service(srv, &u.svc.base, streaming)) ||
+	    appliance_addrs_open("vapp-usbd", srv, &o.addrs) || vrpc_loop_add_server(loop, srv) < 0) {
+		fprintf(stderr, "vapp-usbd: cannot serve\n");
 		return 1;
 	}
 	fprintf(stderr, "vapp-usbd: serving vapp.usb.v1.UsbProxy (%d devices, %d rules, usbip-host %s)\n",
@@ -163,6 +137,5 @@ int main(int argc, char **argv)
 	usbd_fini(&u);
 	vrpc_server_free(srv);
 	vrpc_loop_free(loop);
-	close(sigfd);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "vrpc.h"
 #include "usbip_line.h"
 #include "usbd.h"
+#include "appliance.h"
 #include "appliances/usb-proxy/usb.pb-c.h"
 
 typedef Vapp__Usb__V1__UsbProxy_Service Svc;
@@ -34,18 +35,6 @@ typedef Vapp__Usb__V1__UsbProxy_Service Svc;
 #define CHUNK 65536
 #define MAX_SENDS 64
 #define READS_PER_WAKE 16
-
-static void caller_of(void *data, char *out, size_t len)
-{
-	const struct vrpc_peer *p = vrpc_call_peer(vrpc_call_of(data));
-
-	if (p && p->kind == VRPC_PEER_LABEL)
-		snprintf(out, len, "%s", p->label);
-	else if (p)
-		vrpc_peer_format(p, out, len);
-	else
-		snprintf(out, len, "unknown");
-}
 
 static struct attachment *attachment_of(struct usbd *u, const char *busid)
 {
@@ -251,7 +240,7 @@ static void usb_list_devices(Svc *svc, const Vapp__Usb__V1__ListDevicesRequest *
 	char caller[80];
 
 	(void)in;
-	caller_of(data, caller, sizeof(caller));
+	appliance_caller(data, caller, sizeof(caller));
 	rescan(u);
 	for (int i = 0; i < u->n_devs; i++) {
 		to_proto(u, &u->devs[i], caller, &m[i], ifc[i]);
@@ -292,7 +281,7 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 	struct attachment *a;
 	int rule, err, n;
 
-	caller_of(data, caller, sizeof(caller));
+	appliance_caller(data, caller, sizeof(caller));
 	if (!usb_busid_ok(in->busid)) {
 		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "busid: not a device's busid");
 		return;
@@ -362,7 +351,7 @@ static void usb_send(Svc *svc, const Vapp__Usb__V1__SendRequest *in,
 	struct send_op *op;
 	char caller[80];
 
-	caller_of(data, caller, sizeof(caller));
+	appliance_caller(data, caller, sizeof(caller));
 	if (!a || strcmp(a->guest, caller)) {
 		FAIL(data, closure, VRPC_PERMISSION_DENIED, "%s is not attached to %s", in->busid,
 		     caller);
@@ -403,7 +392,7 @@ static void usb_detach(Svc *svc, const Vapp__Usb__V1__DetachRequest *in,
 		FAIL(data, closure, VRPC_NOT_FOUND, "%s is attached to no one", in->busid);
 		return;
 	}
-	caller_of(data, caller, sizeof(caller));
+	appliance_caller(data, caller, sizeof(caller));
 	snprintf(why, sizeof(why), "detached by %s", caller);
 	end_attachment(a, VRPC_OK, why);
 	closure(&r, data);

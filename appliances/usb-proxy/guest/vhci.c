@@ -9,24 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vapp_util.h"
 #include "vhci.h"
 
 #define VHCI "/sys/devices/platform/vhci_hcd.0"
 #define VDEV_ST_NULL 4
-
-static int put(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	return err;
-}
 
 static int free_port(int speed)
 {
@@ -55,7 +42,7 @@ int vhci_attach(int sockfd, uint32_t devid, int speed)
 		if ((port = free_port(speed)) < 0)
 			return port;
 		snprintf(line, sizeof(line), "%d %d %u %d", port, sockfd, devid, speed);
-		err = put(VHCI "/attach", line);
+		err = vapp_write_text(VHCI "/attach", line);
 	} while (err == -EINVAL && ++tries < 4);
 	return err ? err : port;
 }
@@ -65,5 +52,5 @@ int vhci_detach(int port)
 	char line[16];
 
 	snprintf(line, sizeof(line), "%d", port);
-	return put(VHCI "/detach", line);
+	return vapp_write_text(VHCI "/detach", line);
 }

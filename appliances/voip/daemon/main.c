@@ -17,6 +17,7 @@
 
 #include "vapp_util.h"
 #include "voip.h"
+#include "appliance.h"
 
 static const char usage[] =
 	"Usage: vapp-voipd [options]\n"
@@ -53,8 +54,7 @@ static const char usage[] =
 	"2 on a usage error.\n";
 
 struct opts {
-	const char *attach[4], *listen[4];
-	int n_attach, n_listen;
+	struct appliance_addrs addrs;
 	char sip_addr[64];
 	const char *net, *gateway;
 	int wait_sound_ms;
@@ -159,12 +159,8 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 		switch (c) {
 		case 'a':
 		case 'l':
-			if ((c == 'a' ? o->n_attach : o->n_listen) == 4)
+			if (appliance_addr_add(&o->addrs, c, optarg))
 				goto bad;
-			if (c == 'a')
-				o->attach[o->n_attach++] = optarg;
-			else
-				o->listen[o->n_listen++] = optarg;
 			break;
 		case 's': d->state_dir = optarg; break;
 		case 'r': snprintf(d->sip.dir, sizeof(d->sip.dir), "%s", optarg); break;
@@ -199,9 +195,9 @@ static int parse(int argc, char **argv, struct opts *o, struct voip_daemon *d)
 	}
 	if (o->gateway && !o->net)
 		fputs("vapp-voipd: --gateway needs --net\n", stderr);
-	else if (optind == argc && (o->n_attach || o->n_listen))
+	else if (optind == argc && (o->addrs.n_attach || o->addrs.n_listen))
 		return -1;
-	if (!o->n_attach && !o->n_listen)
+	if (!o->addrs.n_attach && !o->addrs.n_listen)
 		fputs("vapp-voipd: give --attach or --listen\n", stderr);
 bad:
 	fputs("Run 'vapp-voipd --help' for usage.\n", stderr);
@@ -234,12 +230,8 @@ static int serve(struct voip_daemon *d, struct opts *o, struct vrpc_server *srv,
 	if (bring_up_net(o))
 		return 1;
 	wait_sound(d, o);
-	for (int i = 0; !err && i < o->n_attach; i++)
-		err = vrpc_server_attach(srv, o->attach[i]);
-	for (int i = 0; !err && i < o->n_listen; i++)
-		err = vrpc_server_listen(srv, o->listen[i]);
-	if (err) {
-		fprintf(stderr, "vapp-voipd: cannot serve: %s\n", strerror(-err));
+	if (err || appliance_addrs_open("vapp-voipd", srv, &o->addrs)) {
+		fprintf(stderr, "vapp-voipd: cannot serve\n");
 		return 1;
 	}
 	err = sip_start(&d->sip);
@@ -265,7 +257,7 @@ int main(int argc, char **argv)
 			 .audio_source = "alsa,default", .audio_player = "alsa,default",
 			 .dir = "/run/vapp-voip", .pid = -1, .fd = -1, .out_fd = -1 },
 	};
-	struct opts o = { .n_attach = 0 };
+	struct opts o = { .wait_sound_ms = 0 };
 	struct vrpc_server *srv;
 	sigset_t mask;
 	int rc = parse(argc, argv, &o, &d), sigfd;
