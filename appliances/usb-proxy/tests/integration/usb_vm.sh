@@ -8,7 +8,9 @@
 #   - alice (the device rules give her anything) attaches the stick: it
 #     appears in her VM as a disk, she mounts it read-only and the file's
 #     checksum matches; she lets go: the disk is gone from her VM and the
-#     stick is the appliance's again (driver "usb");
+#     stick is the appliance's again (driver "usb"); the host detaches it
+#     while she reads it: her reads fail and end, her vapp-usb ends
+#     cleanly, nothing hangs;
 #   - bob (the rules deny him mass storage) asks for the stick:
 #     PERMISSION_DENIED, and it stays in the appliance; he takes the
 #     keyboard, and alice (from the host, through her gate) detaches it:
@@ -67,6 +69,16 @@ wait \$ap
 echo "ALICE-LET-GO rc=\$? \$(tr '\n' ' ' </tmp/attach.out)"
 i=0; while [ -b /dev/sda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 echo "ALICE-DISK-AFTER \$(ls /dev/sda 2>/dev/null || echo gone)"
+# Reading when the host detaches it: the reads fail, nothing hangs.
+\$vu attach $stick >/tmp/attach3.out 2>&1 &
+ap=\$!
+disk
+(while dd if=/dev/sda of=/dev/null bs=64k 2>/dev/null; do :; done; echo done >/tmp/dd.end) &
+echo "ALICE-READING"
+wait \$ap
+echo "ALICE-DETACHED rc=\$? \$(tr '\n' ' ' </tmp/attach3.out)"
+i=0; while [ ! -e /tmp/dd.end ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "ALICE-READS-END \$(cat /tmp/dd.end 2>/dev/null || echo hung) \$(ls /dev/sda 2>/dev/null || echo gone)"
 # Again, held until the appliance dies.
 \$vu attach $stick >/tmp/attach2.out 2>&1 &
 ap=\$!
@@ -137,8 +149,15 @@ echo "garbage from a holder: the appliance's kernel dropped it ($(grep -a 'back 
 # shellcheck disable=SC2046
 guest_boot "$work/alice" "$work/alice.gz" $(usb_gate alice)
 echo "$GUEST_PID" >>"$work/qemu.pids"
-guest_wait "ALICE-HOLD" 200 || fail "alice did not get through"
 c=$GUEST_DIR/console.log
+guest_wait "ALICE-READING" 200 || fail "alice did not get to reading"
+sleep 1
+as_alice detach "$stick" || fail "the host could not detach the stick from alice"
+guest_wait "ALICE-READS-END" 60 || fail "alice's reads did not end"
+grep -aq "ALICE-DETACHED rc=0 attached $stick.*detached $stick" "$c" || fail "alice's detach: $(grep -a ALICE-DETACHED "$c")"
+grep -aq "ALICE-READS-END done gone" "$c" || fail "after the detach: $(grep -a ALICE-READS-END "$c")"
+echo "detached while alice reads: her reads fail and end, her vapp-usb ends cleanly, the disk leaves her VM"
+guest_wait "ALICE-HOLD" 100 || fail "alice did not get through"
 grep -aq "ALICE-SUM $sum" "$c" || fail "the file on the stick: $(grep -a ALICE-SUM "$c") (want $sum)"
 grep -aq "ALICE-LET-GO rc=0 attached $stick.*detached $stick" "$c" || fail "alice let go: $(grep -a ALICE-LET-GO "$c")"
 grep -aq "ALICE-DISK-AFTER gone" "$c" || fail "the disk stayed: $(grep -a ALICE-DISK-AFTER "$c")"
