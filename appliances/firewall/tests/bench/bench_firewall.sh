@@ -18,7 +18,7 @@
 # netfilter's. Needs root (namespaces, taps); without it, says why and
 # records nothing. Bounded by $FW_BENCH_LIMIT seconds (default 900).
 set -u
-cd "${TOP:-$(dirname "$0")/../..}"
+cd "${TOP:-$(dirname "$0")/../../../..}"
 BUILD=${BUILD:-build}
 json=
 [ "${1:-}" = --json ] && json=${2:-}
