@@ -52,13 +52,6 @@ static const struct usb_dev *device_of(struct usbd *u, const char *busid)
 	return NULL;
 }
 
-static void rescan(struct usbd *u)
-{
-	int n = usb_scan(u->sysfs, u->devs, USB_MAX_DEVICES);
-
-	u->n_devs = n < 0 ? 0 : n;
-}
-
 /* The proto's view of @p d; @p ifc holds the interface classes. */
 static void to_proto(struct usbd *u, const struct usb_dev *d, const char *caller,
 		     Vapp__Usb__V1__Device *m, uint32_t *ifc)
@@ -96,6 +89,35 @@ static void tell(struct usbd *u, struct watcher *only, Vapp__Usb__V1__DeviceEven
 	ev.device = &m;
 	for (struct watcher *w = only ? only : u->watchers; w; w = only ? NULL : w->next)
 		w->closure(&ev, w->data);
+}
+
+/* Reads the devices again and tells the watchers what changed (a device
+ * whose busid now has another address was unplugged and another plugged).
+ * Every reading goes through here, whether a uevent or a call asked for
+ * it, so no change goes untold. */
+static void rescan(struct usbd *u)
+{
+	static struct usb_dev old[USB_MAX_DEVICES];
+	int n_old = u->n_devs, n;
+
+	memcpy(old, u->devs, (size_t)n_old * sizeof(old[0]));
+	n = usb_scan(u->sysfs, u->devs, USB_MAX_DEVICES);
+	u->n_devs = n < 0 ? 0 : n;
+	for (int i = 0; i < n_old; i++) {
+		const struct usb_dev *d = device_of(u, old[i].busid);
+
+		if (!d || d->devnum != old[i].devnum)
+			tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG, &old[i]);
+	}
+	for (int i = 0; i < u->n_devs; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < n_old && !seen; j++)
+			seen = !strcmp(old[j].busid, u->devs[i].busid) &&
+			       old[j].devnum == u->devs[i].devnum;
+		if (!seen)
+			tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__PLUG, &u->devs[i]);
+	}
 }
 
 /* ---- an attachment's bytes ---- */
@@ -403,27 +425,9 @@ static void usb_detach(Svc *svc, const Vapp__Usb__V1__DetachRequest *in,
 static void on_rescan(void *ud)
 {
 	struct usbd *u = ud;
-	struct usb_dev old[USB_MAX_DEVICES];
-	int n_old = u->n_devs;
 
 	u->rescan_timer = 0;
-	memcpy(old, u->devs, (size_t)n_old * sizeof(old[0]));
 	rescan(u);
-	for (int i = 0; i < n_old; i++) {
-		const struct usb_dev *d = device_of(u, old[i].busid);
-
-		if (!d || d->devnum != old[i].devnum)
-			tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG, &old[i]);
-	}
-	for (int i = 0; i < u->n_devs; i++) {
-		bool seen = false;
-
-		for (int j = 0; j < n_old && !seen; j++)
-			seen = !strcmp(old[j].busid, u->devs[i].busid) &&
-			       old[j].devnum == u->devs[i].devnum;
-		if (!seen)
-			tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__PLUG, &u->devs[i]);
-	}
 }
 
 static void on_uevent(void *ud, int fd, short revents)
