@@ -1,7 +1,8 @@
 /*
  * appliance.h - what every appliance daemon does the same way: where it
  * serves (--attach and --listen addresses), who called (the caller's name
- * as vappd's broker gave it) and stopping on SIGTERM or SIGINT.
+ * as vappd's broker gave it), failing a call, and stopping on SIGTERM or
+ * SIGINT.
  */
 #ifndef VAPP_APPLIANCE_H
 #define VAPP_APPLIANCE_H
@@ -10,6 +11,15 @@
 
 struct vrpc_server;
 struct vrpc_loop;
+
+/** Inside a method: fails the call whose closure data is @p data with
+ * @p code and a printf-style message (vrpc.h's way: status, then the
+ * closure with NULL). */
+#define APPLIANCE_FAIL(data, closure, code, ...)                             \
+	do {                                                                 \
+		vrpc_call_set_status(vrpc_call_of(data), code, __VA_ARGS__); \
+		closure(NULL, data);                                         \
+	} while (0)
 
 #define APPLIANCE_MAX_ADDRS 4
 

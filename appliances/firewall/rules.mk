@@ -12,7 +12,7 @@ FW_NFT_LIBS := $(shell pkg-config --libs libnftables libmnl 2>/dev/null)
 PROGRAMS += $(FW_DAEMON) $(FW_CLI)
 
 $(FW_DAEMON_OBJS) $(FW_CLI_OBJS): | $(call gen-headers-of,$(FW_PROTO))
-$(FW_DAEMON_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
+$(FW_DAEMON_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS) $(APPLIANCE_INCLUDES)
 
 $(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)

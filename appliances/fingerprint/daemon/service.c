@@ -20,11 +20,6 @@
 typedef Vapp__Fingerprint__V1__Fingerprint_Service Svc;
 
 #define FPD(svc) ((struct fpd *)((char *)(svc) - offsetof(struct fpd, svc)))
-#define FAIL(data, closure, code, ...)                                        \
-	do {                                                                  \
-		vrpc_call_set_status(vrpc_call_of(data), code, __VA_ARGS__); \
-		closure(NULL, data);                                          \
-	} while (0)
 
 #define DEFAULT_WAIT_MS 30000 /* for a finger, when the caller set no deadline */
 #define MAX_WAIT_MS 120000
@@ -125,12 +120,12 @@ static int submit(struct fpd *d, struct fp_op *op, void (*fail)(struct fp_op *, 
 
 static void fail_enroll(struct fp_op *op, int st, const char *msg)
 {
-	FAIL(op->data, op->closure.enroll, st, "%s", msg);
+	APPLIANCE_FAIL(op->data, op->closure.enroll, st, "%s", msg);
 }
 
 static void fail_assertion(struct fp_op *op, int st, const char *msg)
 {
-	FAIL(op->data, op->closure.assertion, st, "%s", msg);
+	APPLIANCE_FAIL(op->data, op->closure.assertion, st, "%s", msg);
 }
 
 /* ---- the reader's reports ---- */
@@ -304,23 +299,23 @@ static void fp_enroll(Svc *svc, const Vapp__Fingerprint__V1__EnrollRequest *in,
 	int err;
 
 	if (!fp_user_ok(in->user)) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "user: not [a-z_][a-z0-9_.-]{0,31}");
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "user: not [a-z_][a-z0-9_.-]{0,31}");
 		return;
 	}
 	if (!finger_ok((int)in->finger)) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "finger: one of the ten, not %d",
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "finger: one of the ten, not %d",
 		     (int)in->finger);
 		return;
 	}
 	err = vault_get(&d->vault, in->user, (int)in->finger, &old, NULL);
 	vapp_buf_free(&old);
 	if (err != -ENOENT && !in->replace) {
-		FAIL(data, closure, VRPC_ALREADY_EXISTS, "%s's %s is enrolled already (replace it?)",
+		APPLIANCE_FAIL(data, closure, VRPC_ALREADY_EXISTS, "%s's %s is enrolled already (replace it?)",
 		     in->user, finger_names[in->finger]);
 		return;
 	}
 	if (!(op = calloc(1, sizeof(*op)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	op->job.kind = JOB_ENROLL;
@@ -344,7 +339,7 @@ static struct fp_op *assertion_op(size_t n, ProtobufCBinaryData nonce, void *dat
 		op = NULL;
 	}
 	if (!op) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
 	}
 	memcpy(op->nonce, nonce.data, nonce.len);
@@ -363,7 +358,7 @@ static void fp_verify(Svc *svc, const Vapp__Fingerprint__V1__VerifyRequest *in,
 	int err;
 
 	if (!fp_user_ok(in->user) || !finger_ok((int)in->finger) || !nonce_ok(in->nonce)) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT,
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT,
 		     !fp_user_ok(in->user) ? "user: not [a-z_][a-z0-9_.-]{0,31}"
 		     : !finger_ok((int)in->finger) ? "finger: one of the ten"
 						   : "nonce: 16 to 64 bytes");
@@ -378,7 +373,7 @@ static void fp_verify(Svc *svc, const Vapp__Fingerprint__V1__VerifyRequest *in,
 			fprintf(stderr, "vapp-fpd: %s/%d: the sealed template does not open "
 				"(tampered, or not this appliance's): refused\n", in->user,
 				(int)in->finger);
-		FAIL(data, closure, err == -ENOENT ? VRPC_NOT_FOUND : VRPC_FAILED_PRECONDITION,
+		APPLIANCE_FAIL(data, closure, err == -ENOENT ? VRPC_NOT_FOUND : VRPC_FAILED_PRECONDITION,
 		     err == -ENOENT ? "%s has no %s enrolled"
 				    : "the template of %s's %s is damaged or was tampered with: "
 				      "refused (enroll it again)",
@@ -402,18 +397,18 @@ static void fp_identify(Svc *svc, const Vapp__Fingerprint__V1__IdentifyRequest *
 	size_t n;
 
 	if (!nonce_ok(in->nonce)) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "nonce: 16 to 64 bytes");
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "nonce: 16 to 64 bytes");
 		return;
 	}
 	reader_info(d->reader, &ri);
 	if (ri.open && !ri.can_identify) {
-		FAIL(data, closure, VRPC_UNIMPLEMENTED, "this reader (%s) cannot identify: use Verify",
+		APPLIANCE_FAIL(data, closure, VRPC_UNIMPLEMENTED, "this reader (%s) cannot identify: use Verify",
 		     ri.driver);
 		return;
 	}
 	n = vault_list(&d->vault, all, MAX_PRINTS);
 	if (!n) {
-		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "nobody is enrolled");
+		APPLIANCE_FAIL(data, closure, VRPC_FAILED_PRECONDITION, "nobody is enrolled");
 		return;
 	}
 	if (!(op = assertion_op(n, in->nonce, data, closure)))
@@ -477,7 +472,7 @@ static void fp_delete(Svc *svc, const Vapp__Fingerprint__V1__DeleteRequest *in,
 	char caller[80];
 
 	if (!fp_user_ok(in->user) || (in->finger && !finger_ok((int)in->finger))) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s",
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s",
 		     !fp_user_ok(in->user) ? "user: not [a-z_][a-z0-9_.-]{0,31}"
 					   : "finger: one of the ten, or none for all");
 		return;
@@ -486,7 +481,7 @@ static void fp_delete(Svc *svc, const Vapp__Fingerprint__V1__DeleteRequest *in,
 		if ((!in->finger || f == (int)in->finger) && !vault_delete(&d->vault, in->user, f))
 			out.deleted++;
 	if (!out.deleted) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "%s has nothing enrolled to delete", in->user);
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "%s has nothing enrolled to delete", in->user);
 		return;
 	}
 	appliance_caller(data, caller, sizeof(caller));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vrpc.h"
+#include "appliance.h"
 #include "fw.h"
 
 #define MAX_WATCHES 16
@@ -30,11 +31,6 @@ struct fw_watch {
 };
 
 #define DAEMON(svc) ((struct fw_daemon *)((char *)(svc) - offsetof(struct fw_daemon, svc)))
-#define FAIL(data, closure, code, ...)                                              \
-	do {                                                                        \
-		vrpc_call_set_status(vrpc_call_of(data), code, __VA_ARGS__);        \
-		closure(NULL, data);                                                \
-	} while (0)
 
 typedef Vapp__Firewall__V1__Firewall_Service Svc;
 
@@ -82,7 +78,7 @@ static void reply_ruleset(const struct fw_ruleset *rs, Vapp__Firewall__V1__Rules
 	Vapp__Firewall__V1__Ruleset out;
 
 	if (fw_ruleset_to_pb(rs, &out)) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	closure(&out, data);
@@ -97,7 +93,7 @@ static void commit_reply(struct fw_daemon *d, struct fw_ruleset *next,
 	int st = commit(d, next, why, sizeof(why));
 
 	if (st != VRPC_OK) {
-		FAIL(data, closure, st, "%s", why);
+		APPLIANCE_FAIL(data, closure, st, "%s", why);
 		return;
 	}
 	reply_ruleset(&d->rs, closure, data);
@@ -121,44 +117,44 @@ static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
 	int st;
 
 	if (!in->rule) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "rule: missing");
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "rule: missing");
 		return;
 	}
 	if (fw_rule_from_pb(in->rule, "rule", &r, why, sizeof(why))) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
 		return;
 	}
 	if (r.id) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT,
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT,
 		     "rule.id: leave it 0, the appliance gives ids");
 		return;
 	}
 	if (d->rs.n >= FW_MAX_RULES) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "rules: at most %d", FW_MAX_RULES);
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "rules: at most %d", FW_MAX_RULES);
 		return;
 	}
 	if (in->before_id) {
 		at = fw_ruleset_find(&d->rs, in->before_id);
 		if (at < 0) {
-			FAIL(data, closure, VRPC_NOT_FOUND, "before_id: no rule %u", in->before_id);
+			APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "before_id: no rule %u", in->before_id);
 			return;
 		}
 		pos = (size_t)at;
 	}
 	if (fw_ruleset_copy(&d->rs, &next)) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	r.id = next.next_id++;
 	next.generation++;
 	if (fw_ruleset_insert(&next, pos, &r)) {
 		fw_ruleset_fini(&next);
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	st = commit(d, &next, why, sizeof(why));
 	if (st != VRPC_OK) {
-		FAIL(data, closure, st, "%s", why);
+		APPLIANCE_FAIL(data, closure, st, "%s", why);
 		return;
 	}
 	Vapp__Firewall__V1__Rule out;
@@ -174,11 +170,11 @@ static void delete_rule(Svc *svc, const Vapp__Firewall__V1__DeleteRuleRequest *i
 	struct fw_ruleset next;
 
 	if (!in->id || at < 0) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "id: no rule %u", in->id);
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "id: no rule %u", in->id);
 		return;
 	}
 	if (fw_ruleset_copy(&d->rs, &next)) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	fw_ruleset_remove(&next, (size_t)at);
@@ -195,12 +191,12 @@ static void replace_ruleset(Svc *svc, const Vapp__Firewall__V1__ReplaceRulesetRe
 	int err;
 
 	if (!in->ruleset) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "ruleset: missing");
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "ruleset: missing");
 		return;
 	}
 	err = fw_ruleset_from_pb(in->ruleset, &d->rs, &next, why, sizeof(why));
 	if (err) {
-		FAIL(data, closure, err == -ENOMEM ? VRPC_RESOURCE_EXHAUSTED : VRPC_INVALID_ARGUMENT,
+		APPLIANCE_FAIL(data, closure, err == -ENOMEM ? VRPC_RESOURCE_EXHAUSTED : VRPC_INVALID_ARGUMENT,
 		     "%s", err == -ENOMEM ? "out of memory" : why);
 		return;
 	}
@@ -216,11 +212,11 @@ static void set_default_policy(Svc *svc, const Vapp__Firewall__V1__SetDefaultPol
 	char why[FW_REASON_LEN];
 
 	if (fw_action_from_pb(in->policy, "policy", &a, why, sizeof(why))) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
 		return;
 	}
 	if (fw_ruleset_copy(&d->rs, &next)) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	next.policy = a;
@@ -239,14 +235,14 @@ static void get_counters(Svc *svc, const Vapp__Firewall__V1__GetCountersRequest 
 	int err = fw_nft_counters(d->nft, &c);
 
 	if (err) {
-		FAIL(data, closure, VRPC_INTERNAL, "nftables: cannot list the table: %s",
+		APPLIANCE_FAIL(data, closure, VRPC_INTERNAL, "nftables: cannot list the table: %s",
 		     strerror(-err));
 		return;
 	}
 	rc = calloc(c.n ? c.n : 1, sizeof(*rc));
 	ptrs = calloc(c.n ? c.n : 1, sizeof(*ptrs));
 	if (!rc || !ptrs) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < c.n; i++) {
@@ -281,11 +277,11 @@ static void watch_log(Svc *svc, const Vapp__Firewall__V1__WatchLogRequest *in,
 	 * no timer wakes an idle appliance for them. */
 	fw_service_sweep(d);
 	if (in->max_per_second > MAX_RATE) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "max_per_second: at most %d", MAX_RATE);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "max_per_second: at most %d", MAX_RATE);
 		return;
 	}
 	if (d->n_watches >= MAX_WATCHES || !(w = calloc(1, sizeof(*w)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "too many log watchers (at most %d)",
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "too many log watchers (at most %d)",
 		     MAX_WATCHES);
 		return;
 	}

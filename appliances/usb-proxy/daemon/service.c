@@ -24,11 +24,6 @@
 typedef Vapp__Usb__V1__UsbProxy_Service Svc;
 
 #define USBD(svc) ((struct usbd *)((char *)(svc) - offsetof(struct usbd, svc)))
-#define FAIL(data, closure, code, ...)                                        \
-	do {                                                                  \
-		vrpc_call_set_status(vrpc_call_of(data), code, __VA_ARGS__); \
-		closure(NULL, data);                                          \
-	} while (0)
 
 #define TICK_MS 250
 #define RESCAN_MS 300
@@ -281,7 +276,7 @@ static void usb_watch_devices(Svc *svc, const Vapp__Usb__V1__WatchDevicesRequest
 
 	(void)in;
 	if (!w) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	w->data = data;
@@ -305,12 +300,12 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 
 	appliance_caller(data, caller, sizeof(caller));
 	if (!usb_busid_ok(in->busid)) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "busid: not a device's busid");
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "busid: not a device's busid");
 		return;
 	}
 	rescan(u);
 	if (!(d = device_of(u, in->busid))) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "no device %s", in->busid);
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "no device %s", in->busid);
 		return;
 	}
 	/* A holder that let go a moment ago: its cancel came before this call,
@@ -318,7 +313,7 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 	if ((a = attachment_of(u, in->busid)) && vrpc_call_cancelled(vrpc_call_of(a->call)))
 		end_attachment(a, VRPC_CANCELLED, "the guest let go (or went away)");
 	if ((a = attachment_of(u, in->busid))) {
-		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "%s is attached to %s", in->busid,
+		APPLIANCE_FAIL(data, closure, VRPC_FAILED_PRECONDITION, "%s is attached to %s", in->busid,
 		     a->guest);
 		return;
 	}
@@ -326,26 +321,26 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 		fprintf(stderr, "vapp-usbd: denied: %s asked for %s (%04x:%04x): %s%.0d\n", caller,
 			d->busid, d->vendor, d->product, rule ? "rule " : "no rule", rule);
 		if (rule)
-			FAIL(data, closure, VRPC_PERMISSION_DENIED,
+			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
 			     "the device rules deny %s to %s (rule %d)", d->busid, caller, rule);
 		else
-			FAIL(data, closure, VRPC_PERMISSION_DENIED,
+			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
 			     "the device rules give %s to no %s", d->busid, caller);
 		return;
 	}
 	n = usbip_line_format(d->busnum << 16 | d->devnum, d->speed, line);
 	if (n < 0) {
-		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "%s: no address or speed the guest takes",
+		APPLIANCE_FAIL(data, closure, VRPC_FAILED_PRECONDITION, "%s: no address or speed the guest takes",
 		     d->busid);
 		return;
 	}
 	if (!(a = calloc(1, sizeof(*a)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	if ((err = usb_export_start(d, &a->fd, why, sizeof(why)))) {
 		free(a);
-		FAIL(data, closure, VRPC_UNAVAILABLE, "%s", why);
+		APPLIANCE_FAIL(data, closure, VRPC_UNAVAILABLE, "%s", why);
 		return;
 	}
 	a->u = u;
@@ -375,21 +370,21 @@ static void usb_send(Svc *svc, const Vapp__Usb__V1__SendRequest *in,
 
 	appliance_caller(data, caller, sizeof(caller));
 	if (!a || strcmp(a->guest, caller)) {
-		FAIL(data, closure, VRPC_PERMISSION_DENIED, "%s is not attached to %s", in->busid,
+		APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED, "%s is not attached to %s", in->busid,
 		     caller);
 		return;
 	}
 	if (in->data.len > CHUNK) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "data: over %d bytes", CHUNK);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "data: over %d bytes", CHUNK);
 		return;
 	}
 	if (a->n_sends == MAX_SENDS) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "%d sends wait already", MAX_SENDS);
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "%d sends wait already", MAX_SENDS);
 		return;
 	}
 	if (!(op = calloc(1, sizeof(*op))) || !(op->buf = malloc(in->data.len + 1))) {
 		free(op);
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	memcpy(op->buf, in->data.data, in->data.len);
@@ -411,7 +406,7 @@ static void usb_detach(Svc *svc, const Vapp__Usb__V1__DetachRequest *in,
 	char caller[80], why[120];
 
 	if (!a) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "%s is attached to no one", in->busid);
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "%s is attached to no one", in->busid);
 		return;
 	}
 	appliance_caller(data, caller, sizeof(caller));

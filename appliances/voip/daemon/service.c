@@ -14,6 +14,7 @@
 
 #include "vapp_util.h"
 #include "voip.h"
+#include "appliance.h"
 
 #define DIAL_WAIT_MS 10000
 
@@ -21,11 +22,6 @@ typedef Vapp__Voip__V1__Voip_Service Svc;
 typedef Vapp__Voip__V1__Call CallMsg;
 
 #define DAEMON(svc) ((struct voip_daemon *)((char *)(svc) - offsetof(struct voip_daemon, svc)))
-#define FAIL(data, closure, code, ...)                                       \
-	do {                                                                 \
-		vrpc_call_set_status(vrpc_call_of(data), code, __VA_ARGS__); \
-		closure(NULL, data);                                         \
-	} while (0)
 
 struct voip_watch {
 	struct voip_watch *next;
@@ -177,7 +173,7 @@ static void dial_reply(struct voip_dial *dl, const struct voip_call *c, int stat
 		call_msg(c, &cm, NULL);
 		dl->op.closure(&cm, dl->op.data);
 	} else {
-		FAIL(dl->op.data, dl->op.closure, status, "%s", why);
+		APPLIANCE_FAIL(dl->op.data, dl->op.closure, status, "%s", why);
 	}
 	free(dl);
 }
@@ -449,7 +445,7 @@ static void account_added(void *ud, bool ok, const char *text)
 	int err;
 
 	if (!ok) {
-		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+		APPLIANCE_FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		free(op);
 		return;
 	}
@@ -474,12 +470,12 @@ static void add_account(Svc *svc, const Vapp__Voip__V1__AddAccountRequest *in,
 
 	if (strlen(in->uri) > VOIP_URI_MAX || strlen(in->registrar) > VOIP_SECRET_MAX ||
 	    strlen(in->auth_user) > VOIP_SECRET_MAX || strlen(in->password) > VOIP_SECRET_MAX) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "a field is too long");
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "a field is too long");
 		return;
 	}
 	op = calloc(1, sizeof(*op));
 	if (!op) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	*op = (struct account_op){ .d = d, .closure = closure, .data = data };
@@ -488,17 +484,17 @@ static void add_account(Svc *svc, const Vapp__Voip__V1__AddAccountRequest *in,
 	snprintf(op->a.auth_user, sizeof(op->a.auth_user), "%s", in->auth_user);
 	snprintf(op->a.password, sizeof(op->a.password), "%s", in->password);
 	if (check_account(&op->a, why, sizeof(why))) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
 		free(op);
 		return;
 	}
 	if (account_of(d, op->a.uri)) {
-		FAIL(data, closure, VRPC_ALREADY_EXISTS, "uri: %s is an account already", op->a.uri);
+		APPLIANCE_FAIL(data, closure, VRPC_ALREADY_EXISTS, "uri: %s is an account already", op->a.uri);
 		free(op);
 		return;
 	}
 	if (d->n_accounts == VOIP_MAX_ACCOUNTS) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "at most %d accounts",
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "at most %d accounts",
 		     VOIP_MAX_ACCOUNTS);
 		free(op);
 		return;
@@ -523,7 +519,7 @@ static void account_removed(void *ud, bool ok, const char *text)
 	struct voip_account *a;
 
 	if (!ok) {
-		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+		APPLIANCE_FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		free(op);
 		return;
 	}
@@ -544,11 +540,11 @@ static void remove_account(Svc *svc, const Vapp__Voip__V1__RemoveAccountRequest 
 	struct remove_op *op;
 
 	if (!a) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", in->uri);
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", in->uri);
 		return;
 	}
 	if (!(op = calloc(1, sizeof(*op)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	*op = (struct remove_op){ .d = d, .closure = closure, .data = data };
@@ -568,7 +564,7 @@ static void account_remade(void *ud, bool ok, const char *text)
 	int err;
 
 	if (!ok || !a) {
-		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s",
+		APPLIANCE_FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s",
 		     a ? text : "the account was removed meanwhile");
 		goto out;
 	}
@@ -594,7 +590,7 @@ static void account_deleted(void *ud, bool ok, const char *text)
 	char line[1024];
 
 	if (!ok) {
-		FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+		APPLIANCE_FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		explicit_bzero(op->a.password, sizeof(op->a.password));
 		free(op);
 		return;
@@ -611,15 +607,15 @@ static void set_registration(struct voip_daemon *d, const char *uri, bool off,
 	struct account_op *op;
 
 	if (!a) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", uri);
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "uri: no account %.64s", uri);
 		return;
 	}
 	if (!a->registrar[0]) {
-		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "uri: %s has no registrar", a->uri);
+		APPLIANCE_FAIL(data, closure, VRPC_FAILED_PRECONDITION, "uri: %s has no registrar", a->uri);
 		return;
 	}
 	if (!(op = calloc(1, sizeof(*op)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	*op = (struct account_op){ .d = d, .closure = closure, .data = data, .a = *a };
@@ -650,7 +646,7 @@ static void dial_timeout(void *ud)
 	if (*p)
 		*p = dl->next;
 	dl->timer = 0;
-	FAIL(dl->op.data, dl->op.closure, VRPC_DEADLINE_EXCEEDED,
+	APPLIANCE_FAIL(dl->op.data, dl->op.closure, VRPC_DEADLINE_EXCEEDED,
 	     "the SIP stack started no call in %d ms", DIAL_WAIT_MS);
 	free(dl);
 }
@@ -662,7 +658,7 @@ static void dialled(void *ud, bool ok, const char *text)
 	struct voip_dial *dl = ud, **p;
 
 	if (!ok) {
-		FAIL(dl->op.data, dl->op.closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+		APPLIANCE_FAIL(dl->op.data, dl->op.closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		free(dl);
 		return;
 	}
@@ -690,17 +686,17 @@ static void dial(Svc *svc, const Vapp__Voip__V1__DialRequest *in,
 	struct voip_dial *dl;
 
 	if (!a) {
-		FAIL(data, closure, in->account[0] ? VRPC_NOT_FOUND : VRPC_FAILED_PRECONDITION,
+		APPLIANCE_FAIL(data, closure, in->account[0] ? VRPC_NOT_FOUND : VRPC_FAILED_PRECONDITION,
 		     in->account[0] ? "account: no account %.64s" : "account: there is none yet "
 		     "(AddAccount)", in->account);
 		return;
 	}
 	if (voip_dial_target(in->to, a->uri, target, sizeof(target), why, sizeof(why))) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
 		return;
 	}
 	if (!(dl = calloc(1, sizeof(*dl)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	dl->op = (struct call_op){ .d = d, .closure = closure, .data = data };
@@ -718,7 +714,7 @@ static void call_done(void *ud, bool ok, const char *text)
 
 	if (!ok) {
 		if (op->closure)
-			FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
+			APPLIANCE_FAIL(op->data, op->closure, VRPC_UNAVAILABLE, "the SIP stack: %s", text);
 		free(op);
 		return;
 	}
@@ -748,7 +744,7 @@ static void call_found(void *ud, bool ok, const char *text)
 
 	if (!ok || !strstr(text, "setting current call")) {
 		if (op->closure)
-			FAIL(op->data, op->closure, VRPC_NOT_FOUND,
+			APPLIANCE_FAIL(op->data, op->closure, VRPC_NOT_FOUND,
 			     "call_id: the SIP stack has no call %s", op->snap.id);
 		free(op);
 		return;
@@ -767,17 +763,17 @@ static void call_command(struct voip_daemon *d, const Vapp__Voip__V1__CallReques
 	struct call_op *op;
 
 	if (!c) {
-		FAIL(data, closure, VRPC_NOT_FOUND, "call_id: no call %.64s (see ListCalls)",
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "call_id: no call %.64s (see ListCalls)",
 		     in->call_id);
 		return;
 	}
 	if (need && !(need & (1u << c->state))) {
-		FAIL(data, closure, VRPC_FAILED_PRECONDITION, "call_id: %s cannot do that now",
+		APPLIANCE_FAIL(data, closure, VRPC_FAILED_PRECONDITION, "call_id: %s cannot do that now",
 		     in->call_id);
 		return;
 	}
 	if (!(op = calloc(1, sizeof(*op)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	*op = (struct call_op){ .d = d, .closure = closure, .data = data, .snap = *c, .then = then,
@@ -848,7 +844,7 @@ static void send_dtmf(Svc *svc, const Vapp__Voip__V1__SendDtmfRequest *in,
 	char why[128];
 
 	if (voip_check_dtmf(in->digits, why, sizeof(why))) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
 		return;
 	}
 	cr.call_id = in->call_id;
@@ -950,11 +946,11 @@ static void set_volume(Svc *svc, const Vapp__Voip__V1__SetVolumeRequest *in,
 	int err;
 
 	if (!in->keep_output && in->output > 100) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "output: %u is over 100", in->output);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "output: %u is over 100", in->output);
 		return;
 	}
 	if (!in->keep_input && in->input > 100) {
-		FAIL(data, closure, VRPC_INVALID_ARGUMENT, "input: %u is over 100", in->input);
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "input: %u is over 100", in->input);
 		return;
 	}
 	/* The card's controls have steps: the levels said are the ones set. */
@@ -963,7 +959,7 @@ static void set_volume(Svc *svc, const Vapp__Voip__V1__SetVolumeRequest *in,
 	err = voip_audio_set_volume(voip_audio_card(d->sip.audio_player), out.output, out.input,
 				    why, sizeof(why));
 	if (err) {
-		FAIL(data, closure, err == -ENODEV ? VRPC_FAILED_PRECONDITION : VRPC_INTERNAL, "%s",
+		APPLIANCE_FAIL(data, closure, err == -ENODEV ? VRPC_FAILED_PRECONDITION : VRPC_INTERNAL, "%s",
 		     why);
 		return;
 	}
@@ -1028,7 +1024,7 @@ static void watch_events(Svc *svc, const Vapp__Voip__V1__WatchEventsRequest *in,
 
 	end_watches(d, false);
 	if (d->n_watches >= VOIP_MAX_WATCHES || !(w = calloc(1, sizeof(*w)))) {
-		FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "too many event watchers (at most %d)",
+		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "too many event watchers (at most %d)",
 		     VOIP_MAX_WATCHES);
 		return;
 	}
