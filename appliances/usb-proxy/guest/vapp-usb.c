@@ -91,7 +91,7 @@ static int unary(struct vrpc_client *cli, const char *name, const ProtobufCMessa
 		free(msg);
 		return 1;
 	}
-	if (show && name[0] == 'L') { /* ListDevices: a line a device */
+	if (show && reply->descriptor == &vapp__usb__v1__devices__descriptor) { /* a line a device */
 		const Vapp__Usb__V1__Devices *d = (const Vapp__Usb__V1__Devices *)reply;
 
 		for (size_t i = 0; i < d->n_devices; i++)
