@@ -16,6 +16,8 @@
  *   /etc/vapp/channels    the manifest's channel names, one a line (vapp.ctl,
  *                         always there, is not listed)
  *   /etc/vapp/name        the appliance's name (the guest's host name)
+ *   /etc/vapp/settings    the settings the host may send, one a line (only
+ *                         when the manifest lists any)
  *   /etc/vapp/manifest.yaml, /etc/vapp/proto/NAME.proto
  */
 #include <errno.h>
@@ -477,6 +479,11 @@ static int add_config(struct build *b)
 		ret = add_line(b, &t, "name", m->name);
 	if (!ret)
 		ret = add_text(b, "/etc/vapp/name", &t);
+	t.len = 0;
+	for (size_t i = 0; i < m->daemon.n_settings && !ret; i++)
+		ret = add_line(b, &t, "setting", m->daemon.settings[i]);
+	if (!ret && m->daemon.n_settings)
+		ret = add_text(b, "/etc/vapp/settings", &t);
 	vapp_buf_free(&t);
 	return ret;
 }

@@ -111,8 +111,10 @@ static void print_json(FILE *f, const struct manifest *m)
 	json_files(f, "files", m->files, m->n_files);
 	fputs("  \"daemon\": {\"command\": ", f);
 	json_list(f, m->daemon.argv, m->daemon.argc);
-	fprintf(f, ", \"restart\": \"%s\", \"restart_delay_ms\": %u},\n  \"services\": [",
+	fprintf(f, ", \"restart\": \"%s\", \"restart_delay_ms\": %u, \"settings\": ",
 		manifest_restart_name(m->daemon.restart), m->daemon.restart_delay_ms);
+	json_list(f, m->daemon.settings, m->daemon.n_settings);
+	fputs("},\n  \"services\": [", f);
 	for (size_t i = 0; i < m->n_services; i++) {
 		fputs(i ? ",\n    {\"proto\": " : "\n    {\"proto\": ", f);
 		json_str(f, m->services[i].proto);

@@ -62,6 +62,11 @@ struct manifest_daemon {
 	size_t argc;
 	enum manifest_restart restart;
 	uint32_t restart_delay_ms; /* first back-off, doubled up to 30 s; default 500 */
+	/* The files the host may hand the daemon at each launch (vappd
+	 * --setting): names, manifest_setting_name_ok(). With any, the daemon
+	 * starts only once the host has sent what it has. */
+	char **settings;
+	size_t n_settings;
 };
 
 struct manifest_service {
@@ -169,6 +174,9 @@ void manifest_free(struct manifest *m);
 void manifest_diag_free(struct manifest_diag *diag);
 
 const char *manifest_restart_name(enum manifest_restart r);
+/* A setting's name, which is also its file name in the appliance:
+ * [A-Za-z0-9._-], 1 to 63 bytes, not starting with '.'. */
+bool manifest_setting_name_ok(const char *name);
 const char *manifest_nic_role_name(enum manifest_nic_role r);
 
 #ifdef __cplusplus

@@ -248,6 +248,7 @@ static void convert_daemon(struct mctx *c, struct manifest *m, const struct raw_
 	m->daemon.restart = (enum manifest_restart)d->restart;
 	if (d->restart_delay_ms)
 		m->daemon.restart_delay_ms = *d->restart_delay_ms;
+	m->daemon.settings = dup_list(c, d->settings, d->n_settings, &m->daemon.n_settings);
 }
 
 static void convert_services(struct mctx *c, struct manifest *m, const struct raw_manifest *raw)

@@ -63,6 +63,7 @@ void manifest_free(struct manifest *m)
 	free_files(m->binaries, m->n_binaries);
 	free_files(m->files, m->n_files);
 	free_list(m->daemon.argv, m->daemon.argc);
+	free_list(m->daemon.settings, m->daemon.n_settings);
 	for (size_t i = 0; m->services && i < m->n_services; i++) {
 		free(m->services[i].proto);
 		free(m->services[i].name);
@@ -86,6 +87,14 @@ void manifest_free(struct manifest *m)
 	free_list(m->hv.xen_lines, m->hv.n_xen_lines);
 	free(m->hv.libvirt_xml);
 	free(m);
+}
+
+bool manifest_setting_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n && n <= 63 && name[0] != '.' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
 const char *manifest_restart_name(enum manifest_restart r)

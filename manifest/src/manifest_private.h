@@ -38,6 +38,8 @@ struct raw_daemon {
 	unsigned n_command;
 	int restart;
 	unsigned *restart_delay_ms; /* NULL: not given */
+	char **settings;
+	unsigned n_settings;
 };
 
 struct raw_service {

@@ -83,6 +83,7 @@ static const cyaml_schema_field_t daemon_fields[] = {
 	CYAML_FIELD_ENUM("restart", OPT | CYAML_FLAG_STRICT, struct raw_daemon, restart,
 			 restart_names, N(restart_names)),
 	CYAML_FIELD_UINT_PTR("restart_delay_ms", OPT, struct raw_daemon, restart_delay_ms),
+	SEQ("settings", OPT, struct raw_daemon, settings, n_settings, &string_entry, 0),
 	CYAML_FIELD_END
 };
 

@@ -230,6 +230,24 @@ static void check_daemon(struct mctx *c, const struct manifest *m)
 	else if (d->argc && !in_image(m, d->argv[0]))
 		diag_error(c, "daemon.command[0]",
 			   "%.128s is not in the image: add it to binaries or files", d->argv[0]);
+	for (size_t i = 0; i < d->n_settings; i++) {
+		snprintf(key, sizeof(key), "daemon.settings[%zu]", i);
+		if (!manifest_setting_name_ok(d->settings[i])) {
+			diag_error(c, key,
+				   "'%.64s' is not a setting name: [A-Za-z0-9._-], 1 to 63, "
+				   "not starting with '.' (it is a file name in the appliance)",
+				   d->settings[i]);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(d->settings[j], d->settings[i])) {
+				diag_error(c, key, "setting '%s' is listed twice (also daemon.settings[%zu])",
+					   d->settings[i], j);
+				break;
+			}
+	}
+	if (d->n_settings > 16)
+		diag_error(c, "daemon.settings", "at most 16 settings, not %zu", d->n_settings);
 	if (d->restart_delay_ms < 1 || d->restart_delay_ms > 30000)
 		diag_error(c, "daemon.restart_delay_ms",
 			   "the first restart delay must be 1 to 30000 ms, not %u",

@@ -13,6 +13,8 @@
  *                       in ms on a second line (default 500)
  *   /etc/vapp/state     "SIZE_MIB MOUNTPOINT" when there is a state volume
  *   /etc/vapp/name      the appliance's name, one line: the hostname
+ *   /etc/vapp/settings  the settings the host may send, one name a line
+ *                       (parsed as the channels are: the same names)
  * In the list files (modules, channels) blank lines and lines starting with
  * '#' are skipped and surrounding blanks trimmed; the daemon's argv is taken
  * as it is, since an argument may be anything.
@@ -117,6 +119,44 @@ struct initconf_lines {
  * a trailing '\r' removed), 0 when more bytes are needed. */
 int initconf_lines_feed(struct initconf_lines *l, const char **data, size_t *len,
 			char line[INITCONF_LINE_MAX]);
+
+/*
+ * The settings the host sends on vapp.ctl (initconf_settings.c): files of
+ * the administrator's that the daemon finds in /run/vapp/settings/NAME.
+ *   "setting NAME HEX"   appends the bytes HEX spells (lower- or upper-case
+ *                        hex digits, an even count) to setting NAME
+ *   "settings-end"       all are sent: vapp-init writes them and starts the
+ *                        daemon
+ * Only names the image declares are taken, each at most
+ * INITCONF_SETTING_BYTES. A line that breaks a rule marks its setting bad:
+ * a bad setting is never written, so the daemon sees none rather than part
+ * of one.
+ */
+#define INITCONF_SETTINGS_MAX 16
+#define INITCONF_SETTING_BYTES (32u << 10)
+
+struct initconf_settings {
+	size_t n;
+	char *name[INITCONF_SETTINGS_MAX];
+	unsigned char *data[INITCONF_SETTINGS_MAX];
+	size_t len[INITCONF_SETTINGS_MAX];
+	bool sent[INITCONF_SETTINGS_MAX]; /* a line came for it */
+	bool bad[INITCONF_SETTINGS_MAX];
+	bool ended;
+};
+
+/* The declared names, from /etc/vapp/settings (a repeated one counts
+ * once). @return 0, -EINVAL (a bad name, more than INITCONF_SETTINGS_MAX),
+ * -ENOMEM. */
+int initconf_settings_init(struct initconf_settings *s, const char *buf, size_t len);
+/* Whether @p line is one of the two settings lines (the caller passes only
+ * those to initconf_settings_line). */
+bool initconf_settings_is_line(const char *line);
+/* @return 1 for "settings-end", 0 for bytes taken, -EINVAL for a line that
+ * breaks a rule (a setting not declared, bad hex, too long, a line after
+ * the end), -ENOMEM. */
+int initconf_settings_line(struct initconf_settings *s, const char *line);
+void initconf_settings_free(struct initconf_settings *s);
 
 enum initconf_disk {
 	INITCONF_DISK_BLANK,   /* all zero: a new volume, to be formatted */

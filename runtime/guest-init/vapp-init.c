@@ -13,6 +13,12 @@
  *                                       64 hex digits: written to
  *                                       /run/vapp/measurement for the daemon
  *                                       (an appliance cannot measure itself)
+ *                  "setting NAME HEX"   part of a setting, a file of the
+ *                  "settings-end"       administrator's for the daemon
+ *                                       (initconf.h): when the image takes
+ *                                       any, the daemon starts only after
+ *                                       "settings-end", with each setting
+ *                                       sent in /run/vapp/settings/NAME
  * SIGTERM, SIGINT (ctrl-alt-del) and SIGPWR to PID 1 mean poweroff too.
  *
  * Poweroff: SIGTERM to the daemon's process group, SIGKILL 5 s later, then
@@ -48,8 +54,10 @@
 #define KILL_GRACE_MS 2000
 #define CTL_OUT_MAX 4096
 #define MEASUREMENT_DIR "/run/vapp"
+#define SETTINGS_DIR "/run/vapp/settings"
 
 enum phase {
+	PHASE_WAITING,  /* for the host's settings: the daemon has not started */
 	PHASE_RUNNING,  /* the daemon runs */
 	PHASE_BACKOFF,  /* it exited; the timer starts it again */
 	PHASE_STOPPING, /* poweroff: SIGTERM sent, the timer sends SIGKILL */
@@ -60,6 +68,7 @@ struct sup {
 	struct initconf_list argv;
 	struct initconf_restart_policy policy;
 	struct initconf_backoff backoff;
+	struct initconf_settings settings;
 	enum phase phase;
 	pid_t daemon;
 	uint64_t started_ms;
@@ -298,7 +307,7 @@ static void request_poweroff(struct sup *s, const char *why)
 	if (s->phase == PHASE_STOPPING || s->phase == PHASE_KILLED)
 		return;
 	init_say("poweroff requested (%s)", why);
-	if (s->phase == PHASE_BACKOFF)
+	if (s->phase == PHASE_BACKOFF || s->phase == PHASE_WAITING)
 		init_end_vm();
 	init_say("stopping the daemon (SIGTERM, SIGKILL after %d s)", STOP_GRACE_MS / 1000);
 	kill(-s->daemon, SIGTERM);
@@ -382,27 +391,75 @@ static void on_timer(struct sup *s)
 	case PHASE_KILLED:
 		init_say("the daemon did not die of SIGKILL; going anyway");
 		init_end_vm();
+	case PHASE_WAITING:
 	case PHASE_RUNNING:
 		break;
 	}
 }
 
+/* DIR/NAME holds @p len bytes, or the old file stays (a temporary file
+ * renamed over it): a reader never sees half of one. Said on failure. */
+static void write_whole(const char *dir, const char *name, const void *buf, size_t len,
+			mode_t mode)
+{
+	char path[128], tmp[136];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len || close(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		init_say("cannot write %s: %s", path, strerror(errno));
+}
+
 /* "measurement HEX": 64 lower-case hex digits, else ignored (said). */
 static void save_measurement(const char *hex)
 {
-	int fd;
+	char line[66];
 
 	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64) {
 		init_say(INIT_CTL_PORT ": a measurement that is not 64 hex digits, ignored");
 		return;
 	}
+	snprintf(line, sizeof(line), "%s\n", hex);
 	mkdir(MEASUREMENT_DIR, 0755);
-	fd = open(MEASUREMENT_DIR "/measurement.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, hex, 64) != 64 || write(fd, "\n", 1) != 1 || close(fd) < 0 ||
-	    rename(MEASUREMENT_DIR "/measurement.tmp", MEASUREMENT_DIR "/measurement") < 0) {
-		init_say("cannot write " MEASUREMENT_DIR "/measurement: %s", strerror(errno));
-		return;
+	write_whole(MEASUREMENT_DIR, "measurement", line, 65, 0644);
+}
+
+/* The host sent every setting it has: each one sent whole is written (root
+ * only: a setting may be a key), then the daemon starts. */
+static void settings_done(struct sup *s)
+{
+	const struct initconf_settings *st = &s->settings;
+
+	mkdir(MEASUREMENT_DIR, 0755);
+	mkdir(SETTINGS_DIR, 0700);
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->bad[i])
+			init_say("setting %s: the host sent it malformed; not written", st->name[i]);
+		else if (!st->sent[i])
+			init_say("setting %s: the host has none; the daemon's default", st->name[i]);
+		else {
+			write_whole(SETTINGS_DIR, st->name[i], st->data[i], st->len[i], 0600);
+			init_say("setting %s: %zu bytes from the host", st->name[i], st->len[i]);
+		}
 	}
+	if (s->phase == PHASE_WAITING)
+		start_daemon(s);
+}
+
+static void on_settings_line(struct sup *s, const char *line)
+{
+	int r = initconf_settings_line(&s->settings, line);
+
+	if (r == 1)
+		settings_done(s);
+	else if (r == -ENOMEM)
+		init_fatal("out of memory for the settings");
+	else if (r < 0)
+		init_say(INIT_CTL_PORT ": a settings line refused (%.40s%s)", line,
+			 strlen(line) > 40 ? "..." : "");
 }
 
 /* The host's lines. Reads until the port is empty (edge-triggered), or
@@ -427,6 +484,8 @@ static void on_ctl(struct sup *s)
 				request_poweroff(s, INIT_CTL_PORT);
 			else if (!strncmp(line, "measurement ", 12))
 				save_measurement(line + 12);
+			else if (initconf_settings_is_line(line))
+				on_settings_line(s, line);
 			else
 				init_say(INIT_CTL_PORT ": unknown request ignored (%zu bytes)", strlen(line));
 		}
@@ -461,6 +520,15 @@ static void load_daemon(struct sup *s)
 	if (err)
 		init_fatal(INIT_ETC "/restart: %s", strerror(-err));
 	initconf_backoff_init(&s->backoff, s->policy.first_ms);
+	err = init_read_file(INIT_ETC "/settings", &buf, &len);
+	if (err == -ENOENT)
+		return; /* the image takes no settings */
+	if (!err) {
+		err = initconf_settings_init(&s->settings, buf, len);
+		free(buf);
+	}
+	if (err)
+		init_fatal(INIT_ETC "/settings: %s", strerror(-err));
 }
 
 static void watch(struct sup *s, int fd, uint32_t events)
@@ -526,7 +594,11 @@ int main(int argc, char **argv)
 	loop_init(&s, &mask);
 	init_say("set up in %llu ms (%zu modules), %llu ms after boot",
 		 (unsigned long long)(init_now_ms() - t0), nmods, (unsigned long long)init_now_ms());
-	start_daemon(&s);
+	if (s.settings.n) {
+		init_say("waiting for the host's settings");
+		s.phase = PHASE_WAITING;
+	} else
+		start_daemon(&s);
 	for (;;) {
 		n = epoll_wait(s.epfd, ev, 4, -1);
 		if (n < 0 && errno == EINTR)

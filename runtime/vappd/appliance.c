@@ -31,6 +31,7 @@
 #include "measure.h"
 #include "hvrun.h"
 #include "vrpc_relay.h"
+#include "vapp_util.h"
 #include "vappd.h"
 #include "appliance.h"
 
@@ -194,16 +195,33 @@ static void on_ctl(void *ud, int fd, short revents)
 	}
 }
 
-/* The measurement verified before this launch, for the appliance to put
- * in what it signs (it cannot measure itself). A fresh connection's socket
- * buffer takes the line; QEMU hands it over once the port is open. */
-static void ctl_send_measurement(struct appliance *a)
+/* What a launch tells the appliance first: the measurement verified before
+ * it (for the appliance to put in what it signs: it cannot measure
+ * itself), then its settings (settings.c). A fresh connection's socket
+ * buffer takes it all (64 KiB of settings are 130 KiB of lines; the buffer
+ * is made 256 KiB); QEMU hands it over once the port is open. */
+static void ctl_send_launch(struct appliance *a)
 {
-	char line[16 + MEASURE_HEX_LEN];
-	int n = snprintf(line, sizeof(line), "measurement %s\n", a->measurement);
+	struct vapp_buf b = { 0 };
+	char err[512] = "";
+	int size = 256 << 10;
+	ssize_t n = -1;
 
-	if (strlen(a->measurement) != MEASURE_HEX_LEN || write(a->ctl_fd, line, (size_t)n) != n)
+	if (strlen(a->measurement) != MEASURE_HEX_LEN ||
+	    vapp_buf_printf(&b, "measurement %s\n", a->measurement) < 0) {
 		vappd_log("%s: the measurement was not sent on vapp.ctl", a->name);
+		b.len = 0;
+	}
+	if (vappd_settings_text(a->d, a->name, a->info.m, &b, err, sizeof(err)) < 0)
+		vappd_log("%s: its settings were not sent, so its daemon will not start: %s",
+			  a->name, err[0] ? err : "out of memory");
+	if (b.len > 4096 && setsockopt(a->ctl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
+		setsockopt(a->ctl_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (b.len)
+		n = write(a->ctl_fd, b.p, b.len);
+	if (b.len && n != (ssize_t)b.len)
+		vappd_log("%s: vapp.ctl took %zd of %zu bytes: the rest is lost", a->name, n, b.len);
+	vapp_buf_free(&b);
 }
 
 static void ctl_try_connect(void *ud)
@@ -220,7 +238,7 @@ static void ctl_try_connect(void *ud)
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
 	    vrpc_loop_add_fd(a->d->loop, fd, POLLIN, on_ctl, a) == 0) {
 		a->ctl_fd = fd;
-		ctl_send_measurement(a);
+		ctl_send_launch(a);
 		return;
 	}
 	if (fd >= 0)

@@ -392,7 +392,8 @@ static int take_image(struct vappd *d, struct appliance *a, const char *image, c
 	if ((rc = image_copy(a->image_src, tmp, err, errlen)) < 0 ||
 	    (rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0 ||
 	    (rc = read_info(tmp, &a->info, err, errlen)) < 0 ||
-	    (rc = claim_name(d, a, name, &old, err, errlen)) < 0)
+	    (rc = claim_name(d, a, name, &old, err, errlen)) < 0 ||
+	    (rc = vappd_settings_check(d, a->name, a->info.m, err, errlen)) < 0)
 		return rc;
 	if (old)
 		appliance_free(old);

@@ -93,6 +93,14 @@ static const char usage[] =
 	"                          under a seccomp filter, holding only the gates and\n"
 	"                          channels vappd hands it; it cannot start or stop\n"
 	"                          anything, and is started again if it dies\n"
+	"      --setting APPLIANCE:NAME=FILE\n"
+	"                          hand FILE to appliance APPLIANCE at each launch as\n"
+	"                          its setting NAME, which its manifest must take\n"
+	"                          (daemon.settings; for example the USB proxy's\n"
+	"                          device rules, usb.rules). FILE is read at each\n"
+	"                          launch, at most 32 KiB (64 KiB in all); when it\n"
+	"                          cannot be read the appliance's daemon does not\n"
+	"                          start. May be repeated\n"
 	"  -h, --help              this help\n"
 	"\n"
 	"Signals: SIGTERM or SIGINT stop every appliance (poweroff, SIGKILL after\n"
@@ -329,7 +337,7 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
        OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_QEMU_USER, OPT_RELEASE, OPT_GUEST,
-       OPT_BROKER_USER, OPT_AUDIODEV };
+       OPT_BROKER_USER, OPT_AUDIODEV, OPT_SETTING };
 
 /* The trusted keys from --trust-dir (or the default folder), the warnings
  * about trust, and the run and state folders. @return 0 or -1 (said). */
@@ -427,6 +435,7 @@ static const struct option long_opts[] = {
 	{ "guest", required_argument, NULL, OPT_GUEST },
 	{ "broker-user", required_argument, NULL, OPT_BROKER_USER },
 	{ "audiodev", required_argument, NULL, OPT_AUDIODEV },
+	{ "setting", required_argument, NULL, OPT_SETTING },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -439,6 +448,15 @@ static int parse_value(int c, struct vappd *d, struct opts *o)
 	case 't': return add_key(&d->trusted, &o->n_keys, optarg) < 0 ? 1 : -1;
 	case 'p': return add_key(&o->policies, &o->n_policies, optarg) < 0 ? 1 : -1;
 	case OPT_GUEST: return add_key(&o->guests, &o->n_guests, optarg) < 0 ? 1 : -1;
+	case OPT_SETTING: {
+		char err[512] = "";
+		int rc = vappd_setting_add(d, optarg, err, sizeof(err));
+
+		if (!rc)
+			return -1;
+		fprintf(stderr, "vappd: %s\n", err[0] ? err : strerror(-rc));
+		return rc == -EINVAL ? 2 : 1;
+	}
 	case 'a':
 		if (parse_accel(optarg, &d->accel) == 0)
 			return -1;
@@ -570,6 +588,7 @@ static void release(struct vappd *d, struct opts *o, struct broker *broker)
 		close(d->hello_fd[1]);
 	}
 	free_strv(d->trusted, o->n_keys);
+	vappd_settings_free(d);
 }
 
 int main(int argc, char **argv)
@@ -596,6 +615,7 @@ int main(int argc, char **argv)
 		free_strv(d.trusted, o.n_keys);
 		free_strv(o.policies, o.n_policies);
 		free_strv(o.guests, o.n_guests);
+		vappd_settings_free(&d);
 		return rc;
 	}
 	if (trust_and_dirs(&d, &o.n_keys, o.trust_dir) < 0 || qemu_user_setup(&d, o.qemu_user) < 0)

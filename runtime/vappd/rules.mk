@@ -36,8 +36,15 @@ VAPP_CLI_GEN_HEADERS += $(call gen-headers-of,$(VAPPD_PROTOS))
 
 # Unit tests of vappd's pure parts link the library.
 VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu \
-	$(BUILD)/tests/unit/test_privsep $(BUILD)/tests/fuzz/fuzz_privsep
+	$(BUILD)/tests/unit/test_privsep $(BUILD)/tests/fuzz/fuzz_privsep \
+	$(BUILD)/tests/unit/test_vappd_settings
 $(VAPPD_TESTS): $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(HVCONFIG_LIB) $(IMAGE_LIB) $(MANIFEST_LIB) \
 	$(POLICY_LIB)
 $(VAPPD_TESTS): TEST_COMMON_OBJS += $(VAPPD_LDLIBS)
 $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(VAPPD_TESTS)): INCLUDES += -Iruntime/vappd
+
+# vappd's settings lines are read back by vapp-init's own reader.
+SETTINGS_GUEST_OBJS := $(call objs-of,runtime/guest-init/initconf.c runtime/guest-init/initconf_settings.c)
+$(BUILD)/tests/unit/test_vappd_settings: $(SETTINGS_GUEST_OBJS)
+$(BUILD)/tests/unit/test_vappd_settings: TEST_COMMON_OBJS += $(SETTINGS_GUEST_OBJS)
+$(BUILD)/obj/tests/unit/test_vappd_settings.o: INCLUDES += -Iruntime/guest-init

@@ -12,6 +12,8 @@
  *   image.c      the image folder: the copy of its measured files, the facts
  *                of its manifest
  *   supervise.c  back-off and state machine, pure
+ *   settings.c   --setting: the administrator's files an appliance takes,
+ *                sent on vapp.ctl at each launch
  *   broker.c     the broker's privileged half: gates, policy files, the child
  *   broker_child.c  the broker child (vappd run as vappd-broker): the relay
  *   privsep.c    the messages between the two; jail.c the child's seccomp
@@ -62,6 +64,8 @@ struct vappd {
 	struct hv_user qemu_user;  /* who QEMU runs as (--qemu-user) */
 	gid_t gid;                   /* --group: may use the control socket and gates */
 	char **trusted;              /* NULL-terminated key paths */
+	struct vappd_setting *settings; /* --setting, n_settings of them */
+	size_t n_settings;
 	bool trust_image_key;        /* development: the image's own signer.pub */
 	bool release_channel;        /* close the service connection once ready */
 	enum vappd_accel accel;      /* default for Run requests */
@@ -163,6 +167,34 @@ void appliance_hello_done(struct appliance *a, struct vrpc_client *cli,
 			  struct vrpc_relay_upstream *up, int err, uint32_t elapsed_ms);
 /* Waits (bounded) for running jobs; at exit. */
 void hello_drain(struct vappd *d, int timeout_ms);
+
+/* ---- settings.c ---- */
+
+/* One --setting APPLIANCE:NAME=FILE; FILE made absolute when given. */
+struct vappd_setting {
+	char *appliance, *name, *file;
+};
+
+#define VAPPD_SETTING_MAX (32u << 10)   /* bytes in one setting's file */
+#define VAPPD_SETTINGS_MAX (64u << 10)  /* bytes in all of one appliance's */
+
+/* Parses "APPLIANCE:NAME=FILE" into d->settings, checking that FILE can be
+ * read now. @return 0, or -errno with the reason in @p err. */
+int vappd_setting_add(struct vappd *d, const char *arg, char *err, size_t errlen);
+void vappd_settings_free(struct vappd *d);
+/* Before a launch of @p appliance: every setting given for it must be one
+ * its measured manifest takes. @return 0 or -EINVAL (said in @p err). */
+int vappd_settings_check(const struct vappd *d, const char *appliance,
+			 const struct manifest *m, char *err, size_t errlen);
+/* Appends to @p out the vapp.ctl lines that hand @p appliance its
+ * settings, read from their files now, then "settings-end"; nothing when
+ * the manifest takes none. A file that cannot be read, or is too big, fails
+ * the whole (said in @p err) and @p out gets nothing: without its
+ * "settings-end" the daemon does not start, so it never runs without a
+ * setting its administrator gave. @return 0 or -errno. */
+struct vapp_buf;
+int vappd_settings_text(const struct vappd *d, const char *appliance, const struct manifest *m,
+			struct vapp_buf *out, char *err, size_t errlen);
 
 /* ---- console.c ---- */
 

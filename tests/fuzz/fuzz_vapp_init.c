@@ -1,6 +1,7 @@
 /* fuzz_vapp_init.c - vapp-init's readers (runtime/guest-init/initconf.c) on any
  * bytes: the /etc/vapp files (the first byte picks which one) and the
- * control-channel lines, fed in pieces as the port would deliver them. */
+ * control-channel lines, fed in pieces as the port would deliver them, and
+ * the settings those lines carry. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -39,6 +40,35 @@ static int path_ok(const char *s)
 	}
 }
 
+/* The input as host lines, each put to the settings of an image that takes
+ * two: whatever the lines, no setting outgrows its bound, and none is taken
+ * after the end. */
+static void settings(const char *buf, size_t len)
+{
+	static const char names[] = "rules\nkey.pem\n";
+	struct initconf_lines lines = { 0 };
+	struct initconf_settings s;
+	char line[INITCONF_LINE_MAX];
+	bool ended = false;
+	int r;
+
+	if (initconf_settings_init(&s, names, sizeof(names) - 1) || s.n != 2)
+		__builtin_trap();
+	while (initconf_lines_feed(&lines, &buf, &len, line)) {
+		if (!initconf_settings_is_line(line))
+			continue;
+		r = initconf_settings_line(&s, line);
+		if (ended && r >= 0)
+			__builtin_trap();
+		if (r == 1)
+			ended = true;
+		for (size_t i = 0; i < s.n; i++)
+			if (s.len[i] > INITCONF_SETTING_BYTES || (s.len[i] && !s.sent[i]))
+				__builtin_trap();
+	}
+	initconf_settings_free(&s);
+}
+
 /* Every parser of vapp-init on the same input, one after another: a list. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	buf = (const char *)data + 1;
 	len = size - 1;
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0:
 		if (!initconf_parse_list(buf, len, &l))
 			check_list(&l);
@@ -105,6 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			p += step;
 			left -= step;
 		}
+		break;
+	case 7:
+		settings(buf, len);
 		break;
 	}
 	return 0;

@@ -246,6 +246,64 @@ static void test_lines(void **state)
 	assert_string_equal(out[0], "b");
 }
 
+static void test_settings(void **state)
+{
+	static const char names[] = "usb.rules\n# a comment\nkey.pem\n";
+	struct initconf_settings s;
+	char big[INITCONF_LINE_MAX];
+
+	(void)state;
+	assert_int_equal(initconf_settings_init(&s, names, sizeof(names) - 1), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.name[0], "usb.rules");
+	assert_true(initconf_settings_is_line("settings-end"));
+	assert_true(initconf_settings_is_line("setting x 00"));
+	assert_false(initconf_settings_is_line("settings-endx"));
+	assert_false(initconf_settings_is_line("measurement 00"));
+	/* Pieces append, either case of hex. */
+	assert_int_equal(initconf_settings_line(&s, "setting usb.rules 2a2061"), 0);
+	assert_int_equal(initconf_settings_line(&s, "setting usb.rules 6C6C6f770a"), 0);
+	assert_int_equal(s.len[0], 8);
+	assert_memory_equal(s.data[0], "* allow\n", 8);
+	/* A name the image does not take, a name that is a prefix of one, no
+	 * bytes part: refused, nothing changes. */
+	assert_int_equal(initconf_settings_line(&s, "setting ../etc/passwd 00"), -EINVAL);
+	assert_int_equal(initconf_settings_line(&s, "setting usb 00"), -EINVAL);
+	assert_int_equal(initconf_settings_line(&s, "setting usb.rules"), -EINVAL);
+	assert_int_equal(s.len[0], 8);
+	assert_false(s.bad[0]);
+	/* Bad hex marks the setting bad for good: never half of one. */
+	assert_int_equal(initconf_settings_line(&s, "setting key.pem 0g"), -EINVAL);
+	assert_true(s.bad[1]);
+	assert_int_equal(initconf_settings_line(&s, "setting key.pem 00"), -EINVAL);
+	assert_int_equal(initconf_settings_line(&s, "setting key.pem 0"), -EINVAL);
+	/* The end, once. */
+	assert_int_equal(initconf_settings_line(&s, "settings-end"), 1);
+	assert_int_equal(initconf_settings_line(&s, "settings-end"), -EINVAL);
+	assert_int_equal(initconf_settings_line(&s, "setting usb.rules 00"), -EINVAL);
+	assert_int_equal(s.len[0], 8);
+	initconf_settings_free(&s);
+
+	/* Past INITCONF_SETTING_BYTES: bad. */
+	assert_int_equal(initconf_settings_init(&s, "a\n", 2), 0);
+	memcpy(big, "setting a ", 10);
+	memset(big + 10, 'f', 128);
+	big[138] = '\0';
+	for (size_t sent = 0; sent < INITCONF_SETTING_BYTES; sent += 64)
+		assert_int_equal(initconf_settings_line(&s, big), 0);
+	assert_int_equal(initconf_settings_line(&s, big), -EINVAL);
+	assert_true(s.bad[0]);
+	initconf_settings_free(&s);
+
+	/* A name repeated counts once; a bad name, too many: refused. */
+	assert_int_equal(initconf_settings_init(&s, "a\na\n", 4), 0);
+	assert_int_equal(s.n, 1);
+	initconf_settings_free(&s);
+	assert_int_equal(initconf_settings_init(&s, "a/b\n", 4), -EINVAL);
+	assert_int_equal(initconf_settings_init(&s, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm\nn\no\np\nq\n", 34),
+			 -EINVAL);
+}
+
 static void test_disk(void **state)
 {
 	static uint8_t disk[INITCONF_DISK_PROBE];
@@ -281,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_name_file),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_disk),
 	};
 

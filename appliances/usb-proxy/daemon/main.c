@@ -31,8 +31,9 @@ static const char usage[] =
 	"  -a, --attach ADDR   serve the one connection at ADDR (the appliance's\n"
 	"                      channel: serial:/dev/virtio-ports/vapp.usb)\n"
 	"  -l, --listen ADDR   accept connections on ADDR\n"
-	"  -r, --rules FILE    the device rules (see below); without: no device for\n"
-	"                      anyone\n"
+	"  -r, --rules FILE    the device rules (see below); when repeated, the first\n"
+	"                      FILE that exists (the host's setting, then the\n"
+	"                      image's own); without any: no device for anyone\n"
 	"      --sysfs DIR     where the devices are (default /sys/bus/usb/devices)\n"
 	"  -h, --help          this help\n"
 	"\n"
@@ -46,9 +47,12 @@ static const char usage[] =
 	"Exit status: 0 after SIGTERM, 1 when it could not start (the reason is\n"
 	"printed), 2 on a usage error.\n";
 
+#define RULES_FILES_MAX 4
+
 struct opts {
 	struct appliance_addrs addrs;
-	const char *rules, *sysfs;
+	const char *rules[RULES_FILES_MAX], *sysfs;
+	int n_rules;
 };
 
 /* @return -1 to go on, else the exit status (said). */
@@ -72,7 +76,13 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (appliance_addr_add(&o->addrs, c, optarg))
 				goto bad;
 			break;
-		case 'r': o->rules = optarg; break;
+		case 'r':
+			if (o->n_rules == RULES_FILES_MAX) {
+				fputs("vapp-usbd: at most 4 --rules\n", stderr);
+				goto bad;
+			}
+			o->rules[o->n_rules++] = optarg;
+			break;
 		case O_SYSFS: o->sysfs = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: goto bad;
@@ -87,12 +97,24 @@ bad:
 	return 2;
 }
 
-static int load_rules(const char *file, struct usb_rules *rules)
+/* The first of the --rules files that exists; none: no rule, no device. */
+static int load_rules(const struct opts *o, struct usb_rules *rules)
 {
 	struct vapp_buf b = { 0 };
+	const char *file = NULL;
 	char why[256];
 	int err;
 
+	for (int i = 0; i < o->n_rules && !file; i++)
+		if (access(o->rules[i], F_OK) == 0)
+			file = o->rules[i];
+	if (!file) {
+		if (o->n_rules)
+			fprintf(stderr, "vapp-usbd: no rules file (%s ...): no device for anyone\n",
+				o->rules[0]);
+		return 0;
+	}
+	fprintf(stderr, "vapp-usbd: device rules from %s\n", file);
 	if ((err = vapp_read_file_max(file, 1 << 20, &b))) {
 		fprintf(stderr, "vapp-usbd: %s: %s\n", file, strerror(-err));
 		return -1;
@@ -117,7 +139,7 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
-	if (o.rules && load_rules(o.rules, &u.rules))
+	if (load_rules(&o, &u.rules))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	loop = vrpc_loop_new();

@@ -52,7 +52,7 @@ bench_emit usb_image_bytes $(( $(stat -c %s "$work/prod/kernel") + $(stat -c %s 
 # the image booted from its qemu.args.
 usb_image "alice allow *"
 mkdir -p "$work/local/src"
-cp "$work/src/usb.proto" "$work/src/rules" "$work/local/src/"
+cp "$work/src/usb.proto" "$work/src/rules.default" "$work/local/src/"
 cat >"$work/local/src/bench-dd" <<'EOF'
 #!/bin/sh
 # The baseline's "daemon": the stick read inside the appliance.
@@ -69,6 +69,7 @@ awk '
 	/^files:$/ { print; print "  - source: bench-dd"; print "    destination: /usr/bin/bench-dd"; next }
 	/^  command:$/ { print; print "    - /bin/sh"; print "    - /usr/bin/bench-dd"; skip = 1; next }
 	skip && /^    - / { next }
+	/^  settings:/ { next } # booted without vappd: nobody to send them
 	{ skip = 0; print }
 ' "$work/src/manifest.yaml" >"$work/local/src/manifest.yaml"
 timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" "$work/local/src/manifest.yaml" -o "$work/local/img" \

@@ -4,6 +4,9 @@
 # of known SHA-256, and a keyboard), and two guest VMs (Debian's generic
 # kernel: vhci-hcd, usb-storage) that reach it only through vappd's broker
 # on their port vapp.usb:
+#   - the device rules are vappd's (--setting NAME:usb.rules=FILE), not the
+#     image's own (which deny the stick to everyone), and a setting the
+#     image does not take makes vapp run fail, naming it;
 #   - the devices are listed with their ids, classes and strings;
 #   - alice (the device rules give her anything) attaches the stick: it
 #     appears in her VM as a disk, she mounts it read-only and the file's
@@ -38,7 +41,23 @@ bob    allow  *
 alice  allow  *
 host   allow  usb:0627:*"
 sed -n 's/^ *\(total\) .*MiB.*/  &/p' "$work/build.log"
+
+# A setting the image does not take: refused before anything boots.
+"$vappd" --foreground --socket "$work/v0.sock" --run-dir "$work/run0" --state-dir "$work/state0" \
+	--trust-image-key --accel tcg --setting "$name:usb.rule=$work/rules" >"$work/vappd0.log" 2>&1 &
+v0=$!
+for _ in $(seq 50); do [ -S "$work/v0.sock" ] && break; sleep 0.1; done
+VAPPD_SOCKET=$work/v0.sock timeout 60 "$vapp" run --name "$name" "$work/img" >"$work/run0.out" 2>&1 &&
+	fail "vapp run took a setting the image does not take"
+kill "$v0"; wait "$v0" 2>/dev/null
+grep -q "takes no setting 'usb.rule'" "$work/run0.out" || fail "the refusal: $(cat "$work/run0.out")"
+echo "a setting the image does not take: $(tail -n 1 "$work/run0.out")"
+
 usb_vappd_up "$name" alice bob
+grep -aq "device rules from /run/vapp/settings/usb.rules" "$work/run/$name/console.log" ||
+	fail "the appliance did not take vappd's device rules"
+grep -aq "setting usb.rules: $(stat -c %s "$work/rules") bytes from the host" "$work/run/$name/console.log" ||
+	fail "vapp-init did not say what it was given"
 stick=$(dev_line "QEMU USB HARDDRIVE" | sed -n 's/.*"busid":"\([^"]*\)".*/\1/p')
 kbd=$(dev_line "QEMU USB Keyboard" | sed -n 's/.*"busid":"\([^"]*\)".*/\1/p')
 [ -n "$stick" ] && [ -n "$kbd" ] || fail "the devices: $(as_alice list 2>&1)"

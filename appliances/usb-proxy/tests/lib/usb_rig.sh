@@ -6,10 +6,12 @@
 #                         Debian's generic one (vhci-hcd, usb-storage)
 #   usb_stick MIB         $work/stick.img: ext2 holding data.bin, MIB MiB of
 #                         random bytes (its SHA-256 in $sum)
-#   usb_image RULES [MEM] $work/img: the production manifest with the device
-#                         rules RULES (text), the stick and a keyboard
+#   usb_image RULES [MEM] $work/img: the production manifest with the stick
+#                         and a keyboard; $work/rules: the device rules
+#                         RULES (text), which vappd hands the appliance
 #   usb_vappd_up NAME GUEST...  vappd with those guests' gates, each allowed
 #                         the whole service, and the image running as NAME
+#                         with the setting usb.rules from $work/rules
 #   usb_gate GUEST        QEMU args joining a guest's port vapp.usb to its gate
 #   usb_guest_mods        -m args: what a guest needs for a USB disk
 #   qmp NAME CMD [ARGS]   one QMP command to the appliance's QEMU (the
@@ -71,10 +73,9 @@ usb_image() { # RULES [MEMORY]
 	local mem=${2:-128}
 	[ "${SAN:-0}" = 1 ] && mem=384 # a sanitized daemon's initramfs unpacks bigger
 	mkdir -p "$work/src"
-	cp appliances/usb-proxy/usb.proto "$work/src/"
-	printf '%s\n' "$1" >"$work/src/rules"
-	sed -e "s|^  - source: rules.default|  - source: rules|" -e "s|^memory: .*|memory: $mem|" \
-		appliances/usb-proxy/manifest.yaml >"$work/src/manifest.yaml"
+	cp appliances/usb-proxy/usb.proto appliances/usb-proxy/rules.default "$work/src/"
+	printf '%s\n' "$1" >"$work/rules"
+	sed -e "s|^memory: .*|memory: $mem|" appliances/usb-proxy/manifest.yaml >"$work/src/manifest.yaml"
 	cat >>"$work/src/manifest.yaml" <<EOF
 hypervisor:
   qemu:
@@ -97,7 +98,7 @@ usb_vappd_up() { # NAME GUEST...
 	export VAPPD_SOCKET=$work/vappd.sock
 	"$vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$work/run" --state-dir "$work/state" \
 		--trust-image-key --accel tcg --boot-timeout 120 --policy "$work/policy" \
-		"${args[@]}" >"$work/vappd.log" 2>&1 &
+		--setting "$name:usb.rules=$work/rules" "${args[@]}" >"$work/vappd.log" 2>&1 &
 	VAPPD_PID=$!
 	for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
 	timeout "$(left)" "$vapp" run --name "$name" "$work/img" >"$work/run.out" 2>&1 ||
