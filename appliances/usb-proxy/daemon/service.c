@@ -39,6 +39,19 @@ static struct attachment *attachment_of(struct usbd *u, const char *busid)
 	return NULL;
 }
 
+static struct assignment *assignment_of(struct usbd *u, const char *busid)
+{
+	for (int i = 0; i < u->n_assigned; i++)
+		if (!strcmp(u->assigned[i].busid, busid))
+			return &u->assigned[i];
+	return NULL;
+}
+
+static void unassign(struct usbd *u, struct assignment *as)
+{
+	*as = u->assigned[--u->n_assigned];
+}
+
 static const struct usb_dev *device_of(struct usbd *u, const char *busid)
 {
 	for (int i = 0; i < u->n_devs; i++)
@@ -52,6 +65,7 @@ static void to_proto(struct usbd *u, const struct usb_dev *d, const char *caller
 		     Vapp__Usb__V1__Device *m, uint32_t *ifc)
 {
 	struct attachment *a = attachment_of(u, d->busid);
+	struct assignment *as = assignment_of(u, d->busid);
 
 	vapp__usb__v1__device__init(m);
 	m->busid = (char *)d->busid;
@@ -69,9 +83,12 @@ static void to_proto(struct usbd *u, const struct usb_dev *d, const char *caller
 	m->attached_to = a ? a->guest : "";
 	m->allowed = caller && usb_rules_allow(&u->rules, caller, d, NULL);
 	m->driver = (char *)d->driver;
+	m->assigned_to = as ? as->guest : "";
+	m->assigned_to_you = as && caller && !strcmp(as->guest, caller);
 }
 
-/* An event to @p only, or to every watcher when NULL. */
+/* An event to @p only, or to every watcher when NULL, each told what the
+ * device is to it. */
 static void tell(struct usbd *u, struct watcher *only, Vapp__Usb__V1__DeviceEvent__Kind kind,
 		 const struct usb_dev *d)
 {
@@ -79,11 +96,12 @@ static void tell(struct usbd *u, struct watcher *only, Vapp__Usb__V1__DeviceEven
 	Vapp__Usb__V1__Device m;
 	uint32_t ifc[USB_MAX_INTERFACES];
 
-	to_proto(u, d, NULL, &m, ifc);
 	ev.kind = kind;
 	ev.device = &m;
-	for (struct watcher *w = only ? only : u->watchers; w; w = only ? NULL : w->next)
+	for (struct watcher *w = only ? only : u->watchers; w; w = only ? NULL : w->next) {
+		to_proto(u, d, w->guest, &m, ifc);
 		w->closure(&ev, w->data);
+	}
 }
 
 /* Reads the devices again and tells the watchers what changed (a device
@@ -101,8 +119,13 @@ static void rescan(struct usbd *u)
 	for (int i = 0; i < n_old; i++) {
 		const struct usb_dev *d = device_of(u, old[i].busid);
 
-		if (!d || d->devnum != old[i].devnum)
-			tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG, &old[i]);
+		struct assignment *as = assignment_of(u, old[i].busid);
+
+		if (d && d->devnum == old[i].devnum)
+			continue;
+		tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG, &old[i]);
+		if (as && as->devnum == old[i].devnum) /* another device there is not it */
+			unassign(u, as);
 	}
 	for (int i = 0; i < u->n_devs; i++) {
 		bool seen = false;
@@ -281,6 +304,7 @@ static void usb_watch_devices(Svc *svc, const Vapp__Usb__V1__WatchDevicesRequest
 	}
 	w->data = data;
 	w->closure = closure;
+	appliance_caller(data, w->guest, sizeof(w->guest));
 	rescan(u);
 	for (int i = 0; i < u->n_devs; i++) /* the devices as they are */
 		tell(u, w, VAPP__USB__V1__DEVICE_EVENT__KIND__PLUG, &u->devs[i]);
@@ -296,6 +320,7 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 	char caller[80], why[200] = "", line[USBIP_LINE_MAX];
 	const struct usb_dev *d;
 	struct attachment *a;
+	struct assignment *as;
 	int rule, err, n;
 
 	appliance_caller(data, caller, sizeof(caller));
@@ -308,6 +333,11 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "no device %s", in->busid);
 		return;
 	}
+	if ((as = assignment_of(u, in->busid)) && strcmp(as->guest, caller)) {
+		APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED, "%s is assigned to %s", in->busid,
+			       as->guest);
+		return;
+	}
 	/* A holder that let go a moment ago: its cancel came before this call,
 	 * the next tick would have seen it. */
 	if ((a = attachment_of(u, in->busid)) && vrpc_call_cancelled(vrpc_call_of(a->call)))
@@ -317,6 +347,7 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 		     a->guest);
 		return;
 	}
+
 	if (!usb_rules_allow(&u->rules, caller, d, &rule)) {
 		fprintf(stderr, "vapp-usbd: denied: %s asked for %s (%04x:%04x): %s%.0d\n", caller,
 			d->busid, d->vendor, d->product, rule ? "rule " : "no rule", rule);
@@ -412,6 +443,77 @@ static void usb_detach(Svc *svc, const Vapp__Usb__V1__DetachRequest *in,
 	appliance_caller(data, caller, sizeof(caller));
 	snprintf(why, sizeof(why), "detached by %s", caller);
 	end_attachment(a, VRPC_OK, why);
+	closure(&r, data);
+}
+
+/* A guest's name as vappd's policy spells one. */
+static bool guest_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n < sizeof(((struct assignment *)0)->guest) && s[0] != '.' && s[0] != '-' &&
+	       s[0] != '_' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static void usb_assign(Svc *svc, const Vapp__Usb__V1__AssignRequest *in,
+		       Vapp__Usb__V1__AssignReply_Closure closure, void *data)
+{
+	struct usbd *u = USBD(svc);
+	Vapp__Usb__V1__AssignReply r = VAPP__USB__V1__ASSIGN_REPLY__INIT;
+	const struct usb_dev *d;
+	struct assignment *as;
+	struct attachment *a;
+	char caller[80], why[200];
+	int rule;
+
+	appliance_caller(data, caller, sizeof(caller));
+	if (!usb_busid_ok(in->busid)) {
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "busid: not a device's busid");
+		return;
+	}
+	if (in->guest[0] && !guest_name_ok(in->guest)) {
+		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "guest: not a guest's name");
+		return;
+	}
+	rescan(u);
+	if (!(d = device_of(u, in->busid))) {
+		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "no device %s", in->busid);
+		return;
+	}
+	as = assignment_of(u, d->busid);
+	if (!in->guest[0]) { /* clear */
+		if (as) {
+			fprintf(stderr, "vapp-usbd: %s no longer assigned to %s (by %s)\n", d->busid,
+				as->guest, caller);
+			unassign(u, as);
+			tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__ASSIGN, d);
+		}
+		closure(&r, data);
+		return;
+	}
+	if (!usb_rules_allow(&u->rules, in->guest, d, &rule)) {
+		if (rule)
+			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
+				       "the device rules deny %s to %s (rule %d)", d->busid, in->guest,
+				       rule);
+		else
+			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
+				       "the device rules give %s to no %s", d->busid, in->guest);
+		return;
+	}
+	if ((a = attachment_of(u, d->busid)) && strcmp(a->guest, in->guest)) {
+		snprintf(why, sizeof(why), "assigned to %s by %s", in->guest, caller);
+		end_attachment(a, VRPC_OK, why); /* as a Detach: in order */
+	}
+	if (!as)
+		as = &u->assigned[u->n_assigned++]; /* one a device: there is room */
+	snprintf(as->busid, sizeof(as->busid), "%s", d->busid);
+	snprintf(as->guest, sizeof(as->guest), "%s", in->guest);
+	as->devnum = d->devnum;
+	fprintf(stderr, "vapp-usbd: %s (%04x:%04x) assigned to %s by %s\n", d->busid, d->vendor,
+		d->product, in->guest, caller);
+	tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__ASSIGN, d);
 	closure(&r, data);
 }
 

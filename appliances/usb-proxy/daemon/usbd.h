@@ -118,7 +118,16 @@ struct attachment {
 struct watcher {
 	void *data;
 	Vapp__Usb__V1__DeviceEvent_Closure closure;
+	char guest[80];            /* who watches: what "allowed" and "yours" mean */
 	struct watcher *next;
+};
+
+/* A device an administrator set aside for one guest (Assign); it lasts
+ * while the same device (busid and address) stays plugged. */
+struct assignment {
+	char busid[USB_BUSID_MAX];
+	uint32_t devnum;
+	char guest[64];
 };
 
 struct usbd {
@@ -129,6 +138,8 @@ struct usbd {
 	struct usb_dev devs[USB_MAX_DEVICES]; /* the last scan */
 	int n_devs;
 	struct attachment *atts;
+	struct assignment assigned[USB_MAX_DEVICES];
+	int n_assigned;
 	struct watcher *watchers;
 	int uevent_fd;
 	int rescan_timer;

@@ -10,6 +10,9 @@
  * socket is not read meanwhile: the kernel waits, nothing piles up). When
  * the stream ends, or on SIGINT/SIGTERM, the port is freed and the guest
  * sees the device unplugged.
+ *
+ * agent: the same for every device an administrator assigns to this guest,
+ * on one channel (a guest's virtio-serial port has one opener at a time).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +36,7 @@
 #define CHUNK 65536
 
 static const char usage[] =
-	"Usage: vapp-usb [-c ADDR] COMMAND [ARG]\n"
+	"Usage: vapp-usb [-c ADDR] COMMAND [ARG...]\n"
 	"\n"
 	"The guest's side of the USB proxy appliance, which owns the USB controller\n"
 	"and hands single devices to guests under its device rules.\n"
@@ -47,6 +50,12 @@ static const char usage[] =
 	"                  it until the appliance takes it back or this is stopped\n"
 	"                  (SIGINT, SIGTERM): then the device is unplugged here\n"
 	"  detach BUSID    gives the device back to the appliance\n"
+	"  agent           follows the devices and attaches each one an administrator\n"
+	"                  assigns to this guest (Assign), as attach does, until\n"
+	"                  stopped (SIGINT, SIGTERM: each is given back)\n"
+	"  assign BUSID GUEST\n"
+	"                  an administrator's: sets the device aside for GUEST (taken\n"
+	"                  from whoever holds it); GUEST \"\" clears it\n"
 	"\n"
 	"Options:\n"
 	"  -c, --connect ADDR   the appliance (default " DEFAULT_ADDR ",\n"
@@ -103,199 +112,304 @@ static int unary(struct vrpc_client *cli, const char *name, const ProtobufCMessa
 	return 0;
 }
 
-/* ---- a stream (watch, attach) ---- */
+/* ---- the devices held here ---- */
 
-struct stream {
-	bool done;
+/* One device attached to this guest: its Attach call's stream goes to the
+ * kernel's socket, what the kernel writes there goes back in Sends. */
+struct held {
+	bool used, done;
 	int status;
 	char message[256];
-	/* attach */
+	char busid[64];
+	int64_t call;
 	char line[USBIP_LINE_MAX];
 	size_t line_len;
 	int port;                 /* vhci's, -1 before */
 	int sv[2];                /* [0] ours, [1] the kernel's */
 	unsigned inflight;
 	bool send_failed;
-	const char *busid;
 };
 
-static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int status,
-		     const char *message)
+#define MAX_HELD 16
+
+struct holder {
+	struct vrpc_client *cli;
+	struct held h[MAX_HELD];
+	/* agent: the watch stream */
+	bool watching, watch_done;
+	int watch_status;
+	char watch_message[256];
+};
+
+static void finish(struct held *h, int status, const char *why)
 {
-	struct stream *s = ud;
-
-	if (msg)
-		print(msg);
-	if (done) {
-		s->done = true;
-		s->status = status;
-		snprintf(s->message, sizeof(s->message), "%s", message ? message : "");
-	}
-}
-
-static int watch(struct vrpc_client *cli)
-{
-	Vapp__Usb__V1__WatchDevicesRequest req = VAPP__USB__V1__WATCH_DEVICES_REQUEST__INIT;
-	static struct stream s;
-
-	if (vrpc_client_call_async(cli, method("WatchDevices"), &req.base, 0, on_event, &s) < 0)
-		return 3;
-	while (!s.done && !stopping)
-		if (vrpc_client_wait(cli, 200) < 0)
-			break;
-	if (s.done && s.status != VRPC_OK) {
-		fprintf(stderr, "vapp-usb: %s: %s\n", vrpc_status_name(s.status), s.message);
-		return 1;
-	}
-	return 0;
+	if (h->done)
+		return;
+	h->done = true;
+	h->status = status;
+	snprintf(h->message, sizeof(h->message), "%s", why ? why : "");
 }
 
 /* The stream's first bytes: the line, then the vhci port. @return the
  * bytes of @p p it took, or -1 (said; the stream is refused). */
-static int take_line(struct stream *s, const uint8_t *p, size_t n)
+static int take_line(struct held *h, const uint8_t *p, size_t n)
 {
-	size_t k = n < sizeof(s->line) - s->line_len ? n : sizeof(s->line) - s->line_len;
+	size_t k = n < sizeof(h->line) - h->line_len ? n : sizeof(h->line) - h->line_len;
 	uint32_t devid;
 	int speed, used, port;
 
-	memcpy(s->line + s->line_len, p, k);
-	used = usbip_line_parse(s->line, s->line_len + k, &devid, &speed);
+	memcpy(h->line + h->line_len, p, k);
+	used = usbip_line_parse(h->line, h->line_len + k, &devid, &speed);
 	if (used == -EAGAIN) {
-		s->line_len += k;
+		h->line_len += k;
 		return (int)k;
 	}
 	if (used < 0) {
 		fprintf(stderr, "vapp-usb: the appliance's opening line is not \"DEVID SPEED\"\n");
 		return -1;
 	}
-	port = vhci_attach(s->sv[1], devid, speed);
+	port = vhci_attach(h->sv[1], devid, speed);
 	if (port < 0) {
 		fprintf(stderr, "vapp-usb: vhci-hcd: %s\n", strerror(-port));
 		return -1;
 	}
-	close(s->sv[1]); /* the kernel has its own */
-	s->sv[1] = -1;
-	s->port = port;
-	printf("attached %s: vhci port %d, devid %u, speed %d\n", s->busid, port, devid, speed);
+	close(h->sv[1]); /* the kernel has its own */
+	h->sv[1] = -1;
+	h->port = port;
+	printf("attached %s: vhci port %d, devid %u, speed %d\n", h->busid, port, devid, speed);
 	fflush(stdout);
-	used -= (int)s->line_len; /* what of this item the line took */
-	s->line_len = 0;
+	used -= (int)h->line_len; /* what of this item the line took */
+	h->line_len = 0;
 	return used;
 }
 
 static void on_data(void *ud, const ProtobufCMessage *msg, bool done, int status,
 		    const char *message)
 {
-	struct stream *s = ud;
+	struct held *h = ud;
 
-	if (msg && !s->done) {
+	if (msg && !h->done) {
 		const Vapp__Usb__V1__DeviceData *d = (const Vapp__Usb__V1__DeviceData *)msg;
 		const uint8_t *p = d->data.data;
 		size_t n = d->data.len;
 
-		if (s->port < 0) {
-			int used = take_line(s, p, n);
+		if (h->port < 0) {
+			int used = take_line(h, p, n);
 
 			if (used < 0) {
-				s->done = true;
-				s->status = VRPC_INTERNAL;
-				snprintf(s->message, sizeof(s->message), "a bad opening line");
+				finish(h, VRPC_INTERNAL, "a bad opening line");
 				return;
 			}
 			p += used;
 			n -= (size_t)used;
 		}
-		if (n && vapp_write_all(s->sv[0], p, n)) {
-			s->done = true;
-			s->status = VRPC_UNAVAILABLE;
-			snprintf(s->message, sizeof(s->message), "the kernel's side closed");
-		}
+		if (n && vapp_write_all(h->sv[0], p, n))
+			finish(h, VRPC_UNAVAILABLE, "the kernel's side closed");
 	}
-	if (done && !s->done) {
-		s->done = true;
-		s->status = status;
-		snprintf(s->message, sizeof(s->message), "%s", message ? message : "");
-	}
+	if (done)
+		finish(h, status, message);
 }
 
 static void on_sent(void *ud, const ProtobufCMessage *msg, bool done, int status,
 		    const char *message)
 {
-	struct stream *s = ud;
+	struct held *h = ud;
 
 	(void)msg;
 	if (!done)
 		return;
-	s->inflight--;
+	h->inflight--;
 	/* Once the stream has ended the device is gone: sends still in flight
 	 * are refused, and that is no news. */
-	if (status != VRPC_OK && !s->send_failed && !s->done) {
-		s->send_failed = true;
+	if (status != VRPC_OK && !h->send_failed && !h->done) {
+		h->send_failed = true;
 		fprintf(stderr, "vapp-usb: send: %s: %s\n", vrpc_status_name(status),
 			message ? message : "");
 	}
 }
 
-static int attach(struct vrpc_client *cli, const char *busid)
+static struct held *held_of(struct holder *o, const char *busid)
+{
+	for (int i = 0; i < MAX_HELD; i++)
+		if (o->h[i].used && !strcmp(o->h[i].busid, busid))
+			return &o->h[i];
+	return NULL;
+}
+
+/* Asks for @p busid. @return the slot, or NULL (said). */
+static struct held *hold(struct holder *o, const char *busid)
 {
 	Vapp__Usb__V1__AttachRequest req = VAPP__USB__V1__ATTACH_REQUEST__INIT;
-	static struct stream s;
-	static uint8_t buf[CHUNK];
-	int64_t id;
+	struct held *h = NULL;
 
-	s.port = -1;
-	s.busid = busid;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s.sv)) {
+	for (int i = 0; i < MAX_HELD && !h; i++)
+		if (!o->h[i].used)
+			h = &o->h[i];
+	if (!h) {
+		fprintf(stderr, "vapp-usb: %s: %d devices held already\n", busid, MAX_HELD);
+		return NULL;
+	}
+	memset(h, 0, sizeof(*h));
+	h->port = -1;
+	snprintf(h->busid, sizeof(h->busid), "%s", busid);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, h->sv)) {
 		perror("vapp-usb: socketpair");
+		return NULL;
+	}
+	req.busid = h->busid;
+	h->call = vrpc_client_call_async(o->cli, method("Attach"), &req.base, 0, on_data, h);
+	if (h->call < 0) {
+		close(h->sv[0]);
+		close(h->sv[1]);
+		return NULL;
+	}
+	h->used = true;
+	return h;
+}
+
+/* Gives @p h up here (the port freed: the guest sees an unplug), says how
+ * it ended. @return 0 when in order (the appliance ended it with OK, or we
+ * stopped), else 1. */
+static int release(struct holder *o, struct held *h)
+{
+	int rc = 0;
+
+	if (!h->done)
+		vrpc_client_cancel(o->cli, h->call);
+	if (h->port >= 0)
+		vhci_detach(h->port);
+	if (h->sv[0] >= 0)
+		close(h->sv[0]);
+	if (h->sv[1] >= 0)
+		close(h->sv[1]);
+	if (h->done && (h->status == VRPC_OK || stopping) && !h->send_failed)
+		printf("detached %s%s%s\n", h->busid, h->message[0] ? ": " : "", h->message);
+	else if (stopping)
+		printf("detached %s: stopped here\n", h->busid);
+	else {
+		fprintf(stderr, "vapp-usb: %s: %s: %s\n", h->busid,
+			h->done ? vrpc_status_name(h->status) : "UNAVAILABLE",
+			h->done ? h->message : "the appliance went away");
+		rc = 1;
+	}
+	fflush(stdout);
+	h->used = false;
+	return rc;
+}
+
+/* One wait: the channel, and the kernel's side of each device held (read
+ * only while fewer than MAX_INFLIGHT of its Sends are out, so the kernel
+ * waits and nothing piles up). @return 0, or -1 when the channel is lost. */
+static int pump(struct holder *o)
+{
+	static uint8_t buf[CHUNK];
+	struct pollfd p[1 + MAX_HELD];
+	struct held *of[1 + MAX_HELD];
+	nfds_t n = 1;
+
+	p[0] = (struct pollfd){ .fd = vrpc_client_fd(o->cli), .events = vrpc_client_events(o->cli) };
+	for (int i = 0; i < MAX_HELD; i++) {
+		struct held *h = &o->h[i];
+
+		if (h->used && !h->done && h->port >= 0 && h->inflight < MAX_INFLIGHT) {
+			of[n] = h;
+			p[n++] = (struct pollfd){ .fd = h->sv[0], .events = POLLIN };
+		}
+	}
+	if (poll(p, n, 200) < 0 && errno != EINTR)
+		return -1;
+	for (nfds_t i = 1; i < n; i++) {
+		Vapp__Usb__V1__SendRequest sr = VAPP__USB__V1__SEND_REQUEST__INIT;
+		struct held *h = of[i];
+		ssize_t got;
+
+		if (!p[i].revents)
+			continue;
+		got = read(h->sv[0], buf, sizeof(buf));
+		if (got <= 0) {
+			finish(h, VRPC_UNAVAILABLE, "vhci-hcd closed the port");
+			continue;
+		}
+		sr.busid = h->busid;
+		sr.data.data = buf;
+		sr.data.len = (size_t)got;
+		if (vrpc_client_call_async(o->cli, method("Send"), &sr.base, 0, on_sent, h) < 0)
+			return -1;
+		h->inflight++;
+	}
+	return vrpc_client_process(o->cli) < 0 ? -1 : 0;
+}
+
+/* attach BUSID: held until the appliance takes it back or we are stopped. */
+static int attach(struct vrpc_client *cli, const char *busid)
+{
+	static struct holder o;
+	struct held *h;
+
+	o.cli = cli;
+	if (!(h = hold(&o, busid)))
+		return 3;
+	while (!h->done && !stopping && !h->send_failed)
+		if (pump(&o) < 0)
+			break;
+	return release(&o, h);
+}
+
+/* ---- watch, and the agent ---- */
+
+static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int status,
+		     const char *message)
+{
+	struct holder *o = ud;
+
+	if (msg) {
+		const Vapp__Usb__V1__DeviceEvent *ev = (const Vapp__Usb__V1__DeviceEvent *)msg;
+		const Vapp__Usb__V1__Device *d = ev->device;
+
+		if (!o->watching) {
+			print(msg);
+		} else if (d && d->assigned_to_you && !d->attached_to[0] && !held_of(o, d->busid) &&
+			   ev->kind != VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG) {
+			/* Set aside for us and free: take it. */
+			printf("assigned %s (%04x:%04x %s): attaching\n", d->busid, d->vendor_id,
+			       d->product_id, d->product);
+			fflush(stdout);
+			hold(o, d->busid);
+		}
+	}
+	if (done) {
+		o->watch_done = true;
+		o->watch_status = status;
+		snprintf(o->watch_message, sizeof(o->watch_message), "%s", message ? message : "");
+	}
+}
+
+/* watch: the events as JSON. agent: the devices an administrator assigns
+ * to this guest, attached as they come; each ends as attach's does. */
+static int watch(struct vrpc_client *cli, bool agent)
+{
+	Vapp__Usb__V1__WatchDevicesRequest req = VAPP__USB__V1__WATCH_DEVICES_REQUEST__INIT;
+	static struct holder o;
+
+	o.cli = cli;
+	o.watching = agent;
+	if (vrpc_client_call_async(cli, method("WatchDevices"), &req.base, 0, on_event, &o) < 0)
+		return 3;
+	while (!o.watch_done && !stopping) {
+		if (pump(&o) < 0)
+			break;
+		for (int i = 0; i < MAX_HELD; i++)
+			if (o.h[i].used && (o.h[i].done || o.h[i].send_failed))
+				release(&o, &o.h[i]);
+	}
+	for (int i = 0; i < MAX_HELD; i++)
+		if (o.h[i].used)
+			release(&o, &o.h[i]);
+	if (o.watch_done && o.watch_status != VRPC_OK) {
+		fprintf(stderr, "vapp-usb: %s: %s\n", vrpc_status_name(o.watch_status), o.watch_message);
 		return 1;
 	}
-	req.busid = (char *)busid;
-	if ((id = vrpc_client_call_async(cli, method("Attach"), &req.base, 0, on_data, &s)) < 0)
-		return 3;
-	while (!s.done && !stopping && !s.send_failed) {
-		struct pollfd p[2] = {
-			{ .fd = vrpc_client_fd(cli), .events = vrpc_client_events(cli) },
-			{ .fd = s.sv[0], .events = POLLIN },
-		};
-		int np = s.port >= 0 && s.inflight < MAX_INFLIGHT ? 2 : 1;
-
-		if (poll(p, (nfds_t)np, 200) < 0 && errno != EINTR)
-			break;
-		if (np == 2 && p[1].revents) {
-			Vapp__Usb__V1__SendRequest sr = VAPP__USB__V1__SEND_REQUEST__INIT;
-			ssize_t n = read(s.sv[0], buf, sizeof(buf));
-
-			if (n <= 0) {
-				fprintf(stderr, "vapp-usb: vhci-hcd closed the port\n");
-				break;
-			}
-			sr.busid = (char *)busid;
-			sr.data.data = buf;
-			sr.data.len = (size_t)n;
-			if (vrpc_client_call_async(cli, method("Send"), &sr.base, 0, on_sent, &s) < 0) {
-				fprintf(stderr, "vapp-usb: the appliance's channel is lost\n");
-				break;
-			}
-			s.inflight++;
-		}
-		if (vrpc_client_process(cli) < 0)
-			break;
-	}
-	if (!s.done)
-		vrpc_client_cancel(cli, id);
-	if (s.port >= 0)
-		vhci_detach(s.port);
-	if (s.done && (s.status == VRPC_OK || stopping) && !s.send_failed) {
-		printf("detached %s%s%s\n", busid, s.message[0] ? ": " : "", s.message);
-		return 0;
-	}
-	if (stopping) {
-		printf("detached %s: stopped here\n", busid);
-		return 0;
-	}
-	fprintf(stderr, "vapp-usb: %s: %s\n", s.done ? vrpc_status_name(s.status) : "UNAVAILABLE",
-		s.done ? s.message : "the appliance went away");
-	return 1;
+	return stopping || o.watch_done ? 0 : 3;
 }
 
 int main(int argc, char **argv)
@@ -324,7 +438,9 @@ int main(int argc, char **argv)
 	nargs = argc - optind - 1;
 	arg = nargs ? argv[optind + 1] : NULL;
 	if (((!strcmp(cmd, "attach") || !strcmp(cmd, "detach")) && nargs != 1) ||
-	    ((!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "watch")) && nargs))
+	    (!strcmp(cmd, "assign") && nargs != 2) ||
+	    ((!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "watch") ||
+	      !strcmp(cmd, "agent")) && nargs))
 		goto bad;
 	if (!addr || !addr[0])
 		addr = DEFAULT_ADDR;
@@ -345,8 +461,8 @@ int main(int argc, char **argv)
 		Vapp__Usb__V1__ListDevicesRequest r = VAPP__USB__V1__LIST_DEVICES_REQUEST__INIT;
 
 		rc = unary(cli, "ListDevices", &r.base, true);
-	} else if (!strcmp(cmd, "watch")) {
-		rc = watch(cli);
+	} else if (!strcmp(cmd, "watch") || !strcmp(cmd, "agent")) {
+		rc = watch(cli, !strcmp(cmd, "agent"));
 	} else if (!strcmp(cmd, "attach")) {
 		rc = attach(cli, arg);
 	} else if (!strcmp(cmd, "detach")) {
@@ -354,6 +470,12 @@ int main(int argc, char **argv)
 
 		r.busid = (char *)arg;
 		rc = unary(cli, "Detach", &r.base, false);
+	} else if (!strcmp(cmd, "assign")) {
+		Vapp__Usb__V1__AssignRequest r = VAPP__USB__V1__ASSIGN_REQUEST__INIT;
+
+		r.busid = (char *)arg;
+		r.guest = argv[optind + 2];
+		rc = unary(cli, "Assign", &r.base, false);
 	} else {
 		vrpc_client_close(cli);
 		goto bad;

@@ -18,6 +18,11 @@
 #     PERMISSION_DENIED, and it stays in the appliance; he takes the
 #     keyboard, and alice (from the host, through her gate) detaches it:
 #     bob's vapp-usb ends cleanly and the keyboard's own driver has it again;
+#   - an administrator's Assign (the host's; the policy denies it to guests,
+#     bob's own try is refused): the stick to bob is refused by the rules;
+#     the keyboard to bob: his `vapp-usb agent` attaches it by itself, and
+#     alice's Attach of it is refused (assigned to bob); the keyboard to
+#     alice: bob loses it in order; cleared: assigned to no one;
 #   - a hostile holder (the host's gate, allowed the keyboard) sends garbage
 #     as USB/IP: only the appliance's kernel parses it, drops the
 #     connection, and the daemon goes on answering;
@@ -119,6 +124,15 @@ i=0; while ! grep -q attached /tmp/kbd.out && [ \$i -lt 300 ]; do sleep 0.1; i=\
 echo "BOB-HOLD \$(cat /tmp/kbd.out)"
 wait \$kp
 echo "BOB-END rc=\$? \$(tr '\n' ' ' </tmp/kbd.out)"
+out=\$(\$vu assign $kbd bob 2>&1)
+echo "BOB-ASSIGN \$out rc=\$?"
+\$vu agent >/tmp/agent.out 2>&1 &
+echo "BOB-AGENT"
+upto() { i=0; while ! grep -q "\$1" /tmp/agent.out && [ \$i -lt 900 ]; do sleep 0.1; i=\$((i + 1)); done; }
+upto "^attached"
+echo "BOB-AGENT-HOLDS \$(tr '\n' ' ' </tmp/agent.out)"
+upto "^detached"
+echo "BOB-AGENT-LOST \$(tr '\n' ' ' </tmp/agent.out)"
 EOF
 for g in alice bob; do
 	guest_initramfs "$work/$g.gz" "$work/$g.rc" "${mods[@]}" -b "$usb" || fail "initramfs for $g"
@@ -129,7 +143,7 @@ done
 guest_boot "$work/bob" "$work/bob.gz" $(usb_gate bob)
 echo "$GUEST_PID" >>"$work/qemu.pids"
 guest_wait "BOB-HOLD" 150 || fail "bob did not get the keyboard"
-grep -aq "BOB-STICK vapp-usb: PERMISSION_DENIED: the device rules deny $stick to bob (rule 1) rc=1" \
+grep -aq "BOB-STICK vapp-usb: $stick: PERMISSION_DENIED: the device rules deny $stick to bob (rule 1) rc=1" \
 	"$GUEST_DIR/console.log" || fail "bob and the stick: $(grep -a BOB-STICK "$GUEST_DIR/console.log")"
 case $(dev_line "$stick") in *'"attachedTo"'*) fail "the stick left the appliance: $(dev_line "$stick")" ;; esac
 case $(dev_line "$kbd") in *'"attachedTo":"bob"'*'"driver":"usbip-host"'*) ;;
@@ -144,6 +158,35 @@ for _ in $(seq 50); do case $(dev_line "$kbd") in *'"driver":"usb"'*) break ;; e
 case $(dev_line "$kbd") in *'"attachedTo"'*) fail "the keyboard: $(dev_line "$kbd")" ;; *'"driver":"usb"'*) ;;
 *) fail "the keyboard was not given back to its driver: $(dev_line "$kbd")" ;; esac
 echo "bob: the stick refused (rule 1), the keyboard held, then detached by alice and driven by the appliance again"
+
+# Assign: the administrator's (the host's gate); a guest's own try is the
+# policy's to refuse.
+guest_wait "BOB-AGENT" 30 || fail "bob's agent did not start"
+grep -aq "BOB-ASSIGN vapp-usb: PERMISSION_DENIED.* rc=1" "$GUEST_DIR/console.log" ||
+	fail "bob assigned himself a device: $(grep -a BOB-ASSIGN "$GUEST_DIR/console.log")"
+assign() { "$vapp" call "$name" Assign "{\"busid\": \"$1\", \"guest\": \"$2\"}" 2>&1; }
+out=$(assign "$stick" bob) && fail "the stick was assigned to bob: $out"
+case $out in *PERMISSION_DENIED*"deny $stick to bob (rule 1)"*) ;; *) fail "assigning bob the stick: $out" ;; esac
+out=$(assign "$kbd" bob) || fail "assigning bob the keyboard: $out"
+guest_wait "BOB-AGENT-HOLDS" 90 || fail "bob's agent did not attach the keyboard"
+grep -aq "BOB-AGENT-HOLDS assigned $kbd (0627:0001 QEMU USB Keyboard): attaching attached $kbd: vhci port" \
+	"$GUEST_DIR/console.log" || fail "bob's agent: $(grep -a BOB-AGENT-HOLDS "$GUEST_DIR/console.log")"
+case $(dev_line "$kbd") in *'"attachedTo":"bob"'*'"assignedTo":"bob"'*) ;;
+*) fail "the keyboard assigned to bob: $(dev_line "$kbd")" ;; esac
+case $(dev_line "$kbd") in *assignedToYou*) fail "alice is told the keyboard is hers: $(dev_line "$kbd")" ;; esac
+out=$(as_alice attach "$kbd" 2>&1) && fail "alice took bob's keyboard: $out"
+case $out in *"PERMISSION_DENIED: $kbd is assigned to bob"*) ;; *) fail "alice and bob's keyboard: $out" ;; esac
+out=$(assign "$kbd" alice) || fail "assigning alice the keyboard: $out"
+guest_wait "BOB-AGENT-LOST" 30 || fail "bob kept the keyboard assigned to alice"
+grep -aq "BOB-AGENT-LOST .*detached $kbd" "$GUEST_DIR/console.log" ||
+	fail "bob's loss: $(grep -a BOB-AGENT-LOST "$GUEST_DIR/console.log")"
+grep -aq "$kbd (0627:0001) back from bob: assigned to alice by host" "$work/run/$name/console.log" ||
+	fail "the appliance did not say why bob lost the keyboard"
+case $(dev_line "$kbd") in *'"attachedTo"'*) fail "the keyboard: $(dev_line "$kbd")" ;;
+*'"assignedTo":"alice","assignedToYou":true'*) ;; *) fail "the keyboard assigned to alice: $(dev_line "$kbd")" ;; esac
+out=$(assign "$kbd" "") || fail "clearing the assignment: $out"
+case $(dev_line "$kbd") in *assignedTo*) fail "still assigned: $(dev_line "$kbd")" ;; esac
+echo "assign: bob's own refused by the policy, the stick to bob by the rules; the keyboard to bob: his agent attached it, alice refused it; to alice: bob lost it in order; cleared"
 guest_stop
 
 # A hostile holder: the host takes the keyboard and sends garbage.
@@ -193,9 +236,11 @@ for _ in $(seq 100); do dev_line "$stick" | grep -q '"driver":"usb"' && break; s
 case $(dev_line "$stick") in *'"attachedTo"'*) fail "after the restart: $(dev_line "$stick")" ;;
 *'"driver":"usb"'*) ;; *) fail "the stick after the restart: $(dev_line "$stick")" ;; esac
 echo "the appliance killed: alice's vapp-usb ended (UNAVAILABLE), the disk left her VM; booted again, the stick is the appliance's"
-# Unplugged while held, then plugged again.
+# Unplugged while held (and assigned to its holder), then plugged again:
+# the new device is assigned to no one.
 as_alice watch >"$work/watch.out" 2>&1 &
 wp=$!
+out=$(assign "$kbd" host) || fail "assigning the host the keyboard: $out"
 "$vapp" call "$name" Attach "{\"busid\": \"$kbd\"}" >"$work/held.out" 2>&1 &
 hp=$!
 for _ in $(seq 100); do dev_line "$kbd" | grep -q '"attachedTo":"host"' && break; sleep 0.2; done
@@ -213,6 +258,8 @@ qmp "$name" device_add '{"driver": "usb-kbd", "id": "kbd2"}' >"$work/qmp.out" ||
 for _ in $(seq 50); do grep -q '"kind":"PLUG".*QEMU USB Keyboard' "$work/watch.out" && [ "$(grep -c '"kind":"PLUG".*Keyboard' "$work/watch.out")" -ge 2 ] && break; sleep 0.2; done
 [ "$(grep -c '"kind":"PLUG".*Keyboard' "$work/watch.out")" -ge 2 ] || fail "no PLUG for the new keyboard: $(cat "$work/watch.out")"
 dev_line "QEMU USB Keyboard" | grep -q '"driver":"usb"' || fail "the new keyboard: $(as_alice list)"
+dev_line "QEMU USB Keyboard" | grep -q assignedTo && fail "the new keyboard is assigned: $(dev_line Keyboard)"
+grep -q '"kind":"ASSIGN".*"assignedTo":"host"' "$work/watch.out" || fail "no ASSIGN: $(cat "$work/watch.out")"
 kill "$wp" 2>/dev/null
-echo "unplugged while held: the holder's stream ended (UNAVAILABLE), UNPLUG seen; plugged again: PLUG, listed"
+echo "unplugged while held: the holder's stream ended (UNAVAILABLE), UNPLUG seen; plugged again: PLUG, listed, assigned to no one"
 echo "usb_vm: passed in $(( $(date +%s) - start )) s"

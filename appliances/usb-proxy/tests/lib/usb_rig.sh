@@ -10,7 +10,8 @@
 #                         and a keyboard; $work/rules: the device rules
 #                         RULES (text), which vappd hands the appliance
 #   usb_vappd_up NAME GUEST...  vappd with those guests' gates, each allowed
-#                         the whole service, and the image running as NAME
+#                         the whole service but Assign (the host's, the
+#                         administrator's), and the image running as NAME
 #                         with the setting usb.rules from $work/rules
 #   usb_gate GUEST        QEMU args joining a guest's port vapp.usb to its gate
 #   usb_guest_mods        -m args: what a guest needs for a USB disk
@@ -89,10 +90,11 @@ EOF
 usb_vappd_up() { # NAME GUEST...
 	local name=$1 g args=()
 	shift
-	: >"$work/policy"
-	for g in "$@" host; do
+	printf '%s\n' "vapp.usb.v1.UsbProxy host $name allow" \
+		"vapp.usb.v1.UsbProxy.Assign @anyvm $name deny" >"$work/policy"
+	for g in "$@"; do
 		echo "vapp.usb.v1.UsbProxy $g $name allow" >>"$work/policy"
-		[ "$g" = host ] || args+=(--guest "$g")
+		args+=(--guest "$g")
 	done
 	"$vapp" policy check "$work/policy" >/dev/null || fail "the test's policy does not check"
 	export VAPPD_SOCKET=$work/vappd.sock
