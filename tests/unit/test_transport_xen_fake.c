@@ -13,7 +13,9 @@
  * listener yields the vchan once the client is in, consumes spurious events,
  * then stays quiet; a fresh transport wakes once (kick) so the engine looks
  * at the ring; return values map to -EAGAIN/EOF/-EPIPE/-errno; every ctrl is
- * closed exactly once.
+ * closed exactly once; no read or write asks libxenvchan for more than its
+ * ring holds, and indices a lying peer set further apart than the ring are
+ * -EPROTO (libxenvchan's fast path would copy past the ring).
  */
 #include <errno.h>
 #include <poll.h>
@@ -42,6 +44,7 @@ struct fake {
 	int read_error;          /* read() fails with the peer still there */
 	char written[64];
 	size_t wlen;
+	struct ring_shared rd, wr; /* the shared indices, 64-byte rings */
 };
 
 /* What the last init was asked, and what the fake saw since. */
@@ -53,6 +56,7 @@ static struct {
 	int waits, bad_waits;
 	int init_errno;          /* non-zero: the next init fails with it */
 	int connect_in_wait;     /* the client comes in while wait() runs */
+	size_t max_request;      /* the most a read or write asked for */
 	struct fake *last;
 } fk;
 
@@ -83,6 +87,9 @@ static struct libxenvchan *fake_new(int domid, const char *path, int state)
 	f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	f->state = state;
 	f->space = sizeof(f->written);
+	f->ctrl.read.shr = &f->rd;
+	f->ctrl.write.shr = &f->wr;
+	f->ctrl.read.order = f->ctrl.write.order = 6;
 	/* The real init leaves it unset: whatever malloc gave. */
 	f->ctrl.blocking = 1;
 	fk.domid = domid;
@@ -156,6 +163,8 @@ int libxenvchan_read(struct libxenvchan *ctrl, void *data, size_t size)
 	size_t n = size < f->len ? size : f->len;
 
 	assert_false(ctrl->blocking);
+	if (size > fk.max_request)
+		fk.max_request = size;
 	if (f->read_error) {
 		errno = f->read_error;
 		return -1;
@@ -174,6 +183,8 @@ int libxenvchan_write(struct libxenvchan *ctrl, const void *data, size_t size)
 	size_t n = size < f->space ? size : f->space;
 
 	assert_false(ctrl->blocking);
+	if (size > fk.max_request)
+		fk.max_request = size;
 	if (!f->state)
 		return -1;
 	memcpy(f->written + f->wlen, data, n);
@@ -366,6 +377,40 @@ static void test_read_write(void **state)
 	transport_close(t);
 }
 
+/* A peer that lies about the indices in the shared page. */
+static void test_lying_peer(void **state)
+{
+	struct vrpc_transport *t = NULL;
+	static char big[4096];
+	struct fake *f;
+
+	assert_int_equal(transport_connect("xen:0:/local/domain/0/data/vrpc/fw", 1000, &t), 0);
+	f = fk.last;
+	transport_poll_done(t);
+	/* Never more than the 64-byte ring in one request, either way. */
+	assert_int_equal(t->ops->write(t, big, sizeof(big)), 64);
+	assert_int_equal(t->ops->read(t, big, sizeof(big)), -EAGAIN);
+	assert_int_equal(fk.max_request, 64);
+	/* prod - cons at the ring's size is a full ring, not a lie. */
+	f->rd.cons = 0xfffffff0u;
+	f->rd.prod = 0x30u;
+	assert_int_equal(t->ops->read(t, big, sizeof(big)), -EAGAIN);
+	/* One past it is, and so is a producer behind the consumer. */
+	f->rd.prod = 0x31u;
+	assert_int_equal(t->ops->read(t, big, sizeof(big)), -EPROTO);
+	f->rd.prod = 0xffffffe0u;
+	assert_int_equal(t->ops->read(t, big, sizeof(big)), -EPROTO);
+	f->rd.prod = f->rd.cons;
+	/* The reader of our ring claims to have consumed more than we wrote. */
+	f->wr.prod = 100;
+	f->wr.cons = 101;
+	assert_int_equal(t->ops->write(t, "x", 1), -EPROTO);
+	f->wr.cons = 100;
+	f->space = 1;
+	assert_int_equal(t->ops->write(t, "x", 1), 1);
+	transport_close(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_accept_without_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lying_peer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

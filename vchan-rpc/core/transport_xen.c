@@ -38,6 +38,16 @@
  *
  * libxenvchan does not set ->blocking in either init function: we clear it.
  *
+ * The peer's indices: libxenvchan's fast path (io.c, fast_get_data_ready and
+ * fast_get_buffer_space) takes prod - cons from the shared page without
+ * bounding it by the ring, and do_recv/do_send then copy the whole request
+ * in at most two pieces: a request larger than the ring, with an index the
+ * peer made up, would copy past the ring (reading or writing our memory).
+ * So no read or write here asks for more than its ring holds (then every
+ * copy stays inside it whatever the indices say), and a ring whose
+ * indices are apart by more than its size is the peer lying: -EPROTO, as
+ * the shm transport answers (struct vchan_interface is the same layout).
+ *
  * Tested here only for address parsing and for clean failures without a
  * hypervisor (no /dev/xen, no xenstore). Running it end to end under Xen
  * (Xen booted under QEMU TCG, against Xen's own vchan-socket-proxy from
@@ -289,13 +299,27 @@ static short xen_poll_events(struct vrpc_transport *t, int want_write)
 	return POLLIN;
 }
 
+/* Bytes in @p r by its indices (each read once), or -1 when they are
+ * apart by more than the ring holds: a lie. */
+static int64_t xen_ring_used(const struct libxenvchan_ring *r)
+{
+	uint32_t prod = __atomic_load_n(&r->shr->prod, __ATOMIC_ACQUIRE);
+	uint32_t cons = __atomic_load_n(&r->shr->cons, __ATOMIC_ACQUIRE);
+	uint32_t used = prod - cons;
+
+	return used > (1u << r->order) ? -1 : (int64_t)used;
+}
+
 static ssize_t xen_read(struct vrpc_transport *t, void *buf, size_t len)
 {
 	struct xen_transport *xt = (struct xen_transport *)t;
+	size_t ring = (size_t)1 << xt->ctrl->read.order;
 	int n;
 
-	if (len > INT_MAX)
-		len = INT_MAX;
+	if (xen_ring_used(&xt->ctrl->read) < 0)
+		return -EPROTO;
+	if (len > ring)
+		len = ring; /* see "The peer's indices" above */
 	errno = 0;
 	n = libxenvchan_read(xt->ctrl, buf, len);
 	if (n > 0)
@@ -313,10 +337,13 @@ static ssize_t xen_read(struct vrpc_transport *t, void *buf, size_t len)
 static ssize_t xen_write(struct vrpc_transport *t, const void *buf, size_t len)
 {
 	struct xen_transport *xt = (struct xen_transport *)t;
+	size_t ring = (size_t)1 << xt->ctrl->write.order;
 	int n;
 
-	if (len > INT_MAX)
-		len = INT_MAX;
+	if (xen_ring_used(&xt->ctrl->write) < 0)
+		return -EPROTO;
+	if (len > ring)
+		len = ring; /* see "The peer's indices" above */
 	errno = 0;
 	n = libxenvchan_write(xt->ctrl, buf, len);
 	if (n > 0)
