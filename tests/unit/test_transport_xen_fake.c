@@ -15,7 +15,7 @@
  * at the ring; return values map to -EAGAIN/EOF/-EPIPE/-errno; every ctrl is
  * closed exactly once; no read or write asks libxenvchan for more than its
  * ring holds, and indices a lying peer set further apart than the ring are
- * -EPROTO (libxenvchan's fast path would copy past the ring).
+ * -EPROTO (libxenvchan would report an empty or full ring for ever).
  */
 #include <errno.h>
 #include <poll.h>

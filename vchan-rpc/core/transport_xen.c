@@ -38,21 +38,22 @@
  *
  * libxenvchan does not set ->blocking in either init function: we clear it.
  *
- * The peer's indices: libxenvchan's fast path (io.c, fast_get_data_ready and
- * fast_get_buffer_space) takes prod - cons from the shared page without
- * bounding it by the ring, and do_recv/do_send then copy the whole request
- * in at most two pieces: a request larger than the ring, with an index the
- * peer made up, would copy past the ring (reading or writing our memory).
- * So no read or write here asks for more than its ring holds (then every
- * copy stays inside it whatever the indices say), and a ring whose
- * indices are apart by more than its size is the peer lying: -EPROTO, as
- * the shm transport answers (struct vchan_interface is the same layout).
+ * The peer's indices: libxenvchan bounds prod - cons by the ring, and when
+ * the peer's indices are further apart than that it reports an empty ring
+ * (or a full one) for ever: "We have no way to return errors. Locking up
+ * the ring is better than the alternatives." (io.c). A connection would
+ * hang there until some timeout. So each read and write checks the
+ * indices first, and a ring whose indices are apart by more than its size
+ * is the peer lying: -EPROTO, as the shm transport answers (struct
+ * vchan_interface is the same layout), and the engine drops that
+ * connection at once. No request asks for more than the ring holds
+ * either, so the copies stay inside it whatever the indices say.
  *
- * Tested here only for address parsing and for clean failures without a
- * hypervisor (no /dev/xen, no xenstore). Running it end to end under Xen
- * (Xen booted under QEMU TCG, against Xen's own vchan-socket-proxy from
- * xen-utils-4.17) is not done yet: such a run takes about a minute. Known
- * hazard for that work: when
+ * Tested on the host for address parsing and clean failures without a
+ * hypervisor (test_transport_xen), and against a fake library
+ * (test_transport_xen_fake); end to end under real Xen (Xen 4.17 booted
+ * under QEMU TCG, tests/integration/xen_vchan.sh) against Xen's own
+ * vchan-socket-proxy in both roles, and a lying peer. Known hazard: when
  * libxenvchan_server_init() fails after opening gntalloc (bad DOMID, say),
  * libxenvchan_close() reads the uninitialised ->xs_path and ring buffers of
  * its own malloc'd struct; validate DOMID before listening in vappd.
@@ -319,7 +320,7 @@ static ssize_t xen_read(struct vrpc_transport *t, void *buf, size_t len)
 	if (xen_ring_used(&xt->ctrl->read) < 0)
 		return -EPROTO;
 	if (len > ring)
-		len = ring; /* see "The peer's indices" above */
+		len = ring;
 	errno = 0;
 	n = libxenvchan_read(xt->ctrl, buf, len);
 	if (n > 0)
@@ -343,7 +344,7 @@ static ssize_t xen_write(struct vrpc_transport *t, const void *buf, size_t len)
 	if (xen_ring_used(&xt->ctrl->write) < 0)
 		return -EPROTO;
 	if (len > ring)
-		len = ring; /* see "The peer's indices" above */
+		len = ring;
 	errno = 0;
 	n = libxenvchan_write(xt->ctrl, buf, len);
 	if (n > 0)

@@ -1,0 +1,118 @@
+#!/bin/bash
+# xen_vchan.sh - libvrpc's xen transport over real vchans: Xen 4.17 under
+# QEMU (TCG), dom0 and one PV domU (tests/lib/xen.sh), each side checked
+# against Xen's own libxenvchan peer, vchan-socket-proxy, an implementation
+# that is not ours:
+#   - Xen's client, our server: in the domU, vchan-socket-proxy bridges a
+#     unix socket to a vchan that hello-server serves in dom0
+#     (xen:DOMID:PATH); hello-client calls SayHello, and Watch on another;
+#   - our client, Xen's server: in dom0, vchan-socket-proxy -m server
+#     serves the vchan and bridges it to hello-server's unix socket;
+#     hello-client in the domU calls xen:0:PATH, SayHello and Watch;
+#   - a liar: a domU client maps the vchan and sets the producer index of
+#     its ring 2^30 past what it wrote (tests/progs/xen_ring_liar.c): the
+#     server shuts that vchan (EPROTO), and then serves another client.
+# Each server's path is granted to the domU alone: the domU is created
+# paused, the listeners are made for its domid, then it runs.
+# Skips (77) when Xen's packages cannot be had; bounded by $XEN_TEST_LIMIT
+# seconds (default 240).
+# test-timeout: 300
+set -u
+cd "${TOP:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+limit=${XEN_TEST_LIMIT:-240}
+start=$(date +%s)
+. tests/lib/guest.sh
+. tests/lib/xen.sh
+
+command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is not installed"; exit 77; }
+xen_prepare || { echo "Xen $XEN_VERSION's packages cannot be had (apt-get download failed)"; exit 77; }
+for b in "$BUILD/bin/hello-server" "$BUILD/bin/hello-client" "$BUILD/tests/progs/xen_ring_liar"; do
+	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
+done
+work=$(mktemp -d /tmp/vapp-xen.XXXXXX)
+guest_on_exit '[ -n "${XEN_KEEP:-}" ] || rm -rf "$work"'
+fail() {
+	echo "FAIL: $*"
+	echo "--- the console, without Xen's own lines (last 40) ---"
+	grep -av '^(XEN)' "$work/boot/console.log" 2>/dev/null | tail -n 40
+	exit 1
+}
+
+P=/local/domain/0/data/vapp
+cat >"$work/domu.rc" <<EOF
+P=$P
+hc() { hello-client --timeout 30000 "\$@" 2>&1; }
+sock() { i=0; while [ ! -S "\$1" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done; }
+# Xen's client, our server.
+vchan-socket-proxy 0 \$P/a /tmp/a.sock 2>/tmp/pa.log &
+vchan-socket-proxy 0 \$P/aw /tmp/aw.sock 2>/tmp/paw.log &
+sock /tmp/a.sock; sock /tmp/aw.sock
+out=\$(hc unix:/tmp/a.sock alice)
+echo "U-A rc=\$? \$out"
+out=\$(hc --watch 3 unix:/tmp/aw.sock wally | tr '\n' '|')
+echo "U-AW \$out"
+# Our client, Xen's server.
+out=\$(hc xen:0:\$P/b bob)
+echo "U-B rc=\$? \$out"
+out=\$(hc --watch 3 xen:0:\$P/bw betty | tr '\n' '|')
+echo "U-BW \$out"
+# The liar, then an honest client of the same server.
+echo "U-LIAR \$(xen_ring_liar 0 \$P/liar 20 2>&1 | tr '\n' ' ')"
+out=\$(hc xen:0:\$P/after carol)
+echo "U-AFTER rc=\$? \$out"
+echo U-DONE
+EOF
+cat >"$work/dom0.rc" <<EOF
+P=$P
+XEN_PAUSED=1
+d=\$(xen_domu u1 /boot/vmlinuz /boot/domu.gz 192)
+echo "XEN-DOMU \$d"
+VRPC_DEBUG=1 hello-server --listen xen:\$d:\$P/a --listen xen:\$d:\$P/aw --listen xen:\$d:\$P/liar \\
+	--listen xen:\$d:\$P/after --listen unix:/tmp/b.sock >/tmp/hs.out 2>/tmp/hs.err &
+hs=\$!
+i=0; while ! grep -q ready /tmp/hs.out && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+vchan-socket-proxy -m server \$d \$P/b /tmp/b.sock 2>/tmp/pb.log &
+vchan-socket-proxy -m server \$d \$P/bw /tmp/b.sock 2>/tmp/pbw.log &
+i=0; while [ -z "\$(xenstore-read \$P/bw/event-channel 2>/dev/null)" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "XEN-PERMS \$(xenstore-ls -p \$P/a | tr '\n' ' ')"
+xl unpause u1
+xen_console u1 U-DONE $((limit - 60))
+echo "XEN-SERVER \$(kill -0 \$hs 2>/dev/null && echo alive || echo gone)"
+sed 's/^/hs| /' /tmp/hs.err
+echo XEN-TEST-DONE
+EOF
+
+# vchan-socket-proxy opens privcmd (xc_interface_open) even as a client.
+read -ra domu_mods <<<"-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd"
+libgcc=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+xen_domu_initramfs "$work/domu.gz" "$work/domu.rc" "${domu_mods[@]}" \
+	-b "$BUILD/bin/hello-client" -b "$BUILD/tests/progs/xen_ring_liar" \
+	-b "$XEN_ROOT$XEN_BIN/vchan-socket-proxy:/bin/vchan-socket-proxy" \
+	-f "$libgcc:/lib/x86_64-linux-gnu/libgcc_s.so.1" || fail "the domU's initramfs"
+xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/hello-server" \
+	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" || fail "dom0's initramfs"
+xen_boot "$work/boot" "$work/dom0.gz"
+guest_wait XEN-TEST-DONE "$(( limit - ($(date +%s) - start) ))" || fail "Xen's run did not finish"
+c=$work/boot/console.log
+echo "Xen, dom0 and the domU ran in $(( GUEST_WAIT_MS / 1000 )) s"
+line() { grep -a "$1" "$c" | head -n 1; }
+
+# The vchans were granted to the domU alone (n0: dom0 owns, no one else
+# reads; r1: the domU reads).
+case $(line XEN-PERMS) in *"(n0,r"*) ;; *) fail "the vchan's xenstore permissions: $(line XEN-PERMS)" ;; esac
+case $(line "U-A rc") in *"U-A rc=0 Hello, alice"*) ;; *) fail "Xen's client, our server: $(line "U-A rc")" ;; esac
+[ "$(line U-AW | grep -o wally | wc -l)" -ge 1 ] && [ "$(line U-AW | tr '|' '\n' | grep -c .)" -ge 3 ] ||
+	fail "Watch through Xen's client: $(line U-AW)"
+case $(line "U-B rc") in *"U-B rc=0 Hello, bob"*) ;; *) fail "our client, Xen's server: $(line "U-B rc")" ;; esac
+[ "$(line U-BW | tr '|' '\n' | grep -c betty)" -ge 3 ] || fail "Watch through Xen's server: $(line U-BW)"
+echo "Xen's vchan-socket-proxy: as client against our server, and as server against our client: SayHello and Watch"
+case $(line U-LIAR) in *"LIAR-CONNECTED LIAR-SERVER-CLOSED"*) ;; *) fail "the liar: $(line U-LIAR)" ;; esac
+# At once, on the lie (EPROTO), not at the HELLO's 5 s deadline.
+liar_ms=$(line U-LIAR | sed -n 's/.*CLOSED \([0-9]*\).*/\1/p')
+[ "$liar_ms" -lt 2500 ] || fail "the server took $liar_ms ms to drop the liar: not on the lie"
+grep -aq "hs| vrpc: connection closed: Protocol error" "$c" || fail "the server did not say EPROTO"
+case $(line "U-AFTER rc") in *"U-AFTER rc=0 Hello, carol"*) ;; *) fail "after the liar: $(line "U-AFTER rc")" ;; esac
+case $(line XEN-SERVER) in *alive*) ;; *) fail "hello-server died" ;; esac
+echo "a lying ring: the server shut that vchan in $liar_ms ms (EPROTO) and served the next client"
+echo "xen_vchan: passed in $(( $(date +%s) - start )) s"
