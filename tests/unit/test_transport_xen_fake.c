@@ -11,7 +11,8 @@
  *
  * Checked: ring sizes and path reach server_init; ->blocking is cleared; the
  * listener yields the vchan once the client is in, consumes spurious events,
- * then stays quiet; a fresh transport wakes once (kick) so the engine looks
+ * and publishes a fresh one at the same path for the next client (the taken
+ * one no longer removes the path when it closes; the listener does); a fresh transport wakes once (kick) so the engine looks
  * at the ring; return values map to -EAGAIN/EOF/-EPIPE/-errno; every ctrl is
  * closed exactly once; no read or write asks libxenvchan for more than its
  * ring holds, and indices a lying peer set further apart than the ring are
@@ -53,6 +54,7 @@ static struct {
 	char path[64];
 	size_t read_min, write_min;
 	int server_inits, client_inits, closes;
+	int path_removals;       /* closes that removed the xenstore path */
 	int waits, bad_waits;
 	int init_errno;          /* non-zero: the next init fails with it */
 	int connect_in_wait;     /* the client comes in while wait() runs */
@@ -90,6 +92,8 @@ static struct libxenvchan *fake_new(int domid, const char *path, int state)
 	f->ctrl.read.shr = &f->rd;
 	f->ctrl.write.shr = &f->wr;
 	f->ctrl.read.order = f->ctrl.write.order = 6;
+	/* The real server keeps its path, to remove it when it closes. */
+	f->ctrl.xs_path = state == 2 ? strdup(path) : NULL;
 	/* The real init leaves it unset: whatever malloc gave. */
 	f->ctrl.blocking = 1;
 	fk.domid = domid;
@@ -122,6 +126,10 @@ void libxenvchan_close(struct libxenvchan *ctrl)
 	if (!f)
 		return;
 	fk.closes++;
+	if (ctrl->xs_path) {
+		fk.path_removals++;
+		free(ctrl->xs_path);
+	}
 	close(f->efd);
 	free(f);
 }
@@ -276,18 +284,32 @@ static void test_accept(void **state)
 	assert_int_equal(t->peer.id, 7);
 	assert_int_equal(transport_poll_events(t, 1), POLLIN);
 
-	/* Spent: one vchan, one connection, and its fd stays quiet. */
+	/* A fresh vchan at the same path waits for the next client; the
+	 * taken one's events no longer reach the listener. */
+	assert_int_equal(fk.server_inits, 2);
+	assert_ptr_not_equal(fk.last, f);
+	assert_string_equal(fk.path, "data/vrpc/fw");
 	assert_int_equal(l->ops->accept(l, &t2), -EAGAIN);
 	assert_null(t2);
 	notify(f);
 	assert_false(readable(l->fd));
+	fk.last->state = 1;
+	notify(fk.last);
+	assert_true(readable(l->fd));
+	assert_int_equal(l->ops->accept(l, &t2), 0);
+	assert_int_equal(t2->peer.id, 7);
+	assert_int_equal(fk.server_inits, 3);
 	listener_close(l);
-	assert_int_equal(fk.closes, 0); /* the transport owns the vchan now */
+	/* The third vchan with its path; the transports own theirs. */
+	assert_int_equal(fk.closes, 1);
+	assert_int_equal(fk.path_removals, 1);
 
 	/* The transport wakes at once and the engine finds the hello. */
 	assert_int_equal(transport_wait(t, 0, 0), 1);
 	transport_close(t);
-	assert_int_equal(fk.closes, 1);
+	transport_close(t2);
+	assert_int_equal(fk.closes, 3);
+	assert_int_equal(fk.path_removals, 1); /* the path was the listener's */
 }
 
 /* A client already in when accept first looks: no event needed. */

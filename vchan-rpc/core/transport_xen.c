@@ -13,12 +13,14 @@
  * would silently cut a longer one (init.c).
  *
  * One vchan is one connection: libxenvchan_server_init() grants the ring to
- * DOMID alone and serves a single client. So a listener here yields exactly
- * one transport, once the client has mapped the ring, and then never another
- * (its fd stays quiet). The runtime (vappd) makes a new vchan, at a new
- * xenstore path, per guest: one long-lived channel per (guest, appliance)
- * pair, with the calls multiplexed on it; closing the transport removes the
- * xenstore entries.
+ * DOMID alone and serves a single client. So once a client has mapped the
+ * ring the listener hands that vchan to a transport and publishes a fresh
+ * one at the same path for DOMID's next client (an appliance's channel
+ * outlives each connection vappd makes to it): the taken vchan keeps its
+ * grants and event channel, and its xenstore keys are overwritten by the
+ * new ones, which the listener removes when it closes. If the fresh vchan
+ * cannot be made the listener is spent (its fd stays quiet), which is said.
+ * The calls of one client are multiplexed on its connection.
  *
  * The peer identity is VRPC_PEER_DOMID, the configured DOMID: Xen itself
  * enforces it, since only that domain can map the grants and bind the event
@@ -94,10 +96,10 @@ struct xen_transport {
 };
 
 struct xen_listener {
-	struct vrpc_listener l; /* l.fd: epoll over evfd until accepted */
-	struct libxenvchan *ctrl; /* NULL once handed to a transport */
+	struct vrpc_listener l; /* l.fd: epoll over the current vchan's evfd */
+	struct libxenvchan *ctrl; /* the vchan waiting for a client; NULL: spent */
 	int evfd;
-	uint32_t domid;
+	struct xen_addr a;
 };
 
 /* ---- logging: libxen's messages go to stderr only when VRPC_DEBUG is set */
@@ -393,10 +395,32 @@ static void xen_listener_close(struct vrpc_listener *l)
 	free(xl);
 }
 
+/* Publishes a vchan at the listener's path for its domain's next client.
+ * @return 0, or -errno. */
+static int xen_listener_arm(struct xen_listener *xl)
+{
+	struct xen_addr *a = &xl->a;
+	int err;
+
+	/* libxenvchan's left ring is the one the server reads. */
+	errno = 0;
+	xl->ctrl = libxenvchan_server_init(&xen_logger, (int)a->domid, a->path, a->recv_min,
+					   a->send_min);
+	if (!xl->ctrl) {
+		err = xen_errno();
+		xen_log(-err, "libxenvchan_server_init(domid %u, %s) failed", a->domid, a->path);
+		return err;
+	}
+	xl->ctrl->blocking = 0;
+	xl->evfd = libxenvchan_fd_for_select(xl->ctrl);
+	return epoll_add(xl->l.fd, xl->evfd);
+}
+
 static int xen_accept(struct vrpc_listener *l, struct vrpc_transport **out)
 {
 	struct xen_listener *xl = (struct xen_listener *)l;
 	struct libxenvchan *ctrl = xl->ctrl;
+	int err;
 
 	if (!ctrl)
 		return -EAGAIN; /* spent: see the top of this file */
@@ -411,7 +435,15 @@ static int xen_accept(struct vrpc_listener *l, struct vrpc_transport **out)
 	}
 	epoll_ctl(xl->l.fd, EPOLL_CTL_DEL, xl->evfd, NULL);
 	xl->ctrl = NULL;
-	return xen_transport_new(ctrl, xl->domid, out);
+	/* The path is the listener's now: the taken vchan's close must not
+	 * remove the keys of the one published next. */
+	free(ctrl->xs_path);
+	ctrl->xs_path = NULL;
+	err = xen_listener_arm(xl);
+	if (err)
+		xen_log(-err, "%s: no vchan for the next client; this listener is spent",
+			xl->a.path);
+	return xen_transport_new(ctrl, xl->a.domid, out);
 }
 
 static const struct vrpc_listener_ops xen_listener_ops = {
@@ -431,25 +463,13 @@ static int xen_listen(const char *rest, struct vrpc_listener **out)
 	if (!xl)
 		return -ENOMEM;
 	xl->l.ops = &xen_listener_ops;
-	xl->l.fd = -1;
-	xl->domid = a.domid;
-	/* libxenvchan's left ring is the one the server reads. */
-	errno = 0;
-	xl->ctrl = libxenvchan_server_init(&xen_logger, (int)a.domid, a.path,
-					   a.recv_min, a.send_min);
-	if (!xl->ctrl) {
-		err = xen_errno();
-		xen_log(-err, "libxenvchan_server_init(domid %u, %s) failed", a.domid, a.path);
-		goto err_xl;
-	}
-	xl->ctrl->blocking = 0;
-	xl->evfd = libxenvchan_fd_for_select(xl->ctrl);
+	xl->a = a;
 	xl->l.fd = epoll_create1(EPOLL_CLOEXEC);
 	if (xl->l.fd < 0) {
 		err = -errno;
 		goto err_xl;
 	}
-	err = epoll_add(xl->l.fd, xl->evfd);
+	err = xen_listener_arm(xl);
 	if (err)
 		goto err_xl;
 	*out = &xl->l;
