@@ -1,0 +1,71 @@
+#!/bin/bash
+# bench_xen.sh [--json FILE]: libvrpc over a real vchan, Xen 4.17 under QEMU
+# (TCG; tests/lib/xen.sh): the round trip of a 64-byte Echo call from a PV
+# domU to echo_server in dom0 (xen:0:PATH), against the same call over the
+# shm transport on the host, and against shm inside the domU (the same
+# emulated CPU, no hypervisor in the path: what TCG costs alone); and how
+# long a PV domU takes from xl create to its /init. Under TCG only the
+# ratios mean much: every hypercall and event channel is emulated.
+# Figures: xen_rtt_p50_us (baseline: host shm), xen_domu_shm_rtt_p50_us,
+# xen_domu_boot_ms.
+set -u
+cd "${TOP:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+json=
+[ "${1:-}" = --json ] && json=$2
+. tests/lib/guest.sh
+. tests/lib/xen.sh
+. tests/lib/bench_emit.sh
+CALLS=${XEN_BENCH_CALLS:-2000}
+xen_prepare || { echo "bench_xen: Xen's packages cannot be had"; exit 1; }
+for b in echo_server echo_rtt; do
+	[ -x "$BUILD/tests/progs/$b" ] || { echo "bench_xen: build $BUILD/tests/progs/$b first"; exit 1; }
+done
+work=$(mktemp -d /tmp/vapp-bench-xen.XXXXXX)
+ES=
+guest_on_exit '[ -n "$ES" ] && kill "$ES" 2>/dev/null; rm -rf "$work"'
+
+# The host's shm, same programs.
+"$BUILD/tests/progs/echo_server" "shm:$work/host.shm" >"$work/es.out" 2>&1 &
+ES=$!
+for _ in $(seq 50); do grep -q READY "$work/es.out" && break; sleep 0.1; done
+host=$("$BUILD/tests/progs/echo_rtt" "shm:$work/host.shm" "$((CALLS * 10))") || { echo "bench_xen: host shm failed"; exit 1; }
+kill "$ES"; wait "$ES" 2>/dev/null; ES=
+
+P=/local/domain/0/data/vapp
+cat >"$work/domu.rc" <<RC
+echo_server shm:/tmp/d.shm >/tmp/es.out 2>&1 &
+i=0; while ! grep -q READY /tmp/es.out && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "B-SHM \$(echo_rtt shm:/tmp/d.shm $CALLS 2>&1)"
+echo "B-XEN \$(echo_rtt xen:0:$P/echo $CALLS 2>&1)"
+echo B-DONE
+RC
+cat >"$work/dom0.rc" <<RC
+XEN_PAUSED=1
+d=\$(xen_domu b1 /boot/vmlinuz /boot/domu.gz 192)
+echo_server xen:\$d:$P/echo >/tmp/es.out 2>&1 &
+i=0; while ! grep -q READY /tmp/es.out && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+t0=\$(cut -d' ' -f1 /proc/uptime)
+xl unpause b1
+i=0; while ! grep -q GUEST-INIT-OK /var/log/xen/guest-b1.log 2>/dev/null && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done
+t1=\$(cut -d' ' -f1 /proc/uptime)
+echo "B-BOOT \$(awk -v a=\$t0 -v b=\$t1 'BEGIN { printf "%d", (b - a) * 1000 }')"
+xen_console b1 B-DONE 600
+echo XEN-BENCH-DONE
+RC
+xen_domu_initramfs "$work/domu.gz" "$work/domu.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
+	-b "$BUILD/tests/progs/echo_server" -b "$BUILD/tests/progs/echo_rtt" || exit 1
+xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/tests/progs/echo_server" \
+	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" || exit 1
+xen_boot "$work/boot" "$work/dom0.gz"
+guest_wait XEN-BENCH-DONE 900 || { echo "bench_xen: the run did not finish"; exit 1; }
+c=$work/boot/console.log
+p50() { grep -a "$1" "$c" | head -n 1 | sed -n 's/.*ECHO-RTT p50 \([0-9.]*\).*/\1/p'; }
+xen=$(p50 "B-XEN") domu=$(p50 "B-SHM") hostp=$(echo "$host" | sed -n 's/.*p50 \([0-9.]*\).*/\1/p')
+boot=$(grep -a "B-BOOT" "$c" | head -n 1 | sed -n 's/.*B-BOOT \([0-9]*\).*/\1/p')
+[ -n "$xen" ] && [ -n "$domu" ] && [ -n "$hostp" ] ||
+	{ echo "bench_xen: no figures: $(grep -a 'B-' "$c" | tr '\n' ' ')"; exit 1; }
+bench_emit xen_rtt_p50_us "$xen" us "$hostp"
+bench_emit xen_domu_shm_rtt_p50_us "$domu" us "$hostp"
+bench_emit xen_domu_boot_ms "${boot:-0}" ms
+awk -v x="$xen" -v d="$domu" 'BEGIN { printf "the vchan against shm in the same domU: %.2f\n", x / d }'
