@@ -51,13 +51,13 @@ int main(int argc, char **argv)
 	xenevtchn_notify(ctrl->event, ctrl->event_port);
 	t0 = now_ms();
 	limit = t0 + atoi(argv[3]) * 1000LL;
-	while (now_ms() < limit) {
-		if (!libxenvchan_is_open(ctrl)) {
-			printf("LIAR-SERVER-CLOSED %lld\n", now_ms() - t0);
-			return 0;
-		}
+	while (now_ms() < limit && libxenvchan_is_open(ctrl))
 		usleep(20000);
-	}
-	printf("LIAR-SERVER-STILL-OPEN\n");
+	if (libxenvchan_is_open(ctrl))
+		printf("LIAR-SERVER-STILL-OPEN\n");
+	else
+		printf("LIAR-SERVER-CLOSED %lld\n", now_ms() - t0);
+	fflush(stdout);
+	libxenvchan_close(ctrl);
 	return 0;
 }
