@@ -77,7 +77,7 @@ grep -q '^lib/x86_64-linux-gnu/libprotobuf-c\.so\.' <<<"$names" || fail "libprot
 [ "$names" = "$(LC_ALL=C sort <<<"$names")" ] || fail "entries not sorted"
 awk '$3 != "root" || $4 != "root" { bad = 1 } END { exit bad }' "$tmp/list" || fail "an entry not owned by 0:0"
 zcat "$tmp/a/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/daemon >"$tmp/daemon"
-printf '/usr/bin/hello-server\n--attach\nserial:/dev/virtio-ports/vapp.rpc\n' | cmp - "$tmp/daemon" ||
+printf '/usr/bin/hello-server\n--attach\nchan:vapp.rpc\n' | cmp - "$tmp/daemon" ||
 	fail "etc/vapp/daemon is not the manifest's argv"
 [ "$(zcat "$tmp/a/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/name)" = hello ] ||
 	fail "etc/vapp/name is not the manifest's name"

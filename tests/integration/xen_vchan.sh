@@ -13,7 +13,11 @@
 #   - a liar: a domU client maps the vchan and sets the producer index of
 #     its ring 2^30 past what it wrote (tests/progs/xen_ring_liar.c): the
 #     server shuts that vchan (EPROTO) at once, and then serves two more
-#     clients, one after the other, at one path.
+#     clients, one after the other, at one path;
+#   - an appliance's channel, "chan:vapp.rpc": hello-server in the domU
+#     serves it as a vchan granted to dom0 at its own data/vapp/vapp@rpc,
+#     and dom0 calls it twice (a fresh vchan for each connection), the
+#     server seeing the caller as domain 0.
 # Each server's path is granted to the domU alone: the domU is created
 # paused, the listeners are made for its domid, then it runs.
 # Skips (77) when Xen's packages cannot be had; bounded by $XEN_TEST_LIMIT
@@ -44,6 +48,8 @@ fail() {
 P=/local/domain/0/data/vapp
 cat >"$work/domu.rc" <<EOF
 P=$P
+# The appliance's side: its channel, served for dom0.
+VRPC_DEBUG=1 hello-server --attach chan:vapp.rpc >/tmp/chan.out 2>/tmp/chan.err &
 hc() { hello-client --timeout 30000 "\$@" 2>&1; }
 sock() { i=0; while [ ! -S "\$1" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done; }
 # Xen's client, our server.
@@ -64,6 +70,9 @@ out=\$(hc xen:0:\$P/after carol)
 echo "U-AFTER rc=\$? \$out"
 out=\$(hc xen:0:\$P/after dave)
 echo "U-AGAIN rc=\$? \$out"
+# dom0's two calls on the channel (each connection's end is logged).
+i=0; while [ "\$(grep -c 'connection closed' /tmp/chan.err)" -lt 2 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "U-CHAN-SERVED \$(grep -c 'connection closed' /tmp/chan.err) \$(cat /tmp/chan.out)"
 echo U-DONE
 EOF
 cat >"$work/dom0.rc" <<EOF
@@ -80,6 +89,11 @@ vchan-socket-proxy -m server \$d \$P/bw /tmp/b.sock 2>/tmp/pbw.log &
 i=0; while [ -z "\$(xenstore-read \$P/bw/event-channel 2>/dev/null)" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 echo "XEN-PERMS \$(xenstore-ls -p \$P/a | tr '\n' ' ')"
 xl unpause u1
+(k=\$(printf /local/domain/%s/data/vapp/vapp@rpc \$d)
+i=0; while [ -z "\$(xenstore-read \$k/event-channel 2>/dev/null)" ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "D-CHAN-PERMS \$(xenstore-ls -p \$k | tr '\n' ' ')"
+echo "D-CHAN1 \$(hello-client --timeout 30000 xen:\$d:\$k one 2>&1)"
+echo "D-CHAN2 \$(hello-client --timeout 30000 xen:\$d:\$k two 2>&1)") &
 xen_console u1 U-DONE $((limit - 60))
 echo "XEN-SERVER \$(kill -0 \$hs 2>/dev/null && echo alive || echo gone)"
 sed 's/^/hs| /' /tmp/hs.err
@@ -90,10 +104,10 @@ EOF
 read -ra domu_mods <<<"-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd"
 libgcc=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
 xen_domu_initramfs "$work/domu.gz" "$work/domu.rc" "${domu_mods[@]}" \
-	-b "$BUILD/bin/hello-client" -b "$BUILD/tests/progs/xen_ring_liar" \
+	-b "$BUILD/bin/hello-client" -b "$BUILD/bin/hello-server" -b "$BUILD/tests/progs/xen_ring_liar" \
 	-b "$XEN_ROOT$XEN_BIN/vchan-socket-proxy:/bin/vchan-socket-proxy" \
 	-f "$libgcc:/lib/x86_64-linux-gnu/libgcc_s.so.1" || fail "the domU's initramfs"
-xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/hello-server" \
+xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/hello-server" -b "$BUILD/bin/hello-client" \
 	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" || fail "dom0's initramfs"
 xen_boot "$work/boot" "$work/dom0.gz"
 guest_wait XEN-TEST-DONE "$(( limit - ($(date +%s) - start) ))" || fail "Xen's run did not finish"
@@ -118,5 +132,9 @@ grep -aq "hs| vrpc: connection closed: Protocol error" "$c" || fail "the server 
 case $(line "U-AFTER rc") in *"U-AFTER rc=0 Hello, carol"*) ;; *) fail "after the liar: $(line "U-AFTER rc")" ;; esac
 case $(line "U-AGAIN rc") in *"U-AGAIN rc=0 Hello, dave"*) ;; *) fail "a second client at one path: $(line "U-AGAIN rc")" ;; esac
 case $(line XEN-SERVER) in *alive*) ;; *) fail "hello-server died" ;; esac
+case $(line D-CHAN-PERMS) in *"(n1,r0)"*) ;; *) fail "the channel's xenstore permissions: $(line D-CHAN-PERMS)" ;; esac
+case $(line D-CHAN1) in *"Hello, one! (caller domid:0)"*) ;; *) fail "dom0's first call on the appliance's channel: $(line D-CHAN1)" ;; esac
+case $(line D-CHAN2) in *"Hello, two! (caller domid:0)"*) ;; *) fail "dom0's second call on the appliance's channel: $(line D-CHAN2)" ;; esac
+echo "chan:vapp.rpc in the domU: a vchan for dom0 at its data/vapp/vapp@rpc (n1,r0), called twice, the caller domain 0"
 echo "a lying ring: the server shut that vchan in $liar_ms ms (EPROTO); two clients after it at one path were served"
 echo "xen_vchan: passed in $(( $(date +%s) - start )) s"

@@ -89,7 +89,7 @@ static void test_hello(void **state)
 	assert_int_equal(m->daemon.argc, 3);
 	assert_string_equal(m->daemon.argv[0], "/usr/bin/hello-server");
 	assert_string_equal(m->daemon.argv[1], "--attach");
-	assert_string_equal(m->daemon.argv[2], "serial:/dev/virtio-ports/vapp.rpc");
+	assert_string_equal(m->daemon.argv[2], "chan:vapp.rpc");
 	assert_null(m->daemon.argv[3]);
 	assert_int_equal(m->daemon.restart, MANIFEST_RESTART_ON_FAILURE);
 	assert_int_equal(m->daemon.restart_delay_ms, 500);

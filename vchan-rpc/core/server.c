@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "calls.h"
+#include "chan.h"
 #include "server.h"
 
 #define DEFAULT_MAX_INFLIGHT 4096
@@ -223,8 +224,19 @@ err_le:
 int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 {
 	struct vrpc_transport *t;
-	int err = transport_attach(addr, &t);
+	char real[128];
+	bool listen;
+	int err;
 
+	if (addr && !strncmp(addr, CHAN_SCHEME, strlen(CHAN_SCHEME))) {
+		err = vrpc_chan_resolve(addr + strlen(CHAN_SCHEME), real, sizeof(real), &listen);
+		if (err)
+			return err;
+		if (listen)
+			return vrpc_server_listen(srv, real);
+		addr = real;
+	}
+	err = transport_attach(addr, &t);
 	if (err == -ENOTSUP)
 		err = transport_connect(addr, srv->opts.handshake_timeout_ms, &t);
 	if (err)

@@ -30,6 +30,12 @@
  *   hvsock:PATH:PORT     host side of hybrid vsock (Firecracker, Cloud
  *                        Hypervisor): CONNECT PORT over the unix socket PATH
  *   tcp:HOST:PORT        TCP, for development only (never a manifest default)
+ *   chan:NAME            inside an appliance, for vrpc_server_attach(): its
+ *                        channel NAME whichever hypervisor runs it, the
+ *                        virtio-serial port /dev/virtio-ports/NAME under
+ *                        QEMU/KVM, a vchan granted to dom0 under Xen
+ *                        (listened on at vrpc_chan_xen_path(); NAME at most
+ *                        19 bytes there)
  *
  * Error convention: functions returning int return 0 (or a count) on success
  * and a negative errno value on failure; functions returning pointers return
@@ -250,6 +256,13 @@ int vrpc_server_listen(struct vrpc_server *srv, const char *addr);
  * away and comes back. @return 0 or -errno.
  */
 int vrpc_server_attach(struct vrpc_server *srv, const char *addr);
+
+/**
+ * The xenstore directory where the appliance in domain @p domid serves its
+ * channel @p name under Xen ("chan:NAME"), into @p buf: for dom0's
+ * xen:DOMID:PATH. @return 0, -EINVAL (not a channel name), -ENAMETOOLONG.
+ */
+int vrpc_chan_xen_path(const char *name, uint32_t domid, char *buf, size_t len);
 
 /* Event-loop integration: one fd for the whole server (an epoll fd). */
 int vrpc_server_fd(const struct vrpc_server *srv);
