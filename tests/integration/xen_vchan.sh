@@ -9,7 +9,14 @@
 #     path (the server publishes a fresh vchan there after each client);
 #   - our client, Xen's server: in dom0, vchan-socket-proxy -m server
 #     serves the vchan and bridges it to hello-server's unix socket;
-#     hello-client in the domU calls xen:0:PATH, SayHello and Watch;
+#     hello-client in the domU calls xen:0:PATH, SayHello and Watch. Up to
+#     3 tries each: the proxy loses a wake-up when a client writes at once
+#     after connecting (its wait for the connection consumes the event of
+#     the first data too, then it select()s for ever; seen here in about 1
+#     try of 4 with other VMs running: the proxy's log then shows no byte
+#     read from the vchan until hello-server's 5 s HELLO deadline), a bug
+#     of Xen's tool that our listener does not have (the "kick" in
+#     transport_xen.c);
 #   - a liar: a domU client maps the vchan and sets the producer index of
 #     its ring 2^30 past what it wrote (tests/progs/xen_ring_liar.c): the
 #     server shuts that vchan (EPROTO) at once, and then serves two more
@@ -59,11 +66,12 @@ out=\$(hc unix:/tmp/a.sock alice)
 echo "U-A rc=\$? \$out"
 out=\$(hc --watch 3 unix:/tmp/a.sock wally | tr '\n' '|')
 echo "U-AW \$out"
-# Our client, Xen's server.
-out=\$(hc xen:0:\$P/b bob)
-echo "U-B rc=\$? \$out"
-out=\$(hc --watch 3 xen:0:\$P/bw betty | tr '\n' '|')
-echo "U-BW \$out"
+# Our client, Xen's server (see "Up to 3 tries" above).
+tries() { n=1; while ! out=\$(hello-client --timeout 8000 "\$@" 2>&1) && [ \$n -lt 3 ]; do n=\$((n + 1)); done; }
+tries xen:0:\$P/b bob
+echo "U-B tries=\$n \$out"
+tries --watch 3 xen:0:\$P/bw betty
+echo "U-BW tries=\$n \$(echo "\$out" | tr '\n' '|')"
 # The liar, then an honest client of the same server.
 echo "U-LIAR \$(xen_ring_liar 0 \$P/liar 20 2>&1 | tr '\n' ' ')"
 out=\$(hc xen:0:\$P/after carol)
@@ -84,8 +92,8 @@ VRPC_DEBUG=1 hello-server --listen xen:\$d:\$P/a --listen xen:\$d:\$P/liar \\
 	--listen xen:\$d:\$P/after --listen unix:/tmp/b.sock >/tmp/hs.out 2>/tmp/hs.err &
 hs=\$!
 i=0; while ! grep -q ready /tmp/hs.out && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
-vchan-socket-proxy -m server \$d \$P/b /tmp/b.sock 2>/tmp/pb.log &
-vchan-socket-proxy -m server \$d \$P/bw /tmp/b.sock 2>/tmp/pbw.log &
+vchan-socket-proxy -v -m server \$d \$P/b /tmp/b.sock 2>/tmp/pb.log &
+vchan-socket-proxy -v -m server \$d \$P/bw /tmp/b.sock 2>/tmp/pbw.log &
 i=0; while [ -z "\$(xenstore-read \$P/bw/event-channel 2>/dev/null)" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 echo "XEN-PERMS \$(xenstore-ls -p \$P/a | tr '\n' ' ')"
 xl unpause u1
@@ -97,6 +105,9 @@ echo "D-CHAN2 \$(hello-client --timeout 30000 xen:\$d:\$k two 2>&1)") &
 xen_console u1 U-DONE $((limit - 60))
 echo "XEN-SERVER \$(kill -0 \$hs 2>/dev/null && echo alive || echo gone)"
 sed 's/^/hs| /' /tmp/hs.err
+# What Xen's proxy says it moved: a try that timed out shows no
+# "from-vchan" before its "disconnected".
+for f in pb pbw; do cut -c1-60 /tmp/\$f.log | sed "s/[^ -~]/./g; s/^/\$f| /"; done
 echo XEN-TEST-DONE
 EOF
 
@@ -121,9 +132,11 @@ case $(line XEN-PERMS) in *"(n0,r"*) ;; *) fail "the vchan's xenstore permission
 case $(line "U-A rc") in *"U-A rc=0 Hello, alice"*) ;; *) fail "Xen's client, our server: $(line "U-A rc")" ;; esac
 [ "$(line U-AW | grep -o wally | wc -l)" -ge 1 ] && [ "$(line U-AW | tr '|' '\n' | grep -c .)" -ge 3 ] ||
 	fail "Watch through Xen's client: $(line U-AW)"
-case $(line "U-B rc") in *"U-B rc=0 Hello, bob"*) ;; *) fail "our client, Xen's server: $(line "U-B rc")" ;; esac
+case $(line "U-B tries") in *"Hello, bob"*) ;; *) fail "our client, Xen's server: $(line "U-B tries")" ;; esac
 [ "$(line U-BW | tr '|' '\n' | grep -c betty)" -ge 3 ] || fail "Watch through Xen's server: $(line U-BW)"
-echo "Xen's vchan-socket-proxy: as client against our server, and as server against our client: SayHello and Watch"
+# A retry: what the proxy moved, for the record.
+line "U-B" | grep -q "tries=1 " && line "U-BW" | grep -q "tries=1 " || grep -a '^pbw\?| ' "$c"
+echo "Xen's vchan-socket-proxy: as client against our server, and as server against our client: SayHello and Watch ($(line "U-B tries" | grep -o 'tries=[0-9]*'), $(line "U-BW" | grep -o 'tries=[0-9]*') against the proxy's server)"
 case $(line U-LIAR) in *"LIAR-CONNECTED LIAR-SERVER-CLOSED"*) ;; *) fail "the liar: $(line U-LIAR)" ;; esac
 # At once, on the lie (EPROTO), not at the HELLO's 5 s deadline.
 liar_ms=$(line U-LIAR | sed -n 's/.*CLOSED \([0-9]*\).*/\1/p')
