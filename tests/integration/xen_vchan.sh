@@ -10,7 +10,7 @@
 #   - our client, Xen's server: in dom0, vchan-socket-proxy -m server
 #     serves the vchan and bridges it to hello-server's unix socket;
 #     hello-client in the domU calls xen:0:PATH, SayHello and Watch. Up to
-#     3 tries each: the proxy loses a wake-up when a client writes at once
+#     6 tries each: the proxy loses a wake-up when a client writes at once
 #     after connecting (its wait for the connection consumes the event of
 #     the first data too, then it select()s for ever; seen here in about 1
 #     try of 4 with other VMs running: the proxy's log then shows no byte
@@ -66,8 +66,8 @@ out=\$(hc unix:/tmp/a.sock alice)
 echo "U-A rc=\$? \$out"
 out=\$(hc --watch 3 unix:/tmp/a.sock wally | tr '\n' '|')
 echo "U-AW \$out"
-# Our client, Xen's server (see "Up to 3 tries" above).
-tries() { n=1; while ! out=\$(hello-client --timeout 8000 "\$@" 2>&1) && [ \$n -lt 3 ]; do n=\$((n + 1)); done; }
+# Our client, Xen's server (see "Up to 6 tries" above).
+tries() { n=1; while ! out=\$(hello-client --timeout 5000 "\$@" 2>&1) && [ \$n -lt 6 ]; do n=\$((n + 1)); done; }
 tries xen:0:\$P/b bob
 echo "U-B tries=\$n \$out"
 tries --watch 3 xen:0:\$P/bw betty
