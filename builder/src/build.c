@@ -10,6 +10,9 @@
  *                         the files that are ELF objects (plugins)
  *   /lib/modules/VERSION/ the modules asked for and their dependencies
  *   /etc/vapp/modules     their paths in load order, one a line
+ *   /etc/vapp/modules.xen what a vchan server needs under Xen (xen-evtchn,
+ *                         xen-gntalloc), loaded by vapp-init only there;
+ *                         absent when the kernel has no such modules
  *   /etc/vapp/daemon      the daemon's argv, one a line
  *   /etc/vapp/restart     always|on-failure|never, then the first back-off in ms
  *   /etc/vapp/state       "SIZE_MIB MOUNTPOINT" when there is a state volume
@@ -401,6 +404,37 @@ static int plan_modules(struct build *b, struct mod_plan *plan)
 	return resolve(b, true, plan);
 }
 
+/* The modules an appliance's "chan:" channels need under Xen (a vchan
+ * server: event channels and grant allocation), in every image whose
+ * kernel has them, since the same image runs under QEMU/KVM and Xen. A
+ * kernel without them (built in, or no Xen) gets no list. Those the
+ * manifest's own list holds already (@p have) are not added again. */
+static int add_xen_modules(struct build *b, const struct mod_plan *have)
+{
+	static char *const names[] = { "xen_evtchn", "xen_gntalloc" };
+	struct mod_plan plan;
+	struct vapp_buf list = { 0 };
+	char err[256];
+	int ret = 0;
+
+	if (!b->k.moddir || modules_resolve(b->k.moddir, names, 2, &plan, err, sizeof(err)))
+		return 0;
+	for (size_t i = 0; i < plan.n && !ret; i++) {
+		char name[256];
+
+		if (strlen(plan.paths[i]) >= sizeof(name))
+			continue;
+		module_name(plan.paths[i], name);
+		if (!have || !plan_has(have, name))
+			ret = add_module(b, plan.paths[i], &list);
+	}
+	if (!ret && list.len)
+		ret = add_text(b, "/etc/vapp/modules.xen", &list);
+	mod_plan_free(&plan);
+	vapp_buf_free(&list);
+	return ret;
+}
+
 static int add_modules(struct build *b)
 {
 	struct mod_plan plan;
@@ -413,6 +447,8 @@ static int add_modules(struct build *b)
 			ret = add_module(b, plan.paths[i], &list);
 		b->r->n_modules = plan.n;
 		b->r->n_builtin = plan.n_builtin;
+		if (!ret)
+			ret = add_xen_modules(b, &plan);
 		mod_plan_free(&plan);
 	}
 	if (!ret)

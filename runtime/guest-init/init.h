@@ -9,6 +9,7 @@
 #ifndef VAPP_INIT_H
 #define VAPP_INIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,7 @@
 #define INIT_PORTS "/dev/virtio-ports"
 #define INIT_CTL_PORT "vapp.ctl"
 #define INIT_STATE_DISK "vda"
+#define INIT_STATE_DISK_XEN "xvda"
 /* How long the devices named in the image may take to appear. */
 #define INIT_DEVICE_WAIT_MS 10000
 
@@ -42,8 +44,11 @@ void setup_loopback(void);
 /* @return how many modules were loaded. */
 size_t setup_modules(void);
 /* Waits for every port in /etc/vapp/channels and for vapp.ctl, linking each
- * at /dev/virtio-ports/NAME (there is no udev). */
+ * at /dev/virtio-ports/NAME (there is no udev). Under Xen there is nothing
+ * to wait for (the daemon serves its channels as vchans: chan:NAME). */
 void setup_channels(void);
+/* Whether this VM runs under Xen (/sys/hypervisor/type). */
+bool init_on_xen(void);
 /* Formats (only a blank disk) and mounts the state volume, if the image
  * asks for one. */
 void setup_state(void);

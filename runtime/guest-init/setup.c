@@ -170,46 +170,86 @@ static bool is_compressed(const char *path)
 	return false;
 }
 
-static void load_module(const char *entry, const char *release)
+/* @return 0, or the errno of the step that failed (said in @p why). */
+static int load_module(const char *entry, const char *release, char *why, size_t len)
 {
 	char path[INITCONF_LINE_MAX * 2];
-	int fd, flags = is_compressed(entry) ? MODULE_INIT_COMPRESSED_FILE : 0;
+	int fd, flags = is_compressed(entry) ? MODULE_INIT_COMPRESSED_FILE : 0, err = 0;
 
 	if (entry[0] == '/')
 		snprintf(path, sizeof(path), "%s", entry);
 	else
 		snprintf(path, sizeof(path), "/lib/modules/%s/%s", release, entry);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		init_fatal("module %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		err = errno;
+		snprintf(why, len, "module %s: %s", path, strerror(err));
+		return err;
+	}
 	/* EEXIST: loaded already, or built in under the same name. */
-	if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST)
-		init_fatal("module %s: finit_module: %s", path, strerror(errno));
+	if (syscall(SYS_finit_module, fd, "", flags) < 0 && errno != EEXIST) {
+		err = errno;
+		snprintf(why, len, "module %s: finit_module: %s", path, strerror(err));
+	}
 	close(fd);
+	return err;
+}
+
+/* Loads the modules listed in @p file; each failure ends the VM, or with
+ * @p lenient is only said. @return how many were listed. */
+static size_t load_list(const char *file, bool lenient)
+{
+	struct initconf_list mods;
+	struct utsname u;
+	char *buf, why[INITCONF_LINE_MAX * 3];
+	size_t len, i, n;
+	int err;
+
+	err = init_read_file(file, &buf, &len);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		init_fatal("%s: %s", file, strerror(-err));
+	err = initconf_parse_list(buf, len, &mods);
+	free(buf);
+	if (err)
+		init_fatal("%s: %s", file, strerror(-err));
+	uname(&u);
+	for (i = 0; i < mods.n; i++) {
+		if (!load_module(mods.v[i], u.release, why, sizeof(why)))
+			continue;
+		if (!lenient)
+			init_fatal("%s", why);
+		init_say("%s", why);
+	}
+	n = mods.n;
+	initconf_list_free(&mods);
+	return n;
+}
+
+bool init_on_xen(void)
+{
+	static int xen = -1;
+	char t[8] = "";
+	int fd;
+
+	if (xen < 0) {
+		fd = open("/sys/hypervisor/type", O_RDONLY | O_CLOEXEC);
+		xen = fd >= 0 && read(fd, t, sizeof(t) - 1) >= 3 && !strncmp(t, "xen", 3);
+		if (fd >= 0)
+			close(fd);
+	}
+	return xen;
 }
 
 size_t setup_modules(void)
 {
-	struct initconf_list mods;
-	struct utsname u;
-	char *buf;
-	size_t len, i, n;
-	int err;
+	size_t n = load_list(INIT_ETC "/modules", false);
 
-	err = init_read_file(INIT_ETC "/modules", &buf, &len);
-	if (err == -ENOENT)
-		return 0;
-	if (err)
-		init_fatal(INIT_ETC "/modules: %s", strerror(-err));
-	err = initconf_parse_list(buf, len, &mods);
-	free(buf);
-	if (err)
-		init_fatal(INIT_ETC "/modules: %s", strerror(-err));
-	uname(&u);
-	for (i = 0; i < mods.n; i++)
-		load_module(mods.v[i], u.release);
-	n = mods.n;
-	initconf_list_free(&mods);
+	/* Under Xen, what the daemon's vchans need; a missing one is said,
+	 * and the daemon's chan: then fails with the reason. */
+	if (init_on_xen())
+		n += load_list(INIT_ETC "/modules.xen", true);
 	return n;
 }
 
@@ -276,7 +316,7 @@ static size_t missing_ports(const struct initconf_list *want, char *out, size_t 
 	return missing;
 }
 
-void setup_channels(void)
+static void setup_channels_virtio(void)
 {
 	struct initconf_list want;
 	char *buf = NULL, missing[256], seen[256];
@@ -311,6 +351,17 @@ void setup_channels(void)
 		sleep_ms(POLL_STEP_MS);
 	}
 	initconf_list_free(&want);
+}
+
+void setup_channels(void)
+{
+	if (init_on_xen()) {
+		/* No virtio under Xen: the daemon serves each channel itself
+		 * (chan:NAME, a vchan for dom0), and vapp.ctl is not there yet. */
+		init_say("under Xen: the channels are the daemon's vchans; no vapp.ctl");
+		return;
+	}
+	setup_channels_virtio();
 }
 
 /* Runs ARGV, its output but errors silenced, and waits for it at most
@@ -353,13 +404,21 @@ static int run(char *const argv[], unsigned int limit_ms)
 	return WEXITSTATUS(st);
 }
 
+/* The state volume's name: virtio's first disk, or Xen's (xl.cfg's
+ * vdev=xvda). */
+static const char *state_disk(void)
+{
+	return init_on_xen() ? INIT_STATE_DISK_XEN : INIT_STATE_DISK;
+}
+
 static uint64_t disk_mib(void)
 {
-	char *buf;
+	char path[64], *buf;
 	size_t len;
 	uint64_t sectors;
 
-	if (init_read_file("/sys/block/" INIT_STATE_DISK "/size", &buf, &len))
+	snprintf(path, sizeof(path), "/sys/block/%s/size", state_disk());
+	if (init_read_file(path, &buf, &len))
 		return 0;
 	sectors = strtoull(buf, NULL, 10);
 	free(buf);
@@ -394,9 +453,8 @@ static const char *state_mounted;
 void setup_state(void)
 {
 	static struct initconf_state st;
-	static char *const mkfs[] = { "/bin/busybox", "mke2fs", "-L", "vapp-state",
-				      "/dev/" INIT_STATE_DISK, NULL };
-	const char *dev = "/dev/" INIT_STATE_DISK;
+	static char dev[32];
+	char *const mkfs[] = { "/bin/busybox", "mke2fs", "-L", "vapp-state", dev, NULL };
 	uint64_t deadline = init_now_ms() + INIT_DEVICE_WAIT_MS, mib;
 	char *buf;
 	size_t len;
@@ -411,10 +469,13 @@ void setup_state(void)
 	}
 	if (err)
 		init_fatal(INIT_ETC "/state: %s", strerror(-err));
+	snprintf(dev, sizeof(dev), "/dev/%s", state_disk());
 	while (access(dev, F_OK) < 0) {
 		if (init_now_ms() >= deadline)
-			init_fatal("state volume %s missing after %d s (virtio_blk loaded? disk on QEMU's command line?)",
-				   dev, INIT_DEVICE_WAIT_MS / 1000);
+			init_fatal("state volume %s missing after %d s (%s)", dev,
+				   INIT_DEVICE_WAIT_MS / 1000,
+				   init_on_xen() ? "a disk with vdev=xvda in the domain's config?"
+						 : "virtio_blk loaded? disk on QEMU's command line?");
 		sleep_ms(POLL_STEP_MS);
 	}
 	mib = disk_mib();

@@ -19,7 +19,13 @@
  *                                       any, the daemon starts only after
  *                                       "settings-end", with each setting
  *                                       sent in /run/vapp/settings/NAME
- * SIGTERM, SIGINT (ctrl-alt-del) and SIGPWR to PID 1 mean poweroff too.
+ * SIGTERM, SIGINT (ctrl-alt-del), SIGPWR, and BusyBox halt's and poweroff's
+ * SIGUSR1 and SIGUSR2 to PID 1 mean poweroff too (under Xen, `xl shutdown`
+ * makes the kernel run /sbin/poweroff).
+ *
+ * Under Xen there is no virtio: the daemon serves its channels as vchans
+ * (chan:NAME), vapp.ctl is not there yet (its lines are to go through
+ * xenstore), and the Xen modules of /etc/vapp/modules.xen are loaded.
  *
  * Poweroff: SIGTERM to the daemon's process group, SIGKILL 5 s later, then
  * SIGKILL to anything left, sync, unmount the state volume and
@@ -246,6 +252,8 @@ static void ctl_send(struct sup *s, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (s->ctl < 0)
+		return; /* none under Xen yet */
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -366,6 +374,10 @@ static void on_signal(struct sup *s)
 			break;
 		case SIGPWR:
 			request_poweroff(s, "SIGPWR");
+			break;
+		case SIGUSR1:
+		case SIGUSR2:
+			request_poweroff(s, si.ssi_signo == SIGUSR1 ? "halt" : "poweroff");
 			break;
 		}
 	}
@@ -546,11 +558,14 @@ static void loop_init(struct sup *s, const sigset_t *mask)
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->sigfd < 0 || s->timerfd < 0 || s->epfd < 0)
 		init_fatal("signalfd/timerfd/epoll: %s", strerror(errno));
+	watch(s, s->sigfd, EPOLLIN);
+	watch(s, s->timerfd, EPOLLIN);
+	s->ctl = -1;
+	if (init_on_xen())
+		return;
 	s->ctl = open(INIT_PORTS "/" INIT_CTL_PORT, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (s->ctl < 0)
 		init_fatal(INIT_PORTS "/" INIT_CTL_PORT ": %s", strerror(errno));
-	watch(s, s->sigfd, EPOLLIN);
-	watch(s, s->timerfd, EPOLLIN);
 	/* POLLHUP is level while the host is away, so poll() would spin;
 	 * edge-triggered reports each change of the port once (see
 	 * vchan-rpc/core/transport_serial.c). */
@@ -577,6 +592,8 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGPWR);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* ctrl-alt-del becomes SIGINT to PID 1, a clean poweroff. */
