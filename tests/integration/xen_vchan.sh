@@ -38,19 +38,8 @@ start=$(date +%s)
 . tests/lib/guest.sh
 . tests/lib/xen.sh
 
-command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is not installed"; exit 77; }
-xen_prepare || { echo "Xen $XEN_VERSION's packages cannot be had (apt-get download failed)"; exit 77; }
-for b in "$BUILD/bin/hello-server" "$BUILD/bin/hello-client" "$BUILD/tests/progs/xen_ring_liar"; do
-	[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
-done
-work=$(mktemp -d /tmp/vapp-xen.XXXXXX)
-guest_on_exit '[ -n "${XEN_KEEP:-}" ] || rm -rf "$work"'
-fail() {
-	echo "FAIL: $*"
-	echo "--- the console, without Xen's own lines (last 40) ---"
-	grep -av '^(XEN)' "$work/boot/console.log" 2>/dev/null | tail -n 40
-	exit 1
-}
+xen_test_init vapp-xen "$BUILD/bin/hello-server" "$BUILD/bin/hello-client" \
+	"$BUILD/tests/progs/xen_ring_liar"
 
 P=/local/domain/0/data/vapp
 cat >"$work/domu.rc" <<EOF

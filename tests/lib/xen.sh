@@ -9,6 +9,7 @@
 #   xen_dom0_initramfs OUT RC [guest_initramfs args...]
 #   xen_boot DIR DOM0_INITRAMFS              # QEMU in the background
 #   guest_wait MARKER SECONDS; guest_stop    # as for any guest
+#   xen_test_init NAME PROGRAM...            # a test's start (see below)
 #
 # dom0's RC runs after xen_dom0_up, which its /etc/rc starts with:
 # the Xen modules, xenfs, xenstored, xen-init-dom0 and xenconsoled (guest
@@ -101,4 +102,29 @@ xen_boot() {
 		-initrd "$GUEST_VMLINUZ console=hvc0 panic=-1 quiet loglevel=4,$initrd" \
 		</dev/null >"$dir/qemu.log" 2>&1 &
 	GUEST_PID=$!
+}
+
+# xen_test_init NAME PROGRAM...: what a Xen test does first. Skips (exit 77,
+# the reason said) without QEMU or Xen's packages, fails without the
+# PROGRAMs, makes $work (/tmp/NAME.XXXXXX, removed at exit unless XEN_KEEP
+# is set) and defines fail MSG: MSG, then the end of the console without
+# Xen's own lines ($work/boot/console.log, xen_boot's DIR being $work/boot),
+# then exit 1.
+xen_test_init() {
+	local name=$1 b
+	shift
+	command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is not installed"; exit 77; }
+	xen_prepare || { echo "Xen $XEN_VERSION's packages cannot be had (apt-get download failed)"; exit 77; }
+	for b in "$@"; do
+		[ -x "$b" ] || { echo "FAIL: build $b first (make)"; exit 1; }
+	done
+	work=$(mktemp -d "/tmp/$name.XXXXXX")
+	guest_on_exit '[ -n "${XEN_KEEP:-}" ] || rm -rf "$work"'
+}
+
+fail() {
+	echo "FAIL: $*"
+	echo "--- the console, without Xen's own lines (last 40) ---"
+	grep -av '^(XEN)' "$work/boot/console.log" 2>/dev/null | tail -n 40
+	exit 1
 }
