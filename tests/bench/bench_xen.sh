@@ -53,7 +53,7 @@ echo "B-BOOT \$(awk -v a=\$t0 -v b=\$t1 'BEGIN { printf "%d", (b - a) * 1000 }')
 xen_console b1 B-DONE 600
 echo XEN-BENCH-DONE
 RC
-xen_domu_initramfs "$work/domu.gz" "$work/domu.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
+guest_initramfs "$work/domu.gz" "$work/domu.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
 	-b "$BUILD/tests/progs/echo_server" -b "$BUILD/tests/progs/echo_rtt" || exit 1
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/tests/progs/echo_server" \
 	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" || exit 1

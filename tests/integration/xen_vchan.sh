@@ -103,7 +103,7 @@ EOF
 # vchan-socket-proxy opens privcmd (xc_interface_open) even as a client.
 read -ra domu_mods <<<"-m xen-evtchn -m xen-gntdev -m xen-gntalloc -m xen-privcmd"
 libgcc=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
-xen_domu_initramfs "$work/domu.gz" "$work/domu.rc" "${domu_mods[@]}" \
+guest_initramfs "$work/domu.gz" "$work/domu.rc" "${domu_mods[@]}" \
 	-b "$BUILD/bin/hello-client" -b "$BUILD/bin/hello-server" -b "$BUILD/tests/progs/xen_ring_liar" \
 	-b "$XEN_ROOT$XEN_BIN/vchan-socket-proxy:/bin/vchan-socket-proxy" \
 	-f "$libgcc:/lib/x86_64-linux-gnu/libgcc_s.so.1" || fail "the domU's initramfs"

@@ -5,7 +5,7 @@
 #
 #   . tests/lib/xen.sh                       # after tests/lib/guest.sh
 #   xen_prepare || exit 77                    # the hypervisor and the tools
-#   xen_domu_initramfs OUT RC [guest_initramfs args...]
+#   guest_initramfs OUT RC ...               # a domU's, as for any guest
 #   xen_dom0_initramfs OUT RC [guest_initramfs args...]
 #   xen_boot DIR DOM0_INITRAMFS              # QEMU in the background
 #   guest_wait MARKER SECONDS; guest_stop    # as for any guest
@@ -56,11 +56,6 @@ xen_prepare() {
 	fi
 	XEN_IMAGE=$XEN_CACHE/xen
 	XEN_ROOT=$XEN_CACHE/root
-}
-
-# A PV domU's initramfs: guest.sh's, with the Xen console (hvc0).
-xen_domu_initramfs() {
-	guest_initramfs "$@"
 }
 
 # dom0's initramfs: the caller's RC after the toolstack's start, Xen's

@@ -21,10 +21,9 @@
 
 #include "vrpc.h"
 #include "chan.h"
+#include "transport.h"
 
 #define CHAN_XEN_DIR "data/vapp/"
-/* transport_xen.c's limit on a xenstore path. */
-#define XEN_PATH_MAX 49
 
 static bool chan_name_ok(const char *name)
 {

@@ -153,5 +153,8 @@ extern const struct vrpc_transport_ops vrpc_transport_serial;
 extern const struct vrpc_transport_ops vrpc_transport_vsock;
 extern const struct vrpc_transport_ops vrpc_transport_hvsock;
 extern const struct vrpc_transport_ops vrpc_transport_xen;
+/* The longest xenstore path a xen: address takes: libxenvchan formats
+ * "PATH/event-channel" into 64 bytes and would cut a longer one. */
+#define XEN_PATH_MAX 49
 
 #endif /* VRPC_TRANSPORT_H */

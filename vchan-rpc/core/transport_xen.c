@@ -77,7 +77,6 @@
 #include "sock.h" /* sock_parse_u32 */
 
 #define XEN_DOMID_LIMIT 0x7ff0 /* DOMID_FIRST_RESERVED */
-#define XEN_PATH_MAX 49        /* 64 - sizeof("/event-channel") */
 #define XEN_RING_MAX (1u << 20) /* libxenvchan's MAX_RING_SIZE */
 #define XEN_RING_DEFAULT (64u << 10)
 
@@ -302,27 +301,29 @@ static short xen_poll_events(struct vrpc_transport *t, int want_write)
 	return POLLIN;
 }
 
-/* Bytes in @p r by its indices (each read once), or -1 when they are
- * apart by more than the ring holds: a lie. */
-static int64_t xen_ring_used(const struct libxenvchan_ring *r)
+/* Checks @p r's indices (each read once) and bounds a request of *@p len
+ * bytes by the ring's size: see "The peer's indices" above. @return 0, or
+ * -EPROTO when the indices are further apart than the ring holds: a lie. */
+static int xen_ring_bound(const struct libxenvchan_ring *r, size_t *len)
 {
 	uint32_t prod = __atomic_load_n(&r->shr->prod, __ATOMIC_ACQUIRE);
 	uint32_t cons = __atomic_load_n(&r->shr->cons, __ATOMIC_ACQUIRE);
-	uint32_t used = prod - cons;
+	size_t ring = (size_t)1 << r->order;
 
-	return used > (1u << r->order) ? -1 : (int64_t)used;
+	if (prod - cons > ring)
+		return -EPROTO;
+	if (*len > ring)
+		*len = ring;
+	return 0;
 }
 
 static ssize_t xen_read(struct vrpc_transport *t, void *buf, size_t len)
 {
 	struct xen_transport *xt = (struct xen_transport *)t;
-	size_t ring = (size_t)1 << xt->ctrl->read.order;
 	int n;
 
-	if (xen_ring_used(&xt->ctrl->read) < 0)
+	if (xen_ring_bound(&xt->ctrl->read, &len))
 		return -EPROTO;
-	if (len > ring)
-		len = ring;
 	errno = 0;
 	n = libxenvchan_read(xt->ctrl, buf, len);
 	if (n > 0)
@@ -340,13 +341,10 @@ static ssize_t xen_read(struct vrpc_transport *t, void *buf, size_t len)
 static ssize_t xen_write(struct vrpc_transport *t, const void *buf, size_t len)
 {
 	struct xen_transport *xt = (struct xen_transport *)t;
-	size_t ring = (size_t)1 << xt->ctrl->write.order;
 	int n;
 
-	if (xen_ring_used(&xt->ctrl->write) < 0)
+	if (xen_ring_bound(&xt->ctrl->write, &len))
 		return -EPROTO;
-	if (len > ring)
-		len = ring;
 	errno = 0;
 	n = libxenvchan_write(xt->ctrl, buf, len);
 	if (n > 0)

@@ -52,6 +52,19 @@ static void unassign(struct usbd *u, struct assignment *as)
 	*as = u->assigned[--u->n_assigned];
 }
 
+/* May @p guest have @p d? When not, @p why says so, naming the rule. */
+static bool rules_give(struct usbd *u, const char *guest, const struct usb_dev *d, int *rule,
+		       char *why, size_t len)
+{
+	if (usb_rules_allow(&u->rules, guest, d, rule))
+		return true;
+	if (*rule)
+		snprintf(why, len, "the device rules deny %s to %s (rule %d)", d->busid, guest, *rule);
+	else
+		snprintf(why, len, "the device rules give %s to no %s", d->busid, guest);
+	return false;
+}
+
 static const struct usb_dev *device_of(struct usbd *u, const char *busid)
 {
 	for (int i = 0; i < u->n_devs; i++)
@@ -118,11 +131,11 @@ static void rescan(struct usbd *u)
 	u->n_devs = n < 0 ? 0 : n;
 	for (int i = 0; i < n_old; i++) {
 		const struct usb_dev *d = device_of(u, old[i].busid);
-
-		struct assignment *as = assignment_of(u, old[i].busid);
+		struct assignment *as;
 
 		if (d && d->devnum == old[i].devnum)
 			continue;
+		as = assignment_of(u, old[i].busid);
 		tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG, &old[i]);
 		if (as && as->devnum == old[i].devnum) /* another device there is not it */
 			unassign(u, as);
@@ -347,16 +360,10 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 		     a->guest);
 		return;
 	}
-
-	if (!usb_rules_allow(&u->rules, caller, d, &rule)) {
+	if (!rules_give(u, caller, d, &rule, why, sizeof(why))) {
 		fprintf(stderr, "vapp-usbd: denied: %s asked for %s (%04x:%04x): %s%.0d\n", caller,
 			d->busid, d->vendor, d->product, rule ? "rule " : "no rule", rule);
-		if (rule)
-			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
-			     "the device rules deny %s to %s (rule %d)", d->busid, caller, rule);
-		else
-			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
-			     "the device rules give %s to no %s", d->busid, caller);
+		APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED, "%s", why);
 		return;
 	}
 	n = usbip_line_format(d->busnum << 16 | d->devnum, d->speed, line);
@@ -492,14 +499,8 @@ static void usb_assign(Svc *svc, const Vapp__Usb__V1__AssignRequest *in,
 		closure(&r, data);
 		return;
 	}
-	if (!usb_rules_allow(&u->rules, in->guest, d, &rule)) {
-		if (rule)
-			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
-				       "the device rules deny %s to %s (rule %d)", d->busid, in->guest,
-				       rule);
-		else
-			APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED,
-				       "the device rules give %s to no %s", d->busid, in->guest);
+	if (!rules_give(u, in->guest, d, &rule, why, sizeof(why))) {
+		APPLIANCE_FAIL(data, closure, VRPC_PERMISSION_DENIED, "%s", why);
 		return;
 	}
 	if ((a = attachment_of(u, d->busid)) && strcmp(a->guest, in->guest)) {

@@ -135,8 +135,9 @@ struct held {
 struct holder {
 	struct vrpc_client *cli;
 	struct held h[MAX_HELD];
-	/* agent: the watch stream */
-	bool watching, watch_done;
+	/* The watch stream: printed (watch), or followed to attach what is
+	 * assigned here (agent). */
+	bool agent, watch_done;
 	int watch_status;
 	char watch_message[256];
 };
@@ -366,7 +367,7 @@ static void on_event(void *ud, const ProtobufCMessage *msg, bool done, int statu
 		const Vapp__Usb__V1__DeviceEvent *ev = (const Vapp__Usb__V1__DeviceEvent *)msg;
 		const Vapp__Usb__V1__Device *d = ev->device;
 
-		if (!o->watching) {
+		if (!o->agent) {
 			print(msg);
 		} else if (d && d->assigned_to_you && !d->attached_to[0] && !held_of(o, d->busid) &&
 			   ev->kind != VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG) {
@@ -392,7 +393,7 @@ static int watch(struct vrpc_client *cli, bool agent)
 	static struct holder o;
 
 	o.cli = cli;
-	o.watching = agent;
+	o.agent = agent;
 	if (vrpc_client_call_async(cli, method("WatchDevices"), &req.base, 0, on_event, &o) < 0)
 		return 3;
 	while (!o.watch_done && !stopping) {

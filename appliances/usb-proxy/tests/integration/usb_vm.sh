@@ -240,6 +240,9 @@ echo "the appliance killed: alice's vapp-usb ended (UNAVAILABLE), the disk left 
 # the new device is assigned to no one.
 as_alice watch >"$work/watch.out" 2>&1 &
 wp=$!
+# The watch is in place once it has listed the keyboard: only then is the
+# assignment news (ASSIGN) rather than part of the first listing.
+for _ in $(seq 50); do grep -q '"kind":"PLUG".*QEMU USB Keyboard' "$work/watch.out" && break; sleep 0.2; done
 out=$(assign "$kbd" host) || fail "assigning the host the keyboard: $out"
 "$vapp" call "$name" Attach "{\"busid\": \"$kbd\"}" >"$work/held.out" 2>&1 &
 hp=$!
