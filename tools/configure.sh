@@ -12,6 +12,7 @@ pc PROTOBUF_C libprotobuf-c
 pc JSON_C json-c
 pc CMOCKA cmocka
 pc XENVCHAN xenvchan
+pc XENSTORE xenstore
 pc CYAML libcyaml yaml-0.1
 pc CRYPTO libcrypto
 pc ZLIB zlib

@@ -57,6 +57,9 @@ struct hv_params {
 	 * default "${AUDIODEV}". */
 	const char *audiodev;
 	const char *audio_file;  /* "wav"'s file, default RUN_DIR "/speaker.wav" */
+	/* Xen: a PV domain even where the manifest would have PVH (a host
+	 * without HVM, such as Xen under QEMU's TCG). */
+	bool xen_pv;
 };
 
 /* The virtio-serial port every appliance has besides its own channels. */
@@ -124,8 +127,10 @@ void hv_argv_free(char **argv);
 char *hv_libvirt_xml(const struct manifest *m, const struct hv_params *p);
 
 /**
- * Xen: an xl.cfg for a PVH domU (PV when m->hv.xen_type asks for it, or when
- * PCI passthrough is asked for: Xen 4.17 has none for PVH domUs).
+ * Xen: an xl.cfg for a PVH domU (PV when m->hv.xen_type or p->xen_pv asks
+ * for it, or when PCI passthrough is asked for: Xen 4.17 has none for PVH
+ * domUs). No channel list: under Xen the channels are the appliance's
+ * own vchans (see the file's comment).
  * @return a malloc'd string, or NULL with errno set.
  */
 char *hv_xl_cfg(const struct manifest *m, const struct hv_params *p);

@@ -78,9 +78,8 @@ int hv_qemu_probe(const char *qemu, const char *accel, const char *kernel, const
 unsigned long long hv_proc_rss_bytes(pid_t pid);
 
 /*
- * The Xen backend's commands, generated and unit-tested; vappd does not
- * run appliances under Xen yet. `xl create` of the image's xl.cfg
- * under a domain name, the domid lookup, and the xenstore permissions that
+ * The Xen backend's commands (runtime/vappd/xen.c runs them): `xl create`
+ * of an xl.cfg under a domain name, the domid lookup, and the xenstore permissions that
  * let exactly one guest reach an appliance's vchan.
  *
  * A libxenvchan server (the appliance, domain S) writes its ring refs under
@@ -95,7 +94,8 @@ unsigned long long hv_proc_rss_bytes(pid_t pid);
  * hv_argv_free(), or NULL with errno (EINVAL: a name or path that is not
  * safe to pass on, ENOMEM).
  */
-/* xl create -q CFG 'name="NAME"' */
+/* xl create -p -F CFG 'name="NAME"': created paused, xl in the foreground
+ * until the domain is gone */
 char **hv_xen_create_argv(const char *cfg_path, const char *domain_name);
 /* xl domid NAME */
 char **hv_xen_domid_argv(const char *domain_name);
@@ -108,6 +108,10 @@ char **hv_xen_vchan_chmod_argv(const char *path, uint32_t server_domid, uint32_t
 
 /** Parses `xl domid`'s output ("5\n"). @return 0, or -EINVAL. */
 int hv_xen_parse_domid(const char *text, uint32_t *domid);
+/** Finds in `xl create -F`'s output the line that says the domain is made,
+ * "Waiting for domain NAME (domid N) to die [pid P]", for @p domain_name.
+ * @return 0 with *@p domid, -ENOENT (not yet), or -EINVAL. */
+int hv_xen_parse_created(const char *text, const char *domain_name, uint32_t *domid);
 
 
 #endif /* VAPP_HVRUN_H */

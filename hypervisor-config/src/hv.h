@@ -49,6 +49,7 @@ void sb_xl_spec_val(struct sbuf *b, const char *s);
 struct hv_run {
 	const char *kernel, *initrd, *cmdline, *run_dir, *accel, *virt_type;
 	const char *console_log, *state_image, *qemu, *audiodev, *audio_file;
+	bool xen_pv;        /* hv_params.xen_pv */
 	char **taps;        /* m->n_nics each */
 	char **bridges;
 	char *owned[8];     /* what this struct allocated */

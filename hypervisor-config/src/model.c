@@ -199,6 +199,7 @@ int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_para
 	r->virt_type = p->virt_type ? p->virt_type : "${VIRT_TYPE}";
 	r->qemu = p->qemu ? p->qemu : "qemu-system-x86_64";
 	r->audiodev = p->audiodev ? p->audiodev : "${AUDIODEV}";
+	r->xen_pv = p->xen_pv;
 	r->audio_file = p->audio_file ? p->audio_file : in_run_dir(r, "speaker.wav");
 	r->cmdline = p->cmdline ? p->cmdline : own(r, hv_cmdline(m, backend));
 	r->console_log = p->console_log ? p->console_log : in_run_dir(r, "console.log");

@@ -10,13 +10,13 @@
 /* Xen's own domid limit: DOMID_FIRST_RESERVED. */
 #define DOMID_MAX 0x7FEF
 
-/* A domain name as vapp gives them ([a-z0-9-], 63 at most), so it needs no
- * quoting in xl's config syntax. */
+/* A domain name as vapp gives them ([a-z0-9-], "vapp-" and an appliance's
+ * name of 63 at most), so it needs no quoting in xl's config syntax. */
 static int safe_name(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (!n || n > 63)
+	if (!n || n > 68)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
@@ -65,10 +65,14 @@ char **hv_xen_create_argv(const char *cfg_path, const char *domain_name)
 		errno = EINVAL;
 		return NULL;
 	}
-	/* The name on the command line overrides the file's, so one image
+	/* Paused, for vappd to set the domain's vapp.ctl keys and open its
+	 * console first; in the foreground (-F): xl stays until the domain is
+	 * gone (it watches @releaseDomain), so its exit is the domain's death.
+	 * Once created it says "Waiting for domain NAME (domid N) to die".
+	 * The name on the command line overrides the file's, so one image
 	 * can run under several names. */
 	snprintf(name, sizeof(name), "name=\"%s\"", domain_name);
-	return argv_of(5, "xl", "create", "-q", cfg_path, name);
+	return argv_of(6, "xl", "create", "-p", "-F", cfg_path, name);
 }
 
 char **hv_xen_domid_argv(const char *domain_name)
@@ -132,4 +136,30 @@ int hv_xen_parse_domid(const char *text, uint32_t *domid)
 		return -EINVAL;
 	*domid = (uint32_t)v;
 	return 0;
+}
+
+int hv_xen_parse_created(const char *text, const char *domain_name, uint32_t *domid)
+{
+	char head[100], num[16];
+	const char *p, *end;
+	size_t n;
+
+	if (!safe_name(domain_name) || !text)
+		return -EINVAL;
+	snprintf(head, sizeof(head), "Waiting for domain %s (domid ", domain_name);
+	for (p = text; (p = strstr(p, head)); p++) {
+		if (p != text && p[-1] != '\n')
+			continue;
+		p += strlen(head);
+		if (!strchr(p, '\n'))
+			return -ENOENT; /* the line is still being written */
+		end = strstr(p, ") to die");
+		n = end ? (size_t)(end - p) : 0;
+		if (!n || n >= sizeof(num) || memchr(p, '\n', n))
+			return -EINVAL;
+		memcpy(num, p, n);
+		num[n] = 0;
+		return hv_xen_parse_domid(num, domid);
+	}
+	return -ENOENT;
 }

@@ -3,7 +3,8 @@
  *
  * PVH by default: no device model, the smallest domU. Xen 4.17 has no PCI
  * passthrough to PVH domUs (HVM has, but only with a QEMU device model), so
- * asking for it makes the domain PV. Strings are quoted by libxlu's rules; device
+ * asking for it makes the domain PV, as does a host without HVM (Xen under
+ * QEMU's TCG: vappd asks for PV there, hv_params.xen_pv). Strings are quoted by libxlu's rules; device
  * specs ("mac=..,bridge=..") cannot hold a comma in a value at all, so such
  * a value fails with EINVAL instead of producing a config that misreads.
  */
@@ -15,16 +16,11 @@
 
 /* What the runtime does on Xen that a config file cannot say. */
 static const char xl_vchan_doc[] =
-	"# Channels: each virtio-serial port of the QEMU form is a Xen PV console\n"
-	"# channel here (the \"channel\" list), served on the same socket\n"
-	"# RUN_DIR/NAME.sock; in the appliance it is a PV console whose xenstore node\n"
-	"# device/console/N/name is NAME (N = 1 for vapp.ctl, then the manifest's\n"
-	"# channels in order). A direct vchan between a guest and the appliance is\n"
-	"# set up by the runtime at launch, not here: it creates the domain paused\n"
-	"# (xl create -p), writes /local/domain/DOMID/vapp/NAME/peer = GUEST_DOMID\n"
-	"# (owned by dom0, readable by the appliance), then unpauses it; the\n"
-	"# appliance's libxenvchan server publishes its rings under its own\n"
-	"# /local/domain/DOMID/data/vapp/NAME and grants the peer read access.\n";
+	"# Channels are not in this file: the appliance's daemon serves each one\n"
+	"# (chan:NAME) as a libxenvchan server at its own xenstore directory\n"
+	"# data/vapp/NAME ('.' written '@'), granted to dom0 alone. vapp.ctl's lines\n"
+	"# go through the keys vapp/in/N and vapp/out/N of the domain, in a\n"
+	"# directory vappd makes before it unpauses the domain (xl create -p).\n";
 
 static void key_str(struct sbuf *b, const char *key, const char *val)
 {
@@ -47,7 +43,7 @@ static void list_item(struct sbuf *b, struct sbuf *spec, bool first)
 
 static void add_head(struct sbuf *b, const struct manifest *m, const struct hv_run *r)
 {
-	bool pv = m->hv.xen_type == MANIFEST_XEN_PV || m->n_pci > 0;
+	bool pv = m->hv.xen_type == MANIFEST_XEN_PV || m->n_pci > 0 || r->xen_pv;
 
 	key_str(b, "name", m->name);
 	key_str(b, "type", pv ? "pv" : "pvh");
@@ -58,25 +54,6 @@ static void add_head(struct sbuf *b, const struct manifest *m, const struct hv_r
 	/* vapp-init ends the VM with a reboot: the domain is gone either way. */
 	sb_puts(b, "on_poweroff = \"destroy\"\non_reboot = \"destroy\"\n"
 		   "on_crash = \"destroy\"\n");
-}
-
-static void add_channels(struct sbuf *b, const struct manifest *m, const struct hv_run *r)
-{
-	struct sbuf spec = { 0 };
-	size_t i;
-
-	sb_puts(b, "channel = [");
-	for (i = 0; i < hv_n_channels(m); i++) {
-		sb_puts(&spec, "name=");
-		sb_xl_spec_val(&spec, hv_channel_name(m, i));
-		sb_puts(&spec, ",connection=socket,path=");
-		sb_xl_spec_val(&spec, r->run_dir);
-		sb_putc(&spec, '/');
-		sb_xl_spec_val(&spec, hv_channel_name(m, i));
-		sb_puts(&spec, ".sock");
-		list_item(b, &spec, i == 0);
-	}
-	sb_puts(b, "\n]\n");
 }
 
 static void add_state(struct sbuf *b, const struct manifest *m, const struct hv_run *r)
@@ -154,7 +131,6 @@ char *hv_xl_cfg(const struct manifest *m, const struct hv_params *p)
 	sb_puts(&b, ", generated from its manifest.\n");
 	sb_puts(&b, xl_vchan_doc);
 	add_head(&b, m, &r);
-	add_channels(&b, m, &r);
 	add_state(&b, m, &r);
 	add_nics(&b, m, &r);
 	add_passthrough(&b, m);

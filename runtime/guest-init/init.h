@@ -49,6 +49,18 @@ size_t setup_modules(void);
 void setup_channels(void);
 /* Whether this VM runs under Xen (/sys/hypervisor/type). */
 bool init_on_xen(void);
+
+/* xenctl.c: vapp.ctl's lines under Xen, through xenstore. */
+#define XEN_PIECE 1024 /* bytes in one vapp/out key */
+/* @return the device's fd (to poll for reading), or -errno. */
+int xenctl_open(void);
+/* The host's new bytes into @p out (@p len >= 4096); @p device_readable when
+ * the fd polled readable. @return bytes, 0 for none, or -errno. */
+int xenctl_read(char *out, size_t len, bool device_readable);
+/* Pieces may be left to read (xenctl_read filled @p out). */
+bool xenctl_more(void);
+/* One piece of the appliance's lines. @return 0, or -errno. */
+int xenctl_write(const char *buf, size_t len);
 /* Formats (only a blank disk) and mounts the state volume, if the image
  * asks for one. */
 void setup_state(void);

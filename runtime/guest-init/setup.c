@@ -357,8 +357,8 @@ void setup_channels(void)
 {
 	if (init_on_xen()) {
 		/* No virtio under Xen: the daemon serves each channel itself
-		 * (chan:NAME, a vchan for dom0), and vapp.ctl is not there yet. */
-		init_say("under Xen: the channels are the daemon's vchans; no vapp.ctl");
+		 * (chan:NAME, a vchan for dom0); vapp.ctl is xenctl.c's. */
+		init_say("under Xen: the channels are the daemon's vchans, vapp.ctl is xenstore's vapp/");
 		return;
 	}
 	setup_channels_virtio();

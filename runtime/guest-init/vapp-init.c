@@ -24,8 +24,8 @@
  * makes the kernel run /sbin/poweroff).
  *
  * Under Xen there is no virtio: the daemon serves its channels as vchans
- * (chan:NAME), vapp.ctl is not there yet (its lines are to go through
- * xenstore), and the Xen modules of /etc/vapp/modules.xen are loaded.
+ * (chan:NAME), vapp.ctl's lines go through xenstore keys (xenctl.c), and
+ * the Xen modules of /etc/vapp/modules.xen are loaded.
  *
  * Poweroff: SIGTERM to the daemon's process group, SIGKILL 5 s later, then
  * SIGKILL to anything left, sync, unmount the state volume and
@@ -229,13 +229,23 @@ static void arm_timer(struct sup *s, uint32_t ms)
 
 /* Writes what is queued for the host until the port would block. The host
  * may not be there yet (writes then say EAGAIN): the port's edge-triggered
- * wake-up when it connects brings us back here. */
+ * wake-up when it connects brings us back here. Under Xen each write is a
+ * xenstore key (xenctl.c), at most XEN_PIECE bytes, as a guest's key is
+ * bounded by xenstored. */
 static void ctl_flush(struct sup *s)
 {
 	ssize_t n;
 
 	while (s->out_len) {
-		n = write(s->ctl, s->out, s->out_len);
+		if (init_on_xen()) {
+			n = s->out_len < XEN_PIECE ? (ssize_t)s->out_len : XEN_PIECE;
+			if (xenctl_write(s->out, (size_t)n) < 0) {
+				init_say("vapp.ctl: xenstore refused %zu bytes: dropped", s->out_len);
+				n = (ssize_t)s->out_len;
+			}
+		} else {
+			n = write(s->ctl, s->out, s->out_len);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -253,7 +263,7 @@ static void ctl_send(struct sup *s, const char *fmt, ...)
 	int n;
 
 	if (s->ctl < 0)
-		return; /* none under Xen yet */
+		return; /* no channel to the host */
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -474,33 +484,49 @@ static void on_settings_line(struct sup *s, const char *line)
 			 strlen(line) > 40 ? "..." : "");
 }
 
+static void ctl_take(struct sup *s, const char *p, size_t left)
+{
+	char line[INITCONF_LINE_MAX];
+
+	while (initconf_lines_feed(&s->lines, &p, &left, line)) {
+		if (!strcmp(line, "poweroff"))
+			request_poweroff(s, INIT_CTL_PORT);
+		else if (!strncmp(line, "measurement ", 12))
+			save_measurement(line + 12);
+		else if (initconf_settings_is_line(line))
+			on_settings_line(s, line);
+		else
+			init_say(INIT_CTL_PORT ": unknown request ignored (%zu bytes)", strlen(line));
+	}
+}
+
 /* The host's lines. Reads until the port is empty (edge-triggered), or
- * until read() says 0: the host went away, and its return is a wake-up. */
+ * until read() says 0: the host went away, and its return is a wake-up.
+ * Under Xen: the pieces of xenstore's vapp/in, in order (xenctl.c). */
 static void on_ctl(struct sup *s)
 {
-	char buf[256], line[INITCONF_LINE_MAX];
-	const char *p;
-	size_t left;
+	static char buf[4 * 4096];
+	bool readable = true;
 	ssize_t n;
 
 	for (;;) {
-		n = read(s->ctl, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p = buf;
-		left = (size_t)n;
-		while (initconf_lines_feed(&s->lines, &p, &left, line)) {
-			if (!strcmp(line, "poweroff"))
-				request_poweroff(s, INIT_CTL_PORT);
-			else if (!strncmp(line, "measurement ", 12))
-				save_measurement(line + 12);
-			else if (initconf_settings_is_line(line))
-				on_settings_line(s, line);
-			else
-				init_say(INIT_CTL_PORT ": unknown request ignored (%zu bytes)", strlen(line));
+		if (init_on_xen()) {
+			if (!readable && !xenctl_more())
+				break;
+			n = xenctl_read(buf, sizeof(buf), readable);
+			readable = false;
+			if (n < 0) {
+				init_say(INIT_CTL_PORT ": xenstore: %s", strerror((int)-n));
+				break;
+			}
+		} else {
+			n = read(s->ctl, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
 		}
+		ctl_take(s, buf, (size_t)n);
 	}
 	ctl_flush(s);
 }
@@ -561,8 +587,14 @@ static void loop_init(struct sup *s, const sigset_t *mask)
 	watch(s, s->sigfd, EPOLLIN);
 	watch(s, s->timerfd, EPOLLIN);
 	s->ctl = -1;
-	if (init_on_xen())
+	if (init_on_xen()) {
+		s->ctl = xenctl_open();
+		if (s->ctl < 0)
+			init_fatal("vapp.ctl under Xen: xenstore (/dev/xen/xenbus): %s",
+				   strerror(-s->ctl));
+		watch(s, s->ctl, EPOLLIN);
 		return;
+	}
 	s->ctl = open(INIT_PORTS "/" INIT_CTL_PORT, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (s->ctl < 0)
 		init_fatal(INIT_PORTS "/" INIT_CTL_PORT ": %s", strerror(errno));
@@ -616,6 +648,10 @@ int main(int argc, char **argv)
 		s.phase = PHASE_WAITING;
 	} else
 		start_daemon(&s);
+	/* Under Xen: what vappd wrote before the domain ran, which may have
+	 * come with no wake-up of its own (xenctl.c). */
+	if (init_on_xen())
+		on_ctl(&s);
 	for (;;) {
 		n = epoll_wait(s.epfd, ev, 4, -1);
 		if (n < 0 && errno == EINTR)

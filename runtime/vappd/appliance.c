@@ -160,13 +160,48 @@ static void ctl_line(struct appliance *a, char *line)
 	/* Anything else is a newer vapp-init's news: ignored, not an error. */
 }
 
+static bool ctl_connected(const struct appliance *a)
+{
+	return a->ctl_fd >= 0 || xen_ctl_up(a);
+}
+
+/* Bytes from the appliance, cut into lines (it is not trusted: a line
+ * longer than any vapp-init sends is dropped). */
+void appliance_ctl_input(struct appliance *a, const char *data, size_t len)
+{
+	while (len) {
+		size_t take = sizeof(a->ctl_buf) - 1 - a->ctl_len;
+		char *nl;
+
+		if (take > len)
+			take = len;
+		memcpy(a->ctl_buf + a->ctl_len, data, take);
+		data += take;
+		len -= take;
+		a->ctl_len += take;
+		a->ctl_buf[a->ctl_len] = 0;
+		while ((nl = memchr(a->ctl_buf, '\n', a->ctl_len))) {
+			size_t used = (size_t)(nl - a->ctl_buf) + 1;
+
+			*nl = 0;
+			ctl_line(a, a->ctl_buf);
+			if (!ctl_connected(a))
+				return; /* the line's action closed it */
+			memmove(a->ctl_buf, a->ctl_buf + used, a->ctl_len - used);
+			a->ctl_len -= used;
+		}
+		if (a->ctl_len == sizeof(a->ctl_buf) - 1)
+			a->ctl_len = 0;
+	}
+}
+
 static void on_ctl(void *ud, int fd, short revents)
 {
 	struct appliance *a = ud;
+	char buf[256];
 
 	for (;;) {
-		ssize_t n = read(fd, a->ctl_buf + a->ctl_len, sizeof(a->ctl_buf) - 1 - a->ctl_len);
-		char *nl;
+		ssize_t n = read(fd, buf, sizeof(buf));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -177,44 +212,39 @@ static void on_ctl(void *ud, int fd, short revents)
 			ctl_close(a);
 			return;
 		}
-		a->ctl_len += (size_t)n;
-		a->ctl_buf[a->ctl_len] = 0;
-		while ((nl = memchr(a->ctl_buf, '\n', a->ctl_len))) {
-			size_t used = (size_t)(nl - a->ctl_buf) + 1;
-
-			*nl = 0;
-			ctl_line(a, a->ctl_buf);
-			if (a->ctl_fd < 0)
-				return; /* the line's action closed it */
-			memmove(a->ctl_buf, a->ctl_buf + used, a->ctl_len - used);
-			a->ctl_len -= used;
-		}
-		/* A line longer than any vapp-init sends: drop it. */
-		if (a->ctl_len == sizeof(a->ctl_buf) - 1)
-			a->ctl_len = 0;
+		appliance_ctl_input(a, buf, (size_t)n);
+		if (a->ctl_fd < 0)
+			return;
 	}
 }
 
 /* What a launch tells the appliance first: the measurement verified before
  * it (for the appliance to put in what it signs: it cannot measure
- * itself), then its settings (settings.c). A fresh connection's socket
- * buffer takes it all (64 KiB of settings are 130 KiB of lines; the buffer
- * is made 256 KiB); QEMU hands it over once the port is open. */
+ * itself), then its settings (settings.c). */
+void appliance_launch_text(struct appliance *a, struct vapp_buf *b)
+{
+	char err[512] = "";
+
+	if (strlen(a->measurement) != MEASURE_HEX_LEN ||
+	    vapp_buf_printf(b, "measurement %s\n", a->measurement) < 0) {
+		vappd_log("%s: the measurement was not sent on vapp.ctl", a->name);
+		b->len = 0;
+	}
+	if (vappd_settings_text(a->d, a->name, a->info.m, b, err, sizeof(err)) < 0)
+		vappd_log("%s: its settings were not sent, so its daemon will not start: %s",
+			  a->name, err[0] ? err : "out of memory");
+}
+
+/* The launch lines on QEMU's port. A fresh connection's socket buffer
+ * takes them all (64 KiB of settings are 130 KiB of lines; the buffer is
+ * made 256 KiB); QEMU hands them over once the port is open. */
 static void ctl_send_launch(struct appliance *a)
 {
 	struct vapp_buf b = { 0 };
-	char err[512] = "";
 	int size = 256 << 10;
 	ssize_t n = -1;
 
-	if (strlen(a->measurement) != MEASURE_HEX_LEN ||
-	    vapp_buf_printf(&b, "measurement %s\n", a->measurement) < 0) {
-		vappd_log("%s: the measurement was not sent on vapp.ctl", a->name);
-		b.len = 0;
-	}
-	if (vappd_settings_text(a->d, a->name, a->info.m, &b, err, sizeof(err)) < 0)
-		vappd_log("%s: its settings were not sent, so its daemon will not start: %s",
-			  a->name, err[0] ? err : "out of memory");
+	appliance_launch_text(a, &b);
 	if (b.len > 4096 && setsockopt(a->ctl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
 		setsockopt(a->ctl_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (b.len)
@@ -412,6 +442,16 @@ int start_vm(struct appliance *a)
 	a->daemon_exit_seen = false;
 	a->daemon_status = 0;
 	a->ctx.status = 0;
+	if (a->xen) {
+		int rc = xen_start(a);
+
+		if (rc == 0) {
+			a->started_ms = mono_ms();
+			vappd_log("%s: xl create started (pid %d), domain %s", a->name, (int)a->pid,
+				  "paused until its vapp.ctl keys are written");
+		}
+		return rc;
+	}
 	if ((pid = open_taps(a, taps)) < 0)
 		return (int)pid;
 	pid = hv_qemu_spawn(a->argv, log, &a->d->qemu_user, taps, n_taps);
@@ -431,12 +471,26 @@ int start_vm(struct appliance *a)
 	return 0;
 }
 
-/* The last lines of qemu.log, which says why QEMU itself failed. */
+void appliance_vm_created(struct appliance *a)
+{
+	char path[128];
+
+	if (a->info.channel &&
+	    vrpc_chan_xen_path(a->info.channel, xen_domid(a), path, sizeof(path)) == 0)
+		snprintf(a->chan_addr, sizeof(a->chan_addr), "xen:%u:%s", xen_domid(a), path);
+	else if (a->info.channel)
+		snprintf(a->chan_addr, sizeof(a->chan_addr), "xen:?: channel %.100s has no vchan name",
+			 a->info.channel);
+	hello_begin(a);
+}
+
+/* The last lines of qemu.log (xl.log under Xen), which says why QEMU (xl)
+ * itself failed. */
 static void qemu_log_tail(struct appliance *a, char *out, size_t len)
 {
 	char p[PATH_MAX];
 
-	path_in(p, sizeof(p), a->run_dir, "qemu.log");
+	path_in(p, sizeof(p), a->run_dir, a->xen ? "xl.log" : "qemu.log");
 	console_tail(p, QEMU_LOG_TAIL, out, len);
 }
 
@@ -449,8 +503,9 @@ static void fail_message(struct appliance *a, const char *why, char *out, size_t
 	path_in(con, sizeof(con), a->run_dir, "console.log");
 	n = console_tail(con, VAPPD_CONSOLE_TAIL, tail, sizeof(tail));
 	qemu_log_tail(a, qlog, sizeof(qlog));
-	snprintf(out, len, "%s: %.600s; the VM was stopped.%s%s\n--- last %d console lines (%.300s) ---\n%s",
-		 a->name, why, qlog[0] ? "\n--- qemu.log ---\n" : "", qlog, n, con,
+	snprintf(out, len, "%s: %.600s; the VM was stopped.%s%s%s%s\n--- last %d console lines (%.300s) ---\n%s",
+		 a->name, why, qlog[0] ? "\n--- " : "", qlog[0] ? (a->xen ? "xl.log" : "qemu.log") : "",
+		 qlog[0] ? " ---\n" : "", qlog, n, con,
 		 n ? tail : "(the console is empty)");
 }
 
@@ -458,6 +513,10 @@ static void kill_vm(struct appliance *a)
 {
 	if (a->pid <= 0)
 		return;
+	if (a->xen) {
+		xen_kill(a); /* xl create ends when the domain is gone */
+		return;
+	}
 	kill(-a->pid, SIGKILL);
 	kill(a->pid, SIGKILL);
 }
@@ -468,12 +527,13 @@ static void poweroff(struct appliance *a)
 
 	cancel(a, &a->stop_timer);
 	a->stop_timer = vrpc_loop_add_timer(a->d->loop, VAPPD_STOP_GRACE_MS, on_stop_timer, a);
-	if (a->ctl_fd >= 0 && write(a->ctl_fd, cmd, sizeof(cmd) - 1) == sizeof(cmd) - 1) {
+	if ((a->ctl_fd >= 0 && write(a->ctl_fd, cmd, sizeof(cmd) - 1) == sizeof(cmd) - 1) ||
+	    (xen_ctl_up(a) && xen_ctl_write(a, cmd, sizeof(cmd) - 1) == 0)) {
 		vappd_log("%s: poweroff sent on vapp.ctl", a->name);
 		return;
 	}
-	/* No control channel (yet): nobody to ask; QEMU goes the hard way. */
-	vappd_log("%s: vapp.ctl not connected, killing QEMU", a->name);
+	/* No control channel (yet): nobody to ask; the VM goes the hard way. */
+	vappd_log("%s: vapp.ctl not connected, killing the VM", a->name);
 	kill_vm(a);
 }
 
@@ -490,6 +550,7 @@ void appliance_free(struct appliance *a)
 	cancel(a, &a->boot_timer);
 	cancel(a, &a->backoff_timer);
 	cancel(a, &a->stop_timer);
+	xen_free(a);
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);
 	free(a);
@@ -550,6 +611,8 @@ static bool start_again(struct appliance *a)
 		kill_vm(a);
 		waitpid(a->pid, NULL, 0);
 		a->pid = 0;
+		if (a->xen)
+			xen_gone(a);
 	}
 	if (start_vm(a) < 0) {
 		a->ctx.status = 127;
@@ -623,8 +686,14 @@ static void vm_exited(struct appliance *a, int st)
 {
 	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 
-	vappd_log("%s: QEMU (pid %d) ended: %s %d", a->name, (int)a->pid,
-		  WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? code : WTERMSIG(st));
+	/* Under Xen the domain's end was seen first: xl's own status (killed
+	 * after it, or 0) says no more than "the VM ended". */
+	if (xen_domain_died(a))
+		code = 0;
+
+	vappd_log("%s: %s (pid %d) ended: %s %d", a->name, a->xen ? "xl create" : "QEMU",
+		  (int)a->pid, WIFEXITED(st) ? "status" : "signal",
+		  WIFEXITED(st) ? code : WTERMSIG(st));
 	a->pid = 0;
 	a->ctx.ran_ms = (uint64_t)(mono_ms() - a->started_ms);
 	/* QEMU's 0 after the guest ended on its own says only "the VM ended":
@@ -635,9 +704,12 @@ static void vm_exited(struct appliance *a, int st)
 	else
 		a->ctx.status = code;
 	if (code && a->state != SUP_STOPPING)
-		snprintf(a->error, sizeof(a->error), "QEMU ended with %s %d",
-			 WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? code : WTERMSIG(st));
+		snprintf(a->error, sizeof(a->error), "%s ended with %s %d",
+			 a->xen ? "xl create" : "QEMU", WIFEXITED(st) ? "status" : "signal",
+			 WIFEXITED(st) ? code : WTERMSIG(st));
 	ctl_close(a);
+	if (a->xen)
+		xen_gone(a);
 	feed(a, SUP_EV_VM_EXIT);
 }
 
@@ -653,6 +725,8 @@ void appliances_reap(struct vappd *d)
 			;
 		if (a)
 			vm_exited(a, st);
+		else if (vappd_xen_reaped(d, pid, st))
+			;
 		else if (d->on_reaped)
 			d->on_reaped(d, pid, st);
 	}
@@ -721,7 +795,9 @@ void appliance_info(struct appliance *a, struct appliance_info *o)
 	o->state = a->state;
 	o->pid = a->pid;
 	o->uptime_ms = a->pid > 0 ? (uint64_t)(mono_ms() - a->started_ms) : 0;
-	o->memory_bytes = hv_proc_rss_bytes(a->pid);
+	/* A domain's memory is what it was given; QEMU's is what it uses. */
+	o->memory_bytes = a->xen ? (a->pid > 0 ? (uint64_t)a->info.m->memory_mib << 20 : 0)
+				 : hv_proc_rss_bytes(a->pid);
 	o->restarts = a->restarts;
 	o->boot_ms = a->boot_ms;
 	o->backoff_ms = a->state == SUP_BACKOFF ? a->backoff_ms : 0;

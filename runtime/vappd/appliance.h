@@ -9,6 +9,7 @@
 
 #include "hvconfig.h"
 #include "measure.h"
+#include "vapp_util.h"
 #include "vappd.h"
 
 #define CTL_SOCK HV_CTL_CHANNEL ".sock"
@@ -53,9 +54,17 @@ struct appliance {
 	void *run_ud;
 	app_stop_done_fn stop_done;
 	void *stop_ud;
+
+	struct xen_dom *xen; /* under Xen (xen.c), else NULL */
 };
 
 void feed(struct appliance *a, enum sup_event ev);
+/* Bytes of vapp.ctl from the appliance (its port, or xenstore). */
+void appliance_ctl_input(struct appliance *a, const char *data, size_t len);
+/* What a launch tells the appliance first on vapp.ctl (appliance.c). */
+void appliance_launch_text(struct appliance *a, struct vapp_buf *b);
+/* Xen: the domain is made and unpaused; its channel can be called. */
+void appliance_vm_created(struct appliance *a);
 int start_vm(struct appliance *a);
 /* (Re)starts the boot timer: not ready by then is SUP_EV_BOOT_TIMEOUT. */
 void arm_boot(struct appliance *a);
@@ -63,5 +72,25 @@ void appliance_free(struct appliance *a);
 int64_t mono_ms(void);
 /* DIR/FILE into @p out; empty when it does not fit. */
 void path_in(char *out, size_t len, const char *dir, const char *file);
+
+/* ---- xen.c: the Xen backend (a->xen) ---- */
+struct xen_dom;
+/* RUN_DIR/xl.cfg with the measured command line; a->xen made.
+ * @return 0, or -errno with @p err (-EOPNOTSUPP: a device Xen is not
+ * given yet). */
+int xen_prepare(struct appliance *a, const char *cmdline, char *err, size_t errlen);
+/* xl create -p -F: a->pid; appliance_vm_created() once made and unpaused. */
+int xen_start(struct appliance *a);
+/* xl destroy (or xl create stopped while it makes the domain). */
+void xen_kill(struct appliance *a);
+/* The domain is gone (xl create ended): keys, watch and console let go. */
+void xen_gone(struct appliance *a);
+void xen_free(struct appliance *a);
+/* One or more of vapp.ctl's bytes for the appliance. @return 0 or -errno. */
+int xen_ctl_write(struct appliance *a, const char *buf, size_t len);
+bool xen_ctl_up(const struct appliance *a);
+/* Xen released the domain (then xl create's end says nothing more). */
+bool xen_domain_died(const struct appliance *a);
+uint32_t xen_domid(const struct appliance *a);
 
 #endif /* VAPPD_APPLIANCE_H */

@@ -72,7 +72,7 @@ static void *hello_thread(void *arg)
 		if (left <= 0)
 			break;
 		/* QEMU makes the socket a moment after it starts. */
-		if (stat(job->path, &st) < 0) {
+		if (job->path && stat(job->path, &st) < 0) {
 			usleep(20 * 1000);
 			continue;
 		}
@@ -89,10 +89,14 @@ static void *hello_thread(void *arg)
 			job->err = job->cli ? 0 : -errno;
 		}
 		/* Refused: QEMU is not listening yet; timed out: the daemon is
-		 * not up yet. Anything else (EPROTO: QEMU went) is final. */
-		if (job->err != -ECONNREFUSED && job->err != -ENOENT && job->err != -ETIMEDOUT)
+		 * not up yet. Anything else (EPROTO: QEMU went) is final, but
+		 * for a vchan, which fails in more ways until it is served
+		 * (the domain's xenstore directory not made yet, ...): the
+		 * deadline and the domain's death end those tries. */
+		if (!job->err || (job->path && job->err != -ECONNREFUSED && job->err != -ENOENT &&
+				  job->err != -ETIMEDOUT))
 			break;
-		usleep(50 * 1000);
+		usleep((job->path ? 50 : 200) * 1000);
 	}
 	job->elapsed_ms = (uint32_t)(mono_ms() - t0);
 	if (write(job->d->hello_fd[1], &job, sizeof(job)) != sizeof(job)) {
@@ -117,9 +121,10 @@ struct hello_job *hello_start(struct vappd *d, const char *addr, const char *ser
 	job->timeout_ms = timeout_ms;
 	job->addr = strdup(addr);
 	job->service = strdup(service);
-	/* Only the name is needed for the HELLO ("serial:" + path). */
-	job->path = strdup(strchr(addr, ':') ? strchr(addr, ':') + 1 : addr);
-	if (!job->addr || !job->service || !job->path)
+	/* The socket QEMU makes, for "serial:" + path; none to wait for on
+	 * Xen's vchans ("xen:"), whose client fails at once until served. */
+	job->path = strncmp(addr, "serial:", 7) ? NULL : strdup(addr + 7);
+	if (!job->addr || !job->service || (!job->path && !strncmp(addr, "serial:", 7)))
 		goto err_job;
 	job->desc.magic = PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC;
 	job->desc.name = job->service;

@@ -143,8 +143,8 @@ static int read_cmdline(struct appliance *a, const char *accel, char **out, char
 	size_t len;
 	int rc;
 
-	/* vappd launches QEMU: KVM's line under KVM, TCG's otherwise. */
-	if (!hv_backend_find(accel, &be) || be != HV_BACKEND_KVM)
+	/* KVM's line under KVM, Xen's under Xen, TCG's otherwise. */
+	if (!hv_backend_find(accel, &be) || (be != HV_BACKEND_KVM && be != HV_BACKEND_XEN))
 		be = HV_BACKEND_TCG;
 	path_in(p, sizeof(p), a->image_dir, hv_backends[be].cmdline_file);
 	if ((rc = read_small_file(p, CMDLINE_MAX, out, &len)) < 0) {
@@ -257,10 +257,10 @@ static int format_state(const char *img, char *err, size_t errlen)
 static int make_state(struct vappd *d, struct appliance *a, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], img[PATH_MAX], link[PATH_MAX];
-	bool wanted = false;
+	bool wanted = a->xen && a->info.state_mib;
 	int fd;
 
-	for (size_t i = 0; a->argv[i]; i++)
+	for (size_t i = 0; a->argv && a->argv[i]; i++)
 		if (strstr(a->argv[i], "/state.img"))
 			wanted = true;
 	if (!wanted)
@@ -291,9 +291,10 @@ static int make_state(struct vappd *d, struct appliance *a, char *err, size_t er
 	} else if (errno != EEXIST) {
 		goto err_errno;
 	}
-	/* QEMU's to write; the folder only for it to pass through. */
-	if (hv_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
-	    hv_user_give(&d->qemu_user, img, true, 0600) < 0)
+	/* QEMU's to write; the folder only for it to pass through. Under Xen
+	 * dom0's blkback opens it, as root. */
+	if (!a->xen && (hv_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
+			hv_user_give(&d->qemu_user, img, true, 0600) < 0))
 		goto err_errno;
 	unlink(link);
 	if (symlink(img, link) < 0)
@@ -415,10 +416,29 @@ static int install_image(struct vappd *d, struct appliance *a, const char *tmp, 
 		snprintf(err, errlen, "%s: %s", a->image_dir, strerror(errno));
 		return -EIO;
 	}
-	return give_to_qemu(d, a, err, errlen);
+	/* Under Xen, dom0's xl (root) reads it: no QEMU user. */
+	return d->hypervisor == HYPERVISOR_XEN ? 0 : give_to_qemu(d, a, err, errlen);
 }
 
-/* The accelerator, QEMU's argv, the state volume, then QEMU. */
+/* Under Xen: xl.cfg with Xen's measured command line (xen.c). */
+static int prepare_xen(struct appliance *a, enum vappd_accel accel_want, char *err,
+		       size_t errlen, char *notes, size_t noteslen)
+{
+	char *cmdline;
+	int rc;
+
+	if (accel_want != ACCEL_AUTO)
+		note(notes, noteslen, "vappd runs appliances under Xen here: --accel is not used");
+	snprintf(a->accel, sizeof(a->accel), "xen");
+	if ((rc = read_cmdline(a, "xen", &cmdline, err, errlen)) < 0)
+		return rc;
+	rc = xen_prepare(a, cmdline, err, errlen);
+	free(cmdline);
+	return rc;
+}
+
+/* The accelerator, QEMU's argv (or Xen's xl.cfg), the state volume, then
+ * the VM. */
 static int boot(struct vappd *d, struct appliance *a, enum vappd_accel accel_want, char *err,
 		size_t errlen, char *notes, size_t noteslen)
 {
@@ -426,6 +446,12 @@ static int boot(struct vappd *d, struct appliance *a, enum vappd_accel accel_wan
 	const char *accel;
 	int rc;
 
+	if (d->hypervisor == HYPERVISOR_XEN) {
+		if ((rc = prepare_xen(a, accel_want, err, errlen, notes, noteslen)) < 0 ||
+		    (rc = make_state(d, a, err, errlen)) < 0)
+			return rc;
+		goto start;
+	}
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
 	accel = resolve_accel(d, accel_want, d->qemu ? d->qemu : "qemu-system-x86_64", kernel,
 			      notes, noteslen);
@@ -436,6 +462,7 @@ static int boot(struct vappd *d, struct appliance *a, enum vappd_accel accel_wan
 	if (a->info.channel)
 		snprintf(a->chan_addr, sizeof(a->chan_addr), "serial:%s/%s.sock", a->run_dir,
 			 a->info.channel);
+start:
 	a->ctx.policy = a->info.restart;
 	sup_backoff_init(&a->ctx.backoff, SUP_BACKOFF_FIRST_MS, SUP_BACKOFF_CAP_MS, SUP_RESET_MS);
 	a->state = SUP_STARTING;
@@ -483,6 +510,7 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 err_a:
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);
+	xen_free(a);
 	free(a);
 	errno = rc < 0 ? -rc : EIO;
 	return NULL;

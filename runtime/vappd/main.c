@@ -59,6 +59,15 @@ static const char usage[] =
 	"                          read when it exists)\n"
 	"      --trust-image-key   development: trust each image's own signer.pub (this\n"
 	"                          proves the image is intact, not who made it)\n"
+	"      --hypervisor HV     what runs appliances: qemu, xen or auto (default:\n"
+	"                          xen when vappd runs in Xen's dom0, that is when\n"
+	"                          /proc/xen/capabilities says control_d, else qemu).\n"
+	"                          Under xen each appliance is a PV (PVH where Xen has\n"
+	"                          HVM) domain named vapp-NAME, made by xl from the\n"
+	"                          measured manifest and cmdline.xen; its vapp.ctl is\n"
+	"                          xenstore's /local/domain/ID/vapp, its channels are\n"
+	"                          vchans, its console is RUN_DIR/NAME/console.log\n"
+	"                          (from xenconsoled)\n"
 	"  -a, --accel MODE        auto, kvm or tcg (default: $VAPP_ACCEL, else auto:\n"
 	"                          a bounded probe boots the first image's kernel under\n"
 	"                          KVM once, and TCG is used unless that works)\n"
@@ -337,7 +346,7 @@ static int parse_accel(const char *s, enum vappd_accel *out)
 
 enum { OPT_RUN_DIR = 256, OPT_STATE_DIR, OPT_IMAGES, OPT_TRUST_DIR, OPT_TRUST_IMAGE,
        OPT_BOOT_TIMEOUT, OPT_PROBE_TIMEOUT, OPT_QEMU, OPT_QEMU_USER, OPT_RELEASE, OPT_GUEST,
-       OPT_BROKER_USER, OPT_AUDIODEV, OPT_SETTING };
+       OPT_BROKER_USER, OPT_AUDIODEV, OPT_SETTING, OPT_HYPERVISOR };
 
 /* The trusted keys from --trust-dir (or the default folder), the warnings
  * about trust, and the run and state folders. @return 0 or -1 (said). */
@@ -426,6 +435,7 @@ static const struct option long_opts[] = {
 	{ "trust-dir", required_argument, NULL, OPT_TRUST_DIR },
 	{ "trust-image-key", no_argument, NULL, OPT_TRUST_IMAGE },
 	{ "accel", required_argument, NULL, 'a' },
+	{ "hypervisor", required_argument, NULL, OPT_HYPERVISOR },
 	{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
 	{ "probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT },
 	{ "qemu", required_argument, NULL, OPT_QEMU },
@@ -462,6 +472,14 @@ static int parse_value(int c, struct vappd *d, struct opts *o)
 			return -1;
 		fprintf(stderr, "vappd: --accel %s: give auto, kvm or tcg\n", optarg);
 		return 2;
+	case OPT_HYPERVISOR:
+		if (!strcmp(optarg, "auto") || !strcmp(optarg, "qemu") || !strcmp(optarg, "xen")) {
+			d->hypervisor = optarg[0] == 'a' ? HYPERVISOR_AUTO
+				      : optarg[0] == 'q' ? HYPERVISOR_QEMU : HYPERVISOR_XEN;
+			return -1;
+		}
+		fprintf(stderr, "vappd: --hypervisor %s: give auto, qemu or xen\n", optarg);
+		return 2;
 	case OPT_AUDIODEV:
 		if (!strcmp(optarg, "none") || !strcmp(optarg, "wav") || !strcmp(optarg, "alsa")) {
 			d->audiodev = optarg;
@@ -479,6 +497,21 @@ static int parse_value(int c, struct vappd *d, struct opts *o)
 	}
 	fputs("Run 'vappd --help' for usage.\n", stderr);
 	return 2;
+}
+
+/* auto becomes xen in dom0, else qemu. @return -1 to go on, or 1 (said). */
+static int resolve_hypervisor(struct vappd *d)
+{
+	bool dom0 = vappd_xen_is_dom0();
+
+	if (d->hypervisor == HYPERVISOR_AUTO)
+		d->hypervisor = dom0 ? HYPERVISOR_XEN : HYPERVISOR_QEMU;
+	if (d->hypervisor == HYPERVISOR_XEN && !dom0) {
+		fprintf(stderr, "vappd: --hypervisor xen: this is not Xen's dom0 "
+				"(/proc/xen/capabilities does not say control_d)\n");
+		return 1;
+	}
+	return -1;
 }
 
 /* @return -1 to go on, else the exit status (said). */
@@ -516,7 +549,7 @@ static int parse_args(int argc, char **argv, struct vappd *d, struct opts *o)
 			argv[optind]);
 		return 2;
 	}
-	return -1;
+	return resolve_hypervisor(d);
 }
 
 static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct broker **broker);
@@ -556,14 +589,24 @@ static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct brok
 		vappd_log("broker: cannot start (%s): vappd stops", strerror(-rc));
 		return -1;
 	}
+	/* After daemonise(): libxenstore's watch thread would not survive a fork. */
+	if (d->hypervisor == HYPERVISOR_XEN) {
+		char why[512];
+
+		if (vappd_xen_open(d, why, sizeof(why)) < 0) {
+			vappd_log("%s: vappd stops", why);
+			return -1;
+		}
+	}
 	d->sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd < 0 || vrpc_loop_add_fd(d->loop, d->sigfd, POLLIN, on_signal, d) < 0 ||
 	    vrpc_loop_add_fd(d->loop, d->hello_fd[0], POLLIN, hello_on_done, d) < 0 ||
 	    vrpc_loop_add_server(d->loop, d->srv) < 0)
 		return -1;
-	vappd_log("listening on %s (run %s, state %s, %zu trusted key%s%s)", d->socket_path,
+	vappd_log("listening on %s (run %s, state %s, %zu trusted key%s%s, %s)", d->socket_path,
 		  d->run_dir, d->state_dir, o->n_keys, o->n_keys == 1 ? "" : "s",
-		  d->trust_image_key ? ", images' own keys" : "");
+		  d->trust_image_key ? ", images' own keys" : "",
+		  d->hypervisor == HYPERVISOR_XEN ? "under Xen" : "under QEMU");
 	vrpc_loop_run(d->loop);
 	control_shutdown(d);
 	stop_everything(d);
@@ -574,6 +617,7 @@ static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct brok
 static void release(struct vappd *d, struct opts *o, struct broker *broker)
 {
 	appliances_free(d);
+	vappd_xen_close(d);
 	broker_free(broker);
 	free_strv(o->policies, o->n_policies);
 	free_strv(o->guests, o->n_guests);
@@ -618,7 +662,8 @@ int main(int argc, char **argv)
 		vappd_settings_free(&d);
 		return rc;
 	}
-	if (trust_and_dirs(&d, &o.n_keys, o.trust_dir) < 0 || qemu_user_setup(&d, o.qemu_user) < 0)
+	if (trust_and_dirs(&d, &o.n_keys, o.trust_dir) < 0 ||
+	    (d.hypervisor == HYPERVISOR_QEMU && qemu_user_setup(&d, o.qemu_user) < 0))
 		return 1;
 	block_signals(&mask);
 	d.loop = vrpc_loop_new();

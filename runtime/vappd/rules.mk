@@ -11,7 +11,7 @@ VAPPD_LIB := $(BUILD)/lib/libvappd.a
 # What a program linking libvappd adds to its link line (users before used).
 VAPPD_LDLIBS := $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(IMAGE_LIB) $(HVCONFIG_LIB) \
 	$(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CYAML_LIBS) -lpthread \
-	-lseccomp
+	-lseccomp $(XENSTORE_LIBS)
 
 LIBS += $(VAPPD_LIB)
 PROGRAMS += $(BUILD)/bin/vappd

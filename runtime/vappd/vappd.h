@@ -49,6 +49,9 @@
 #define VAPPD_CONSOLE_TAIL 20
 
 enum vappd_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+/* What runs appliances: QEMU (KVM or TCG), or Xen's xl when vappd is in
+ * dom0 (xen.c). */
+enum vappd_hypervisor { HYPERVISOR_AUTO, HYPERVISOR_QEMU, HYPERVISOR_XEN };
 
 struct appliance;
 
@@ -69,6 +72,9 @@ struct vappd {
 	bool trust_image_key;        /* development: the image's own signer.pub */
 	bool release_channel;        /* close the service connection once ready */
 	enum vappd_accel accel;      /* default for Run requests */
+	enum vappd_hypervisor hypervisor; /* resolved at start: QEMU or XEN */
+	void *xs;                    /* Xen: the xenstore handle (xen.c) */
+	int xs_fd;
 	int probe_result;            /* -1 not probed, else enum vappd_accel */
 	char probe_why[256];
 	int boot_timeout_ms;
@@ -147,6 +153,16 @@ void appliances_reap(struct vappd *d);
 /* Stops every appliance; true once none is left running. */
 bool appliances_stop_all(struct vappd *d, bool force);
 void appliances_free(struct vappd *d);
+
+/* ---- xen.c ---- */
+
+/* Is this dom0 (/proc/xen/capabilities says control_d)? */
+bool vappd_xen_is_dom0(void);
+/* xenstore, and its watches in the loop. @return 0 or -errno with @p err. */
+int vappd_xen_open(struct vappd *d, char *err, size_t errlen);
+void vappd_xen_close(struct vappd *d);
+/* A child ended: one of xen.c's xl commands (then true). */
+bool vappd_xen_reaped(struct vappd *d, pid_t pid, int status);
 
 /* ---- hello.c ---- */
 

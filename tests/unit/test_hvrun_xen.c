@@ -24,14 +24,14 @@ static void expect_argv(char **got, const char *const *want)
 
 static void create_and_domid(void **state)
 {
-	const char *const create[] = { "xl", "create", "-q", "/run/vapp/hello/image/xl.cfg",
-				       "name=\"hello\"", NULL };
+	const char *const create[] = { "xl", "create", "-p", "-F", "/run/vapp/hello/xl.cfg",
+				       "name=\"vapp-hello\"", NULL };
 	const char *const domid[] = { "xl", "domid", "hello", NULL };
 	const char *const stop[] = { "xl", "shutdown", "-w", "hello", NULL };
 	const char *const destroy[] = { "xl", "destroy", "hello", NULL };
 	uint32_t id = 0;
 
-	expect_argv(hv_xen_create_argv("/run/vapp/hello/image/xl.cfg", "hello"), create);
+	expect_argv(hv_xen_create_argv("/run/vapp/hello/xl.cfg", "vapp-hello"), create);
 	expect_argv(hv_xen_domid_argv("hello"), domid);
 	expect_argv(hv_xen_stop_argv("hello", 0), stop);
 	expect_argv(hv_xen_stop_argv("hello", 1), destroy);
@@ -48,6 +48,26 @@ static void create_and_domid(void **state)
 	assert_int_equal(hv_xen_parse_domid("", &id), -EINVAL);
 	assert_int_equal(hv_xen_parse_domid("-1", &id), -EINVAL);
 	assert_int_equal(hv_xen_parse_domid("99999999999999999999", &id), -EINVAL);
+
+	/* xl create -F's word that the domain is made, for our name only. */
+	id = 0;
+	assert_int_equal(hv_xen_parse_created("Parsing config from /r/xl.cfg\n", "vapp-hello", &id),
+			 -ENOENT);
+	assert_int_equal(hv_xen_parse_created("Parsing config from /r/xl.cfg\nWaiting for domain "
+					      "vapp-hello (domid 7) to die [pid 130]\n",
+					      "vapp-hello", &id), 0);
+	assert_int_equal(id, 7);
+	assert_int_equal(hv_xen_parse_created("Waiting for domain vapp-hello2 (domid 8) to die\n",
+					      "vapp-hello", &id), -ENOENT);
+	assert_int_equal(hv_xen_parse_created("xWaiting for domain vapp-hello (domid 8) to die\n",
+					      "vapp-hello", &id), -ENOENT);
+	assert_int_equal(hv_xen_parse_created("Waiting for domain vapp-hello (domid 8x) to die\n",
+					      "vapp-hello", &id), -EINVAL);
+	assert_int_equal(hv_xen_parse_created("Waiting for domain vapp-hello (domid 9", "vapp-hello",
+					      &id), -ENOENT);
+	assert_int_equal(hv_xen_parse_created("Waiting for domain vapp-hello (domid 9\n", "vapp-hello",
+					      &id), -EINVAL);
+	assert_int_equal(id, 7);
 }
 
 static void vchan_permissions(void **state)

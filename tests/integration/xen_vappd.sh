@@ -1,0 +1,104 @@
+#!/bin/bash
+# xen_vappd.sh - vappd runs an appliance on real Xen (Xen 4.17 under QEMU
+# TCG, tests/lib/xen.sh), from dom0, the way it runs one under QEMU:
+#   - `vapp run` of the hello image (built by `vapp build`): vappd detects
+#     dom0 (--hypervisor auto), makes the domain vapp-hello paused with xl
+#     from the measured manifest and cmdline.xen, writes vapp.ctl's launch
+#     lines (the measurement) into xenstore, unpauses it, and calls it ready
+#     once its vchan answers HELLO;
+#   - vapp-init reads the measurement from xenstore (/run/vapp/measurement
+#     in the appliance matches vappd's) and says "ready" back through it;
+#   - `vapp ps` shows it running under xen; `vapp call` reaches SayHello on
+#     the vchan vapp ps names; `vapp logs` has the domain's console;
+#   - the domain destroyed behind vappd's back (xl destroy) is a crash: it
+#     is made again, and answers again;
+#   - `vapp stop` sends poweroff through xenstore: vapp-init ends the
+#     domain, and no vapp-hello domain is left; vapp.ctl's xenstore
+#     directory is gone with it.
+# Without the state volume (dom0's block hotplug script is not in this
+# dom0). Skips (77) without Xen's packages; bounded by $XEN_TEST_LIMIT
+# seconds (default 300).
+# test-timeout: 360
+set -u
+cd "${TOP:-$(dirname "$0")/../..}"
+BUILD=${BUILD:-build}
+limit=${XEN_TEST_LIMIT:-300}
+start=$(date +%s)
+. tests/lib/guest.sh
+. tests/lib/xen.sh
+
+xen_test_init vapp-xenvappd "$BUILD/bin/vapp" "$BUILD/bin/vappd" "$BUILD/bin/hello-server"
+
+mkdir -p "$work/src"
+cp examples/hello/hello.proto "$work/src/"
+sed '/^state:/,/^  mount:/d' examples/hello/manifest.yaml >"$work/src/manifest.yaml"
+grep -q '^state:' "$work/src/manifest.yaml" && fail "the manifest's state volume was not taken out"
+"$BUILD/bin/vapp" build -D "BUILD=$PWD/$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
+	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
+img_files=()
+for f in "$work"/img/*; do img_files+=(-f "$f:/img/hello/$(basename "$f")"); done
+
+cat >"$work/dom0.rc" <<'EOF'
+up() { cut -d. -f1 /proc/uptime; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+now() { cut -d' ' -f1 /proc/uptime; }
+# wait_for SECONDS COMMAND...: until COMMAND succeeds
+wait_for() { end=$(($(up) + $1)); shift; until "$@"; do [ $(up) -lt $end ] || return 1; sleep 0.3; done; }
+mkdir -p /var/lib/vapp /run/vapp
+vappd -f --trust-image-key --release-channel --boot-timeout 90 >/tmp/vappd.log 2>&1 &
+wait_for 20 test -S /run/vapp/vappd.sock || echo "D-NO-SOCKET"
+t0=$(now)
+vapp run --name hello /img/hello >/tmp/run.out 2>&1
+rc=$?
+echo "D-RUN $(tr '\n' '|' </tmp/run.out) rc=$rc"
+echo "D-READY-MS $(ms $t0 $(now))"
+echo "D-PS $(vapp ps hello 2>&1 | tr '\n' '|')"
+addr=$(sed -n 's/.* on \(xen:.*\)$/\1/p' /tmp/run.out)
+echo "D-ADDR $addr"
+d=$(xl domid vapp-hello)
+echo "D-KEYS $(xenstore-ls -p /local/domain/$d/vapp 2>&1 | tr '\n' ' ')"
+echo "D-PERM $(xenstore-ls -p /local/domain/$d | sed -n 's/^vapp = .*(\(.*\))$/\1/p') want n$d"
+echo "D-PIECES $(xenstore-ls /local/domain/$d/vapp/in | wc -l) $(xenstore-ls /local/domain/$d/vapp/out | wc -l)"
+echo "D-CALL $(vapp call --image /img/hello "$addr" SayHello '{"name":"xen"}' 2>&1 | tr '\n' ' ')"
+echo "D-LOGS $(vapp logs hello 2>&1 | grep -c 'vapp-init')"
+xl destroy vapp-hello
+restarted() { vapp ps hello 2>/dev/null | awk '$1 == "hello" && $2 == "running" && $4 >= 1 { ok = 1 } END { exit !ok }'; }
+t1=$(now)
+wait_for 60 restarted && echo "D-RESTARTED-MS $(ms $t1 $(now))"
+echo "D-PS2 $(vapp ps hello 2>&1 | tr '\n' '|')"
+d2=$(xl domid vapp-hello)
+echo "D-DOMIDS $d $d2"
+addr=$(vapp ps -l hello | sed -n 's/.* on \(xen:.*\)$/\1/p')
+echo "D-CALL2 $(vapp call --image /img/hello "$addr" SayHello '{"name":"again"}' 2>&1 | tr '\n' ' ')"
+echo "D-STOP $(vapp stop hello 2>&1 | tr '\n' '|') rc=$?"
+echo "D-POWEROFF $(grep -ac 'vapp-init: poweroff requested (vapp.ctl)' /run/vapp/hello/console.log)"
+echo "D-LEFT $(xl list | grep -c vapp-hello) keys=$(xenstore-ls /local/domain/$d2/vapp 2>/dev/null | wc -l)"
+sed 's/^/vappd| /' /tmp/vappd.log | tail -n 60
+kill %1; wait
+echo XEN-TEST-DONE
+EOF
+xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/vappd" -b "$BUILD/bin/vapp" \
+	"${img_files[@]}" || fail "dom0's initramfs"
+xen_boot "$work/boot" "$work/dom0.gz"
+guest_wait XEN-TEST-DONE "$(( limit - ($(date +%s) - start) ))" || fail "Xen's run did not finish"
+c=$work/boot/console.log
+line() { grep -a "$1" "$c" | head -n 1; }
+
+case $(line D-RUN) in *"rc=0"*) ;; *) fail "vapp run: $(line D-RUN)" ;; esac
+echo "$(line D-PS)" | grep -q "running" || fail "vapp ps: $(line D-PS)"
+echo "$(line D-PS)" | grep -q "xen" || fail "vapp ps does not say xen: $(line D-PS)"
+case $(line D-CALL) in *"Hello, xen!"*) ;; *) fail "SayHello: $(line D-CALL)" ;; esac
+set -- $(line D-PERM | tr -d '\r')
+[ $# = 4 ] && [ "$2" = "$4" ] || fail "vapp.ctl's xenstore directory is not the appliance's alone: $(line D-PERM) ($(line D-KEYS))"
+case $(line D-PIECES | tr -d '\r') in "D-PIECES 0 0") ;; *) fail "vapp.ctl's pieces not taken: $(line D-PIECES) ($(line D-KEYS))" ;; esac
+[ "$(line D-LOGS | tr -dc 0-9)" -ge 2 ] 2>/dev/null || fail "vapp logs: $(line D-LOGS)"
+grep -aq "D-RESTARTED-MS" "$c" || fail "not made again after xl destroy: $(line D-PS2)"
+set -- $(line D-DOMIDS | cut -d' ' -f2-)
+[ "${1:-x}" != "${2:-x}" ] || fail "the same domain after a restart: $(line D-DOMIDS)"
+case $(line D-CALL2) in *"Hello, again!"*) ;; *) fail "SayHello after the restart: $(line D-CALL2)" ;; esac
+case $(line D-STOP) in *"rc=0"*) ;; *) fail "vapp stop: $(line D-STOP)" ;; esac
+case $(line D-LEFT) in *"D-LEFT 0 keys=0"*) ;; *) fail "left after stop: $(line D-LEFT)" ;; esac
+[ "$(line D-POWEROFF | tr -dc 0-9)" = 1 ] || fail "vapp-init was not asked to power off on vapp.ctl: $(line D-POWEROFF)"
+grep -aq "vappd| .*hello: vapp-init started the daemon" "$c" || fail "vapp-init's ready did not reach vappd through xenstore"
+echo "vappd under Xen: ready $(line D-READY-MS | sed 's/.*MS //') ms after vapp run; made again $(line D-RESTARTED-MS | sed 's/.*MS //') ms after xl destroy; vapp stop through xenstore"
+echo "xen_vappd: passed in $(( $(date +%s) - start )) s"
