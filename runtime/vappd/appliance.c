@@ -471,16 +471,15 @@ int start_vm(struct appliance *a)
 	return 0;
 }
 
+/* Under Xen: the channel is the same socket as under QEMU, forwarded to
+ * the domain's vchan, so the HELLO and the broker are the same. */
 void appliance_vm_created(struct appliance *a)
 {
-	char path[128];
+	int rc = a->info.channel ? xen_forward_channel(a, a->chan_addr, sizeof(a->chan_addr)) : 0;
 
-	if (a->info.channel &&
-	    vrpc_chan_xen_path(a->info.channel, xen_domid(a), path, sizeof(path)) == 0)
-		snprintf(a->chan_addr, sizeof(a->chan_addr), "xen:%u:%s", xen_domid(a), path);
-	else if (a->info.channel)
-		snprintf(a->chan_addr, sizeof(a->chan_addr), "xen:?: channel %.100s has no vchan name",
-			 a->info.channel);
+	if (rc < 0)
+		snprintf(a->hello_err, sizeof(a->hello_err), "channel %.64s: %s", a->info.channel,
+			 rc == -EINVAL ? "no vchan name for it" : strerror(-rc));
 	hello_begin(a);
 }
 

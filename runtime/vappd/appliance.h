@@ -89,6 +89,9 @@ void xen_free(struct appliance *a);
 /* One or more of vapp.ctl's bytes for the appliance. @return 0 or -errno. */
 int xen_ctl_write(struct appliance *a, const char *buf, size_t len);
 bool xen_ctl_up(const struct appliance *a);
+/* The channel forwarded from RUN_DIR/CHANNEL.sock to its vchan; its
+ * address ("unix:...") into @p addr. @return 0 or -errno. */
+int xen_forward_channel(struct appliance *a, char *addr, size_t len);
 /* Xen released the domain (then xl create's end says nothing more). */
 bool xen_domain_died(const struct appliance *a);
 uint32_t xen_domid(const struct appliance *a);

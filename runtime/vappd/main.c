@@ -597,6 +597,8 @@ static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct brok
 			vappd_log("%s: vappd stops", why);
 			return -1;
 		}
+		if (*broker && vappd_xen_gates_init(d, o->guests) < 0)
+			return -1;
 	}
 	d->sigfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd < 0 || vrpc_loop_add_fd(d->loop, d->sigfd, POLLIN, on_signal, d) < 0 ||
@@ -617,6 +619,7 @@ static int run_loop(struct vappd *d, struct opts *o, sigset_t *mask, struct brok
 static void release(struct vappd *d, struct opts *o, struct broker *broker)
 {
 	appliances_free(d);
+	vappd_xen_gates_free(d);
 	vappd_xen_close(d);
 	broker_free(broker);
 	free_strv(o->policies, o->n_policies);

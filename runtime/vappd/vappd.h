@@ -75,6 +75,8 @@ struct vappd {
 	enum vappd_hypervisor hypervisor; /* resolved at start: QEMU or XEN */
 	void *xs;                    /* Xen: the xenstore handle (xen.c) */
 	int xs_fd;
+	struct xen_gate *xen_gates;  /* Xen: the guests' vchans (xen_gates.c) */
+	size_t n_xen_gates;
 	int probe_result;            /* -1 not probed, else enum vappd_accel */
 	char probe_why[256];
 	int boot_timeout_ms;
@@ -163,6 +165,15 @@ int vappd_xen_open(struct vappd *d, char *err, size_t errlen);
 void vappd_xen_close(struct vappd *d);
 /* A child ended: one of xen.c's xl commands (then true). */
 bool vappd_xen_reaped(struct vappd *d, pid_t pid, int status);
+
+/* ---- xen_gates.c ---- */
+
+/* Under Xen, each --guest NAME's gate is also reached from the domain
+ * named NAME, over a vchan (xen_gates.c). @p guests as --guest gives them. */
+int vappd_xen_gates_init(struct vappd *d, char *const *guests);
+/* Domains came or went: each guest's vchan follows its domain. */
+void vappd_xen_gates_scan(struct vappd *d);
+void vappd_xen_gates_free(struct vappd *d);
 
 /* ---- hello.c ---- */
 

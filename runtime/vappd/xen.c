@@ -54,6 +54,7 @@
 #define MAX_HELPERS 32
 #define STALE_DESTROY_S 30
 #define RELEASE_TOKEN "vapp:@releaseDomain"
+#define INTRODUCE_TOKEN "vapp:@introduceDomain"
 /* After Xen released the domain, xl create has this long to end by
  * itself (it does after a shutdown; after a destroy by another xl it
  * stays, measured with Xen 4.17), then it is killed. */
@@ -68,6 +69,7 @@ struct xen_dom {
 	char token[80];
 	bool watching, unpaused, destroying, died;
 	int linger_timer;
+	struct vrpc_forward *fwd; /* RUN_DIR/CHANNEL.sock <-> the channel's vchan */
 };
 
 /* xl unpause and xl destroy run beside the loop; reaped here. */
@@ -196,6 +198,7 @@ int vappd_xen_open(struct vappd *d, char *err, size_t errlen)
 	d->xs = xs;
 	d->xs_fd = xs_fileno(xs);
 	if (d->xs_fd < 0 || !xs_watch(xs, "@releaseDomain", RELEASE_TOKEN) ||
+	    !xs_watch(xs, "@introduceDomain", INTRODUCE_TOKEN) ||
 	    vrpc_loop_add_fd(d->loop, d->xs_fd, POLLIN, on_watch, d) < 0) {
 		snprintf(err, errlen, "xenstore: cannot watch @releaseDomain");
 		xs_close(xs);
@@ -317,6 +320,8 @@ static void on_watch(void *ud, int fd, short revents)
 
 		if (!strcmp(token, RELEASE_TOKEN))
 			on_release(d);
+		if (!strcmp(token, RELEASE_TOKEN) || !strcmp(token, INTRODUCE_TOKEN))
+			vappd_xen_gates_scan(d);
 		for (struct appliance *a = d->apps; a; a = a->next)
 			if (a->xen && a->xen->watching && !strcmp(a->xen->token, token)) {
 				read_out(a);
@@ -625,6 +630,32 @@ void xen_gone(struct appliance *a)
 	}
 	x->watching = false;
 	console_close(x, a->d);
+	vrpc_forward_stop(x->fwd);
+	x->fwd = NULL;
+}
+
+/* The appliance's channel as QEMU would give it, RUN_DIR/CHANNEL.sock,
+ * forwarded to its vchan (bytes only: the broker and the HELLO read
+ * them). The same socket, so the same address, after each restart. */
+int xen_forward_channel(struct appliance *a, char *addr, size_t len)
+{
+	struct xen_dom *x = a->xen;
+	char path[128], near[PATH_MAX + 128], far[160];
+
+	if (!a->info.channel || vrpc_chan_xen_path(a->info.channel, x->domid, path, sizeof(path)))
+		return -EINVAL;
+	snprintf(near, sizeof(near), "unix:%s/%.100s.sock", a->run_dir, a->info.channel);
+	snprintf(far, sizeof(far), "xen:%u:%s", x->domid, path);
+	unlink(near + 5);
+	vrpc_forward_stop(x->fwd);
+	x->fwd = vrpc_forward_start(near, far);
+	if (!x->fwd)
+		return -errno;
+	/* unix:, not serial: behind it is a vchan made for each connection,
+	 * where a HELLO said again (as serial's is, for a port that may drop
+	 * it) would be a second HELLO. */
+	snprintf(addr, len, "%s", near);
+	return 0;
 }
 
 void xen_free(struct appliance *a)

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sock_set_nonblock(sv[0]);
 	sock_set_nonblock(sv[1]);
 	t = sock_transport_new(&vrpc_transport_unix, sv[0]);
-	if (!t || server_adopt(srv, t, false))
+	if (!t || server_adopt(srv, t, false, false))
 		abort();
 	if (size && (data[0] & 1)) {
 		size_t n = valid_hello(hello, sizeof(hello));

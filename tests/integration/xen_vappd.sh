@@ -8,8 +8,14 @@
 #     once its vchan answers HELLO;
 #   - vapp-init reads the measurement from xenstore (/run/vapp/measurement
 #     in the appliance matches vappd's) and says "ready" back through it;
-#   - `vapp ps` shows it running under xen; `vapp call` reaches SayHello on
-#     the vchan vapp ps names; `vapp logs` has the domain's console;
+#   - `vapp ps` shows it running under xen; `vapp call hello` reaches
+#     SayHello through the broker (the host's gate), whose connection is
+#     forwarded to the appliance's vchan; `vapp logs` has its console;
+#   - guests are domains: alice and bob (--guest) call through vchans vappd
+#     serves for each of them alone (gate-DOMID), the broker naming them by
+#     the vchan they came on: alice's SayHello is answered and names her,
+#     her Watch and bob's SayHello are denied by the policy; mallory, no
+#     --guest, finds no gate at all;
 #   - the domain destroyed behind vappd's back (xl destroy) is a crash: it
 #     is made again, and answers again;
 #   - `vapp stop` sends poweroff through xenstore: vapp-init ends the
@@ -38,6 +44,19 @@ grep -q '^state:' "$work/src/manifest.yaml" && fail "the manifest's state volume
 img_files=()
 for f in "$work"/img/*; do img_files+=(-f "$f:/img/hello/$(basename "$f")"); done
 
+# A guest domain: calls the appliance through its gate, as itself.
+cat >"$work/guest.rc" <<'EOF'
+ln -s xenstore /usr/bin/xenstore-read
+g=$(xenstore-read domid)
+gate=xen:0:/local/domain/0/data/vapp/gate-$g
+echo "G-CALL $(hello-client --timeout 20000 "$gate" "$(xenstore-read name)-user" 2>&1 | tr '\n' ' ')"
+echo "G-WATCH $(hello-client --timeout 20000 --watch 2 "$gate" w 2>&1 | tr '\n' ' ')"
+echo G-DONE
+EOF
+guest_initramfs "$work/guest.gz" "$work/guest.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
+	-b "$BUILD/bin/hello-client" -b "$XEN_ROOT/usr/bin/xenstore:/usr/bin/xenstore" ||
+	fail "the guests' initramfs"
+
 cat >"$work/dom0.rc" <<'EOF'
 up() { cut -d. -f1 /proc/uptime; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
@@ -45,8 +64,16 @@ now() { cut -d' ' -f1 /proc/uptime; }
 # wait_for SECONDS COMMAND...: until COMMAND succeeds
 wait_for() { end=$(($(up) + $1)); shift; until "$@"; do [ $(up) -lt $end ] || return 1; sleep 0.3; done; }
 mkdir -p /var/lib/vapp /run/vapp
-vappd -f --trust-image-key --release-channel --boot-timeout 90 >/tmp/vappd.log 2>&1 &
+echo 'vapp-broker:x:990:990::/nonexistent:/bin/false' >>/etc/passwd
+echo 'vapp-broker:x:990:' >>/etc/group
+cat >/tmp/policy <<'EOP'
+vapp.hello.v1.Greeter.SayHello  alice  hello  allow
+vapp.hello.v1.Greeter           host   hello  allow
+EOP
+vappd -f --trust-image-key --boot-timeout 90 --policy /tmp/policy --guest alice --guest bob \
+	>/tmp/vappd.log 2>&1 &
 wait_for 20 test -S /run/vapp/vappd.sock || echo "D-NO-SOCKET"
+
 t0=$(now)
 vapp run --name hello /img/hello >/tmp/run.out 2>&1
 rc=$?
@@ -59,7 +86,10 @@ d=$(xl domid vapp-hello)
 echo "D-KEYS $(xenstore-ls -p /local/domain/$d/vapp 2>&1 | tr '\n' ' ')"
 echo "D-PERM $(xenstore-ls -p /local/domain/$d | sed -n 's/^vapp = .*(\(.*\))$/\1/p') want n$d"
 echo "D-PIECES $(xenstore-ls /local/domain/$d/vapp/in | wc -l) $(xenstore-ls /local/domain/$d/vapp/out | wc -l)"
-echo "D-CALL $(vapp call --image /img/hello "$addr" SayHello '{"name":"xen"}' 2>&1 | tr '\n' ' ')"
+echo "D-CALL $(vapp call hello SayHello '{"name":"xen"}' 2>&1 | tr '\n' ' ')"
+
+for n in alice bob mallory; do xen_domu $n /boot/vmlinuz /boot/guest.gz 128 >/dev/null; done
+for n in alice bob mallory; do xen_console $n G-DONE 90 | grep -a "G-"; done
 echo "D-LOGS $(vapp logs hello 2>&1 | grep -c 'vapp-init')"
 xl destroy vapp-hello
 restarted() { vapp ps hello 2>/dev/null | awk '$1 == "hello" && $2 == "running" && $4 >= 1 { ok = 1 } END { exit !ok }'; }
@@ -69,7 +99,7 @@ echo "D-PS2 $(vapp ps hello 2>&1 | tr '\n' '|')"
 d2=$(xl domid vapp-hello)
 echo "D-DOMIDS $d $d2"
 addr=$(vapp ps -l hello | sed -n 's/.* on \(xen:.*\)$/\1/p')
-echo "D-CALL2 $(vapp call --image /img/hello "$addr" SayHello '{"name":"again"}' 2>&1 | tr '\n' ' ')"
+echo "D-CALL2 $(vapp call hello SayHello '{"name":"again"}' 2>&1 | tr '\n' ' ')"
 echo "D-STOP $(vapp stop hello 2>&1 | tr '\n' '|') rc=$?"
 echo "D-POWEROFF $(grep -ac 'vapp-init: poweroff requested (vapp.ctl)' /run/vapp/hello/console.log)"
 echo "D-LEFT $(xl list | grep -c vapp-hello) keys=$(xenstore-ls /local/domain/$d2/vapp 2>/dev/null | wc -l)"
@@ -78,7 +108,8 @@ kill %1; wait
 echo XEN-TEST-DONE
 EOF
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/vappd" -b "$BUILD/bin/vapp" \
-	"${img_files[@]}" || fail "dom0's initramfs"
+	"${img_files[@]}" -f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/guest.gz:/boot/guest.gz" ||
+	fail "dom0's initramfs"
 xen_boot "$work/boot" "$work/dom0.gz"
 guest_wait XEN-TEST-DONE "$(( limit - ($(date +%s) - start) ))" || fail "Xen's run did not finish"
 c=$work/boot/console.log
@@ -88,6 +119,10 @@ case $(line D-RUN) in *"rc=0"*) ;; *) fail "vapp run: $(line D-RUN)" ;; esac
 echo "$(line D-PS)" | grep -q "running" || fail "vapp ps: $(line D-PS)"
 echo "$(line D-PS)" | grep -q "xen" || fail "vapp ps does not say xen: $(line D-PS)"
 case $(line D-CALL) in *"Hello, xen!"*) ;; *) fail "SayHello: $(line D-CALL)" ;; esac
+case $(line "alice| G-CALL") in *"Hello, alice-user!"*"alice"*) ;; *) fail "alice's SayHello: $(line "alice| G-CALL")" ;; esac
+case $(line "alice| G-WATCH") in *PERMISSION_DENIED*) ;; *) fail "alice's Watch: $(line "alice| G-WATCH")" ;; esac
+case $(line "bob| G-CALL") in *PERMISSION_DENIED*) ;; *) fail "bob's SayHello: $(line "bob| G-CALL")" ;; esac
+case $(line "mallory| G-CALL") in *"Hello"*|*PERMISSION_DENIED*|"") fail "mallory reached a gate: $(line "mallory| G-CALL")" ;; esac
 set -- $(line D-PERM | tr -d '\r')
 [ $# = 4 ] && [ "$2" = "$4" ] || fail "vapp.ctl's xenstore directory is not the appliance's alone: $(line D-PERM) ($(line D-KEYS))"
 case $(line D-PIECES | tr -d '\r') in "D-PIECES 0 0") ;; *) fail "vapp.ctl's pieces not taken: $(line D-PIECES) ($(line D-KEYS))" ;; esac

@@ -57,7 +57,7 @@ static void appliance_accept(void *ud, int fd, short revents)
 		return;
 	t = sock_transport_new(&vrpc_transport_unix, cfd);
 	if (t)
-		server_adopt(a->srv, t, true);
+		server_adopt(a->srv, t, true, true);
 	else
 		close(cfd);
 }

@@ -65,7 +65,7 @@ static int setup(void **state)
 	vrpc_server_add_service(r->srv, &r->echo.base.base, echo_streaming);
 	sock_set_nonblock(sv[0]);
 	t = sock_transport_new(&vrpc_transport_unix, sv[0]);
-	if (!t || server_adopt(r->srv, t, true))
+	if (!t || server_adopt(r->srv, t, true, true))
 		return -1;
 	r->peer = sv[1];
 	*state = r;

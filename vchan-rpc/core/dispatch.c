@@ -235,8 +235,9 @@ static int strip_origin(struct sconn *sc, const struct vrpc_hdr *h, const uint8_
 	int used;
 
 	/* Only the host's broker sits at the other end of an attached
-	 * endpoint; anyone else naming a caller is lying. */
-	if (!sc->attached) {
+	 * endpoint, or of chan:NAME's vchan under Xen (dom0's alone);
+	 * anyone else naming a caller is lying. */
+	if (!sc->host_peer) {
 		refuse(sc, h->call_id, VRPC_PERMISSION_DENIED,
 		       "caller labels are taken only from the host's broker");
 		return -1;

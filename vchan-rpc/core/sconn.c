@@ -343,7 +343,8 @@ fail:
 		sconn_update_events(sc);
 }
 
-int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached)
+int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached,
+		 bool host_peer)
 {
 	struct sconn *sc = calloc(1, sizeof(*sc));
 	uint32_t slots = 2;
@@ -368,6 +369,7 @@ int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attache
 	sc->srv = srv;
 	sc->mask = slots - 1;
 	sc->attached = attached;
+	sc->host_peer = host_peer;
 	/* A single endpoint may hold bytes from a peer before us. */
 	sc->c.resync = attached;
 	sc->retry_at = -1;

@@ -22,6 +22,9 @@
 struct listener_entry {
 	enum ev_kind kind; /* EV_LISTENER; first, like struct sconn */
 	struct vrpc_listener *l;
+	/* chan:NAME under Xen: a vchan only dom0 can reach, so its peer is
+	 * the host's broker, like an attached endpoint's (caller labels). */
+	bool host_channel;
 	struct listener_entry *next;
 };
 
@@ -41,7 +44,7 @@ void vrpc_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void accept_all(struct vrpc_server *srv, struct vrpc_listener *l)
+static void accept_all(struct vrpc_server *srv, struct vrpc_listener *l, bool host_channel)
 {
 	for (;;) {
 		struct vrpc_transport *t;
@@ -66,7 +69,7 @@ static void accept_all(struct vrpc_server *srv, struct vrpc_listener *l)
 			transport_close(t);
 			continue;
 		}
-		server_adopt(srv, t, false);
+		server_adopt(srv, t, false, host_channel);
 	}
 }
 
@@ -136,7 +139,8 @@ int vrpc_server_process(struct vrpc_server *srv)
 		enum ev_kind *kind = ev[i].data.ptr;
 
 		if (*kind == EV_LISTENER) {
-			accept_all(srv, ((struct listener_entry *)kind)->l);
+			accept_all(srv, ((struct listener_entry *)kind)->l,
+				   ((struct listener_entry *)kind)->host_channel);
 		} else {
 			struct sconn *sc = (struct sconn *)kind;
 
@@ -194,7 +198,7 @@ int vrpc_server_fd(const struct vrpc_server *srv)
 	return srv->epfd;
 }
 
-int vrpc_server_listen(struct vrpc_server *srv, const char *addr)
+static int listen_entry(struct vrpc_server *srv, const char *addr, bool host_channel)
 {
 	struct listener_entry *le = calloc(1, sizeof(*le));
 	struct epoll_event e = { .events = EPOLLIN };
@@ -206,6 +210,7 @@ int vrpc_server_listen(struct vrpc_server *srv, const char *addr)
 	if (err)
 		goto err_le;
 	le->kind = EV_LISTENER;
+	le->host_channel = host_channel;
 	e.data.ptr = le;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, le->l->fd, &e) < 0) {
 		err = -errno;
@@ -221,6 +226,11 @@ err_le:
 	return err;
 }
 
+int vrpc_server_listen(struct vrpc_server *srv, const char *addr)
+{
+	return listen_entry(srv, addr, false);
+}
+
 int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 {
 	struct vrpc_transport *t;
@@ -233,7 +243,7 @@ int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 		if (err)
 			return err;
 		if (listen)
-			return vrpc_server_listen(srv, real);
+			return listen_entry(srv, real, true);
 		addr = real;
 	}
 	err = transport_attach(addr, &t);
@@ -241,7 +251,7 @@ int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 		err = transport_connect(addr, srv->opts.handshake_timeout_ms, &t);
 	if (err)
 		return err;
-	return server_adopt(srv, t, true);
+	return server_adopt(srv, t, true, true);
 }
 
 int vrpc_server_add_service(struct vrpc_server *srv, ProtobufCService *impl,

@@ -31,6 +31,7 @@ struct sconn {
 	int64_t retry_at;         /* serial peer absent: read again then; else -1 */
 	int64_t last_write;       /* when the peer last took bytes from us */
 	bool attached;         /* a single endpoint (serial): reset, never close */
+	bool host_peer;        /* its peer is the host's broker: caller labels taken */
 	bool paused;           /* not reading: the peer does not read our replies */
 	bool dirty;            /* on srv->dirty: has output to flush */
 	bool dead;
@@ -89,7 +90,8 @@ int64_t stall_deadline(const struct sconn *sc);
 const struct service_entry *find_service(struct vrpc_server *srv, const char *name);
 /* Serves an open transport (taken over even on failure). @p attached: a
  * single endpoint whose peer may go and come back. @return 0 or -errno. */
-int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached);
+int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached,
+		 bool host_peer);
 /* server.c */
 /* Queues a frame on @p sc and arranges for it to be written. @return 0 or -errno. */
 int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg,

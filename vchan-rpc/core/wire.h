@@ -47,7 +47,8 @@ enum vrpc_frame_type {
 #define VRPC_F_STREAM_END 0x0001 /* REPLY: the call was a stream */
 /* REQUEST from a broker: the payload starts with the original caller's
  * label (one length byte, 1..63, then the bytes), then the request. Only an
- * attached endpoint accepts it: its one peer is the host's broker. */
+ * attached endpoint, or chan:NAME's vchan under Xen, accepts it: its one
+ * peer is the host's broker. */
 #define VRPC_F_ORIGIN 0x0002
 #define VRPC_F_KNOWN 0x0003
 #define VRPC_ORIGIN_MAX 63

@@ -264,6 +264,22 @@ int vrpc_server_attach(struct vrpc_server *srv, const char *addr);
  */
 int vrpc_chan_xen_path(const char *name, uint32_t domid, char *buf, size_t len);
 
+/* ---- forwarding: bytes between two kinds of channel, never parsed ---- */
+
+struct vrpc_forward;
+/**
+ * Serves @p listen_addr on a thread of its own: each connection accepted
+ * there (one at a time) is joined to a new connection to @p connect_addr,
+ * and bytes are copied both ways, unread, until either side ends; then
+ * both are closed and the next is accepted. The far side is tried every
+ * 100 ms while the accepted one stays (it may still be starting), what
+ * the accepted one sends meanwhile waiting (64 KiB at most).
+ * @return the forwarder, or NULL with errno (the listen failed).
+ */
+struct vrpc_forward *vrpc_forward_start(const char *listen_addr, const char *connect_addr);
+/** Stops it: both connections and the listener closed, the thread joined. */
+void vrpc_forward_stop(struct vrpc_forward *f);
+
 /* Event-loop integration: one fd for the whole server (an epoll fd). */
 int vrpc_server_fd(const struct vrpc_server *srv);
 /** Does whatever is ready without blocking. @return 0 or -errno. */
