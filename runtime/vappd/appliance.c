@@ -162,12 +162,12 @@ static void ctl_line(struct appliance *a, char *line)
 
 static bool ctl_connected(const struct appliance *a)
 {
-	return a->ctl_fd >= 0 || xen_ctl_up(a);
+	return a->ctl_fd >= 0 || vappd_xen_ctl_up(a);
 }
 
 /* Bytes from the appliance, cut into lines (it is not trusted: a line
  * longer than any vapp-init sends is dropped). */
-void appliance_ctl_input(struct appliance *a, const char *data, size_t len)
+void vappd_ctl_input(struct appliance *a, const char *data, size_t len)
 {
 	while (len) {
 		size_t take = sizeof(a->ctl_buf) - 1 - a->ctl_len;
@@ -212,7 +212,7 @@ static void on_ctl(void *ud, int fd, short revents)
 			ctl_close(a);
 			return;
 		}
-		appliance_ctl_input(a, buf, (size_t)n);
+		vappd_ctl_input(a, buf, (size_t)n);
 		if (a->ctl_fd < 0)
 			return;
 	}
@@ -221,7 +221,7 @@ static void on_ctl(void *ud, int fd, short revents)
 /* What a launch tells the appliance first: the measurement verified before
  * it (for the appliance to put in what it signs: it cannot measure
  * itself), then its settings (settings.c). */
-void appliance_launch_text(struct appliance *a, struct vapp_buf *b)
+void vappd_launch_text(struct appliance *a, struct vapp_buf *b)
 {
 	char err[512] = "";
 
@@ -244,7 +244,7 @@ static void ctl_send_launch(struct appliance *a)
 	int size = 256 << 10;
 	ssize_t n = -1;
 
-	appliance_launch_text(a, &b);
+	vappd_launch_text(a, &b);
 	if (b.len > 4096 && setsockopt(a->ctl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)))
 		setsockopt(a->ctl_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (b.len)
@@ -443,7 +443,7 @@ int start_vm(struct appliance *a)
 	a->daemon_status = 0;
 	a->ctx.status = 0;
 	if (a->xen) {
-		int rc = xen_start(a);
+		int rc = vappd_xen_start(a);
 
 		if (rc == 0) {
 			a->started_ms = mono_ms();
@@ -473,9 +473,9 @@ int start_vm(struct appliance *a)
 
 /* Under Xen: the channel is the same socket as under QEMU, forwarded to
  * the domain's vchan, so the HELLO and the broker are the same. */
-void appliance_vm_created(struct appliance *a)
+void vappd_vm_created(struct appliance *a)
 {
-	int rc = a->info.channel ? xen_forward_channel(a, a->chan_addr, sizeof(a->chan_addr)) : 0;
+	int rc = a->info.channel ? vappd_xen_forward_channel(a, a->chan_addr, sizeof(a->chan_addr)) : 0;
 
 	if (rc < 0)
 		snprintf(a->hello_err, sizeof(a->hello_err), "channel %.64s: %s", a->info.channel,
@@ -513,7 +513,7 @@ static void kill_vm(struct appliance *a)
 	if (a->pid <= 0)
 		return;
 	if (a->xen) {
-		xen_kill(a); /* xl create ends when the domain is gone */
+		vappd_xen_kill(a); /* xl create ends when the domain is gone */
 		return;
 	}
 	kill(-a->pid, SIGKILL);
@@ -527,7 +527,7 @@ static void poweroff(struct appliance *a)
 	cancel(a, &a->stop_timer);
 	a->stop_timer = vrpc_loop_add_timer(a->d->loop, VAPPD_STOP_GRACE_MS, on_stop_timer, a);
 	if ((a->ctl_fd >= 0 && write(a->ctl_fd, cmd, sizeof(cmd) - 1) == sizeof(cmd) - 1) ||
-	    (xen_ctl_up(a) && xen_ctl_write(a, cmd, sizeof(cmd) - 1) == 0)) {
+	    (vappd_xen_ctl_up(a) && vappd_xen_ctl_write(a, cmd, sizeof(cmd) - 1) == 0)) {
 		vappd_log("%s: poweroff sent on vapp.ctl", a->name);
 		return;
 	}
@@ -549,7 +549,7 @@ void appliance_free(struct appliance *a)
 	cancel(a, &a->boot_timer);
 	cancel(a, &a->backoff_timer);
 	cancel(a, &a->stop_timer);
-	xen_free(a);
+	vappd_xen_free(a);
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);
 	free(a);
@@ -611,7 +611,7 @@ static bool start_again(struct appliance *a)
 		waitpid(a->pid, NULL, 0);
 		a->pid = 0;
 		if (a->xen)
-			xen_gone(a);
+			vappd_xen_gone(a);
 	}
 	if (start_vm(a) < 0) {
 		a->ctx.status = 127;
@@ -687,7 +687,7 @@ static void vm_exited(struct appliance *a, int st)
 
 	/* Under Xen the domain's end was seen first: xl's own status (killed
 	 * after it, or 0) says no more than "the VM ended". */
-	if (xen_domain_died(a))
+	if (vappd_xen_domain_died(a))
 		code = 0;
 
 	vappd_log("%s: %s (pid %d) ended: %s %d", a->name, a->xen ? "xl create" : "QEMU",
@@ -708,7 +708,7 @@ static void vm_exited(struct appliance *a, int st)
 			 WIFEXITED(st) ? code : WTERMSIG(st));
 	ctl_close(a);
 	if (a->xen)
-		xen_gone(a);
+		vappd_xen_gone(a);
 	feed(a, SUP_EV_VM_EXIT);
 }
 

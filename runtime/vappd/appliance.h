@@ -60,11 +60,11 @@ struct appliance {
 
 void feed(struct appliance *a, enum sup_event ev);
 /* Bytes of vapp.ctl from the appliance (its port, or xenstore). */
-void appliance_ctl_input(struct appliance *a, const char *data, size_t len);
+void vappd_ctl_input(struct appliance *a, const char *data, size_t len);
 /* What a launch tells the appliance first on vapp.ctl (appliance.c). */
-void appliance_launch_text(struct appliance *a, struct vapp_buf *b);
+void vappd_launch_text(struct appliance *a, struct vapp_buf *b);
 /* Xen: the domain is made and unpaused; its channel can be called. */
-void appliance_vm_created(struct appliance *a);
+void vappd_vm_created(struct appliance *a);
 int start_vm(struct appliance *a);
 /* (Re)starts the boot timer: not ready by then is SUP_EV_BOOT_TIMEOUT. */
 void arm_boot(struct appliance *a);
@@ -78,22 +78,22 @@ struct xen_dom;
 /* RUN_DIR/xl.cfg with the measured command line; a->xen made.
  * @return 0, or -errno with @p err (-EOPNOTSUPP: a device Xen is not
  * given yet). */
-int xen_prepare(struct appliance *a, const char *cmdline, char *err, size_t errlen);
-/* xl create -p -F: a->pid; appliance_vm_created() once made and unpaused. */
-int xen_start(struct appliance *a);
+int vappd_xen_prepare(struct appliance *a, const char *cmdline, char *err, size_t errlen);
+/* xl create -p -F: a->pid; vappd_vm_created() once made and unpaused. */
+int vappd_xen_start(struct appliance *a);
 /* xl destroy (or xl create stopped while it makes the domain). */
-void xen_kill(struct appliance *a);
+void vappd_xen_kill(struct appliance *a);
 /* The domain is gone (xl create ended): keys, watch and console let go. */
-void xen_gone(struct appliance *a);
-void xen_free(struct appliance *a);
+void vappd_xen_gone(struct appliance *a);
+void vappd_xen_free(struct appliance *a);
 /* One or more of vapp.ctl's bytes for the appliance. @return 0 or -errno. */
-int xen_ctl_write(struct appliance *a, const char *buf, size_t len);
-bool xen_ctl_up(const struct appliance *a);
+int vappd_xen_ctl_write(struct appliance *a, const char *buf, size_t len);
+bool vappd_xen_ctl_up(const struct appliance *a);
 /* The channel forwarded from RUN_DIR/CHANNEL.sock to its vchan; its
  * address ("unix:...") into @p addr. @return 0 or -errno. */
-int xen_forward_channel(struct appliance *a, char *addr, size_t len);
+int vappd_xen_forward_channel(struct appliance *a, char *addr, size_t len);
 /* Xen released the domain (then xl create's end says nothing more). */
-bool xen_domain_died(const struct appliance *a);
-uint32_t xen_domid(const struct appliance *a);
+bool vappd_xen_domain_died(const struct appliance *a);
+uint32_t vappd_xen_domid(const struct appliance *a);
 
 #endif /* VAPPD_APPLIANCE_H */

@@ -432,7 +432,7 @@ static int prepare_xen(struct appliance *a, enum vappd_accel accel_want, char *e
 	snprintf(a->accel, sizeof(a->accel), "xen");
 	if ((rc = read_cmdline(a, "xen", &cmdline, err, errlen)) < 0)
 		return rc;
-	rc = xen_prepare(a, cmdline, err, errlen);
+	rc = vappd_xen_prepare(a, cmdline, err, errlen);
 	free(cmdline);
 	return rc;
 }
@@ -510,7 +510,7 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 err_a:
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);
-	xen_free(a);
+	vappd_xen_free(a);
 	free(a);
 	errno = rc < 0 ? -rc : EIO;
 	return NULL;

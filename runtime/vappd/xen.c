@@ -222,7 +222,7 @@ static void dom_path(const struct appliance *a, char *out, size_t len, const cha
 	snprintf(out, len, "/local/domain/%u/vapp%s%s", a->xen->domid, rest[0] ? "/" : "", rest);
 }
 
-int xen_ctl_write(struct appliance *a, const char *buf, size_t len)
+int vappd_xen_ctl_write(struct appliance *a, const char *buf, size_t len)
 {
 	struct xen_dom *x = a->xen;
 	char key[96], n[24];
@@ -260,7 +260,7 @@ static void read_out(struct appliance *a)
 			return;
 		x->out_next++;
 		xs_rm(xs_of(a->d), XBT_NULL, key);
-		appliance_ctl_input(a, v, len);
+		vappd_ctl_input(a, v, len);
 		free(v);
 		if (!a->xen || !a->xen->watching)
 			return; /* the line's action ended it */
@@ -355,8 +355,8 @@ static int ctl_open(struct appliance *a)
 		return -EIO;
 	}
 	x->watching = true;
-	appliance_launch_text(a, &b);
-	rc = b.len ? xen_ctl_write(a, (const char *)b.p, b.len) : 0;
+	vappd_launch_text(a, &b);
+	rc = b.len ? vappd_xen_ctl_write(a, (const char *)b.p, b.len) : 0;
 	vapp_buf_free(&b);
 	if (rc < 0)
 		vappd_log("%s: vapp.ctl's launch lines: %s", a->name, strerror(-rc));
@@ -443,7 +443,7 @@ static void unpause(struct appliance *a)
 	helper(a, "unpause");
 	vappd_log("%s: domain %s (domid %u) made; unpaused%s", a->name, a->xen->name,
 		  a->xen->domid, a->xen->con_fd < 0 ? " (no console log: xenconsoled gave no pty)" : "");
-	appliance_vm_created(a);
+	vappd_vm_created(a);
 }
 
 static void on_poll(void *ud)
@@ -466,12 +466,12 @@ static void on_poll(void *ud)
 		if (rc == -EINVAL) {
 			snprintf(a->error, sizeof(a->error), "xl create said something unexpected "
 				 "(see xl.log): destroying it");
-			xen_kill(a);
+			vappd_xen_kill(a);
 			return;
 		}
 		if (rc == 0 && ctl_open(a) < 0) {
 			vappd_log("%s: %s", a->name, a->error);
-			xen_kill(a);
+			vappd_xen_kill(a);
 			return;
 		}
 	}
@@ -520,7 +520,7 @@ static int write_config(struct appliance *a, const char *cmdline, char *err, siz
 	return rc;
 }
 
-int xen_prepare(struct appliance *a, const char *cmdline, char *err, size_t errlen)
+int vappd_xen_prepare(struct appliance *a, const char *cmdline, char *err, size_t errlen)
 {
 	struct xen_dom *x = calloc(1, sizeof(*x));
 
@@ -558,7 +558,7 @@ static void destroy_stale(struct appliance *a)
 	free(dirs);
 }
 
-int xen_start(struct appliance *a)
+int vappd_xen_start(struct appliance *a)
 {
 	struct xen_dom *x = a->xen;
 	char cfg[PATH_MAX], log[PATH_MAX], **argv;
@@ -591,7 +591,7 @@ int xen_start(struct appliance *a)
 	return 0;
 }
 
-void xen_kill(struct appliance *a)
+void vappd_xen_kill(struct appliance *a)
 {
 	struct xen_dom *x = a->xen;
 
@@ -608,7 +608,7 @@ void xen_kill(struct appliance *a)
 }
 
 /* xl create ended: the domain is gone. */
-void xen_gone(struct appliance *a)
+void vappd_xen_gone(struct appliance *a)
 {
 	struct xen_dom *x = a->xen;
 	char dir[64];
@@ -637,7 +637,7 @@ void xen_gone(struct appliance *a)
 /* The appliance's channel as QEMU would give it, RUN_DIR/CHANNEL.sock,
  * forwarded to its vchan (bytes only: the broker and the HELLO read
  * them). The same socket, so the same address, after each restart. */
-int xen_forward_channel(struct appliance *a, char *addr, size_t len)
+int vappd_xen_forward_channel(struct appliance *a, char *addr, size_t len)
 {
 	struct xen_dom *x = a->xen;
 	char path[128], near[PATH_MAX + 128], far[160];
@@ -658,26 +658,26 @@ int xen_forward_channel(struct appliance *a, char *addr, size_t len)
 	return 0;
 }
 
-void xen_free(struct appliance *a)
+void vappd_xen_free(struct appliance *a)
 {
 	if (!a->xen)
 		return;
-	xen_gone(a);
+	vappd_xen_gone(a);
 	free(a->xen);
 	a->xen = NULL;
 }
 
-bool xen_ctl_up(const struct appliance *a)
+bool vappd_xen_ctl_up(const struct appliance *a)
 {
 	return a->xen && a->xen->watching;
 }
 
-bool xen_domain_died(const struct appliance *a)
+bool vappd_xen_domain_died(const struct appliance *a)
 {
 	return a->xen && a->xen->died;
 }
 
-uint32_t xen_domid(const struct appliance *a)
+uint32_t vappd_xen_domid(const struct appliance *a)
 {
 	return a->xen ? a->xen->domid : 0;
 }

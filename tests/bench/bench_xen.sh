@@ -4,10 +4,14 @@
 # domU to echo_server in dom0 (xen:0:PATH), against the same call over the
 # shm transport on the host, and against shm inside the domU (the same
 # emulated CPU, no hypervisor in the path: what TCG costs alone); and how
-# long a PV domU takes from xl create to its /init. Under TCG only the
-# ratios mean much: every hypercall and event channel is emulated.
+# long a PV domU takes from xl create to its /init; and vappd's launch of
+# the hello image (built by vapp build, without its state volume) from
+# `vapp run` to its service answering HELLO, against the same image's
+# domain made by hand with xl up to vapp-init's first line (the same
+# kernel and initramfs, nothing of vappd's). Under TCG only the ratios
+# mean much: every hypercall and event channel is emulated.
 # Figures: xen_rtt_p50_us (baseline: host shm), xen_domu_shm_rtt_p50_us,
-# xen_domu_boot_ms.
+# xen_domu_boot_ms, xen_boot_to_ready_ms (baseline: xen_bare_boot_ms).
 set -u
 cd "${TOP:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -18,8 +22,8 @@ json=
 . tests/lib/bench_emit.sh
 CALLS=${XEN_BENCH_CALLS:-2000}
 xen_prepare || { echo "bench_xen: Xen's packages cannot be had"; exit 1; }
-for b in echo_server echo_rtt; do
-	[ -x "$BUILD/tests/progs/$b" ] || { echo "bench_xen: build $BUILD/tests/progs/$b first"; exit 1; }
+for b in tests/progs/echo_server tests/progs/echo_rtt bin/vappd bin/vapp bin/hello-server; do
+	[ -x "$BUILD/$b" ] || { echo "bench_xen: build $BUILD/$b first"; exit 1; }
 done
 work=$(mktemp -d /tmp/vapp-bench-xen.XXXXXX)
 ES=
@@ -31,6 +35,8 @@ ES=$!
 for _ in $(seq 50); do grep -q READY "$work/es.out" && break; sleep 0.1; done
 host=$("$BUILD/tests/progs/echo_rtt" "shm:$work/host.shm" "$((CALLS * 10))") || { echo "bench_xen: host shm failed"; exit 1; }
 kill "$ES"; wait "$ES" 2>/dev/null; ES=
+
+xen_hello_image "$work" >"$work/why" || { echo "bench_xen: $(cat "$work/why")"; exit 1; }
 
 P=/local/domain/0/data/vapp
 cat >"$work/domu.rc" <<RC
@@ -51,11 +57,31 @@ i=0; while ! grep -q GUEST-INIT-OK /var/log/xen/guest-b1.log 2>/dev/null && [ \$
 t1=\$(cut -d' ' -f1 /proc/uptime)
 echo "B-BOOT \$(awk -v a=\$t0 -v b=\$t1 'BEGIN { printf "%d", (b - a) * 1000 }')"
 xen_console b1 B-DONE 600
+xl destroy b1
+# The hello image by hand: xl create to vapp-init's first line.
+XEN_PAUSED=1 XEN_EXTRA="\$(cat /img/hello/cmdline.xen)" xen_domu bare /img/hello/kernel /img/hello/initramfs.cpio.gz 128 >/dev/null
+t0=\$(cut -d' ' -f1 /proc/uptime)
+xl unpause bare
+i=0; while ! grep -q 'vapp-init:' /var/log/xen/guest-bare.log 2>/dev/null && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done
+t1=\$(cut -d' ' -f1 /proc/uptime)
+echo "B-BARE \$(awk -v a=\$t0 -v b=\$t1 'BEGIN { printf "%d", (b - a) * 1000 }')"
+xl destroy bare
+# The same under vappd: vapp run to HELLO answered (vappd's own count,
+# from xl create on, so the domain's making is in it too: add it to the
+# bare figure's start by measuring creation as well).
+mkdir -p /run/vapp /var/lib/vapp
+vappd -f --trust-image-key --boot-timeout 120 >/tmp/vappd.log 2>&1 &
+i=0; while [ ! -S /run/vapp/vappd.sock ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "B-READY \$(vapp run --name hello /img/hello 2>&1 | sed -n 's/.*ready in \([0-9]*\) ms.*/\1/p')"
+echo "B-MADE \$(sed -n 's/^\([0-9:.]*\) vappd: hello: xl create started.*/\1/p; s/^\([0-9:.]*\) vappd: hello: domain vapp-hello.*made.*/\1/p' /tmp/vappd.log | tr '\n' ' ')"
+vapp stop hello >/dev/null 2>&1
+kill %1 2>/dev/null
 echo XEN-BENCH-DONE
 RC
 guest_initramfs "$work/domu.gz" "$work/domu.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
 	-b "$BUILD/tests/progs/echo_server" -b "$BUILD/tests/progs/echo_rtt" || exit 1
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/tests/progs/echo_server" \
+	-b "$BUILD/bin/vappd" -b "$BUILD/bin/vapp" "${XEN_IMG_FILES[@]}" \
 	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" || exit 1
 xen_boot "$work/boot" "$work/dom0.gz"
 guest_wait XEN-BENCH-DONE 900 || { echo "bench_xen: the run did not finish"; exit 1; }
@@ -68,4 +94,16 @@ boot=$(grep -a "B-BOOT" "$c" | head -n 1 | sed -n 's/.*B-BOOT \([0-9]*\).*/\1/p'
 bench_emit xen_rtt_p50_us "$xen" us "$hostp"
 bench_emit xen_domu_shm_rtt_p50_us "$domu" us "$hostp"
 bench_emit xen_domu_boot_ms "${boot:-0}" ms
+bare=$(grep -a "B-BARE" "$c" | head -n 1 | tr -dc '0-9')
+ready=$(grep -a "B-READY" "$c" | head -n 1 | tr -dc '0-9')
+# vappd's count starts at xl create; the bare one at unpause: the making
+# of the paused domain (xl create's start to "made") is added to the bare.
+made=$(grep -a "B-MADE" "$c" | head -n 1 | awk '{ split($2, a, ":"); split($3, b, ":");
+	printf "%d", ((b[1] * 3600 + b[2] * 60 + b[3]) - (a[1] * 3600 + a[2] * 60 + a[3])) * 1000 }')
+if [ -n "$bare" ] && [ -n "$ready" ] && [ -n "$made" ]; then
+	bench_emit xen_bare_boot_ms "$((bare + made))" ms
+	bench_emit xen_boot_to_ready_ms "$ready" ms "$((bare + made))"
+else
+	echo "bench_xen: no launch figures: $(grep -a 'B-BARE\|B-READY\|B-MADE' "$c" | tr '\n' ' ')"
+fi
 awk -v x="$xen" -v d="$domu" 'BEGIN { printf "the vchan against shm in the same domU: %.2f\n", x / d }'

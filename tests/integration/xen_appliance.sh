@@ -24,12 +24,7 @@ start=$(date +%s)
 
 xen_test_init vapp-xenapp "$BUILD/bin/vapp" "$BUILD/bin/hello-server" "$BUILD/bin/hello-client"
 
-mkdir -p "$work/src"
-cp examples/hello/hello.proto "$work/src/"
-sed '/^state:/,/^  mount:/d' examples/hello/manifest.yaml >"$work/src/manifest.yaml"
-grep -q '^state:' "$work/src/manifest.yaml" && fail "the manifest's state volume was not taken out"
-"$BUILD/bin/vapp" build -D "BUILD=$PWD/$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
-	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
+xen_hello_image "$work" >"$work/why" || fail "$(cat "$work/why")"
 cat >"$work/dom0.rc" <<EOF
 XEN_PAUSED=1
 XEN_EXTRA="$(cat "$work/img/cmdline.xen")"

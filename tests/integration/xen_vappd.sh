@@ -18,6 +18,10 @@
 #     --guest, finds no gate at all;
 #   - the domain destroyed behind vappd's back (xl destroy) is a crash: it
 #     is made again, and answers again;
+#   - what the appliance writes into its vapp/out is hostile input: 300
+#     keys of 2 KiB of junk (lines far longer than any vapp-init sends,
+#     no newline, control bytes) are read, dropped, removed, and vappd and
+#     the appliance go on answering;
 #   - `vapp stop` sends poweroff through xenstore: vapp-init ends the
 #     domain, and no vapp-hello domain is left; vapp.ctl's xenstore
 #     directory is gone with it.
@@ -35,14 +39,7 @@ start=$(date +%s)
 
 xen_test_init vapp-xenvappd "$BUILD/bin/vapp" "$BUILD/bin/vappd" "$BUILD/bin/hello-server"
 
-mkdir -p "$work/src"
-cp examples/hello/hello.proto "$work/src/"
-sed '/^state:/,/^  mount:/d' examples/hello/manifest.yaml >"$work/src/manifest.yaml"
-grep -q '^state:' "$work/src/manifest.yaml" && fail "the manifest's state volume was not taken out"
-"$BUILD/bin/vapp" build -D "BUILD=$PWD/$BUILD" "$work/src/manifest.yaml" -o "$work/img" \
-	>"$work/build.log" 2>&1 || fail "vapp build: $(tail -n 3 "$work/build.log")"
-img_files=()
-for f in "$work"/img/*; do img_files+=(-f "$f:/img/hello/$(basename "$f")"); done
+xen_hello_image "$work" >"$work/why" || fail "$(cat "$work/why")"
 
 # A guest domain: calls the appliance through its gate, as itself.
 cat >"$work/guest.rc" <<'EOF'
@@ -91,6 +88,12 @@ echo "D-CALL $(vapp call hello SayHello '{"name":"xen"}' 2>&1 | tr '\n' ' ')"
 for n in alice bob mallory; do xen_domu $n /boot/vmlinuz /boot/guest.gz 128 >/dev/null; done
 for n in alice bob mallory; do xen_console $n G-DONE 90 | grep -a "G-"; done
 echo "D-LOGS $(vapp logs hello 2>&1 | grep -c 'vapp-init')"
+# As the appliance could: junk in its vapp/out, from the next index on
+# (vapp-init has written one line, "ready"; vappd removed it).
+junk=$(head -c 1500 /dev/urandom | base64 -w 0 | tr 'A' '\001')
+for i in $(seq 1 300); do xenstore-write /local/domain/$d/vapp/out/$i "$junk$i"; done
+sleep 2
+echo "D-JUNK left=$(xenstore-ls /local/domain/$d/vapp/out 2>/dev/null | wc -l) $(vapp ps hello | awk '$1 == "hello" { print $2 }') $(vapp call hello SayHello '{"name":"junk"}' 2>&1 | tr '\n' ' ')"
 xl destroy vapp-hello
 restarted() { vapp ps hello 2>/dev/null | awk '$1 == "hello" && $2 == "running" && $4 >= 1 { ok = 1 } END { exit !ok }'; }
 t1=$(now)
@@ -108,7 +111,7 @@ kill %1; wait
 echo XEN-TEST-DONE
 EOF
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/vappd" -b "$BUILD/bin/vapp" \
-	"${img_files[@]}" -f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/guest.gz:/boot/guest.gz" ||
+	"${XEN_IMG_FILES[@]}" -f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/guest.gz:/boot/guest.gz" ||
 	fail "dom0's initramfs"
 xen_boot "$work/boot" "$work/dom0.gz"
 guest_wait XEN-TEST-DONE "$(( limit - ($(date +%s) - start) ))" || fail "Xen's run did not finish"
@@ -127,6 +130,7 @@ set -- $(line D-PERM | tr -d '\r')
 [ $# = 4 ] && [ "$2" = "$4" ] || fail "vapp.ctl's xenstore directory is not the appliance's alone: $(line D-PERM) ($(line D-KEYS))"
 case $(line D-PIECES | tr -d '\r') in "D-PIECES 0 0") ;; *) fail "vapp.ctl's pieces not taken: $(line D-PIECES) ($(line D-KEYS))" ;; esac
 [ "$(line D-LOGS | tr -dc 0-9)" -ge 2 ] 2>/dev/null || fail "vapp logs: $(line D-LOGS)"
+case $(line D-JUNK) in *"left=0 running"*"Hello, junk!"*) ;; *) fail "junk in vapp/out: $(line D-JUNK)" ;; esac
 grep -aq "D-RESTARTED-MS" "$c" || fail "not made again after xl destroy: $(line D-PS2)"
 set -- $(line D-DOMIDS | cut -d' ' -f2-)
 [ "${1:-x}" != "${2:-x}" ] || fail "the same domain after a restart: $(line D-DOMIDS)"

@@ -99,6 +99,27 @@ xen_boot() {
 	GUEST_PID=$!
 }
 
+# xen_hello_image DIR: the hello example built by `vapp build` into
+# DIR/img without its state volume (a domain's disk needs dom0's blkback
+# hotplug scripts, which this dom0 does not run in time), and XEN_IMG_FILES
+# the guest_initramfs arguments that put it at /img/hello in dom0.
+# @return 0, or 1 with the build's last lines said.
+xen_hello_image() {
+	local dir=$1 f
+	mkdir -p "$dir/src"
+	cp examples/hello/hello.proto "$dir/src/"
+	sed '/^state:/,/^  mount:/d' examples/hello/manifest.yaml >"$dir/src/manifest.yaml"
+	if grep -q '^state:' "$dir/src/manifest.yaml"; then
+		echo "xen_hello_image: the manifest's state volume was not taken out"
+		return 1
+	fi
+	"${BUILD:-build}/bin/vapp" build -D "BUILD=$PWD/${BUILD:-build}" "$dir/src/manifest.yaml" \
+		-o "$dir/img" >"$dir/build.log" 2>&1 ||
+		{ echo "vapp build: $(tail -n 3 "$dir/build.log")"; return 1; }
+	XEN_IMG_FILES=()
+	for f in "$dir"/img/*; do XEN_IMG_FILES+=(-f "$f:/img/hello/$(basename "$f")"); done
+}
+
 # xen_test_init NAME PROGRAM...: what a Xen test does first. Skips (exit 77,
 # the reason said) without QEMU or Xen's packages, fails without the
 # PROGRAMs, makes $work (/tmp/NAME.XXXXXX, removed at exit unless XEN_KEEP
