@@ -120,8 +120,28 @@ static bool xen_can_pvh(void)
 
 /* ---- children: xl create (the appliance's pid), unpause, destroy ---- */
 
+/* xl's absolute path, found in PATH once (before any fork: the child of
+ * a process with threads may only make async-signal-safe calls). */
+static char xl_path[PATH_MAX];
+
+static int find_xl(void)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s", path && path[0] ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(xl_path, sizeof(xl_path), "%s/xl", d);
+		if (access(xl_path, X_OK) == 0)
+			return 0;
+	}
+	xl_path[0] = 0;
+	return -ENOENT;
+}
+
 static pid_t spawn_xl(char *const argv[], int out_fd)
 {
+	static const char fail[] = "vappd: cannot run xl\n";
 	pid_t pid = fork();
 
 	if (pid != 0)
@@ -138,8 +158,9 @@ static pid_t spawn_xl(char *const argv[], int out_fd)
 		dup2(out_fd, STDOUT_FILENO);
 		dup2(out_fd, STDERR_FILENO);
 	}
-	execvp(argv[0], argv);
-	dprintf(STDERR_FILENO, "vappd: %s: %s\n", argv[0], strerror(errno));
+	execv(xl_path, argv);
+	if (write(STDERR_FILENO, fail, sizeof(fail) - 1) < 0)
+		_exit(127);
 	_exit(127);
 }
 
@@ -189,8 +210,13 @@ static void on_watch(void *ud, int fd, short revents);
 
 int vappd_xen_open(struct vappd *d, char *err, size_t errlen)
 {
-	struct xs_handle *xs = xs_open(0);
+	struct xs_handle *xs;
 
+	if (find_xl() < 0) {
+		snprintf(err, errlen, "xl, Xen's toolstack, is not in PATH (Debian: xen-utils)");
+		return -ENOENT;
+	}
+	xs = xs_open(0);
 	if (!xs) {
 		snprintf(err, errlen, "xenstore: %s (is xenstored running?)", strerror(errno));
 		return -EIO;
