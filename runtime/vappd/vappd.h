@@ -163,6 +163,9 @@ bool vappd_xen_is_dom0(void);
 /* xenstore, and its watches in the loop. @return 0 or -errno with @p err. */
 int vappd_xen_open(struct vappd *d, char *err, size_t errlen);
 void vappd_xen_close(struct vappd *d);
+/* The domain dom0's toolstack named @p name (/local/domain/N/name, which
+ * the domain cannot write), or 0 when there is none. */
+uint32_t vappd_xen_find_domain(struct vappd *d, const char *name);
 /* A child ended: one of xen.c's xl commands (then true). */
 bool vappd_xen_reaped(struct vappd *d, pid_t pid, int status);
 

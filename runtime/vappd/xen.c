@@ -562,26 +562,40 @@ int vappd_xen_prepare(struct appliance *a, const char *cmdline, char *err, size_
 
 /* A domain of our name left by a vappd before this one (killed, crashed):
  * it holds the name, and nobody supervises it. */
-static void destroy_stale(struct appliance *a)
+uint32_t vappd_xen_find_domain(struct vappd *d, const char *name)
 {
-	char **dirs, path[96], *name;
+	char **dirs, path[64], *v;
 	unsigned int n = 0, len;
+	uint32_t found = 0;
 
-	dirs = xs_directory(xs_of(a->d), XBT_NULL, "/local/domain", &n);
-	for (unsigned int i = 0; dirs && i < n; i++) {
-		snprintf(path, sizeof(path), "/local/domain/%s/name", dirs[i]);
-		name = xs_read(xs_of(a->d), XBT_NULL, path, &len);
-		if (name && !strcmp(name, a->xen->name)) {
-			char *argv[] = { "xl", "destroy", dirs[i], NULL };
-			char why[256] = "";
+	dirs = xs_directory(xs_of(d), XBT_NULL, "/local/domain", &n);
+	for (unsigned int i = 0; dirs && i < n && !found; i++) {
+		unsigned long id = strtoul(dirs[i], NULL, 10);
 
-			vappd_log("%s: domain %s (domid %s) is left from before: destroying it",
-				  a->name, name, dirs[i]);
-			vapp_run_cmd(argv, NULL, STALE_DESTROY_S, NULL, why, sizeof(why));
-		}
-		free(name);
+		if (!id || id > 0x7FEF)
+			continue;
+		snprintf(path, sizeof(path), "/local/domain/%lu/name", id);
+		v = xs_read(xs_of(d), XBT_NULL, path, &len);
+		if (v && !strcmp(v, name))
+			found = (uint32_t)id;
+		free(v);
 	}
 	free(dirs);
+	return found;
+}
+
+static void destroy_stale(struct appliance *a)
+{
+	uint32_t domid = vappd_xen_find_domain(a->d, a->xen->name);
+	char id[16], why[256] = "";
+	char *argv[] = { "xl", "destroy", id, NULL };
+
+	if (!domid)
+		return;
+	snprintf(id, sizeof(id), "%u", domid);
+	vappd_log("%s: domain %s (domid %u) is left from before: destroying it", a->name,
+		  a->xen->name, domid);
+	vapp_run_cmd(argv, NULL, STALE_DESTROY_S, NULL, why, sizeof(why));
 }
 
 int vappd_xen_start(struct appliance *a)

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xenstore.h>
 
 #include "broker.h"
 #include "vappd.h"
@@ -56,29 +55,6 @@ int vappd_xen_gates_init(struct vappd *d, char *const *guests)
 	return 0;
 }
 
-/* The domain named @p name, or 0. */
-static uint32_t find_domain(struct xs_handle *xs, const char *name)
-{
-	char **dirs, path[64], *v;
-	unsigned int n = 0, len;
-	uint32_t found = 0;
-
-	dirs = xs_directory(xs, XBT_NULL, "/local/domain", &n);
-	for (unsigned int i = 0; dirs && i < n && !found; i++) {
-		unsigned long id = strtoul(dirs[i], NULL, 10);
-
-		if (!id || id > 0x7FEF)
-			continue;
-		snprintf(path, sizeof(path), "/local/domain/%lu/name", id);
-		v = xs_read(xs, XBT_NULL, path, &len);
-		if (v && !strcmp(v, name))
-			found = (uint32_t)id;
-		free(v);
-	}
-	free(dirs);
-	return found;
-}
-
 static void gate_close(struct xen_gate *g)
 {
 	vrpc_forward_stop(g->fwd);
@@ -90,7 +66,7 @@ void vappd_xen_gates_scan(struct vappd *d)
 {
 	for (size_t i = 0; d->xs && i < d->n_xen_gates; i++) {
 		struct xen_gate *g = &d->xen_gates[i];
-		uint32_t domid = find_domain(d->xs, g->name);
+		uint32_t domid = vappd_xen_find_domain(d, g->name);
 		char near[160], far[PATH_MAX + 16];
 
 		if (domid == g->domid && (g->fwd || !domid))
