@@ -405,19 +405,21 @@ static int plan_modules(struct build *b, struct mod_plan *plan)
 }
 
 /* The modules an appliance's "chan:" channels need under Xen (a vchan
- * server: event channels and grant allocation), in every image whose
- * kernel has them, since the same image runs under QEMU/KVM and Xen. A
- * kernel without them (built in, or no Xen) gets no list. Those the
- * manifest's own list holds already (@p have) are not added again. */
+ * server: event channels and grant allocation), and its state volume
+ * (Xen's block front end), in every image whose kernel has them, since the
+ * same image runs under QEMU/KVM and Xen. A kernel without them (built in,
+ * or no Xen) gets no list. Those the manifest's own list holds already
+ * (@p have) are not added again. */
 static int add_xen_modules(struct build *b, const struct mod_plan *have)
 {
-	static char *const names[] = { "xen_evtchn", "xen_gntalloc" };
+	static char *const names[] = { "xen_evtchn", "xen_gntalloc", "xen_blkfront" };
 	struct mod_plan plan;
 	struct vapp_buf list = { 0 };
+	size_t n = b->m->state.size_mib ? 3 : 2;
 	char err[256];
 	int ret = 0;
 
-	if (!b->k.moddir || modules_resolve(b->k.moddir, names, 2, &plan, err, sizeof(err)))
+	if (!b->k.moddir || modules_resolve(b->k.moddir, names, n, &plan, err, sizeof(err)))
 		return 0;
 	for (size_t i = 0; i < plan.n && !ret; i++) {
 		char name[256];

@@ -60,6 +60,9 @@ struct hv_params {
 	/* Xen: a PV domain even where the manifest would have PVH (a host
 	 * without HVM, such as Xen under QEMU's TCG). */
 	bool xen_pv;
+	/* Xen: the state disk's hotplug script (xl.cfg's script=); NULL:
+	 * none named, so xl runs dom0's own "block" on state_image. */
+	const char *xen_disk_script;
 };
 
 /* The virtio-serial port every appliance has besides its own channels. */

@@ -50,6 +50,7 @@ struct hv_run {
 	const char *kernel, *initrd, *cmdline, *run_dir, *accel, *virt_type;
 	const char *console_log, *state_image, *qemu, *audiodev, *audio_file;
 	bool xen_pv;        /* hv_params.xen_pv */
+	const char *xen_disk_script; /* hv_params.xen_disk_script, or NULL */
 	char **taps;        /* m->n_nics each */
 	char **bridges;
 	char *owned[8];     /* what this struct allocated */

@@ -200,6 +200,7 @@ int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_para
 	r->qemu = p->qemu ? p->qemu : "qemu-system-x86_64";
 	r->audiodev = p->audiodev ? p->audiodev : "${AUDIODEV}";
 	r->xen_pv = p->xen_pv;
+	r->xen_disk_script = p->xen_disk_script;
 	r->audio_file = p->audio_file ? p->audio_file : in_run_dir(r, "speaker.wav");
 	r->cmdline = p->cmdline ? p->cmdline : own(r, hv_cmdline(m, backend));
 	r->console_log = p->console_log ? p->console_log : in_run_dir(r, "console.log");

@@ -65,7 +65,13 @@ static void add_state(struct sbuf *b, const struct manifest *m, const struct hv_
 	/* target= comes last: libxlu takes the rest of the spec, commas and
 	 * all, as the path. The appliance sees the disk as /dev/xvda. */
 	sb_puts(b, "disk = [");
-	sb_puts(&spec, "format=raw,vdev=xvda,access=rw,target=");
+	sb_puts(&spec, "format=raw,vdev=xvda,access=rw,");
+	if (r->xen_disk_script) {
+		sb_puts(&spec, "script=");
+		sb_xl_spec_val(&spec, r->xen_disk_script);
+		sb_puts(&spec, ",");
+	}
+	sb_puts(&spec, "target=");
 	sb_puts(&spec, r->state_image);
 	list_item(b, &spec, true);
 	sb_puts(b, "\n]\n");

@@ -96,4 +96,14 @@ int vappd_xen_forward_channel(struct appliance *a, char *addr, size_t len);
 bool vappd_xen_domain_died(const struct appliance *a);
 uint32_t vappd_xen_domid(const struct appliance *a);
 
+/* ---- xen_disk.c: the state volume under Xen ---- */
+struct xs_handle;
+/* A loop device on @p img (its path into @p dev), cleared once nothing
+ * holds it. @return its fd, or -errno with @p err. */
+int vappd_xen_disk_attach(const char *img, char *dev, size_t len, char *err, size_t errlen);
+/* Domain @p domid's xvda, made by xl for @p dev, given @p loop_fd's device
+ * (blkback's physical-device). @return 0, or -errno with @p err. */
+int vappd_xen_disk_connect(struct xs_handle *xs, uint32_t domid, int loop_fd, const char *dev,
+			   char *err, size_t errlen);
+
 #endif /* VAPPD_APPLIANCE_H */

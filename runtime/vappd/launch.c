@@ -257,7 +257,8 @@ static int format_state(const char *img, char *err, size_t errlen)
 static int make_state(struct vappd *d, struct appliance *a, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], img[PATH_MAX], link[PATH_MAX];
-	bool wanted = a->xen && a->info.state_mib;
+	bool xen = d->hypervisor == HYPERVISOR_XEN;
+	bool wanted = xen && a->info.state_mib;
 	int fd;
 
 	for (size_t i = 0; a->argv && a->argv[i]; i++)
@@ -292,8 +293,8 @@ static int make_state(struct vappd *d, struct appliance *a, char *err, size_t er
 		goto err_errno;
 	}
 	/* QEMU's to write; the folder only for it to pass through. Under Xen
-	 * dom0's blkback opens it, as root. */
-	if (!a->xen && (hv_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
+	 * vappd's loop device holds it (xen_disk.c). */
+	if (!xen && (hv_user_give(&d->qemu_user, dir, false, 0710) < 0 ||
 			hv_user_give(&d->qemu_user, img, true, 0600) < 0))
 		goto err_errno;
 	unlink(link);
@@ -447,8 +448,8 @@ static int boot(struct vappd *d, struct appliance *a, enum vappd_accel accel_wan
 	int rc;
 
 	if (d->hypervisor == HYPERVISOR_XEN) {
-		if ((rc = prepare_xen(a, accel_want, err, errlen, notes, noteslen)) < 0 ||
-		    (rc = make_state(d, a, err, errlen)) < 0)
+		if ((rc = make_state(d, a, err, errlen)) < 0 ||
+		    (rc = prepare_xen(a, accel_want, err, errlen, notes, noteslen)) < 0)
 			return rc;
 		goto start;
 	}

@@ -11,7 +11,8 @@
  *            RUN_DIR/xl.log, read every XL_POLL_MS): vappd makes
  *            /local/domain/N/vapp (owner N, nobody else: the appliance and
  *            dom0 only), writes the launch lines into vapp/in/0.. (the
- *            measurement, the settings), watches vapp/out, opens the
+ *            measurement, the settings), watches vapp/out, gives the
+ *            state volume's loop device to its disk (xen_disk.c), opens the
  *            domain's console (xenconsoled's pty, console/tty) into
  *            RUN_DIR/console.log, and only then `xl unpause`s it.
  *   ctl      vapp.ctl's lines both ways as xenstore keys (vapp-init's
@@ -70,6 +71,8 @@ struct xen_dom {
 	bool watching, unpaused, destroying, died;
 	int linger_timer;
 	struct vrpc_forward *fwd; /* RUN_DIR/CHANNEL.sock <-> the channel's vchan */
+	int loop_fd;          /* the state volume's loop device (xen_disk.c), or -1 */
+	char loop_dev[32];
 };
 
 /* xl unpause and xl destroy run beside the loop; reaped here. */
@@ -463,6 +466,16 @@ static int console_open(struct appliance *a)
 
 /* ---- creation ---- */
 
+static int disk_connect(struct appliance *a)
+{
+	struct xen_dom *x = a->xen;
+
+	if (x->loop_fd < 0)
+		return 0;
+	return vappd_xen_disk_connect(xs_of(a->d), x->domid, x->loop_fd, x->loop_dev, a->error,
+				      sizeof(a->error));
+}
+
 static void unpause(struct appliance *a)
 {
 	a->xen->unpaused = true;
@@ -495,7 +508,7 @@ static void on_poll(void *ud)
 			vappd_xen_kill(a);
 			return;
 		}
-		if (rc == 0 && ctl_open(a) < 0) {
+		if (rc == 0 && (ctl_open(a) < 0 || disk_connect(a) < 0)) {
 			vappd_log("%s: %s", a->name, a->error);
 			vappd_xen_kill(a);
 			return;
@@ -525,12 +538,19 @@ static int write_config(struct appliance *a, const char *cmdline, char *err, siz
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
 	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs.cpio.gz");
 	path_in(state, sizeof(state), a->run_dir, "state.img");
+	if (m->state.size_mib && a->xen->loop_fd < 0) {
+		a->xen->loop_fd = vappd_xen_disk_attach(state, a->xen->loop_dev,
+							sizeof(a->xen->loop_dev), err, errlen);
+		if (a->xen->loop_fd < 0)
+			return a->xen->loop_fd;
+	}
 	struct hv_params p = {
 		.kernel = kernel,
 		.initrd = initrd,
 		.cmdline = cmdline,
 		.run_dir = a->run_dir,
-		.state_image = state,
+		.state_image = a->xen->loop_fd >= 0 ? a->xen->loop_dev : state,
+		.xen_disk_script = a->xen->loop_fd >= 0 ? "/bin/true" : NULL,
 		.xen_pv = !xen_can_pvh(),
 	};
 	text = hv_xl_cfg(m, &p);
@@ -554,7 +574,7 @@ int vappd_xen_prepare(struct appliance *a, const char *cmdline, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	x->con_fd = x->log_fd = -1;
+	x->con_fd = x->log_fd = x->loop_fd = -1;
 	snprintf(x->name, sizeof(x->name), "vapp-%s", a->name);
 	a->xen = x;
 	return write_config(a, cmdline, err, errlen);
@@ -703,6 +723,8 @@ void vappd_xen_free(struct appliance *a)
 	if (!a->xen)
 		return;
 	vappd_xen_gone(a);
+	if (a->xen->loop_fd >= 0)
+		close(a->xen->loop_fd);
 	free(a->xen);
 	a->xen = NULL;
 }

@@ -25,8 +25,12 @@
 #   - `vapp stop` sends poweroff through xenstore: vapp-init ends the
 #     domain, and no vapp-hello domain is left; vapp.ctl's xenstore
 #     directory is gone with it.
-# Without the state volume (dom0's block hotplug script is not in this
-# dom0). Skips (77) without Xen's packages; bounded by $XEN_TEST_LIMIT
+#   - the state volume is a loop device vappd holds, given to the domain as
+#     xvda with no hotplug script of dom0's: the appliance mounts it, the
+#     same volume after the restart (vappd made it with mkfs.ext4: its
+#     mount count is 2 after the two boots), and the loop device is gone
+#     after vapp stop.
+# Skips (77) without Xen's packages; bounded by $XEN_TEST_LIMIT
 # seconds (default 300).
 # test-timeout: 360
 set -u
@@ -39,7 +43,7 @@ start=$(date +%s)
 
 xen_test_init vapp-xenvappd "$BUILD/bin/vapp" "$BUILD/bin/vappd" "$BUILD/bin/hello-server"
 
-xen_hello_image "$work" >"$work/why" || fail "$(cat "$work/why")"
+xen_hello_image "$work" --state >"$work/why" || fail "$(cat "$work/why")"
 
 # A guest domain: calls the appliance through its gate, as itself.
 cat >"$work/guest.rc" <<'EOF'
@@ -84,6 +88,9 @@ echo "D-KEYS $(xenstore-ls -p /local/domain/$d/vapp 2>&1 | tr '\n' ' ')"
 echo "D-PERM $(xenstore-ls -p /local/domain/$d | sed -n 's/^vapp = .*(\(.*\))$/\1/p') want n$d"
 echo "D-PIECES $(xenstore-ls /local/domain/$d/vapp/in | wc -l) $(xenstore-ls /local/domain/$d/vapp/out | wc -l)"
 echo "D-CALL $(vapp call hello SayHello '{"name":"xen"}' 2>&1 | tr '\n' ' ')"
+echo "D-DISK $(grep -a 'xvda' /run/vapp/hello/xl.cfg | tr -d '\n')"
+img=$(readlink /run/vapp/hello/state.img)
+echo "D-MOUNTED $(grep -ac 'state: /dev/xvda mounted on /var/lib/hello' /run/vapp/hello/console.log)"
 
 for n in alice bob mallory; do xen_domu $n /boot/vmlinuz /boot/guest.gz 128 >/dev/null; done
 for n in alice bob mallory; do xen_console $n G-DONE 90 | grep -a "G-"; done
@@ -106,11 +113,17 @@ echo "D-CALL2 $(vapp call hello SayHello '{"name":"again"}' 2>&1 | tr '\n' ' ')"
 echo "D-STOP $(vapp stop hello 2>&1 | tr '\n' '|') rc=$?"
 echo "D-POWEROFF $(grep -ac 'vapp-init: poweroff requested (vapp.ctl)' /run/vapp/hello/console.log)"
 echo "D-LEFT $(xl list | grep -c vapp-hello) keys=$(xenstore-ls /local/domain/$d2/vapp 2>/dev/null | wc -l)"
+loops() { cat /sys/block/loop*/loop/backing_file 2>/dev/null | grep -c state.img; }
+no_loops() { [ "$(loops)" = 0 ]; }
+wait_for 10 no_loops
+echo "D-LOOPS $(loops)"
+echo "D-E2FS $(dumpe2fs -h "$img" 2>/dev/null | grep -E '^Mount count:' | tr -s ' ' | tr '\n' '|')"
 sed 's/^/vappd| /' /tmp/vappd.log | tail -n 60
 kill %1; wait
 echo XEN-TEST-DONE
 EOF
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/vappd" -b "$BUILD/bin/vapp" \
+	-b /sbin/mke2fs:/sbin/mkfs.ext4 -b /sbin/dumpe2fs -f /etc/mke2fs.conf:/etc/mke2fs.conf \
 	"${XEN_IMG_FILES[@]}" -f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/guest.gz:/boot/guest.gz" ||
 	fail "dom0's initramfs"
 xen_boot "$work/boot" "$work/dom0.gz"
@@ -138,6 +151,10 @@ case $(line D-CALL2) in *"Hello, again!"*) ;; *) fail "SayHello after the restar
 case $(line D-STOP) in *"rc=0"*) ;; *) fail "vapp stop: $(line D-STOP)" ;; esac
 case $(line D-LEFT) in *"D-LEFT 0 keys=0"*) ;; *) fail "left after stop: $(line D-LEFT)" ;; esac
 [ "$(line D-POWEROFF | tr -dc 0-9)" = 1 ] || fail "vapp-init was not asked to power off on vapp.ctl: $(line D-POWEROFF)"
+case $(line D-DISK) in *"script=/bin/true,target=/dev/loop"*) ;; *) fail "xl.cfg's disk is not vappd's loop device: $(line D-DISK)" ;; esac
+[ "$(line D-MOUNTED | tr -dc 0-9)" -ge 1 ] 2>/dev/null || fail "the appliance did not mount its state volume: $(line D-MOUNTED)"
+case $(line D-E2FS | tr -d '\r') in *"Mount count: 2|"*) ;; *) fail "the state volume was not the appliance's in both boots: $(line D-E2FS)" ;; esac
+[ "$(line D-LOOPS | tr -dc 0-9)" = 0 ] || fail "the loop device outlived vapp stop: $(line D-LOOPS)"
 grep -aq "vappd| .*hello: vapp-init started the daemon" "$c" || fail "vapp-init's ready did not reach vappd through xenstore"
 echo "vappd under Xen: ready $(line D-READY-MS | sed 's/.*MS //') ms after vapp run; made again $(line D-RESTARTED-MS | sed 's/.*MS //') ms after xl destroy; vapp stop through xenstore"
 echo "xen_vappd: passed in $(( $(date +%s) - start )) s"

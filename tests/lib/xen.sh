@@ -27,7 +27,8 @@ XEN_PKGS="xen-hypervisor-$XEN_VERSION-amd64 xen-utils-$XEN_VERSION xenstore-util
 XEN_CACHE=$GUEST_CACHE/xen
 XEN_BIN=/usr/lib/xen-$XEN_VERSION/bin
 # dom0's Xen drivers (Debian builds them as modules).
-XEN_DOM0_MODULES="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs"
+# Its block back end and loop devices: vappd's state volumes.
+XEN_DOM0_MODULES="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback loop"
 
 # Sets XEN_IMAGE (the hypervisor, gunzipped: a multiboot image for QEMU's
 # -kernel) and XEN_ROOT (xen-utils unpacked), and the guest kernel
@@ -99,17 +100,21 @@ xen_boot() {
 	GUEST_PID=$!
 }
 
-# xen_hello_image DIR: the hello example built by `vapp build` into
-# DIR/img without its state volume (a domain's disk needs dom0's blkback
-# hotplug scripts, which this dom0 does not run in time), and XEN_IMG_FILES
+# xen_hello_image DIR [--state]: the hello example built by `vapp build`
+# into DIR/img, without its state volume unless --state is given (a domain
+# made by hand with xl has no disk; vappd gives it one), and XEN_IMG_FILES
 # the guest_initramfs arguments that put it at /img/hello in dom0.
 # @return 0, or 1 with the build's last lines said.
 xen_hello_image() {
 	local dir=$1 f
 	mkdir -p "$dir/src"
 	cp examples/hello/hello.proto "$dir/src/"
-	sed '/^state:/,/^  mount:/d' examples/hello/manifest.yaml >"$dir/src/manifest.yaml"
-	if grep -q '^state:' "$dir/src/manifest.yaml"; then
+	if [ "${2:-}" = --state ]; then
+		cp examples/hello/manifest.yaml "$dir/src/manifest.yaml"
+	else
+		sed '/^state:/,/^  mount:/d' examples/hello/manifest.yaml >"$dir/src/manifest.yaml"
+	fi
+	if [ "${2:-}" != --state ] && grep -q '^state:' "$dir/src/manifest.yaml"; then
 		echo "xen_hello_image: the manifest's state volume was not taken out"
 		return 1
 	fi

@@ -144,6 +144,17 @@ static void escaping(struct manifest *m, struct hv_params *p)
 	p->bridges = esc_bridges;
 }
 
+/* The form vappd gives Xen: the state volume a loop device it holds,
+ * attached with no hotplug script of dom0's. */
+static void xen_loop(struct manifest *m, struct hv_params *p)
+{
+	channels_state(m, p);
+	m->name = (char *)"xen-loop";
+	p->state_image = "/dev/loop3";
+	p->xen_disk_script = "/bin/true";
+	p->xen_pv = true;
+}
+
 struct golden_case {
 	const char *name;
 	void (*make)(struct manifest *m, struct hv_params *p);
@@ -156,6 +167,7 @@ static const struct golden_case cases[] = {
 	{ "pci-usb", pci_usb },
 	{ "sound", sound },
 	{ "escaping", escaping },
+	{ "xen-loop", xen_loop },
 };
 
 /* ---- golden files ---- */
@@ -273,7 +285,7 @@ static void check_xl_parse(const struct manifest *m, const struct hv_params *p,
 	assert_string_equal(xl_string(cfg, "cmdline"), want_cmdline);
 	assert_string_equal(xl_string(cfg, "kernel"), p->kernel ? p->kernel : "${IMAGE_DIR}/kernel");
 	assert_string_equal(xl_string(cfg, "type"),
-			    m->n_pci || m->hv.xen_type == MANIFEST_XEN_PV ? "pv" : "pvh");
+			    m->n_pci || m->hv.xen_type == MANIFEST_XEN_PV || p->xen_pv ? "pv" : "pvh");
 
 	/* The channels are the appliance's vchans: no PV console channel,
 	 * which would need a QEMU in dom0. */
@@ -291,6 +303,10 @@ static void check_xl_parse(const struct manifest *m, const struct hv_params *p,
 		assert_string_equal(disk.pdev_path,
 				    p->state_image ? p->state_image : "${RUN_DIR}/state.img");
 		assert_string_equal(disk.vdev, "xvda");
+		if (p->xen_disk_script)
+			assert_string_equal(disk.script, p->xen_disk_script);
+		else
+			assert_null(disk.script);
 		libxl_device_disk_dispose(&disk);
 	} else {
 		assert_int_not_equal(xlu_cfg_get_list(cfg, "disk", &list, &n, 0), 0);
