@@ -9,10 +9,10 @@
 #     data/vapp/vapp@rpc; dom0 calls SayHello and Watch there, the
 #     appliance seeing domain 0 as the caller;
 #   - xl shutdown: vapp-init stops the daemon and ends the domain.
-# vappd does not launch it yet (issue 16): dom0's xl does, from the image's
-# files. Without its state volume: a disk for a domU needs dom0's blkback
-# and hotplug scripts, which are the Xen backend's work. Skips (77) without Xen's packages; bounded by $XEN_TEST_LIMIT
-# seconds (default 240).
+# dom0's xl launches it by hand, from the image's files (vappd's launch is
+# xen_vappd.sh), without its state volume: the disk is vappd's to give
+# (runtime/vappd/xen_disk.c). Skips (77) without Xen's packages; bounded
+# by $XEN_TEST_LIMIT seconds (default 240).
 # test-timeout: 300
 set -u
 cd "${TOP:-$(dirname "$0")/../..}"
