@@ -50,6 +50,11 @@ void setup_channels(void);
 /* Whether this VM runs under Xen (/sys/hypervisor/type). */
 bool init_on_xen(void);
 
+/* direct.c: under Xen, the folder of each channel's direct peers, then
+ * the host's "direct" and "direct-end" lines into it. */
+void direct_setup(void);
+void direct_line(const char *line);
+
 /* xenctl.c: vapp.ctl's lines under Xen, through xenstore. */
 #define XEN_PIECE 1024 /* bytes in one vapp/out key */
 /* @return the device's fd (to poll for reading), or -errno. */

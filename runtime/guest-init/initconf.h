@@ -158,6 +158,35 @@ bool initconf_settings_is_line(const char *line);
 int initconf_settings_line(struct initconf_settings *s, const char *line);
 void initconf_settings_free(struct initconf_settings *s);
 
+/*
+ * Direct channels (initconf_direct.c): a peer vappd pairs with the daemon's
+ * channel, served by libvrpc on an address of its own (direct.c there).
+ *   "direct CHAN PEER ADDRESS SERVICE..."  open (or replace) PEER's
+ *   "direct-end CHAN PEER"                 close it
+ * CHAN must be one of the image's channels, PEER a name
+ * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 63 bytes), ADDRESS printable with no
+ * blank, SERVICE a protobuf name; 1 to INITCONF_DIRECT_SERVICES of them.
+ * vapp-init writes /run/vapp/direct/CHAN/PEER: ADDRESS, PEER, each SERVICE,
+ * a line each (initconf_direct_file).
+ */
+#define INITCONF_DIRECT_SERVICES 16
+
+struct initconf_direct {
+	bool end;                     /* direct-end */
+	char chan[INITCONF_NAME_MAX + 1];
+	char peer[64];
+	char address[INITCONF_LINE_MAX];
+	char services[INITCONF_LINE_MAX]; /* blank-separated as sent */
+};
+
+bool initconf_direct_is_line(const char *line);
+/* @return 0, or -EINVAL for a line that breaks a rule (a channel not in
+ * @p chans included). */
+int initconf_direct_line(const char *line, const struct initconf_list *chans,
+			 struct initconf_direct *out);
+/* The file's text for @p d into @p buf. @return its length, or -ENOSPC. */
+int initconf_direct_file(const struct initconf_direct *d, char *buf, size_t len);
+
 enum initconf_disk {
 	INITCONF_DISK_BLANK,   /* all zero: a new volume, to be formatted */
 	INITCONF_DISK_EXT,     /* an ext2/3/4 superblock */

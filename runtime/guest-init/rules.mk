@@ -30,7 +30,8 @@ $(VAPP_INIT): $(VAPP_INIT_OBJS)
 
 # The unit test and the fuzz target link the pure half, built the normal way
 # (sanitized with SAN=1, instrumented with FUZZ=1).
-VAPP_INIT_PURE := $(call objs-of,runtime/guest-init/initconf.c runtime/guest-init/initconf_settings.c)
+VAPP_INIT_PURE := $(call objs-of,runtime/guest-init/initconf.c runtime/guest-init/initconf_settings.c \
+	runtime/guest-init/initconf_direct.c)
 $(BUILD)/tests/unit/test_vapp_init: $(VAPP_INIT_PURE)
 $(BUILD)/tests/unit/test_vapp_init: TEST_COMMON_OBJS += $(VAPP_INIT_PURE)
 $(BUILD)/obj/tests/unit/test_vapp_init.o: INCLUDES += -Iruntime/guest-init

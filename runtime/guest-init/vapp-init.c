@@ -19,6 +19,9 @@
  *                                       any, the daemon starts only after
  *                                       "settings-end", with each setting
  *                                       sent in /run/vapp/settings/NAME
+ *                  "direct CHAN PEER ADDRESS SERVICE..."  under Xen, a
+ *                  "direct-end CHAN PEER"  peer vappd pairs with the
+ *                                       daemon's channel (direct.c)
  * SIGTERM, SIGINT (ctrl-alt-del), SIGPWR, and BusyBox halt's and poweroff's
  * SIGUSR1 and SIGUSR2 to PID 1 mean poweroff too (under Xen, `xl shutdown`
  * makes the kernel run /sbin/poweroff).
@@ -495,6 +498,8 @@ static void ctl_take(struct sup *s, const char *p, size_t left)
 			save_measurement(line + 12);
 		else if (initconf_settings_is_line(line))
 			on_settings_line(s, line);
+		else if (initconf_direct_is_line(line))
+			direct_line(line);
 		else
 			init_say(INIT_CTL_PORT ": unknown request ignored (%zu bytes)", strlen(line));
 	}
@@ -638,6 +643,7 @@ int main(int argc, char **argv)
 	setup_loopback();
 	nmods = setup_modules();
 	setup_channels();
+	direct_setup();
 	setup_state();
 	load_daemon(&s);
 	loop_init(&s, &mask);

@@ -205,6 +205,25 @@ int policy_eval(const struct policy *p, const char *service, const char *method,
 	return policy_explain(p, service, method, src, dst, d, NULL, NULL);
 }
 
+bool policy_direct(const struct policy *p, const char *service, const struct policy_peer *src,
+		   const struct policy_peer *dst)
+{
+	if (!p || p->n_errors || !call_valid(service, "X") || !peer_valid(src) || !peer_valid(dst))
+		return false;
+	/* The first rule about any call of the service decides it whole. */
+	for (unsigned i = 0; i < p->n_rules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		if (r->kind != CALL_ANY && strcmp(r->service, service))
+			continue;
+		if (!peer_matches(&r->src, src, "source", NULL, 0) ||
+		    !peer_matches(&r->dst, dst, "target", NULL, 0))
+			continue;
+		return r->kind == CALL_SERVICE && r->action == POLICY_ALLOW && r->direct == 1;
+	}
+	return false;
+}
+
 const char *policy_action_name(enum policy_action a)
 {
 	return a == POLICY_ALLOW ? action_name[POLICY_ALLOW] : action_name[POLICY_DENY];

@@ -15,7 +15,7 @@
 /* Fields a rule needs before its options, and the options there are (each
  * may be given once). */
 #define RULE_FIELDS 4
-#define RULE_OPTIONS 1
+#define RULE_OPTIONS 2
 
 /* How a tag is written in a rule: "@tag:NAME". */
 #define TAG_PREFIX "@tag:"
@@ -238,6 +238,7 @@ static int parse_option(struct policy *p, const struct tok *t, struct rule *r)
 	const char *eq = memchr(t->s, '=', t->len);
 	char q[POLICY_MSG_MAX / 2];
 	struct tok key, val;
+	int *slot;
 
 	policy_quote(q, sizeof(q), t->s, t->len);
 	if (!eq || eq == t->s) {
@@ -247,21 +248,37 @@ static int parse_option(struct policy *p, const struct tok *t, struct rule *r)
 	}
 	key = (struct tok){ t->s, (size_t)(eq - t->s) };
 	val = (struct tok){ eq + 1, t->len - key.len - 1 };
-	if (!tok_is(&key, "log")) {
+	if (!tok_is(&key, "log") && !tok_is(&key, "direct")) {
 		policy_quote(q, sizeof(q), key.s, key.len);
-		policy_report(p, p->line, false, "unknown option '%s' (known: log)", q);
+		policy_report(p, p->line, false, "unknown option '%s' (known: log, direct)", q);
 		return -EINVAL;
 	}
-	if (r->log >= 0) {
-		policy_report(p, p->line, false, "option 'log' given twice");
+	slot = tok_is(&key, "log") ? &r->log : &r->direct;
+	if (*slot >= 0) {
+		policy_report(p, p->line, false, "option '%s' given twice",
+			      slot == &r->log ? "log" : "direct");
 		return -EINVAL;
 	}
 	if (tok_is(&val, "yes") || tok_is(&val, "no")) {
-		r->log = tok_is(&val, "yes");
+		*slot = tok_is(&val, "yes");
 		return 0;
 	}
 	policy_quote(q, sizeof(q), val.s, val.len);
-	policy_report(p, p->line, false, "log='%s': expected log=yes or log=no", q);
+	policy_report(p, p->line, false, "%s='%s': expected %s=yes or %s=no",
+		      slot == &r->log ? "log" : "direct", q, slot == &r->log ? "log" : "direct",
+		      slot == &r->log ? "log" : "direct");
+	return -EINVAL;
+}
+
+/* direct=yes hands the peer's calls to the appliance itself, past the
+ * broker: only for what the broker would never refuse, a whole service
+ * allowed. */
+static int check_direct(struct policy *p, const struct rule *r)
+{
+	if (r->direct != 1 || (r->kind == CALL_SERVICE && r->action == POLICY_ALLOW))
+		return 0;
+	policy_report(p, p->line, false, "direct=yes is for a rule that allows a whole service "
+		      "(SERVICE or SERVICE/*, not a method or '*')");
 	return -EINVAL;
 }
 
@@ -378,7 +395,7 @@ static int parse_rule(struct policy *p, const char *buf, size_t len)
 		[3] = "missing the action (allow or deny)",
 	};
 	struct tok f[RULE_FIELDS + RULE_OPTIONS];
-	struct rule r = { .log = -1, .file = p->n_files - 1, .line = p->line };
+	struct rule r = { .log = -1, .direct = -1, .file = p->n_files - 1, .line = p->line };
 	size_t pos = 0, n = 0, svc_len = 0;
 	int ret;
 
@@ -401,6 +418,8 @@ static int parse_rule(struct policy *p, const char *buf, size_t len)
 		if (n < RULE_FIELDS + RULE_OPTIONS)
 			f[n++] = o;
 	}
+	if (check_direct(p, &r))
+		return -EINVAL;
 	ret = fill_strings(&r, f, n, svc_len);
 	if (ret)
 		return ret;

@@ -34,7 +34,10 @@
  * ('*' is only for services: a rule that means "anyone" says @anyvm.)
  *
  * Options: log=yes|no, whether vappd logs the calls this rule decides
- * (default: denies are logged, allows are not).
+ * (default: denies are logged, allows are not); direct=yes|no (default
+ * no), on a rule that allows a whole service only: SOURCE may call that
+ * service on a channel of its own, straight to the appliance, where the
+ * broker sees none of its calls (policy_direct()).
  *
  * Several files may make one policy: they are read in the order given and
  * their rules are tried in that order (like qrexec's policy.d/).
@@ -152,6 +155,17 @@ int policy_eval(const struct policy *p, const char *service, const char *method,
 int policy_explain(const struct policy *p, const char *service, const char *method,
 		   const struct policy_peer *src, const struct policy_peer *dst,
 		   struct policy_decision *d, policy_trace_fn *trace, void *arg);
+
+/*
+ * May @p src call @p service of @p dst on a direct channel, past the
+ * broker? Only when the first rule about any call of that service from
+ * @p src to @p dst allows the whole service with direct=yes: then no call
+ * of it could be refused, so none needs the broker. A rule about one of
+ * its methods, a '*' rule or a deny first, and the answer is no.
+ * @return false too for a policy with errors or an invalid name.
+ */
+bool policy_direct(const struct policy *p, const char *service, const struct policy_peer *src,
+		   const struct policy_peer *dst);
 
 /* @return whether @p name (NUL-terminated) may name a guest, an appliance
  * or a tag in a policy. */

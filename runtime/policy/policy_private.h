@@ -34,6 +34,7 @@ struct rule {
 	struct peer_pat src, dst;
 	enum policy_action action;
 	int log; /* -1: the action's default */
+	int direct; /* direct=: -1 not given, 0 no, 1 yes */
 	unsigned file, line;
 	/* The rule as written, fields joined by one space; the same allocation
 	 * holds the strings above after its NUL. */

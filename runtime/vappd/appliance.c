@@ -648,6 +648,9 @@ void feed(struct appliance *a, enum sup_event ev)
 		vappd_log("%s: %s -> %s (%s)", a->name, sup_state_name(was),
 			  sup_state_name(st.next), sup_event_name(ev));
 	settle(a);
+	/* Under Xen, direct channels exist while the appliance runs. */
+	if (a->xen && was != st.next && (was == SUP_RUNNING || st.next == SUP_RUNNING))
+		vappd_xen_direct_sync(a->d);
 	if (st.actions & SUP_DO_DROP_RPC)
 		hello_drop(a);
 	if (st.actions & SUP_DO_KILL)

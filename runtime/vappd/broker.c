@@ -54,6 +54,7 @@ struct broker {
 	size_t n_gates;
 	struct policy_file *pols;
 	size_t n_pols;
+	struct policy *policy; /* the same files, for vappd's own questions */
 	char user[64];
 	pid_t pid;
 	int sock;
@@ -158,8 +159,34 @@ static int load_policies(struct broker *b, char *const *files, char *err, size_t
 		if (!e && policy_errors(check))
 			e = -EINVAL;
 	}
-	policy_free(check);
+	if (e < 0)
+		policy_free(check);
+	else
+		b->policy = check;
 	return e < 0 ? e : 0;
+}
+
+bool vappd_broker_direct(const struct broker *b, const char *service, const char *guest,
+			 const char *appliance)
+{
+	struct policy_peer src = { .name = guest }, dst = { .name = appliance };
+	struct broker_guest g = { .n_tags = 0 };
+	char err[128];
+	bool yes = false;
+
+	for (size_t i = 0; b && i < b->n_gates; i++) {
+		if (vappd_broker_parse_guest(b->gates[i].spec, true, &g, err, sizeof(err)))
+			continue;
+		if (!strcmp(g.name, guest)) {
+			src.tags = (const char *const *)g.tags;
+			src.n_tags = g.n_tags;
+			yes = policy_direct(b->policy, service, &src, &dst);
+			vappd_broker_guest_free(&g);
+			break;
+		}
+		vappd_broker_guest_free(&g);
+	}
+	return yes;
 }
 
 /* A gate's socket, bound by vappd: born 0600 root's (umask), then given to
@@ -541,6 +568,7 @@ void broker_free(struct broker *b)
 	for (size_t i = 0; i < b->n_pols; i++)
 		vapp_buf_free(&b->pols[i].text);
 	free(b->pols);
+	policy_free(b->policy);
 	if (b->d && b->d->host_gate[0])
 		b->d->host_gate[0] = '\0';
 	if (b->d && b->d->broker == b)

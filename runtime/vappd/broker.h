@@ -42,6 +42,10 @@ struct broker *broker_new(struct vappd *d, char *const *policy_files, char *cons
 /** Starts the child, sets d->on_ready/on_down/on_reaped, and serves the
  * child's messages from d->loop. @p user is who the child runs as. */
 int broker_attach(struct broker *b, struct vappd *d, const char *user);
+/** May guest @p guest (a --guest name) call @p service of @p appliance on
+ * a direct channel (the policy's direct=yes, policy_direct())? */
+bool vappd_broker_direct(const struct broker *b, const char *service, const char *guest,
+			 const char *appliance);
 /** Tells the child to stop, waits for it (bounded), removes the gates. */
 void broker_free(struct broker *b);
 

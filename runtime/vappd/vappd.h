@@ -170,6 +170,12 @@ uint32_t vappd_xen_find_domain(struct vappd *d, const char *name);
 bool vappd_xen_reaped(struct vappd *d, pid_t pid, int status);
 
 /* ---- xen_gates.c ---- */
+struct xen_gate {
+	char name[64];              /* the --guest name */
+	uint32_t domid;             /* 0: no such domain now */
+	struct vrpc_forward *fwd;
+};
+
 
 /* Under Xen, each --guest NAME's gate is also reached from the domain
  * named NAME, over a vchan (xen_gates.c). @p guests as --guest gives them. */
@@ -177,6 +183,12 @@ int vappd_xen_gates_init(struct vappd *d, char *const *guests);
 /* Domains came or went: each guest's vchan follows its domain. */
 void vappd_xen_gates_scan(struct vappd *d);
 void vappd_xen_gates_free(struct vappd *d);
+
+/* ---- xen_direct.c ---- */
+/* Opens and closes the direct channels the policy grants (direct=yes)
+ * between the guests' domains and the running appliances' ones: called
+ * whenever a guest or an appliance comes or goes. */
+void vappd_xen_direct_sync(struct vappd *d);
 
 /* ---- hello.c ---- */
 

@@ -692,6 +692,7 @@ void vappd_xen_gone(struct appliance *a)
 	console_close(x, a->d);
 	vrpc_forward_stop(x->fwd);
 	x->fwd = NULL;
+	vappd_xen_direct_sync(a->d); /* its pairs end with it */
 }
 
 /* The appliance's channel as QEMU would give it, RUN_DIR/CHANNEL.sock,

@@ -24,12 +24,6 @@
 #include "broker.h"
 #include "vappd.h"
 
-struct xen_gate {
-	char name[64];
-	uint32_t domid;             /* 0: no such domain now */
-	struct vrpc_forward *fwd;
-};
-
 int vappd_xen_gates_init(struct vappd *d, char *const *guests)
 {
 	size_t n = 0;
@@ -87,6 +81,7 @@ void vappd_xen_gates_scan(struct vappd *d)
 		g->domid = domid;
 		vappd_log("gate for guest %s: domain %u, vchan %s", g->name, domid, near);
 	}
+	vappd_xen_direct_sync(d);
 }
 
 void vappd_xen_gates_free(struct vappd *d)

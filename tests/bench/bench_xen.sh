@@ -10,8 +10,12 @@
 # domain made by hand with xl up to its daemon serving its vchan (the
 # same kernel and initramfs, nothing of vappd's). Under TCG only the ratios
 # mean much: every hypercall and event channel is emulated.
+# Then a guest domain calls that appliance's SayHello, 1000 times each way:
+# on the direct vchan the policy grants it (direct=yes) and through dom0's
+# broker (its gate).
 # Figures: xen_rtt_p50_us (baseline: host shm), xen_domu_shm_rtt_p50_us,
-# xen_domu_boot_ms, xen_boot_to_ready_ms (baseline: xen_bare_boot_ms).
+# xen_domu_boot_ms, xen_boot_to_ready_ms (baseline: xen_bare_boot_ms),
+# xen_direct_rtt_p50_us (baseline: xen_brokered_rtt_p50_us).
 set -u
 cd "${TOP:-$(dirname "$0")/../..}"
 BUILD=${BUILD:-build}
@@ -22,7 +26,8 @@ json=
 . tests/lib/bench_emit.sh
 CALLS=${XEN_BENCH_CALLS:-2000}
 xen_prepare || { echo "bench_xen: Xen's packages cannot be had"; exit 1; }
-for b in tests/progs/echo_server tests/progs/echo_rtt bin/vappd bin/vapp bin/hello-server; do
+for b in tests/progs/echo_server tests/progs/echo_rtt bin/vappd bin/vapp bin/hello-server \
+	bin/hello-client; do
 	[ -x "$BUILD/$b" ] || { echo "bench_xen: build $BUILD/$b first"; exit 1; }
 done
 work=$(mktemp -d /tmp/vapp-bench-xen.XXXXXX)
@@ -45,6 +50,18 @@ i=0; while ! grep -q READY /tmp/es.out && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i
 echo "B-SHM \$(echo_rtt shm:/tmp/d.shm $CALLS 2>&1)"
 echo "B-XEN \$(echo_rtt xen:0:$P/echo $CALLS 2>&1)"
 echo B-DONE
+RC
+# The guest: SayHello on its direct vchan, then through its gate.
+cat >"$work/guest.rc" <<'RC'
+ln -s xenstore /usr/bin/xenstore-read
+g=$(xenstore-read domid)
+i=0
+until dd=$(xenstore-read /local/domain/0/data/vapp/direct-$g/hello 2>/dev/null); do
+	i=$((i + 1)); [ $i -lt 50 ] || break; sleep 0.2
+done
+echo "B-DIRECT $(hello-client --timeout 30000 -n 1000 "$dd" d 2>&1 >/dev/null)"
+echo "B-GATE $(hello-client --timeout 30000 -n 1000 "xen:0:/local/domain/0/data/vapp/gate-$g" b 2>&1 >/dev/null)"
+echo G-DONE
 RC
 cat >"$work/dom0.rc" <<RC
 XEN_PAUSED=1
@@ -70,18 +87,28 @@ xl destroy bare
 # The same under vappd: vapp run to HELLO answered (vappd's own count,
 # from xl create on).
 mkdir -p /run/vapp /var/lib/vapp
-vappd -f --trust-image-key --boot-timeout 120 >/tmp/vappd.log 2>&1 &
+echo 'vapp-broker:x:990:990::/nonexistent:/bin/false' >>/etc/passwd
+echo 'vapp-broker:x:990:' >>/etc/group
+echo 'vapp.hello.v1.Greeter g1 hello allow direct=yes' >/tmp/policy
+vappd -f --trust-image-key --boot-timeout 120 --policy /tmp/policy --guest g1 >/tmp/vappd.log 2>&1 &
 i=0; while [ ! -S /run/vapp/vappd.sock ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 echo "B-READY \$(vapp run --name hello /img/hello 2>&1 | sed -n 's/.*ready in \([0-9]*\) ms.*/\1/p')"
+xen_domu g1 /boot/vmlinuz /boot/guest.gz 128 >/dev/null
+xl unpause g1 2>/dev/null  # XEN_PAUSED is still set from above
+xen_console g1 G-DONE 300 | grep -a "B-"
+xl destroy g1
 vapp stop hello >/dev/null 2>&1
 kill %1 2>/dev/null
 echo XEN-BENCH-DONE
 RC
 guest_initramfs "$work/domu.gz" "$work/domu.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
 	-b "$BUILD/tests/progs/echo_server" -b "$BUILD/tests/progs/echo_rtt" || exit 1
+guest_initramfs "$work/guest.gz" "$work/guest.rc" -m xen-evtchn -m xen-gntdev -m xen-gntalloc \
+	-b "$BUILD/bin/hello-client" -b "$XEN_ROOT/usr/bin/xenstore:/usr/bin/xenstore" || exit 1
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/tests/progs/echo_server" \
 	-b "$BUILD/bin/vappd" -b "$BUILD/bin/vapp" "${XEN_IMG_FILES[@]}" \
-	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" || exit 1
+	-f "$GUEST_VMLINUZ:/boot/vmlinuz" -f "$work/domu.gz:/boot/domu.gz" \
+	-f "$work/guest.gz:/boot/guest.gz" || exit 1
 xen_boot "$work/boot" "$work/dom0.gz"
 guest_wait XEN-BENCH-DONE 900 || { echo "bench_xen: the run did not finish"; exit 1; }
 c=$work/boot/console.log
@@ -100,5 +127,13 @@ if [ -n "$bare" ] && [ -n "$ready" ]; then
 	bench_emit xen_boot_to_ready_ms "$ready" ms "$bare"
 else
 	echo "bench_xen: no launch figures: $(grep -a 'B-BARE\|B-READY' "$c" | tr '\n' ' ')"
+fi
+direct=$(grep -a "g1| B-DIRECT" "$c" | head -n 1 | sed -n 's/.*rtt_p50_us \([0-9]*\).*/\1/p')
+gate=$(grep -a "g1| B-GATE" "$c" | head -n 1 | sed -n 's/.*rtt_p50_us \([0-9]*\).*/\1/p')
+if [ -n "$direct" ] && [ -n "$gate" ]; then
+	bench_emit xen_brokered_rtt_p50_us "$gate" us
+	bench_emit xen_direct_rtt_p50_us "$direct" us "$gate"
+else
+	echo "bench_xen: no guest figures: $(grep -a 'B-DIRECT\|B-GATE' "$c" | tr '\n' ' ')"
 fi
 awk -v x="$xen" -v d="$domu" 'BEGIN { printf "the vchan against shm in the same domU: %.2f\n", x / d }'

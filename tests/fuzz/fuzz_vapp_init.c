@@ -69,6 +69,38 @@ static void settings(const char *buf, size_t len)
 	initconf_settings_free(&s);
 }
 
+/* The input as host lines of direct channels: what is taken names one of
+ * the image's channels and a peer that is a plain file name, and its file
+ * holds one line per part, no blank or control byte in any. */
+static void direct(const char *buf, size_t len)
+{
+	static const char chans_text[] = "vapp.rpc\n";
+	struct initconf_lines lines = { 0 };
+	struct initconf_list chans;
+	struct initconf_direct d;
+	char line[INITCONF_LINE_MAX], file[2 * INITCONF_LINE_MAX + 80];
+	int n;
+
+	if (initconf_parse_channels(chans_text, sizeof(chans_text) - 1, &chans))
+		__builtin_trap();
+	while (initconf_lines_feed(&lines, &buf, &len, line)) {
+		if (!initconf_direct_is_line(line) || initconf_direct_line(line, &chans, &d))
+			continue;
+		if (strcmp(d.chan, "vapp.rpc") || !d.peer[0] || d.peer[0] == '.' ||
+		    strchr(d.peer, '/'))
+			__builtin_trap();
+		if (d.end)
+			continue;
+		n = initconf_direct_file(&d, file, sizeof(file));
+		if (n < 0)
+			__builtin_trap();
+		for (int i = 0; i < n; i++)
+			if ((unsigned char)file[i] < 0x20 && file[i] != '\n')
+				__builtin_trap();
+	}
+	initconf_list_free(&chans);
+}
+
 /* Every parser of vapp-init on the same input, one after another: a list. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -84,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	buf = (const char *)data + 1;
 	len = size - 1;
-	switch (data[0] % 8) {
+	switch (data[0] % 9) {
 	case 0:
 		if (!initconf_parse_list(buf, len, &l))
 			check_list(&l);
@@ -138,6 +170,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 7:
 		settings(buf, len);
+		break;
+	case 8:
+		direct(buf, len);
 		break;
 	}
 	return 0;

@@ -296,6 +296,62 @@ static void test_log_option(void **state)
 	policy_free(p);
 }
 
+/* direct=yes: only on a whole-service allow, and only when that rule is
+ * the first about the service for the pair; calls still decided as ever. */
+static void test_direct_option(void **state)
+{
+	struct diags d;
+	struct policy *p;
+
+	p = load(FW " work-vm firewall allow direct=yes\n"
+		 FW "/* @tag:dev firewall allow direct=yes log=no\n"
+		 FW " home-vm firewall allow direct=no\n", 0, &d);
+	assert_true(policy_direct(p, FW, &work_vm, &firewall));
+	assert_false(policy_direct(p, FW, &home_vm, &firewall));
+	assert_false(policy_direct(p, "vapp.other.v1.Other", &work_vm, &firewall));
+	assert_false(policy_direct(p, FW, &firewall, &work_vm));
+	assert_int_equal(decide(p, FW, "AddRule", &work_vm, &firewall, POLICY_ALLOW), 1);
+	policy_free(p);
+
+	/* A narrower rule first (a method denied, or allowed alone), a deny, a
+	 * '*': the broker has to see the calls. */
+	p = load(FW ".AddRule work-vm firewall deny\n"
+		 FW " work-vm firewall allow direct=yes\n", 0, &d);
+	assert_false(policy_direct(p, FW, &work_vm, &firewall));
+	assert_int_equal(decide(p, FW, "AddRule", &work_vm, &firewall, POLICY_DENY), 1);
+	policy_free(p);
+	p = load(FW ".ListRules work-vm firewall allow\n"
+		 FW " work-vm firewall allow direct=yes\n", 0, &d);
+	assert_false(policy_direct(p, FW, &work_vm, &firewall));
+	policy_free(p);
+	p = load("* @anyvm firewall deny\n"
+		 FW " work-vm firewall allow direct=yes\n", 0, &d);
+	assert_false(policy_direct(p, FW, &work_vm, &firewall));
+	policy_free(p);
+	/* Rules about other pairs or services before it do not matter. */
+	p = load(FW ".AddRule home-vm firewall deny\n"
+		 "vapp.other.v1.Other work-vm firewall deny\n"
+		 FW " work-vm firewall allow direct=yes\n", 0, &d);
+	assert_true(policy_direct(p, FW, &work_vm, &firewall));
+	policy_free(p);
+
+	static const char *const bad[] = {
+		FW ".AddRule work-vm firewall allow direct=yes\n", /* one method */
+		"* work-vm firewall allow direct=yes\n",            /* every service */
+		FW " work-vm firewall deny direct=yes\n",
+		FW " work-vm firewall allow direct=maybe\n",
+		FW " work-vm firewall allow direct=yes direct=no\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = load(bad[i], -EINVAL, &d);
+		assert_int_equal(d.errors, 1);
+		assert_non_null(strstr(d.last, "direct"));
+		assert_false(policy_direct(p, FW, &work_vm, &firewall));
+		policy_free(p);
+	}
+	assert_false(policy_direct(NULL, FW, &work_vm, &firewall));
+}
+
 /* One bad line makes the whole policy unusable: evaluating it denies. */
 static void test_errors_fail_closed(void **state)
 {
@@ -654,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_log_option),
+		cmocka_unit_test(test_direct_option),
 		cmocka_unit_test(test_errors_fail_closed),
 		cmocka_unit_test(test_every_error_reported),
 		cmocka_unit_test(test_long_lines),

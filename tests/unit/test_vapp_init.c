@@ -327,6 +327,71 @@ static void test_disk(void **state)
 	assert_int_equal(initconf_disk_kind(disk, 2048), INITCONF_DISK_UNKNOWN);
 }
 
+/* The direct-channel lines: only the image's channels, good names, an
+ * address without blanks, 1..16 services; the file says them a line each. */
+static void test_direct(void **state)
+{
+	static const char chans_text[] = "vapp.rpc\nvapp.log\n";
+	struct initconf_list chans;
+	struct initconf_direct d;
+	char file[512], line[INITCONF_LINE_MAX];
+
+	assert_int_equal(initconf_parse_channels(chans_text, sizeof(chans_text) - 1, &chans), 0);
+	assert_true(initconf_direct_is_line("direct vapp.rpc carol x A"));
+	assert_true(initconf_direct_is_line("direct-end vapp.rpc carol"));
+	assert_false(initconf_direct_is_line("directx"));
+	assert_false(initconf_direct_is_line("settings-end"));
+
+	assert_int_equal(initconf_direct_line("direct vapp.rpc carol xen:5:data/vapp/vapp@rpc-5 "
+					      "vapp.hello.v1.Greeter  b.C",
+					      &chans, &d), 0);
+	assert_false(d.end);
+	assert_string_equal(d.chan, "vapp.rpc");
+	assert_string_equal(d.peer, "carol");
+	assert_string_equal(d.address, "xen:5:data/vapp/vapp@rpc-5");
+	assert_string_equal(d.services, "vapp.hello.v1.Greeter b.C");
+	assert_int_equal(initconf_direct_file(&d, file, sizeof(file)), 59);
+	assert_string_equal(file, "xen:5:data/vapp/vapp@rpc-5\ncarol\nvapp.hello.v1.Greeter\nb.C\n");
+	assert_int_equal(initconf_direct_file(&d, file, 40), -ENOSPC);
+
+	assert_int_equal(initconf_direct_line("direct-end vapp.log carol", &chans, &d), 0);
+	assert_true(d.end);
+	assert_string_equal(d.chan, "vapp.log");
+
+	static const char *const bad[] = {
+		"direct vapp.nope carol x A",          /* not the image's channel */
+		"direct ../x carol x A",
+		"direct vapp.rpc ../etc x A",          /* the peer is a file name */
+		"direct vapp.rpc .carol x A",
+		"direct vapp.rpc ca/rol x A",
+		"direct vapp.rpc carol x",             /* no service */
+		"direct vapp.rpc carol",
+		"direct vapp.rpc carol x A/B",
+		"direct vapp.rpc carol x \x01",
+		"direct-end vapp.rpc carol more",
+		"direct-end vapp.rpc",
+		"direct vapp.rpc carol x\x7f A",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(initconf_direct_line(bad[i], &chans, &d), -EINVAL);
+
+	/* At most 16 services; a peer of 63 bytes, not 64. */
+	snprintf(line, sizeof(line), "direct vapp.rpc p x");
+	for (int i = 0; i < 16; i++)
+		strcat(line, " S");
+	assert_int_equal(initconf_direct_line(line, &chans, &d), 0);
+	strcat(line, " S");
+	assert_int_equal(initconf_direct_line(line, &chans, &d), -EINVAL);
+	memset(file, 'p', 64);
+	file[64] = '\0';
+	snprintf(line, sizeof(line), "direct-end vapp.rpc %.64s", file);
+	assert_int_equal(initconf_direct_line(line, &chans, &d), -EINVAL);
+	file[63] = '\0';
+	snprintf(line, sizeof(line), "direct-end vapp.rpc %.64s", file);
+	assert_int_equal(initconf_direct_line(line, &chans, &d), 0);
+	initconf_list_free(&chans);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_disk),
+		cmocka_unit_test(test_direct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

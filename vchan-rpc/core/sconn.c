@@ -219,6 +219,19 @@ out:
 	return err;
 }
 
+/* A direct channel's peer may HELLO the services vappd granted it alone. */
+static bool granted(const struct sconn *sc, const struct service_entry *svc)
+{
+	const char *name = svc->impl->descriptor->name;
+
+	if (!sc->services)
+		return true;
+	for (const char *p = sc->services; *p; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return true;
+	return false;
+}
+
 static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *payload)
 {
 	Vrpc__V1__Hello *hello = vrpc__v1__hello__unpack(NULL, h->length, payload);
@@ -241,6 +254,10 @@ static int on_hello(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t *p
 	} else if (!svc) {
 		snprintf(text, sizeof(text), "no service %.128s here", hello->service);
 		hello_refuse(sc, VRPC_NOT_FOUND, text);
+	} else if (!granted(sc, svc)) {
+		snprintf(text, sizeof(text), "%.128s is not granted on this channel", hello->service);
+		hello_refuse(sc, VRPC_PERMISSION_DENIED, text);
+		svc = NULL;
 	} else if (max_frame < 64) {
 		hello_refuse(sc, VRPC_INVALID_ARGUMENT, "maximum frame under 64 bytes");
 		svc = NULL;

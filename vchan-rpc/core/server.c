@@ -19,15 +19,6 @@
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 5000
 #define DEFAULT_STALL_TIMEOUT_MS 30000
 
-struct listener_entry {
-	enum ev_kind kind; /* EV_LISTENER; first, like struct sconn */
-	struct vrpc_listener *l;
-	/* chan:NAME under Xen: a vchan only dom0 can reach, so its peer is
-	 * the host's broker, like an attached endpoint's (caller labels). */
-	bool host_channel;
-	struct listener_entry *next;
-};
-
 void vrpc_debug(const char *fmt, ...)
 {
 	static int enabled = -1;
@@ -44,8 +35,26 @@ void vrpc_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void accept_all(struct vrpc_server *srv, struct vrpc_listener *l, bool host_channel)
+/* A direct channel's connection: its peer is the one vappd named, and it
+ * may HELLO only the services granted. */
+static int take_grant(struct sconn *sc, const struct listener_entry *le)
 {
+	struct vrpc_peer *peer = &sc->c.t->peer;
+
+	sc->services = malloc(le->services_len);
+	if (!sc->services)
+		return -ENOMEM;
+	memcpy(sc->services, le->services, le->services_len);
+	memset(peer, 0, sizeof(*peer));
+	peer->kind = VRPC_PEER_LABEL;
+	snprintf(peer->label, sizeof(peer->label), "%s", le->label);
+	return 0;
+}
+
+static void accept_all(struct vrpc_server *srv, const struct listener_entry *le)
+{
+	struct vrpc_listener *l = le->l;
+
 	for (;;) {
 		struct vrpc_transport *t;
 		int err = l->ops->accept(l, &t);
@@ -69,7 +78,9 @@ static void accept_all(struct vrpc_server *srv, struct vrpc_listener *l, bool ho
 			transport_close(t);
 			continue;
 		}
-		server_adopt(srv, t, false, host_channel);
+		if (server_adopt(srv, t, false, le->host_channel) == 0 && le->services &&
+		    take_grant(srv->conns, le) < 0)
+			sconn_kill(srv->conns, -ENOMEM);
 	}
 }
 
@@ -120,6 +131,7 @@ static void end_round(struct vrpc_server *srv)
 
 		srv->zombies = sc->next;
 		free(sc->calls);
+		free(sc->services);
 		free(sc);
 	}
 }
@@ -139,8 +151,9 @@ int vrpc_server_process(struct vrpc_server *srv)
 		enum ev_kind *kind = ev[i].data.ptr;
 
 		if (*kind == EV_LISTENER) {
-			accept_all(srv, ((struct listener_entry *)kind)->l,
-				   ((struct listener_entry *)kind)->host_channel);
+			accept_all(srv, (struct listener_entry *)kind);
+		} else if (*kind == EV_DIRECT) {
+			vrpc_direct_ready((struct direct_watch *)kind);
 		} else {
 			struct sconn *sc = (struct sconn *)kind;
 
@@ -198,14 +211,15 @@ int vrpc_server_fd(const struct vrpc_server *srv)
 	return srv->epfd;
 }
 
-static int listen_entry(struct vrpc_server *srv, const char *addr, bool host_channel)
+static struct listener_entry *listen_entry(struct vrpc_server *srv, const char *addr,
+					   bool host_channel)
 {
 	struct listener_entry *le = calloc(1, sizeof(*le));
 	struct epoll_event e = { .events = EPOLLIN };
 	int err;
 
 	if (!le)
-		return -ENOMEM;
+		return NULL;
 	err = transport_listen(addr, &le->l);
 	if (err)
 		goto err_le;
@@ -218,17 +232,60 @@ static int listen_entry(struct vrpc_server *srv, const char *addr, bool host_cha
 	}
 	le->next = srv->listeners;
 	srv->listeners = le;
-	return 0;
+	return le;
 err_listener:
 	listener_close(le->l);
 err_le:
 	free(le);
-	return err;
+	errno = -err;
+	return NULL;
+}
+
+struct listener_entry *vrpc_server_listen_granted(struct vrpc_server *srv, const char *addr,
+					     const char *label, const char *services, size_t len)
+{
+	char *copy = malloc(len);
+	struct listener_entry *le;
+
+	if (!copy)
+		return NULL;
+	le = listen_entry(srv, addr, false);
+	if (!le) {
+		free(copy);
+		return NULL;
+	}
+	memcpy(copy, services, len);
+	le->services = copy;
+	le->services_len = len;
+	snprintf(le->label, sizeof(le->label), "%s", label);
+	return le;
+}
+
+static void listener_free(struct vrpc_server *srv, struct listener_entry *le)
+{
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, le->l->fd, NULL);
+	listener_close(le->l);
+	free(le->services);
+	free(le);
+}
+
+/* Its connections go on: each holds its own copy of the grant. */
+void vrpc_server_unlisten(struct vrpc_server *srv, struct listener_entry *le)
+{
+	struct listener_entry **pp;
+
+	for (pp = &srv->listeners; *pp; pp = &(*pp)->next) {
+		if (*pp == le) {
+			*pp = le->next;
+			listener_free(srv, le);
+			return;
+		}
+	}
 }
 
 int vrpc_server_listen(struct vrpc_server *srv, const char *addr)
 {
-	return listen_entry(srv, addr, false);
+	return listen_entry(srv, addr, false) ? 0 : -errno;
 }
 
 int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
@@ -242,8 +299,11 @@ int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 		err = vrpc_chan_resolve(addr + strlen(CHAN_SCHEME), real, sizeof(real), &listen);
 		if (err)
 			return err;
-		if (listen)
-			return listen_entry(srv, real, true);
+		if (listen) {
+			if (!listen_entry(srv, real, true))
+				return -errno;
+			return vrpc_chan_watch_direct(srv, addr + strlen(CHAN_SCHEME));
+		}
 		addr = real;
 	}
 	err = transport_attach(addr, &t);
@@ -328,17 +388,18 @@ void vrpc_server_free(struct vrpc_server *srv)
 
 		srv->zombies = sc->next;
 		free(sc->calls);
+		free(sc->services);
 		free(sc);
 	}
 	/* Calls whose handlers never answered. */
 	while (srv->calls)
 		server_free_call(srv->calls);
+	vrpc_direct_free_all(srv);
 	while (srv->listeners) {
 		struct listener_entry *le = srv->listeners;
 
 		srv->listeners = le->next;
-		listener_close(le->l);
-		free(le);
+		listener_free(srv, le);
 	}
 	for (unsigned i = 0; i < srv->n_services; i++)
 		free(srv->services[i].streaming);

@@ -16,7 +16,21 @@ struct service_entry {
 };
 
 /* What an epoll event points at. */
-enum ev_kind { EV_LISTENER, EV_CONN };
+enum ev_kind { EV_LISTENER, EV_CONN, EV_DIRECT };
+
+/* A listener (server.c). A direct channel's (direct.c) also names its one
+ * peer and the services that peer may HELLO. */
+struct listener_entry {
+	enum ev_kind kind; /* EV_LISTENER; first, like struct sconn */
+	struct vrpc_listener *l;
+	/* chan:NAME under Xen: a vchan only dom0 can reach, so its peer is
+	 * the host's broker, like an attached endpoint's (caller labels). */
+	bool host_channel;
+	char label[64];      /* direct: the peer, as vappd named it; else "" */
+	char *services;      /* direct: "A\0B\0\0", the services granted; else NULL */
+	size_t services_len;
+	struct listener_entry *next;
+};
 
 struct sconn {
 	enum ev_kind kind; /* EV_CONN; first, see struct listener_entry */
@@ -35,6 +49,7 @@ struct sconn {
 	bool paused;           /* not reading: the peer does not read our replies */
 	bool dirty;            /* on srv->dirty: has output to flush */
 	bool dead;
+	char *services;        /* direct: a copy of the listener's grant; NULL: any */
 	struct sconn *next, *prev;   /* srv->conns */
 	struct sconn *dirty_next;
 };
@@ -65,6 +80,7 @@ struct vrpc_server {
 	struct sconn *dirty;   /* connections with output queued during process() */
 	struct sconn *zombies; /* dead connections, freed after process() */
 	struct vrpc_call *calls;
+	struct direct_watch *directs; /* direct.c */
 	bool in_process;
 };
 
@@ -93,6 +109,18 @@ const struct service_entry *find_service(struct vrpc_server *srv, const char *na
 int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached,
 		 bool host_peer);
 /* server.c */
+/* Listens on @p addr for the peer @p label alone, which may HELLO only the
+ * services of @p services ("A\0B\0\0", @p len bytes, copied).
+ * @return the listener, or NULL with errno set. */
+struct listener_entry *vrpc_server_listen_granted(struct vrpc_server *srv, const char *addr,
+					     const char *label, const char *services, size_t len);
+void vrpc_server_unlisten(struct vrpc_server *srv, struct listener_entry *le);
+/* direct.c */
+void vrpc_direct_ready(struct direct_watch *w);
+void vrpc_direct_free_all(struct vrpc_server *srv);
+/* chan:NAME's direct peers, when /run/vapp/direct/NAME is there (vapp-init
+ * makes it under Xen). @return 0 or -errno. */
+int vrpc_chan_watch_direct(struct vrpc_server *srv, const char *chan);
 /* Queues a frame on @p sc and arranges for it to be written. @return 0 or -errno. */
 int sconn_send(struct sconn *sc, struct vrpc_hdr *h, const ProtobufCMessage *msg,
 	       const void *raw, size_t len);

@@ -258,6 +258,16 @@ int vrpc_server_listen(struct vrpc_server *srv, const char *addr);
 int vrpc_server_attach(struct vrpc_server *srv, const char *addr);
 
 /**
+ * Serves the direct channels granted in directory @p dir, one file a peer
+ * (vapp-init writes them from vappd's word; chan:NAME watches
+ * /run/vapp/direct/NAME by itself when it is there): line 1 the address to
+ * listen on, line 2 the peer's name (each call's peer is then label:NAME),
+ * then one service a line, the only ones that peer may HELLO. Files come,
+ * change and go while the server runs (inotify). @return 0 or -errno.
+ */
+int vrpc_server_watch_direct(struct vrpc_server *srv, const char *dir);
+
+/**
  * The xenstore directory where the appliance in domain @p domid serves its
  * channel @p name under Xen ("chan:NAME"), into @p buf: for dom0's
  * xen:DOMID:PATH. @return 0, -EINVAL (not a channel name), -ENAMETOOLONG.
