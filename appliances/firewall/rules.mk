@@ -36,3 +36,14 @@ $(BUILD)/tests/unit/test_firewall $(BUILD)/tests/fuzz/fuzz_firewall: \
 	TEST_COMMON_OBJS += $(FW_TEST_OBJS) $(UTIL_LIB) $(FW_NFT_LIBS)
 $(FW_TEST_SRC_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS)
 $(FW_TEST_SRC_OBJS): | $(call gen-headers-of,$(FW_PROTO))
+# vapp-fw's Qubes rule lists (cli/qubes_rules.c), checked against the
+# daemon's own rule checks.
+FW_IMPORT_OBJS := $(call objs-of,appliances/firewall/cli/qubes_rules.c)
+$(BUILD)/tests/unit/test_fw_import: $(FW_IMPORT_OBJS) $(FW_TEST_OBJS) $(UTIL_LIB)
+$(BUILD)/tests/unit/test_fw_import: \
+	TEST_COMMON_OBJS += $(FW_IMPORT_OBJS) $(FW_TEST_OBJS) $(UTIL_LIB) $(FW_NFT_LIBS)
+$(call objs-of,appliances/firewall/tests/unit/test_fw_import.c): INCLUDES += -Iappliances/firewall/cli
+$(BUILD)/tests/fuzz/fuzz_fw_import: $(FW_IMPORT_OBJS) $(FW_TEST_OBJS) $(UTIL_LIB)
+$(BUILD)/tests/fuzz/fuzz_fw_import: \
+	TEST_COMMON_OBJS += $(FW_IMPORT_OBJS) $(FW_TEST_OBJS) $(UTIL_LIB) $(FW_NFT_LIBS)
+$(call objs-of,appliances/firewall/tests/fuzz/fuzz_fw_import.c): INCLUDES += -Iappliances/firewall/cli

@@ -14,6 +14,7 @@
 #include "vrpc.h"
 #include "vrpc_json.h"
 #include "appliances/firewall/firewall.pb-c.h"
+#include "qubes_rules.h"
 
 #define DEFAULT_ADDR "serial:/dev/virtio-ports/vapp.fw"
 #define MAX_FILE (1 << 20)
@@ -25,13 +26,22 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  list                          the rules in force, first match wins\n"
-	"  add ACTION [proto P] [to DEST] [port N[-M]] [before ID]\n"
-	"                                add a rule; ACTION accept|drop, P tcp|udp|icmp|any,\n"
-	"                                DEST an IPv4/IPv6 address or prefix; prints its id\n"
+	"  add ACTION [proto P] [to DEST] [port N[-M]] [icmp-type T] [comment TEXT]\n"
+	"      [before ID]               add a rule; ACTION accept|drop, P tcp|udp|icmp|any,\n"
+	"                                DEST an IPv4/IPv6 address or prefix, T an ICMP\n"
+	"                                (ICMPv6 for an IPv6 DEST) type 0..255, TEXT a note\n"
+	"                                of up to 64 printable bytes; prints its id\n"
 	"  del ID                        delete rule ID\n"
 	"  replace FILE                  replace the whole ruleset, atomically, with the\n"
 	"                                Ruleset in FILE (JSON, as `list -j` prints it;\n"
 	"                                \"-\" reads standard input)\n"
+	"  import FILE                   replace the whole ruleset, atomically, with the\n"
+	"                                Qubes rule list in FILE (`qvm-firewall VM list\n"
+	"                                --raw`: action=accept dst4=192.0.2.0/24\n"
+	"                                proto=tcp dstports=443-443, one rule a line);\n"
+	"                                any error (FILE:LINE:COL) and nothing is sent\n"
+	"  export                        the ruleset as such a list, the default policy\n"
+	"                                last\n"
 	"  policy accept|drop            set the default policy\n"
 	"  counters                      packets and bytes per rule\n"
 	"  log [N]                       stream drop events (N at most per second)\n"
@@ -56,6 +66,7 @@ static const char usage[] =
 struct cli {
 	struct vrpc_client *cli;
 	bool json;
+	bool qubes;       /* export: the ruleset as a Qubes rule list */
 	int timeout_ms;
 	long count;
 	long seen;
@@ -86,19 +97,25 @@ static void print_json(const ProtobufCMessage *m)
 
 static void print_rule(const Vapp__Firewall__V1__Rule *r)
 {
-	char ports[24] = "*";
+	char ports[24] = "*", proto[16];
 
 	if (r->port_min && r->port_max)
 		snprintf(ports, sizeof(ports), "%u-%u", r->port_min, r->port_max);
 	else if (r->port_min)
 		snprintf(ports, sizeof(ports), "%u", r->port_min);
-	printf("%5u  %-6s %-6s %-40s %s\n", r->id, action_name(r->action),
-	       proto_name(r->protocol), r->destination[0] ? r->destination : "*", ports);
+	if (r->icmp)
+		snprintf(proto, sizeof(proto), "%s/%u", proto_name(r->protocol), r->icmp->type);
+	else
+		snprintf(proto, sizeof(proto), "%s", proto_name(r->protocol));
+	printf("%5u  %-6s %-8s %-40s %-11s%s%s\n", r->id, action_name(r->action), proto,
+	       r->destination[0] ? r->destination : "*", ports, r->comment[0] ? " # " : "",
+	       r->comment);
 }
 
 static void print_ruleset(const Vapp__Firewall__V1__Ruleset *rs)
 {
-	printf("%5s  %-6s %-6s %-40s %s\n", "ID", "ACTION", "PROTO", "DESTINATION", "PORTS");
+	printf("%5s  %-6s %-8s %-40s %-11s%s\n", "ID", "ACTION", "PROTO", "DESTINATION", "PORTS",
+	       " # COMMENT");
 	for (size_t i = 0; i < rs->n_rules; i++)
 		print_rule(rs->rules[i]);
 	printf("default policy: %s (generation %llu)\n", action_name(rs->default_policy),
@@ -151,6 +168,17 @@ static void print_event(const Vapp__Firewall__V1__LogEvent *e)
 }
 
 /* One closure for every reply: prints it by type. */
+static void print_qubes(const Vapp__Firewall__V1__Ruleset *rs)
+{
+	char *text = fw_qubes_export(rs);
+
+	if (text)
+		fputs(text, stdout);
+	else
+		fputs("vapp-fw: out of memory\n", stderr);
+	free(text);
+}
+
 static void on_reply(const ProtobufCMessage *m, void *ud)
 {
 	struct cli *c = ud;
@@ -169,6 +197,8 @@ static void on_reply(const ProtobufCMessage *m, void *ud)
 	c->seen++;
 	if (c->json)
 		print_json(m);
+	else if (c->qubes && m->descriptor == &vapp__firewall__v1__ruleset__descriptor)
+		print_qubes((const void *)m);
 	else if (m->descriptor == &vapp__firewall__v1__ruleset__descriptor)
 		print_ruleset((const void *)m);
 	else if (m->descriptor == &vapp__firewall__v1__rule__descriptor)
@@ -213,10 +243,11 @@ static int parse_action(const char *s, int *out)
 	return 0;
 }
 
-/* add ACTION [proto P] [to DEST] [port N[-M]] [before ID] */
+/* add ACTION [proto P] [to DEST] [port N[-M]] [icmp-type T] [comment TEXT] [before ID] */
 static int parse_add(int argc, char **argv, Vapp__Firewall__V1__AddRuleRequest *req,
 		     Vapp__Firewall__V1__Rule *r)
 {
+	static Vapp__Firewall__V1__IcmpMatch icmp = VAPP__FIREWALL__V1__ICMP_MATCH__INIT;
 	int action;
 
 	if (argc < 1 || parse_action(argv[0], &action))
@@ -246,6 +277,12 @@ static int parse_add(int argc, char **argv, Vapp__Firewall__V1__AddRuleRequest *
 			if (parse_uint(buf, 65535, &r->port_min) ||
 			    (dash && parse_uint(dash + 1, 65535, &r->port_max)))
 				return -1;
+		} else if (!strcmp(k, "icmp-type")) {
+			if (parse_uint(v, 255, &icmp.type))
+				return -1;
+			r->icmp = &icmp;
+		} else if (!strcmp(k, "comment")) {
+			r->comment = (char *)v;
 		} else if (!strcmp(k, "before")) {
 			if (parse_uint(v, UINT32_MAX, &req->before_id))
 				return -1;
@@ -256,32 +293,64 @@ static int parse_add(int argc, char **argv, Vapp__Firewall__V1__AddRuleRequest *
 	return 0;
 }
 
-static ProtobufCMessage *read_ruleset(const char *path)
+/* The whole of @p path ("-": standard input), at most MAX_FILE bytes.
+ * @return the bytes (NUL-terminated, *@p n long), or NULL (said). */
+static char *read_text(const char *path, size_t *n)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	char *buf, err[256];
-	size_t n;
-	ProtobufCMessage *m;
+	char *buf;
 
 	if (!f) {
 		fprintf(stderr, "vapp-fw: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
 	buf = malloc(MAX_FILE + 1);
-	n = buf ? fread(buf, 1, MAX_FILE + 1, f) : 0;
+	*n = buf ? fread(buf, 1, MAX_FILE + 1, f) : 0;
 	if (f != stdin)
 		fclose(f);
-	if (!buf || n > MAX_FILE) {
+	if (!buf || *n > MAX_FILE) {
 		fprintf(stderr, "vapp-fw: %s: too large (at most %d bytes)\n", path, MAX_FILE);
 		free(buf);
 		return NULL;
 	}
+	buf[*n] = '\0';
+	return buf;
+}
+
+static ProtobufCMessage *read_ruleset(const char *path)
+{
+	char *buf, err[256];
+	size_t n;
+	ProtobufCMessage *m;
+
+	if (!(buf = read_text(path, &n)))
+		return NULL;
 	m = vrpc_json_to_message(&vapp__firewall__v1__ruleset__descriptor, buf, n, err,
 				 sizeof(err));
 	free(buf);
 	if (!m)
 		fprintf(stderr, "vapp-fw: %s: %s\n", path, err);
 	return m;
+}
+
+/* import's ruleset, read and checked before anything is sent. */
+static Vapp__Firewall__V1__Ruleset *imported;
+
+static int read_qubes(const char *path)
+{
+	char *buf, err[4096];
+	size_t n;
+
+	if (!(buf = read_text(path, &n)))
+		return -1;
+	imported = fw_qubes_import(buf, n, strcmp(path, "-") ? path : "<stdin>", err, sizeof(err));
+	free(buf);
+	if (!imported) {
+		fputs(err, stderr);
+		fprintf(stderr, "vapp-fw: %s: nothing imported\n", path);
+		return -1;
+	}
+	return 0;
 }
 
 static volatile sig_atomic_t interrupted;
@@ -317,6 +386,17 @@ static int start(struct cli *c, int argc, char **argv, ProtobufCMessage **owned)
 			return 1;
 		q.ruleset = (void *)*owned;
 		vapp__firewall__v1__firewall__replace_ruleset(svc, &q, (void *)on_reply, c);
+	} else if (!strcmp(cmd, "import") && argc == 1) {
+		Vapp__Firewall__V1__ReplaceRulesetRequest q =
+			VAPP__FIREWALL__V1__REPLACE_RULESET_REQUEST__INIT;
+		if (!imported && read_qubes(argv[0]))
+			return 1;
+		q.ruleset = imported;
+		vapp__firewall__v1__firewall__replace_ruleset(svc, &q, (void *)on_reply, c);
+	} else if (!strcmp(cmd, "export") && !argc) {
+		Vapp__Firewall__V1__ListRulesRequest q = VAPP__FIREWALL__V1__LIST_RULES_REQUEST__INIT;
+		c->qubes = true;
+		vapp__firewall__v1__firewall__list_rules(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "policy") && argc == 1) {
 		Vapp__Firewall__V1__SetDefaultPolicyRequest q =
 			VAPP__FIREWALL__V1__SET_DEFAULT_POLICY_REQUEST__INIT;
@@ -413,6 +493,9 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &c, &addr))
 		goto usage;
 	streaming = !strcmp(argv[optind], "log");
+	/* A list with any error is refused here, before anything is sent. */
+	if (!strcmp(argv[optind], "import") && argc - optind == 2 && read_qubes(argv[optind + 1]))
+		return 1;
 	c.cli = vrpc_client_open(addr, &vapp__firewall__v1__firewall__descriptor, NULL);
 	if (!c.cli) {
 		fprintf(stderr, "vapp-fw: %s: %s\n", addr, strerror(errno));
@@ -431,6 +514,7 @@ int main(int argc, char **argv)
 	vrpc_client_close(c.cli);
 	if (owned)
 		protobuf_c_message_free_unpacked(owned, NULL);
+	fw_qubes_free(imported);
 	return c.status == VRPC_OK ? 0 : 1;
 
 usage:

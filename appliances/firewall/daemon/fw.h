@@ -29,6 +29,7 @@
 #define FW_LOG_GROUP 7   /* nfnetlink_log group the drop rules log to */
 #define FW_TABLE "vapp_fw"
 #define FW_REASON_LEN 256
+#define FW_COMMENT_MAX 64
 
 enum fw_proto { FW_ANY, FW_TCP, FW_UDP, FW_ICMP };
 enum fw_action { FW_ACCEPT = 1, FW_DROP = 2 };
@@ -42,6 +43,9 @@ struct fw_rule {
 	uint16_t port_min;   /* 0: any */
 	uint16_t port_max;   /* == port_min for one port */
 	enum fw_action action;
+	bool has_icmp_type;  /* proto FW_ICMP: only this type (zeroed: any) */
+	uint8_t icmp_type;
+	char comment[FW_COMMENT_MAX + 1];
 };
 
 struct fw_ruleset {
@@ -73,9 +77,14 @@ ssize_t fw_ruleset_find(const struct fw_ruleset *rs, uint32_t id);
 /** @return 0 or -ENOMEM; the rule slot was made at @p pos. */
 int fw_ruleset_insert(struct fw_ruleset *rs, size_t pos, const struct fw_rule *r);
 void fw_ruleset_remove(struct fw_ruleset *rs, size_t pos);
-/* Message forms; @p addr holds the destination text. */
-void fw_rule_to_pb(const struct fw_rule *r, Vapp__Firewall__V1__Rule *out, char *addr,
-		   size_t addrlen);
+/* A rule in message form, with the storage its fields point into. */
+struct fw_pb_rule {
+	Vapp__Firewall__V1__Rule rule;
+	Vapp__Firewall__V1__IcmpMatch icmp;
+	char addr[64];
+	char comment[FW_COMMENT_MAX + 1];
+};
+void fw_rule_to_pb(const struct fw_rule *r, struct fw_pb_rule *out);
 /** Fills @p out; free with fw_ruleset_pb_free(). @return 0 or -ENOMEM. */
 int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out);
 void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out);

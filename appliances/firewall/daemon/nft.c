@@ -231,6 +231,18 @@ static json_object *port_match(const struct fw_rule *r)
 	return match(payload(l4, "dport"), right);
 }
 
+/* The ICMP or ICMPv6 type: the first byte of either header, read raw, so
+ * one rule serves both families (proto_match has chosen which). */
+static json_object *icmp_type_match(const struct fw_rule *r)
+{
+	json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "base", jstr("th"));
+	json_object_object_add(p, "offset", jint(0));
+	json_object_object_add(p, "len", jint(8));
+	return match(jobj1("payload", p), jint(r->icmp_type));
+}
+
 static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt)
 {
 	json_object *e = json_object_new_array(), *proto = proto_match(r);
@@ -242,6 +254,8 @@ static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cn
 		json_object_array_add(e, proto);
 	if (r->port_min)
 		json_object_array_add(e, port_match(r));
+	if (r->has_icmp_type)
+		json_object_array_add(e, icmp_type_match(r));
 	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
 	if (r->action == FW_DROP) {
 		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);

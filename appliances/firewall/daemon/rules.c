@@ -87,6 +87,46 @@ static int parse_dest(const char *s, const char *field, struct fw_rule *r, char 
 	return 0;
 }
 
+static int parse_icmp(const Vapp__Firewall__V1__Rule *in, const char *field, struct fw_rule *r,
+		      char *why, size_t whylen)
+{
+	if (!in->icmp)
+		return 0;
+	if (r->proto != FW_ICMP) {
+		snprintf(why, whylen, "%s.icmp: an ICMP type needs protocol ICMP", field);
+		return -EINVAL;
+	}
+	if (in->icmp->type > 255) {
+		snprintf(why, whylen, "%s.icmp.type: %u is not an ICMP type (0..255)", field,
+			 in->icmp->type);
+		return -EINVAL;
+	}
+	r->has_icmp_type = true;
+	r->icmp_type = (uint8_t)in->icmp->type;
+	return 0;
+}
+
+/* Printable ASCII only: it is shown to people, in lists and exports. */
+static int parse_comment(const char *s, const char *field, struct fw_rule *r, char *why,
+			 size_t whylen)
+{
+	size_t len = strnlen(s, FW_COMMENT_MAX + 1);
+
+	if (len > FW_COMMENT_MAX) {
+		snprintf(why, whylen, "%s.comment: longer than %d bytes", field, FW_COMMENT_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) {
+			snprintf(why, whylen, "%s.comment: byte %zu is not printable ASCII", field,
+				 i);
+			return -EINVAL;
+		}
+	}
+	memcpy(r->comment, s, len + 1);
+	return 0;
+}
+
 int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 		    struct fw_rule *out, char *why, size_t whylen)
 {
@@ -130,6 +170,11 @@ int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 	}
 	r.port_min = (uint16_t)in->port_min;
 	r.port_max = (uint16_t)(in->port_max ? in->port_max : in->port_min);
+	err = parse_icmp(in, field, &r, why, whylen);
+	if (!err)
+		err = parse_comment(in->comment ? in->comment : "", field, &r, why, whylen);
+	if (err)
+		return err;
 	char sub[96];
 	snprintf(sub, sizeof(sub), "%s.action", field);
 	err = fw_action_from_pb(in->action, sub, &r.action, why, whylen);
@@ -268,8 +313,7 @@ void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len)
 		snprintf(buf, len, "%s/%u", a, r->plen);
 }
 
-void fw_rule_to_pb(const struct fw_rule *r, Vapp__Firewall__V1__Rule *out, char *addr,
-		   size_t addrlen)
+void fw_rule_to_pb(const struct fw_rule *r, struct fw_pb_rule *out)
 {
 	static const int protos[] = {
 		[FW_ANY] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ANY,
@@ -277,30 +321,33 @@ void fw_rule_to_pb(const struct fw_rule *r, Vapp__Firewall__V1__Rule *out, char 
 		[FW_UDP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP,
 		[FW_ICMP] = VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_ICMP,
 	};
+	Vapp__Firewall__V1__Rule *m = &out->rule;
 
-	vapp__firewall__v1__rule__init(out);
-	out->id = r->id;
-	out->protocol = protos[r->proto];
+	vapp__firewall__v1__rule__init(m);
+	m->id = r->id;
+	m->protocol = protos[r->proto];
 	if (r->family)
-		fw_rule_dest_str(r, addr, addrlen);
+		fw_rule_dest_str(r, out->addr, sizeof(out->addr));
 	else
-		addr[0] = '\0';
-	out->destination = addr;
-	out->port_min = r->port_min;
-	out->port_max = r->port_max != r->port_min ? r->port_max : 0;
-	out->action = r->action == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
-					     : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
+		out->addr[0] = '\0';
+	m->destination = out->addr;
+	m->port_min = r->port_min;
+	m->port_max = r->port_max != r->port_min ? r->port_max : 0;
+	m->action = r->action == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
+					   : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
+	if (r->has_icmp_type) {
+		vapp__firewall__v1__icmp_match__init(&out->icmp);
+		out->icmp.type = r->icmp_type;
+		m->icmp = &out->icmp;
+	}
+	snprintf(out->comment, sizeof(out->comment), "%s", r->comment);
+	m->comment = out->comment;
 }
 
-/* One allocation for the rules, their pointers and their address strings. */
-struct pb_rule_slot {
-	Vapp__Firewall__V1__Rule rule;
-	char addr[DEST_MAX];
-};
-
+/* One allocation for the rules and what they point into. */
 int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out)
 {
-	struct pb_rule_slot *slots = NULL;
+	struct fw_pb_rule *slots = NULL;
 	Vapp__Firewall__V1__Rule **ptrs = NULL;
 
 	vapp__firewall__v1__ruleset__init(out);
@@ -314,7 +361,7 @@ int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *o
 		}
 	}
 	for (size_t i = 0; i < rs->n; i++) {
-		fw_rule_to_pb(&rs->rules[i], &slots[i].rule, slots[i].addr, sizeof(slots[i].addr));
+		fw_rule_to_pb(&rs->rules[i], &slots[i]);
 		ptrs[i] = &slots[i].rule;
 	}
 	out->rules = ptrs;

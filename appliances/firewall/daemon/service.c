@@ -111,7 +111,7 @@ static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
 	struct fw_daemon *d = DAEMON(svc);
 	struct fw_ruleset next;
 	struct fw_rule r;
-	char why[FW_REASON_LEN], addr[64];
+	char why[FW_REASON_LEN];
 	size_t pos = d->rs.n;
 	ssize_t at;
 	int st;
@@ -157,9 +157,9 @@ static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
 		APPLIANCE_FAIL(data, closure, st, "%s", why);
 		return;
 	}
-	Vapp__Firewall__V1__Rule out;
-	fw_rule_to_pb(&r, &out, addr, sizeof(addr));
-	closure(&out, data);
+	struct fw_pb_rule out;
+	fw_rule_to_pb(&r, &out);
+	closure(&out.rule, data);
 }
 
 static void delete_rule(Svc *svc, const Vapp__Firewall__V1__DeleteRuleRequest *in,

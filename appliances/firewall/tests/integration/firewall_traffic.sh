@@ -8,7 +8,9 @@
 #   - WatchLog delivers the drop events (rule id, port) as they happen;
 #   - a rule added over RPC takes effect at once; deleting it restores;
 #   - an invalid ReplaceRuleset is refused with INVALID_ARGUMENT naming the
-#     field, and the old rules still hold (same generation, same traffic).
+#     field, and the old rules still hold (same generation, same traffic);
+#   - a Qubes rule list (vapp-fw import/export): an ICMP type dropped, a
+#     list with mistakes refused by line and column, export gives it back.
 # Calls go through vappd's broker (FW_DIRECT=1: straight to the channel).
 # Bounded by $FW_TEST_LIMIT seconds (default 400); QEMU, servers and
 # namespaces are removed on exit, also on failure.
@@ -190,6 +192,34 @@ fw_udp_send 5454 after-bad
 sleep 0.5
 grep -q after-bad "$FW_WORK/udp5454.log" && fail "after refused replaces: UDP 5454 passes"
 echo "invalid ReplaceRuleset refused; the old rules (generation $gen) still hold"
+# 7. a Qubes rule list (vapp-fw import): echo requests dropped by their
+#    ICMP type while TCP 8080 passes and the rest is accepted; a list with
+#    a mistake is refused with its line and column and changes nothing;
+#    export gives the list back as it went in
+cat >"$FW_WORK/qubes.txt" <<EOF
+action=drop proto=icmp icmptype=8 comment=no pings
+action=accept dst4=$FW_UP_IP proto=tcp dstports=8080-8080 comment=web
+action=accept
+EOF
+out=$(fw import "$FW_WORK/qubes.txt") || fail "import: $out"
+fw_ping_ok 2 && fail "imported: an ICMP echo request (type 8, dropped) passed"
+fw_tcp_ok || fail "imported: TCP 8080 did not pass"
+fw_udp_send 5454 imported-5454
+sleep 0.5
+grep -q imported-5454 "$FW_WORK/udp5454.log" || fail "imported: UDP 5454 (default accept) did not pass"
+fw export >"$FW_WORK/exported.txt" || fail "export"
+cmp -s "$FW_WORK/qubes.txt" "$FW_WORK/exported.txt" ||
+	fail "export differs from the import: $(diff "$FW_WORK/qubes.txt" "$FW_WORK/exported.txt" | tr '\n' ' ')"
+gen=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
+printf 'action=accept proto=tcp\naction=drop dstports=80\naction=drop dsthost=example.com\n' >"$FW_WORK/bad.txt"
+out=$(fw import "$FW_WORK/bad.txt" 2>&1) && fail "a list with mistakes was imported"
+case $out in *"bad.txt:2:13: dstports= needs proto=tcp"*"bad.txt:3:13: dsthost=example.com"*) ;;
+*) fail "bad list: $out" ;; esac
+gen2=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
+[ "$gen2" = "$gen" ] || fail "a refused import changed the generation ($gen to $gen2)"
+fw_ping_ok 2 && fail "after the refused import: ICMP echo passed"
+echo "import: ICMP type 8 dropped, TCP 8080 and UDP pass; export gave the list back; a bad list changed nothing"
+
 # The daemon never crashed (vapp-init would have restarted it) and, in a
 # SAN=1 build, the sanitizers reported nothing.
 grep -aq 'vapp-init: daemon exited' "$FW_RUN/console.log" && fail "the daemon exited: $(grep -a 'daemon exited' "$FW_RUN/console.log")"

@@ -157,6 +157,58 @@ static void test_ruleset_ids(void **state)
 }
 
 /* The JSON a rule becomes: canonical address text, numbers, our prefixes. */
+/* The ICMP type and the comment: checked, kept, and the comment never in
+ * the nftables text. */
+static void test_icmp_and_comment(void **state)
+{
+	Vapp__Firewall__V1__IcmpMatch icmp = VAPP__FIREWALL__V1__ICMP_MATCH__INIT;
+	struct fw_ifaces ifs = { "eth0", "eth1" };
+	struct fw_ruleset rs;
+	struct fw_pb_rule back;
+	struct fw_rule out;
+	char why[FW_REASON_LEN], *doc;
+	Rule r = mkrule(TCP, "", 0, 0, DROP);
+
+	r.icmp = &icmp;
+	refused(r, "rule.icmp:");
+	r = mkrule(ICMP, "", 0, 0, DROP);
+	icmp.type = 256;
+	r.icmp = &icmp;
+	refused(r, "rule.icmp.type:");
+	icmp.type = 8;
+	r.comment = "tab\there";
+	refused(r, "rule.comment:");
+	/* Printable, so kept: it is the user's; it never reaches nftables. */
+	r.comment = "\"}]}, {\"flush\": {\"ruleset\": null}}, {\"x\": [{\"";
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), 0);
+	assert_true(out.has_icmp_type);
+	assert_int_equal(out.icmp_type, 8);
+	fw_rule_to_pb(&out, &back);
+	assert_int_equal(back.rule.icmp->type, 8);
+	assert_string_equal(back.rule.comment, r.comment);
+
+	out.id = 4;
+	fw_ruleset_init(&rs, FW_ACCEPT);
+	rs.rules = &out;
+	rs.n = 1;
+	doc = fw_nft_json(&rs, &ifs, NULL);
+	assert_non_null(doc);
+	assert_non_null(strstr(doc, "{\"payload\":{\"base\":\"th\",\"offset\":0,\"len\":8}},"
+				    "\"right\":8}"));
+	assert_null(strstr(doc, "flush"));
+	free(doc);
+
+	/* Without a type, no type match; a zeroed rule has none. */
+	r.icmp = NULL;
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), 0);
+	assert_false(out.has_icmp_type);
+	fw_rule_to_pb(&out, &back);
+	assert_null(back.rule.icmp);
+	doc = fw_nft_json(&rs, &ifs, NULL);
+	assert_null(strstr(doc, "\"th\""));
+	free(doc);
+}
+
 static void test_nft_json(void **state)
 {
 	struct fw_ifaces ifs = { "eth0", "eth1" };
@@ -386,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_rule_accepted),
 		cmocka_unit_test(test_ruleset_ids),
 		cmocka_unit_test(test_nft_json),
+		cmocka_unit_test(test_icmp_and_comment),
 		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_store_hostile, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nflog_parse),
