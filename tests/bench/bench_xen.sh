@@ -120,20 +120,19 @@ boot=$(grep -a "B-BOOT" "$c" | head -n 1 | sed -n 's/.*B-BOOT \([0-9]*\).*/\1/p'
 bench_emit xen_rtt_p50_us "$xen" us "$hostp"
 bench_emit xen_domu_shm_rtt_p50_us "$domu" us "$hostp"
 bench_emit xen_domu_boot_ms "${boot:-0}" ms
-bare=$(grep -a "B-BARE" "$c" | head -n 1 | tr -dc '0-9')
-ready=$(grep -a "B-READY" "$c" | head -n 1 | tr -dc '0-9')
-if [ -n "$bare" ] && [ -n "$ready" ]; then
-	bench_emit xen_bare_boot_ms "$bare" ms
-	bench_emit xen_boot_to_ready_ms "$ready" ms "$bare"
-else
-	echo "bench_xen: no launch figures: $(grep -a 'B-BARE\|B-READY' "$c" | tr '\n' ' ')"
-fi
-direct=$(grep -a "g1| B-DIRECT" "$c" | head -n 1 | sed -n 's/.*rtt_p50_us \([0-9]*\).*/\1/p')
-gate=$(grep -a "g1| B-GATE" "$c" | head -n 1 | sed -n 's/.*rtt_p50_us \([0-9]*\).*/\1/p')
-if [ -n "$direct" ] && [ -n "$gate" ]; then
-	bench_emit xen_brokered_rtt_p50_us "$gate" us
-	bench_emit xen_direct_rtt_p50_us "$direct" us "$gate"
-else
-	echo "bench_xen: no guest figures: $(grep -a 'B-DIRECT\|B-GATE' "$c" | tr '\n' ' ')"
-fi
+# emit_pair WHAT BASE_NAME BASE NAME VALUE: the baseline and the figure
+# against it, or why there are none.
+emit_pair() {
+	if [ -n "$3" ] && [ -n "$5" ]; then
+		bench_emit "$2" "$3" "${2##*_}"
+		bench_emit "$4" "$5" "${4##*_}" "$3"
+	else
+		echo "bench_xen: no $1 figures: $(grep -a "$6" "$c" | tr '\n' ' ')"
+	fi
+}
+emit_pair launch xen_bare_boot_ms "$(grep -a "B-BARE" "$c" | head -n 1 | tr -dc '0-9')" \
+	xen_boot_to_ready_ms "$(grep -a "B-READY" "$c" | head -n 1 | tr -dc '0-9')" 'B-BARE\|B-READY'
+rtt() { grep -a "g1| $1" "$c" | head -n 1 | sed -n 's/.*rtt_p50_us \([0-9]*\).*/\1/p'; }
+emit_pair guest xen_brokered_rtt_p50_us "$(rtt B-GATE)" xen_direct_rtt_p50_us "$(rtt B-DIRECT)" \
+	'B-DIRECT\|B-GATE'
 awk -v x="$xen" -v d="$domu" 'BEGIN { printf "the vchan against shm in the same domU: %.2f\n", x / d }'

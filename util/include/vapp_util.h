@@ -77,10 +77,11 @@ int vapp_netif_find(const char *spec, char *ifname, size_t len);
 /** The same, waiting up to @p timeout_ms for it (its driver may still be
  * probing), looking every 50 ms. */
 int vapp_netif_wait(const char *spec, char *ifname, size_t len, int timeout_ms);
-/** Brings @p ifname up, with the IPv4 address @p cidr ("10.0.0.2/24";
- * NULL: none). @return 0, -EINVAL (not an address), -errno. */
+/** Brings @p ifname up, with the address @p cidr, IPv4 ("10.0.0.2/24") or
+ * IPv6 ("fd99:1::2/64", no duplicate address detection); NULL: none.
+ * Call it once per address. @return 0, -EINVAL (not an address), -errno. */
 int vapp_netif_up(const char *ifname, const char *cidr);
-/** The default route via @p gateway (an existing one is fine). */
+/** The default route via @p gateway, IPv4 or IPv6 (an existing one is fine). */
 int vapp_route_default(const char *gateway);
 
 #endif /* VAPP_UTIL_H */

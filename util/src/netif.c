@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,28 +90,86 @@ static void set_sin(struct sockaddr *sa, struct in_addr a)
 	memcpy(sa, &sin, sizeof(sin));
 }
 
+/* "A" or "A/N" of @p family into @p addr and @p plen. */
+static int parse_cidr(const char *cidr, int family, void *addr, unsigned long *plen)
+{
+	unsigned long max = family == AF_INET ? 32 : 128;
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+
+	*plen = max;
+	if (strlen(cidr) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, cidr);
+	if ((slash = strchr(buf, '/'))) {
+		char *end;
+
+		*slash = '\0';
+		*plen = strtoul(slash + 1, &end, 10);
+		if (end == slash + 1 || *end)
+			return -EINVAL;
+	}
+	return inet_pton(family, buf, addr) == 1 && *plen <= max ? 0 : -EINVAL;
+}
+
+/* The kernel's struct in6_ifreq (linux/ipv6.h, which clashes with glibc's
+ * netinet/in.h): SIOCSIFADDR on an AF_INET6 socket takes it. */
+struct vapp_in6_ifreq {
+	struct in6_addr addr;
+	uint32_t prefixlen;
+	int ifindex;
+};
+
+static int write_proc(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "we");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(val, f) < 0)
+		err = -EIO;
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	return err;
+}
+
+/* An IPv6 address, usable at once: duplicate address detection is off on
+ * this link (the appliance's NICs are its own, point to point), so the
+ * address is never "tentative" for the first second. */
+static int add_addr6(const char *ifname, const struct in6_addr *a, unsigned long plen)
+{
+	struct vapp_in6_ifreq r = { .addr = *a, .prefixlen = (uint32_t)plen };
+	char path[96];
+	int s, err = 0;
+
+	r.ifindex = (int)if_nametoindex(ifname);
+	if (!r.ifindex)
+		return -ENODEV;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_dad", ifname);
+	write_proc(path, "0");
+	s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCSIFADDR, &r) < 0 && errno != EEXIST)
+		err = -errno;
+	close(s);
+	return err;
+}
+
 int vapp_netif_up(const char *ifname, const char *cidr)
 {
 	struct ifreq ifr = { 0 };
-	char buf[32], *slash;
 	struct in_addr a, mask;
-	unsigned long plen = 32;
+	struct in6_addr a6;
+	unsigned long plen;
 	int err;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (cidr) {
-		if (strlen(cidr) >= sizeof(buf))
+	if (cidr && strchr(cidr, ':')) {
+		if (parse_cidr(cidr, AF_INET6, &a6, &plen))
 			return -EINVAL;
-		strcpy(buf, cidr);
-		if ((slash = strchr(buf, '/'))) {
-			char *end;
-
-			*slash = '\0';
-			plen = strtoul(slash + 1, &end, 10);
-			if (end == slash + 1 || *end)
-				return -EINVAL;
-		}
-		if (inet_pton(AF_INET, buf, &a) != 1 || plen > 32)
+	} else if (cidr) {
+		if (parse_cidr(cidr, AF_INET, &a, &plen))
 			return -EINVAL;
 		mask.s_addr = plen ? htonl(~0u << (32 - plen)) : 0;
 		set_sin(&ifr.ifr_addr, a);
@@ -123,7 +182,28 @@ int vapp_netif_up(const char *ifname, const char *cidr)
 	if ((err = ifreq_ioctl(SIOCGIFFLAGS, &ifr)))
 		return err;
 	ifr.ifr_flags |= IFF_UP;
-	return ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+	if ((err = ifreq_ioctl(SIOCSIFFLAGS, &ifr)))
+		return err;
+	/* After up: an interface that is down has no IPv6 addresses. */
+	return cidr && strchr(cidr, ':') ? add_addr6(ifname, &a6, plen) : 0;
+}
+
+static int route_default6(const char *gateway)
+{
+	struct in6_rtmsg rt = { 0 };
+	int s, err = 0;
+
+	if (inet_pton(AF_INET6, gateway, &rt.rtmsg_gateway) != 1)
+		return -EINVAL;
+	rt.rtmsg_flags = RTF_UP | RTF_GATEWAY;
+	rt.rtmsg_metric = 1;
+	s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+		err = -errno;
+	close(s);
+	return err;
 }
 
 int vapp_route_default(const char *gateway)
@@ -132,6 +212,8 @@ int vapp_route_default(const char *gateway)
 	struct in_addr gw, any = { 0 };
 	int s, err = 0;
 
+	if (strchr(gateway, ':'))
+		return route_default6(gateway);
 	if (inet_pton(AF_INET, gateway, &gw) != 1)
 		return -EINVAL;
 	set_sin(&rt.rt_dst, any);

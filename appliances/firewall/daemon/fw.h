@@ -161,6 +161,8 @@ int fw_nflog_parse(const void *buf, size_t len, struct fw_drop *d);
 /* net.c */
 int fw_net_forwarding(bool on);
 bool fw_net_forwarding_on(void);
+/** IPv6: no router advertisements or redirects taken, on @p ifs and all. */
+void fw_net_no_ra(const char *const *ifs, size_t n);
 
 uint64_t fw_now_ms(void);
 

@@ -36,9 +36,15 @@ static const char usage[] =
 	"\n"
 	"  -u, --uplink IF|MAC        the uplink NIC (name, or MAC as the manifest gives it)\n"
 	"  -g, --guest IF|MAC         the guest-side NIC\n"
-	"      --uplink-addr A/N      IPv4 address of the uplink NIC\n"
-	"      --gateway A            default route through the uplink\n"
-	"      --guest-addr A/N       IPv4 address of the guest-side NIC\n"
+	"      --uplink-addr A/N      an address of the uplink NIC, IPv4 or IPv6 (once\n"
+	"                             for each family)\n"
+	"      --gateway A            the default route through the uplink, IPv4 or IPv6\n"
+	"                             (once for each family)\n"
+	"      --guest-addr A/N       an address of the guest-side NIC, IPv4 or IPv6\n"
+	"\n"
+	"IPv6: neither NIC takes router advertisements or redirects (a guest's\n"
+	"must not re-route the appliance), and both skip duplicate address\n"
+	"detection (each link is the appliance's own).\n"
 	"  -s, --state DIR            keep the ruleset in DIR (the state volume)\n"
 	"  -p, --default-policy P     accept|drop for a fresh appliance (default drop)\n"
 	"  -a, --attach ADDR          serve the single endpoint ADDR (the virtio-serial port)\n"
@@ -47,8 +53,11 @@ static const char usage[] =
 	"      --print-ruleset        print the nftables JSON of the boot ruleset and exit\n"
 	"  -h, --help                 show this help\n";
 
+#define FAMILIES 2 /* an IPv4 and an IPv6 address or gateway each */
+
 struct opts {
-	const char *uplink, *guest, *uplink_addr, *gateway, *guest_addr, *state;
+	const char *uplink, *guest, *state;
+	const char *uplink_addr[FAMILIES], *gateway[FAMILIES], *guest_addr[FAMILIES];
 	enum fw_action policy;
 	bool no_forwarding, print;
 	const char *attach[4], *listen[4];
@@ -65,6 +74,20 @@ static void on_signal(void *ud, int fd, short revents)
 static void on_nflog(void *ud, int fd, short revents)
 {
 	fw_nflog_process(ud);
+}
+
+/* One address a family: a second IPv4 (or IPv6) one is a mistake. */
+static int add_family(const char **slot, const char *arg)
+{
+	int i = strchr(arg, ':') ? 1 : 0;
+
+	if (slot[i]) {
+		fprintf(stderr, "vapp-firewalld: %s: one %s address only (already %s)\n", arg,
+			i ? "IPv6" : "IPv4", slot[i]);
+		return -1;
+	}
+	slot[i] = arg;
+	return 0;
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -92,9 +115,14 @@ static int parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'u': o->uplink = optarg; break;
 		case 'g': o->guest = optarg; break;
-		case O_UPADDR: o->uplink_addr = optarg; break;
-		case O_GW: o->gateway = optarg; break;
-		case O_GADDR: o->guest_addr = optarg; break;
+		case O_UPADDR:
+		case O_GW:
+		case O_GADDR:
+			if (add_family(c == O_UPADDR ? o->uplink_addr : c == O_GW ? o->gateway
+										: o->guest_addr,
+				       optarg))
+				return -1;
+			break;
 		case 's': o->state = optarg; break;
 		case O_NOFWD: o->no_forwarding = true; break;
 		case O_PRINT: o->print = true; break;
@@ -163,18 +191,26 @@ static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 
 static int bring_up(const struct fw_daemon *d, const struct opts *o)
 {
-	int err;
+	const char *ifs[] = { d->ifs.uplink, d->ifs.guest };
+	const char *const *addrs[] = { o->uplink_addr, o->guest_addr };
+	int err = vapp_netif_up("lo", NULL);
 
-	if ((err = vapp_netif_up("lo", NULL)) ||
-	    (err = vapp_netif_up(d->ifs.uplink, o->uplink_addr)) ||
-	    (err = vapp_netif_up(d->ifs.guest, o->guest_addr))) {
+	fw_net_no_ra(ifs, 2);
+	for (int n = 0; !err && n < 2; n++) {
+		err = vapp_netif_up(ifs[n], addrs[n][0]);
+		if (!err && addrs[n][1])
+			err = vapp_netif_up(ifs[n], addrs[n][1]);
+	}
+	if (err) {
 		fprintf(stderr, "vapp-firewalld: bringing the NICs up: %s\n", strerror(-err));
 		return err;
 	}
-	if (o->gateway && (err = vapp_route_default(o->gateway))) {
-		fprintf(stderr, "vapp-firewalld: default route via %s: %s\n", o->gateway,
-			strerror(-err));
-		return err;
+	for (int f = 0; f < FAMILIES; f++) {
+		if (o->gateway[f] && (err = vapp_route_default(o->gateway[f]))) {
+			fprintf(stderr, "vapp-firewalld: default route via %s: %s\n", o->gateway[f],
+				strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }

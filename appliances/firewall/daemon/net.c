@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +31,26 @@ int fw_net_forwarding(bool on)
 	/* IPv6 may be absent (ipv6.disable=1): IPv4 forwarding is what counts. */
 	write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", on ? "1" : "0");
 	return err;
+}
+
+/* A router takes no advertisements or redirects (Linux ignores RAs when
+ * forwarding anyway, unless accept_ra is 2): said here for every NIC, and
+ * for those made later, before any address. */
+void fw_net_no_ra(const char *const *ifs, size_t n)
+{
+	static const char *const keys[] = { "accept_ra", "accept_redirects" };
+	char path[96];
+
+	for (size_t k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/all/%s", keys[k]);
+		write_sysctl(path, "0");
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/default/%s", keys[k]);
+		write_sysctl(path, "0");
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifs[i], keys[k]);
+			write_sysctl(path, "0");
+		}
+	}
 }
 
 bool fw_net_forwarding_on(void)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # firewall_traffic.sh - the firewall appliance under QEMU (TCG) between a
 # guest namespace and an uplink namespace, with real packets:
-#   - a fresh appliance (default accept) forwards and masquerades TCP, UDP, ICMP;
+#   - a fresh appliance (default accept) forwards and masquerades TCP, UDP, ICMP,
+#     and IPv6 TCP and ICMPv6;
 #   - ReplaceRuleset (vapp-fw replace): allowed TCP/UDP/ICMP pass, a denied UDP
 #     port and the default drop (TCP to another port times out) are dropped;
 #   - counters rise on the rules that matched and on the default policy;
@@ -62,7 +63,9 @@ grep -q fresh-5454 "$FW_WORK/udp5454.log" 2>/dev/null || fail "fresh: UDP 5454 d
 peer=$(fw_g timeout 5 socat -T 3 - TCP:$FW_UP_IP:8080 </dev/null 2>/dev/null; \
 	fw_u ss -tn state time-wait 2>/dev/null | awk 'NR > 1 { print $4 }' | head -n 1)
 case $peer in *10.99.2.2*) fail "the uplink saw the guest's own address: $peer" ;; esac
-echo "fresh: TCP, ICMP, UDP pass"
+fw_tcp6_ok || fail "fresh: IPv6 TCP did not pass"
+fw_ping6_ok || fail "fresh: an ICMPv6 echo did not pass"
+echo "fresh: TCP, ICMP, UDP pass; IPv6 TCP and ICMPv6 too"
 
 # 2. a ruleset: allow TCP 8080, ICMP, UDP 5353; drop UDP 5454; default drop
 cat >"$FW_WORK/rules.json" <<EOF
@@ -93,7 +96,8 @@ fw_g timeout 5 socat -T 2 - TCP:$FW_UP_IP:8081,connect-timeout=2 </dev/null >/de
 	fail "ruleset: TCP 8081 (default drop) connected"
 took=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$took" -ge 1500 ] || fail "ruleset: TCP 8081 was refused in $took ms, not dropped"
-echo "ruleset: TCP 8080, ICMP, UDP 5353 pass; UDP 5454 and TCP 8081 dropped"
+fw_tcp6_ok 3 && fail "ruleset: IPv6 TCP 8080 (no rule: default drop) passed"
+echo "ruleset: TCP 8080, ICMP, UDP 5353 pass; UDP 5454, TCP 8081 and IPv6 TCP 8080 dropped"
 
 # 3. counters rose where traffic matched
 fw -j counters >"$FW_WORK/counters.json" || fail "counters"
@@ -199,11 +203,18 @@ echo "invalid ReplaceRuleset refused; the old rules (generation $gen) still hold
 cat >"$FW_WORK/qubes.txt" <<EOF
 action=drop proto=icmp icmptype=8 comment=no pings
 action=accept dst4=$FW_UP_IP proto=tcp dstports=8080-8080 comment=web
+action=accept dst6=$FW_UP_IP6 proto=tcp dstports=8080-8080 comment=web six
 action=accept
 EOF
 out=$(fw import "$FW_WORK/qubes.txt") || fail "import: $out"
 fw_ping_ok 2 && fail "imported: an ICMP echo request (type 8, dropped) passed"
+# Type 8 is ICMP's echo request, not ICMPv6's (128): pings over IPv6 pass.
+fw_ping6_ok || fail "imported: an ICMPv6 echo request (type 128) did not pass"
 fw_tcp_ok || fail "imported: TCP 8080 did not pass"
+fw_tcp6_ok || fail "imported: IPv6 TCP 8080 did not pass"
+out=$(fw add drop proto icmp to "$FW_UP_IP6" icmp-type 128) || fail "add ICMPv6 128: $out"
+fw_ping6_ok 2 && fail "an ICMPv6 echo request passed a rule dropping type 128"
+fw del "${out##* }" >/dev/null || fail "del the ICMPv6 rule"
 fw_udp_send 5454 imported-5454
 sleep 0.5
 grep -q imported-5454 "$FW_WORK/udp5454.log" || fail "imported: UDP 5454 (default accept) did not pass"
@@ -218,7 +229,7 @@ case $out in *"bad.txt:2:13: dstports= needs proto=tcp"*"bad.txt:3:13: dsthost=e
 gen2=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
 [ "$gen2" = "$gen" ] || fail "a refused import changed the generation ($gen to $gen2)"
 fw_ping_ok 2 && fail "after the refused import: ICMP echo passed"
-echo "import: ICMP type 8 dropped, TCP 8080 and UDP pass; export gave the list back; a bad list changed nothing"
+echo "import: ICMP type 8 dropped (ICMPv6 echo passes until type 128 is), TCP 8080 over both families and UDP pass; export gave the list back; a bad list changed nothing"
 
 # The daemon never crashed (vapp-init would have restarted it) and, in a
 # SAN=1 build, the sanitizers reported nothing.

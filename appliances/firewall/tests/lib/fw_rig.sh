@@ -5,7 +5,8 @@
 #
 #   fw_rig_init                 checks tools, builds the image ($FW_IMG)
 #   fw_ns_up                    namespaces: uplink (10.99.1.1, servers) and
-#                               guest (10.99.2.2, default via the firewall)
+#                               guest (10.99.2.2, default via the firewall),
+#                               and fd99:1::1, fd99:2::2 for IPv6
 #   fw_vm_start [MEM]           QEMU from the image's qemu.args; its taps are
 #                               moved into the namespaces as soon as they exist
 #   fw_vm_wait_ready SECONDS    the daemon says "forwarding" on the console
@@ -32,6 +33,8 @@ FW_TAP_U=fwtu$$
 FW_TAP_G=fwtg$$
 FW_UP_IP=10.99.1.1
 FW_GUEST_IP=10.99.2.2
+FW_UP_IP6=fd99:1::1
+FW_GUEST_IP6=fd99:2::2
 FW_PID=
 FW_SERVER_PIDS=()
 
@@ -117,7 +120,8 @@ fw_ns_up() {
 	fw_g ip link set lo up
 }
 
-# Moves tap $1 into namespace $2 as address $3/24, once QEMU has made it
+# Moves tap $1 into namespace $2 as addresses $3/24 and $5/64 (IPv6, no
+# duplicate address detection: usable at once), once QEMU has made it
 # (waiting up to $4 seconds, default 4).
 fw_take_tap() {
 	local i
@@ -126,7 +130,8 @@ fw_take_tap() {
 		sleep 0.02
 	done
 	ip link set "$1" netns "$2" || return 1
-	ip -n "$2" addr add "$3/24" dev "$1" && ip -n "$2" link set "$1" up
+	ip -n "$2" addr add "$3/24" dev "$1" && ip -n "$2" addr add "$5/64" dev "$1" nodad &&
+		ip -n "$2" link set "$1" up
 }
 
 # Starts QEMU from qemu.args (as vappd would), memory $1 MiB if given.
@@ -159,9 +164,10 @@ fw_vm_start() {
 # Both taps into their namespaces (waiting up to $1 s for each), the
 # guest's default route through the firewall.
 fw_taps_in() {
-	fw_take_tap "$FW_TAP_U" "$FW_NS_U" "$FW_UP_IP" "$1" || return 1
-	fw_take_tap "$FW_TAP_G" "$FW_NS_G" "$FW_GUEST_IP" "$1" || return 1
+	fw_take_tap "$FW_TAP_U" "$FW_NS_U" "$FW_UP_IP" "$1" "$FW_UP_IP6" || return 1
+	fw_take_tap "$FW_TAP_G" "$FW_NS_G" "$FW_GUEST_IP" "$1" "$FW_GUEST_IP6" || return 1
 	ip -n "$FW_NS_G" route replace default via 10.99.2.1
+	ip -n "$FW_NS_G" -6 route replace default via fd99:2::1
 }
 
 # Waits until the daemon forwards. Sets FW_READY_MS (QEMU start to then).
@@ -196,6 +202,9 @@ fw_servers_up() {
 	ip netns exec "$FW_NS_U" socat -T 5 TCP-LISTEN:8080,reuseaddr,fork SYSTEM:'echo pong' \
 		>/dev/null 2>&1 &
 	FW_SERVER_PIDS+=($!)
+	ip netns exec "$FW_NS_U" socat -T 5 TCP6-LISTEN:8080,ipv6only=1,reuseaddr,fork \
+		SYSTEM:'echo pong6' >/dev/null 2>&1 &
+	FW_SERVER_PIDS+=($!)
 	ip netns exec "$FW_NS_U" socat -u UDP-RECV:5353 OPEN:"$FW_WORK/udp5353.log",creat,append \
 		>/dev/null 2>&1 &
 	FW_SERVER_PIDS+=($!)
@@ -210,6 +219,16 @@ fw_servers_up() {
 # One TCP exchange guest -> uplink:8080. @return 0 when "pong" came back.
 fw_tcp_ok() {
 	[ "$(fw_g timeout "${1:-4}" socat -T 3 - TCP:$FW_UP_IP:8080,connect-timeout=3 </dev/null 2>/dev/null)" = pong ]
+}
+# The same over IPv6, to [fd99:1::1]:8080.
+fw_tcp6_ok() {
+	[ "$(fw_g timeout "${1:-4}" socat -T 3 - "TCP6:[$FW_UP_IP6]:8080,connect-timeout=3" </dev/null 2>/dev/null)" = pong6 ]
+}
+# ICMPv6 echo guest -> uplink.
+fw_ping6_ok() {
+	local ping=(ping)
+	command -v ping >/dev/null || ping=(busybox ping)
+	fw_g "${ping[@]}" -6 -c 1 -W "${1:-3}" "$FW_UP_IP6" >/dev/null 2>&1
 }
 # ICMP echo guest -> uplink (iputils ping, else BusyBox's from busybox-static).
 fw_ping_ok() {
