@@ -96,6 +96,10 @@ struct fw_nft;
 struct fw_ifaces {
 	char uplink[16];
 	char guest[16];
+	/* The guest side's networks, "A/N" with the host bits cleared, or ""
+	 * (that family's traffic from the guest is not its own: dropped). */
+	char guest_net4[24];
+	char guest_net6[56];
 };
 struct fw_count {
 	uint32_t id;
@@ -161,6 +165,9 @@ int fw_nflog_parse(const void *buf, size_t len, struct fw_drop *d);
 /* net.c */
 int fw_net_forwarding(bool on);
 bool fw_net_forwarding_on(void);
+/** The network of @p cidr ("10.99.2.1/24" -> "10.99.2.0/24") into @p out.
+ * @return 0, or -EINVAL. */
+int fw_net_prefix(const char *cidr, char *out, size_t len);
 /** IPv6: no router advertisements or redirects taken, on @p ifs and all. */
 void fw_net_no_ra(const char *const *ifs, size_t n);
 

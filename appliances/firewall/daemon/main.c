@@ -229,6 +229,23 @@ static int serve(struct fw_daemon *d, const struct opts *o, struct vrpc_server *
 	return err;
 }
 
+/* The guest side's networks, from its addresses: the sources it may use. */
+static int guest_nets(struct fw_daemon *d, const struct opts *o)
+{
+	char *out[FAMILIES] = { d->ifs.guest_net4, d->ifs.guest_net6 };
+	size_t len[FAMILIES] = { sizeof(d->ifs.guest_net4), sizeof(d->ifs.guest_net6) };
+
+	for (int f = 0; f < FAMILIES; f++) {
+		out[f][0] = '\0';
+		if (o->guest_addr[f] && fw_net_prefix(o->guest_addr[f], out[f], len[f])) {
+			fprintf(stderr, "vapp-firewalld: --guest-addr %s: not an address/prefix\n",
+				o->guest_addr[f]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* --print: the nft document the ruleset would make, and nothing else. */
 static int print_ruleset(struct fw_daemon *d, const struct opts *o)
 {
@@ -236,6 +253,8 @@ static int print_ruleset(struct fw_daemon *d, const struct opts *o)
 
 	snprintf(d->ifs.uplink, sizeof(d->ifs.uplink), "%s", o->uplink);
 	snprintf(d->ifs.guest, sizeof(d->ifs.guest), "%s", o->guest);
+	if (guest_nets(d, o))
+		return 1;
 	fw_ruleset_init(&d->rs, o->policy);
 	if (o->state && fw_store_load(o->state, &d->rs, why, sizeof(why)) == -EINVAL)
 		fprintf(stderr, "vapp-firewalld: %s\n", why);
@@ -256,6 +275,8 @@ static int start_filtering(struct fw_daemon *d, const struct opts *o)
 		fprintf(stderr, "vapp-firewalld: no NIC %s\n", d->ifs.uplink[0] ? o->guest : o->uplink);
 		return -1;
 	}
+	if (guest_nets(d, o))
+		return -1;
 	d->nft = fw_nft_open(&d->ifs);
 	if (!d->nft) {
 		perror("vapp-firewalld: libnftables");

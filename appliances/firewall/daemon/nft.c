@@ -8,6 +8,8 @@
  * The table (family inet, so one ruleset covers IPv4 and IPv6):
  *
  *   chain forward   hook forward, policy drop
+ *                   a guest-side source outside the guest's networks is
+ *                   logged and dropped first (anti-spoofing);
  *                   replies to accepted flows pass; guest -> uplink goes to
  *                   "rules"; anything else (new flows from the uplink) is
  *                   counted, logged and dropped
@@ -270,13 +272,49 @@ static json_object *iface_match(const char *key, const char *name)
 	return match(meta(key), jstr(name));
 }
 
+/* From the guest side, a source outside the guest's own network of that
+ * family (or any source of a family it has none of) is a lie: logged,
+ * dropped, before any rule sees it. The guest is known by its interface,
+ * never by the address it claims. */
+static void anti_spoof(json_object *list, const struct fw_ifaces *ifs, int family)
+{
+	const char *net = family == AF_INET ? ifs->guest_net4 : ifs->guest_net6;
+	json_object *e = json_object_new_array(), *p;
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(net, '/');
+
+	json_object_array_add(e, iface_match("iifname", ifs->guest));
+	json_object_array_add(e, match(meta("nfproto"), jstr(family == AF_INET ? "ipv4" : "ipv6")));
+	if (slash && (size_t)(slash - net) < sizeof(addr)) {
+		memcpy(addr, net, (size_t)(slash - net));
+		addr[slash - net] = '\0';
+		p = json_object_new_object();
+		json_object_object_add(p, "addr", jstr(addr));
+		json_object_object_add(p, "len", jint(atoi(slash + 1)));
+		p = jobj1("prefix", p);
+		json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "op", jstr("!="));
+		json_object_object_add(m, "left", payload(family == AF_INET ? "ip" : "ip6", "saddr"));
+		json_object_object_add(m, "right", p);
+		json_object_array_add(e, jobj1("match", m));
+	}
+	json_object_array_add(e, nflog("fw:spoof"));
+	json_object_array_add(e, jobj1("drop", NULL));
+	add_rule(list, "forward", "spoof", e);
+}
+
 /* Replies to what went out pass; the guest's traffic to the uplink goes to
- * "rules"; anything else is counted, logged and dropped. */
+ * "rules" unless it lies about its source; anything else is counted,
+ * logged and dropped. */
 static void forward_chain(json_object *list, const struct fw_ifaces *ifs,
 			  const struct fw_counts *carry)
 {
 	json_object *e = json_object_new_array();
 
+	/* First: not even a packet that claims to belong to a flow. */
+	anti_spoof(list, ifs, AF_INET);
+	anti_spoof(list, ifs, AF_INET6);
 	json_object_array_add(e, ct_replies());
 	json_object_array_add(e, jobj1("accept", NULL));
 	add_rule(list, "forward", NULL, e);

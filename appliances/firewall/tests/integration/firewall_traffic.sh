@@ -11,7 +11,9 @@
 #   - an invalid ReplaceRuleset is refused with INVALID_ARGUMENT naming the
 #     field, and the old rules still hold (same generation, same traffic);
 #   - a Qubes rule list (vapp-fw import/export): an ICMP type dropped, a
-#     list with mistakes refused by line and column, export gives it back.
+#     list with mistakes refused by line and column, export gives it back;
+#   - a guest claiming a source outside its network (IPv4 and IPv6) is
+#     dropped and logged; its own addresses pass.
 # Calls go through vappd's broker (FW_DIRECT=1: straight to the channel).
 # Bounded by $FW_TEST_LIMIT seconds (default 400); QEMU, servers and
 # namespaces are removed on exit, also on failure.
@@ -230,6 +232,24 @@ gen2=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
 [ "$gen2" = "$gen" ] || fail "a refused import changed the generation ($gen to $gen2)"
 fw_ping_ok 2 && fail "after the refused import: ICMP echo passed"
 echo "import: ICMP type 8 dropped (ICMPv6 echo passes until type 128 is), TCP 8080 over both families and UDP pass; export gave the list back; a bad list changed nothing"
+
+# 8. the guest is known by its interface, not the source it claims: with
+#    everything accepted, a connection from an address outside its network
+#    (IPv4 10.99.7.7, IPv6 fd99:7::7, each added to its own NIC) is dropped
+#    and logged as spoofed, while its own addresses still pass
+fw_g ip addr add 10.99.7.7/32 dev "$FW_TAP_G" && fw_g ip addr add fd99:7::7/128 dev "$FW_TAP_G" nodad ||
+	fail "spoof: cannot add the guest's extra addresses"
+events0=$(fw -j status | sed -n 's/.*"logEvents": "\([0-9]*\)".*/\1/p')
+spoofed() { # ADDRESS-FOR-SOCAT BIND
+	[ "$(fw_g timeout 5 socat -T 3 - "$1,bind=$2,connect-timeout=3" </dev/null 2>/dev/null)" = "" ]
+}
+spoofed "TCP:$FW_UP_IP:8080" 10.99.7.7 || fail "spoof: TCP from 10.99.7.7 passed"
+spoofed "TCP6:[$FW_UP_IP6]:8080" "[fd99:7::7]" || fail "spoof: TCP from fd99:7::7 passed"
+fw_tcp_ok || fail "spoof: the guest's own IPv4 address no longer passes"
+fw_tcp6_ok || fail "spoof: the guest's own IPv6 address no longer passes"
+events1=$(fw -j status | sed -n 's/.*"logEvents": "\([0-9]*\)".*/\1/p')
+[ "${events1:-0}" -gt "${events0:-0}" ] || fail "spoof: no drop event logged (${events0:-?} then ${events1:-?})"
+echo "spoof: sources 10.99.7.7 and fd99:7::7 from the guest dropped and logged ($((events1 - events0)) events); its own pass"
 
 # The daemon never crashed (vapp-init would have restarted it) and, in a
 # SAN=1 build, the sanitizers reported nothing.

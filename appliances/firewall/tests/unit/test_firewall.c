@@ -162,7 +162,7 @@ static void test_ruleset_ids(void **state)
 static void test_icmp_and_comment(void **state)
 {
 	Vapp__Firewall__V1__IcmpMatch icmp = VAPP__FIREWALL__V1__ICMP_MATCH__INIT;
-	struct fw_ifaces ifs = { "eth0", "eth1" };
+	struct fw_ifaces ifs = { .uplink = "eth0", .guest = "eth1" };
 	struct fw_ruleset rs;
 	struct fw_pb_rule back;
 	struct fw_rule out;
@@ -211,7 +211,7 @@ static void test_icmp_and_comment(void **state)
 
 static void test_nft_json(void **state)
 {
-	struct fw_ifaces ifs = { "eth0", "eth1" };
+	struct fw_ifaces ifs = { .uplink = "eth0", .guest = "eth1", .guest_net4 = "10.99.2.0/24" };
 	struct fw_ruleset rs;
 	struct fw_rule r[3];
 	char why[FW_REASON_LEN];
@@ -244,6 +244,13 @@ static void test_nft_json(void **state)
 	assert_non_null(strstr(doc, "\"policy\":\"drop\""));
 	assert_non_null(strstr(doc, "\"right\":\"eth1\""));
 	assert_non_null(strstr(doc, "{\"masquerade\":null}"));
+	/* Anti-spoofing, before everything else in forward: a source outside
+	 * the guest's IPv4 network, and any IPv6 (the guest side has none). */
+	assert_non_null(strstr(doc, "{\"match\":{\"op\":\"!=\",\"left\":{\"payload\":{\"protocol\":"
+				    "\"ip\",\"field\":\"saddr\"}},\"right\":{\"prefix\":{\"addr\":"
+				    "\"10.99.2.0\",\"len\":24}}}}"));
+	assert_non_null(strstr(doc, "\"right\":\"ipv6\"}},{\"log\":{\"prefix\":\"fw:spoof\""));
+	assert_true(strstr(doc, "fw:spoof") < strstr(doc, "\"ct\""));
 	free(doc);
 
 	/* Carried counters come back on the rule with that id. */
