@@ -137,6 +137,10 @@ static void print_counters(const Vapp__Firewall__V1__Counters *c)
 		printf("%7s %12llu %14llu\n", "uplink",
 		       (unsigned long long)c->uplink_refused->packets,
 		       (unsigned long long)c->uplink_refused->bytes);
+	if (c->spoof_refused)
+		printf("%7s %12llu %14llu\n", "spoof",
+		       (unsigned long long)c->spoof_refused->packets,
+		       (unsigned long long)c->spoof_refused->bytes);
 }
 
 static void print_status(const Vapp__Firewall__V1__Status *s)

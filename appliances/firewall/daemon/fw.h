@@ -109,6 +109,7 @@ struct fw_counts {
 	struct fw_count *rules; /* in ruleset order */
 	size_t n;
 	struct fw_count policy, uplink;
+	struct fw_count spoof;  /* both families' anti-spoofing rules, summed */
 };
 struct fw_nft *fw_nft_open(const struct fw_ifaces *ifs);
 void fw_nft_close(struct fw_nft *nft);

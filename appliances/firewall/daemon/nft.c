@@ -276,7 +276,8 @@ static json_object *iface_match(const char *key, const char *name)
  * family (or any source of a family it has none of) is a lie: logged,
  * dropped, before any rule sees it. The guest is known by its interface,
  * never by the address it claims. */
-static void anti_spoof(json_object *list, const struct fw_ifaces *ifs, int family)
+static void anti_spoof(json_object *list, const struct fw_ifaces *ifs, int family,
+		       const struct fw_counts *carry)
 {
 	const char *net = family == AF_INET ? ifs->guest_net4 : ifs->guest_net6;
 	json_object *e = json_object_new_array(), *p;
@@ -299,6 +300,11 @@ static void anti_spoof(json_object *list, const struct fw_ifaces *ifs, int famil
 		json_object_object_add(m, "right", p);
 		json_object_array_add(e, jobj1("match", m));
 	}
+	/* The count carried over goes on the IPv4 rule: the two are summed. */
+	if (carry && family == AF_INET)
+		json_object_array_add(e, counter(carry->spoof.packets, carry->spoof.bytes));
+	else
+		json_object_array_add(e, counter(0, 0));
 	json_object_array_add(e, nflog("fw:spoof"));
 	json_object_array_add(e, jobj1("drop", NULL));
 	add_rule(list, "forward", "spoof", e);
@@ -313,8 +319,8 @@ static void forward_chain(json_object *list, const struct fw_ifaces *ifs,
 	json_object *e = json_object_new_array();
 
 	/* First: not even a packet that claims to belong to a flow. */
-	anti_spoof(list, ifs, AF_INET);
-	anti_spoof(list, ifs, AF_INET6);
+	anti_spoof(list, ifs, AF_INET, carry);
+	anti_spoof(list, ifs, AF_INET6, carry);
 	json_object_array_add(e, ct_replies());
 	json_object_array_add(e, jobj1("accept", NULL));
 	add_rule(list, "forward", NULL, e);
@@ -510,6 +516,9 @@ static int collect(json_object *root, struct fw_counts *out)
 			out->policy = c;
 		} else if (!strcmp(comment, "uplink")) {
 			out->uplink = c;
+		} else if (!strcmp(comment, "spoof")) {
+			out->spoof.packets += c.packets;
+			out->spoof.bytes += c.bytes;
 		} else if (sscanf(comment, "id:%u", &id) == 1) {
 			c.id = id;
 			out->rules[out->n++] = c;

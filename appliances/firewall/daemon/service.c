@@ -230,7 +230,8 @@ static void get_counters(Svc *svc, const Vapp__Firewall__V1__GetCountersRequest 
 	struct fw_daemon *d = DAEMON(svc);
 	Vapp__Firewall__V1__Counters out = VAPP__FIREWALL__V1__COUNTERS__INIT;
 	Vapp__Firewall__V1__RuleCounter *rc, **ptrs, pol = VAPP__FIREWALL__V1__RULE_COUNTER__INIT,
-					    up = VAPP__FIREWALL__V1__RULE_COUNTER__INIT;
+					    up = VAPP__FIREWALL__V1__RULE_COUNTER__INIT,
+					    sp = VAPP__FIREWALL__V1__RULE_COUNTER__INIT;
 	struct fw_counts c;
 	int err = fw_nft_counters(d->nft, &c);
 
@@ -260,6 +261,9 @@ static void get_counters(Svc *svc, const Vapp__Firewall__V1__GetCountersRequest 
 	up.bytes = c.uplink.bytes;
 	out.default_policy = &pol;
 	out.uplink_refused = &up;
+	sp.packets = c.spoof.packets;
+	sp.bytes = c.spoof.bytes;
+	out.spoof_refused = &sp;
 	closure(&out, data);
 out:
 	free(rc);

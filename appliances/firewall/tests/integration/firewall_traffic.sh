@@ -249,7 +249,9 @@ fw_tcp_ok || fail "spoof: the guest's own IPv4 address no longer passes"
 fw_tcp6_ok || fail "spoof: the guest's own IPv6 address no longer passes"
 events1=$(fw -j status | sed -n 's/.*"logEvents": "\([0-9]*\)".*/\1/p')
 [ "${events1:-0}" -gt "${events0:-0}" ] || fail "spoof: no drop event logged (${events0:-?} then ${events1:-?})"
-echo "spoof: sources 10.99.7.7 and fd99:7::7 from the guest dropped and logged ($((events1 - events0)) events); its own pass"
+spoofs=$(fw -j counters | tr -d ' \n' | sed -n 's/.*"spoofRefused":{"packets":"\([0-9]*\)".*/\1/p')
+[ "${spoofs:-0}" -ge 2 ] || fail "spoof: the spoof counter says ${spoofs:-nothing}"
+echo "spoof: sources 10.99.7.7 and fd99:7::7 from the guest dropped, counted ($spoofs packets) and logged ($((events1 - events0)) events); its own pass"
 
 # The daemon never crashed (vapp-init would have restarted it) and, in a
 # SAN=1 build, the sanitizers reported nothing.

@@ -249,16 +249,20 @@ static void test_nft_json(void **state)
 	assert_non_null(strstr(doc, "{\"match\":{\"op\":\"!=\",\"left\":{\"payload\":{\"protocol\":"
 				    "\"ip\",\"field\":\"saddr\"}},\"right\":{\"prefix\":{\"addr\":"
 				    "\"10.99.2.0\",\"len\":24}}}}"));
-	assert_non_null(strstr(doc, "\"right\":\"ipv6\"}},{\"log\":{\"prefix\":\"fw:spoof\""));
+	assert_non_null(strstr(doc, "\"right\":\"ipv6\"}},{\"counter\":{\"packets\":0,\"bytes\":0}},{\"log\":{\"prefix\":\"fw:spoof\""));
 	assert_true(strstr(doc, "fw:spoof") < strstr(doc, "\"ct\""));
 	free(doc);
 
 	/* Carried counters come back on the rule with that id. */
 	struct fw_count kept[] = { { 3, 11, 222 } };
-	struct fw_counts carry = { .rules = kept, .n = 1, .policy = { 0, 5, 6 } };
+	struct fw_counts carry = { .rules = kept, .n = 1, .policy = { 0, 5, 6 },
+				   .spoof = { 0, 7, 8 } };
 	doc = fw_nft_json(&rs, &ifs, &carry);
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":11,\"bytes\":222}},{\"log\":{\"prefix\":\"fw:rule:3\""));
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":5,\"bytes\":6}},{\"log\":{\"prefix\":\"fw:default\""));
+	/* The spoof count, summed over both families, comes back once. */
+	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":7,\"bytes\":8}},{\"log\":{\"prefix\":\"fw:spoof\""));
+	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":0,\"bytes\":0}},{\"log\":{\"prefix\":\"fw:spoof\""));
 	free(doc);
 }
 
