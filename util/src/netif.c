@@ -71,16 +71,23 @@ int vapp_netif_wait(const char *spec, char *ifname, size_t len, int timeout_ms)
 	}
 }
 
-static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
+/* @p req on a datagram socket of @p family (interfaces, addresses and
+ * routes are set through one). @return 0 or -errno. */
+static int sock_ioctl(int family, unsigned long req, void *arg)
 {
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+	int s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
 
 	if (s < 0)
 		return -errno;
-	if (ioctl(s, req, ifr) < 0)
+	if (ioctl(s, req, arg) < 0)
 		err = -errno;
 	close(s);
 	return err;
+}
+
+static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
+{
+	return sock_ioctl(AF_INET, req, ifr);
 }
 
 static void set_sin(struct sockaddr *sa, struct in_addr a)
@@ -140,20 +147,15 @@ static int add_addr6(const char *ifname, const struct in6_addr *a, unsigned long
 {
 	struct vapp_in6_ifreq r = { .addr = *a, .prefixlen = (uint32_t)plen };
 	char path[96];
-	int s, err = 0;
+	int err;
 
 	r.ifindex = (int)if_nametoindex(ifname);
 	if (!r.ifindex)
 		return -ENODEV;
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_dad", ifname);
 	write_proc(path, "0");
-	s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, SIOCSIFADDR, &r) < 0 && errno != EEXIST)
-		err = -errno;
-	close(s);
-	return err;
+	err = sock_ioctl(AF_INET6, SIOCSIFADDR, &r);
+	return err == -EEXIST ? 0 : err;
 }
 
 int vapp_netif_up(const char *ifname, const char *cidr)
@@ -191,26 +193,21 @@ int vapp_netif_up(const char *ifname, const char *cidr)
 static int route_default6(const char *gateway)
 {
 	struct in6_rtmsg rt = { 0 };
-	int s, err = 0;
+	int err;
 
 	if (inet_pton(AF_INET6, gateway, &rt.rtmsg_gateway) != 1)
 		return -EINVAL;
 	rt.rtmsg_flags = RTF_UP | RTF_GATEWAY;
 	rt.rtmsg_metric = 1;
-	s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
-		err = -errno;
-	close(s);
-	return err;
+	err = sock_ioctl(AF_INET6, SIOCADDRT, &rt);
+	return err == -EEXIST ? 0 : err;
 }
 
 int vapp_route_default(const char *gateway)
 {
 	struct rtentry rt = { 0 };
 	struct in_addr gw, any = { 0 };
-	int s, err = 0;
+	int err;
 
 	if (strchr(gateway, ':'))
 		return route_default6(gateway);
@@ -220,11 +217,6 @@ int vapp_route_default(const char *gateway)
 	set_sin(&rt.rt_genmask, any);
 	set_sin(&rt.rt_gateway, gw);
 	rt.rt_flags = RTF_UP | RTF_GATEWAY;
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
-		err = -errno;
-	close(s);
-	return err;
+	err = sock_ioctl(AF_INET, SIOCADDRT, &rt);
+	return err == -EEXIST ? 0 : err;
 }
