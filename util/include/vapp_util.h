@@ -77,6 +77,10 @@ int vapp_netif_find(const char *spec, char *ifname, size_t len);
 /** The same, waiting up to @p timeout_ms for it (its driver may still be
  * probing), looking every 50 ms. */
 int vapp_netif_wait(const char *spec, char *ifname, size_t len, int timeout_ms);
+/** "A" or "A/N", IPv6 when it holds a ':', else IPv4: its family, the
+ * address (network byte order, room for an IPv6 one in @p addr) and the
+ * prefix length (the whole address without "/N"). @return 0 or -EINVAL. */
+int vapp_cidr_parse(const char *cidr, int *family, void *addr, unsigned long *plen);
 /** Brings @p ifname up, with the address @p cidr, IPv4 ("10.0.0.2/24") or
  * IPv6 ("fd99:1::2/64", no duplicate address detection); NULL: none.
  * Call it once per address. @return 0, -EINVAL (not an address), -errno. */

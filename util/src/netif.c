@@ -97,12 +97,13 @@ static void set_sin(struct sockaddr *sa, struct in_addr a)
 	memcpy(sa, &sin, sizeof(sin));
 }
 
-/* "A" or "A/N" of @p family into @p addr and @p plen. */
-static int parse_cidr(const char *cidr, int family, void *addr, unsigned long *plen)
+int vapp_cidr_parse(const char *cidr, int *family_out, void *addr, unsigned long *plen)
 {
+	int family = strchr(cidr, ':') ? AF_INET6 : AF_INET;
 	unsigned long max = family == AF_INET ? 32 : 128;
 	char buf[INET6_ADDRSTRLEN + 8], *slash;
 
+	*family_out = family;
 	*plen = max;
 	if (strlen(cidr) >= sizeof(buf))
 		return -EINVAL;
@@ -164,15 +165,13 @@ int vapp_netif_up(const char *ifname, const char *cidr)
 	struct in_addr a, mask;
 	struct in6_addr a6;
 	unsigned long plen;
-	int err;
+	int err, family = 0;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (cidr && strchr(cidr, ':')) {
-		if (parse_cidr(cidr, AF_INET6, &a6, &plen))
-			return -EINVAL;
-	} else if (cidr) {
-		if (parse_cidr(cidr, AF_INET, &a, &plen))
-			return -EINVAL;
+	if (cidr && vapp_cidr_parse(cidr, &family, &a6, &plen))
+		return -EINVAL;
+	if (family == AF_INET) {
+		memcpy(&a, &a6, sizeof(a));
 		mask.s_addr = plen ? htonl(~0u << (32 - plen)) : 0;
 		set_sin(&ifr.ifr_addr, a);
 		if ((err = ifreq_ioctl(SIOCSIFADDR, &ifr)))
@@ -187,7 +186,7 @@ int vapp_netif_up(const char *ifname, const char *cidr)
 	if ((err = ifreq_ioctl(SIOCSIFFLAGS, &ifr)))
 		return err;
 	/* After up: an interface that is down has no IPv6 addresses. */
-	return cidr && strchr(cidr, ':') ? add_addr6(ifname, &a6, plen) : 0;
+	return family == AF_INET6 ? add_addr6(ifname, &a6, plen) : 0;
 }
 
 static int route_default6(const char *gateway)

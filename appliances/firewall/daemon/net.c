@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,26 +56,18 @@ void fw_net_no_ra(const char *const *ifs, size_t n)
 
 int fw_net_prefix(const char *cidr, char *out, size_t len)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	int family = strchr(cidr, ':') ? AF_INET6 : AF_INET, max = family == AF_INET ? 32 : 128;
+	char buf[INET6_ADDRSTRLEN];
 	unsigned char a[16];
-	long plen = max;
+	unsigned long plen;
+	int family, max;
 
-	if (strlen(cidr) >= sizeof(buf))
+	if (vapp_cidr_parse(cidr, &family, a, &plen))
 		return -EINVAL;
-	strcpy(buf, cidr);
-	if ((slash = strchr(buf, '/'))) {
-		*slash = '\0';
-		plen = strtol(slash + 1, &end, 10);
-		if (end == slash + 1 || *end || plen < 0 || plen > max)
-			return -EINVAL;
-	}
-	if (inet_pton(family, buf, a) != 1)
-		return -EINVAL;
+	max = family == AF_INET ? 32 : 128;
 	for (int bit = (int)plen; bit < max; bit++)
 		a[bit / 8] &= (unsigned char)~(0x80 >> (bit % 8));
 	inet_ntop(family, a, buf, sizeof(buf));
-	return snprintf(out, len, "%s/%ld", buf, plen) < (int)len ? 0 : -EINVAL;
+	return snprintf(out, len, "%s/%lu", buf, plen) < (int)len ? 0 : -EINVAL;
 }
 
 bool fw_net_forwarding_on(void)

@@ -209,6 +209,24 @@ static void test_icmp_and_comment(void **state)
 	free(doc);
 }
 
+/* The guest side's networks, which anti-spoofing keeps its sources to. */
+static void test_net_prefix(void **state)
+{
+	char out[64];
+
+	assert_int_equal(fw_net_prefix("10.99.2.1/24", out, sizeof(out)), 0);
+	assert_string_equal(out, "10.99.2.0/24");
+	assert_int_equal(fw_net_prefix("fd99:2::1/64", out, sizeof(out)), 0);
+	assert_string_equal(out, "fd99:2::/64");
+	assert_int_equal(fw_net_prefix("192.0.2.7", out, sizeof(out)), 0);
+	assert_string_equal(out, "192.0.2.7/32");
+	assert_int_equal(fw_net_prefix("10.0.0.1/33", out, sizeof(out)), -EINVAL);
+	assert_int_equal(fw_net_prefix("10.0.0.1/-1", out, sizeof(out)), -EINVAL);
+	assert_int_equal(fw_net_prefix("fd99::1/129", out, sizeof(out)), -EINVAL);
+	assert_int_equal(fw_net_prefix("example.com/24", out, sizeof(out)), -EINVAL);
+	assert_int_equal(fw_net_prefix("10.99.2.1/24", out, 8), -EINVAL);
+}
+
 static void test_nft_json(void **state)
 {
 	struct fw_ifaces ifs = { .uplink = "eth0", .guest = "eth1", .guest_net4 = "10.99.2.0/24" };
@@ -448,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_rule_refusals),
 		cmocka_unit_test(test_rule_accepted),
 		cmocka_unit_test(test_ruleset_ids),
+		cmocka_unit_test(test_net_prefix),
 		cmocka_unit_test(test_nft_json),
 		cmocka_unit_test(test_icmp_and_comment),
 		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
