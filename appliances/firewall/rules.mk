@@ -14,11 +14,11 @@ PROGRAMS += $(FW_DAEMON) $(FW_CLI)
 $(FW_DAEMON_OBJS) $(FW_CLI_OBJS): | $(call gen-headers-of,$(FW_PROTO))
 $(FW_DAEMON_OBJS): INCLUDES += -Iappliances/firewall/daemon $(FW_NFT_CFLAGS) $(APPLIANCE_INCLUDES)
 
-$(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS) $(UTIL_LIB)
+$(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(APPLIANCE_LIB) $(VRPC_LIBS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LDLIBS) \
-		$(UTIL_LIB) $(FW_NFT_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(APPLIANCE_LIB) \
+		$(VRPC_LDLIBS) $(UTIL_LIB) $(FW_NFT_LIBS)
 
 $(FW_CLI): $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
@@ -29,7 +29,7 @@ $(FW_CLI): $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS)
 # integration, fuzz, bench, lib); tests/rules.mk and the runners find them
 # by that convention. The unit test and the fuzz target link the daemon's
 # pure parts (rule checks, nft JSON, store, nflog parser): all but main.o.
-FW_TEST_OBJS := $(filter-out %/main.o,$(FW_DAEMON_OBJS)) $(call objs-of,$(FW_PROTO))
+FW_TEST_OBJS := $(filter-out %/main.o,$(FW_DAEMON_OBJS)) $(call objs-of,$(FW_PROTO)) $(APPLIANCE_LIB)
 FW_TEST_SRC_OBJS := $(call objs-of,$(wildcard appliances/firewall/tests/*/*.c))
 $(BUILD)/tests/unit/test_firewall $(BUILD)/tests/fuzz/fuzz_firewall: $(FW_TEST_OBJS) $(UTIL_LIB)
 $(BUILD)/tests/unit/test_firewall $(BUILD)/tests/fuzz/fuzz_firewall: \

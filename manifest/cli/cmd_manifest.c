@@ -77,6 +77,10 @@ static void json_devices(FILE *f, const struct manifest *m)
 		json_str(f, m->nics[i].name);
 		fprintf(f, ", \"role\": \"%s\", \"mac\": ", manifest_nic_role_name(m->nics[i].role));
 		json_str(f, m->nics[i].mac);
+		if (m->nics[i].guest) {
+			fputs(", \"guest\": ", f);
+			json_str(f, m->nics[i].guest);
+		}
 		fputc('}', f);
 	}
 	fprintf(f, "],\n    \"usb\": %s,\n    \"sound\": %s,\n    \"pci\": [", m->usb ? "true" : "false",

@@ -83,7 +83,12 @@ struct manifest_nic {
 	char *name;         /* as the appliance sees it, default "eth0", "eth1"... */
 	enum manifest_nic_role role;
 	char *mac;          /* "52:54:00:..." or NULL for a derived one */
+	char *guest;        /* role guest: the guest VM behind it (vappd names the
+			     * host's tap after it), or NULL */
 };
+
+/* A NIC's guest: 1..MANIFEST_NIC_GUEST_MAX of a-z 0-9 '-' '_'. */
+#define MANIFEST_NIC_GUEST_MAX 8
 
 struct manifest_pci {
 	char *address;      /* "0000:01:00.0" (domain:bus:slot.function) */

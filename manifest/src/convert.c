@@ -295,6 +295,7 @@ static void convert_devices(struct mctx *c, struct manifest *m, const struct raw
 			c->oom = true;
 		}
 		m->nics[i].mac = dup(c, r->mac);
+		m->nics[i].guest = dup(c, r->guest);
 		for (char *q = m->nics[i].mac; q && *q; q++)
 			*q = (char)tolower((unsigned char)*q);
 	}

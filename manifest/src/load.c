@@ -76,6 +76,7 @@ void manifest_free(struct manifest *m)
 	for (size_t i = 0; m->nics && i < m->n_nics; i++) {
 		free(m->nics[i].name);
 		free(m->nics[i].mac);
+		free(m->nics[i].guest);
 	}
 	free(m->nics);
 	for (size_t i = 0; m->pci && i < m->n_pci; i++)

@@ -52,6 +52,7 @@ struct raw_nic {
 	int role;
 	char *name;
 	char *mac;
+	char *guest;
 };
 
 struct raw_devices {

@@ -103,6 +103,7 @@ static const cyaml_schema_field_t nic_fields[] = {
 			 N(role_names)),
 	STR("name", OPT, struct raw_nic, name),
 	STR("mac", OPT, struct raw_nic, mac),
+	STR("guest", OPT, struct raw_nic, guest),
 	CYAML_FIELD_END
 };
 

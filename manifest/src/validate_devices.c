@@ -133,6 +133,33 @@ static const char *mac_problem(const char *mac)
 	return NULL;
 }
 
+/* A guest-side NIC may name its guest: vappd's tap is then APP-GUEST. */
+static void check_nic_guest(struct mctx *c, const struct manifest *m, size_t i)
+{
+	const struct manifest_nic *nic = &m->nics[i];
+	char key[64];
+
+	if (!nic->guest)
+		return;
+	snprintf(key, sizeof(key), "devices.nics[%zu].guest", i);
+	if (nic->role != MANIFEST_NIC_GUEST) {
+		diag_error(c, key, "only a NIC of role guest sits in front of a guest");
+		return;
+	}
+	if (!vchar_ok(nic->guest, "-_", 1, MANIFEST_NIC_GUEST_MAX)) {
+		diag_error(c, key, "'%.64s' is not a guest name: 1 to %d lowercase letters, digits, "
+				   "'-' or '_', starting with a letter or digit", nic->guest,
+			   MANIFEST_NIC_GUEST_MAX);
+		return;
+	}
+	for (size_t j = 0; j < i; j++)
+		if (m->nics[j].guest && !strcmp(m->nics[j].guest, nic->guest)) {
+			diag_error(c, key, "guest '%s' has a NIC already (devices.nics[%zu])",
+				   nic->guest, j);
+			return;
+		}
+}
+
 static void check_nics(struct mctx *c, const struct manifest *m)
 {
 	char key[64];
@@ -152,6 +179,7 @@ static void check_nics(struct mctx *c, const struct manifest *m)
 					   nic->name, j);
 				break;
 			}
+		check_nic_guest(c, m, i);
 		if (!nic->mac)
 			continue;
 		snprintf(key, sizeof(key), "devices.nics[%zu].mac", i);

@@ -400,10 +400,14 @@ static void unlink_sockets(struct appliance *a)
 	}
 }
 
-void vappd_tap_name(const char *appliance, size_t i, char name[16])
+void vappd_tap_name(const char *appliance, const struct manifest *m, size_t i, char name[16])
 {
-	/* An interface name is at most 15 bytes (IFNAMSIZ - 1). */
-	snprintf(name, 16, "vp%.8sn%zu", appliance, i);
+	/* An interface name is at most 15 bytes (IFNAMSIZ - 1); a guest's
+	 * name is at most 8 (MANIFEST_NIC_GUEST_MAX). */
+	if (m->nics[i].guest)
+		snprintf(name, 16, "%.6s-%.8s", appliance, m->nics[i].guest);
+	else
+		snprintf(name, 16, "vp%.8sn%zu", appliance, i);
 }
 
 /* The appliance's taps, opened (made) by vappd for QEMU to inherit. */
@@ -413,7 +417,7 @@ static int open_taps(struct appliance *a, int *fds)
 	char name[16];
 
 	for (size_t i = 0; i < n; i++) {
-		vappd_tap_name(a->name, i, name);
+		vappd_tap_name(a->name, a->info.m, i, name);
 		fds[i] = hv_tap_open(name);
 		if (fds[i] < 0) {
 			int err = fds[i];

@@ -178,7 +178,7 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		return rc;
 	/* start_vm() opens the taps; QEMU inherits them at 3, 4, ... */
 	for (size_t i = 0; i < m->n_nics; i++) {
-		vappd_tap_name(a->name, i, tapname[i]);
+		vappd_tap_name(a->name, m, i, tapname[i]);
 		taps[i] = tapname[i];
 		tap_fds[i] = HV_SPAWN_FIRST_FD + (int)i;
 	}

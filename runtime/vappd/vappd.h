@@ -102,9 +102,10 @@ void vappd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- appliance.c ---- */
 
-/* The name of NIC @p i's tap of appliance @p appliance: vp<name, 8 at
- * most>n<i>, within IFNAMSIZ. */
-void vappd_tap_name(const char *appliance, size_t i, char name[16]);
+/* The name of NIC @p i's tap of appliance @p appliance (manifest @p m),
+ * within IFNAMSIZ: <name, 6 at most>-<guest> for a NIC in front of a guest
+ * (devices.nics[i].guest), else vp<name, 8 at most>n<i>. */
+void vappd_tap_name(const char *appliance, const struct manifest *m, size_t i, char name[16]);
 
 /* A finished `vapp run`: ok, or a failure with its reason. */
 typedef void (*app_run_done_fn)(void *ud, struct appliance *a, bool ok, const char *err);

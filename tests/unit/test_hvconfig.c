@@ -64,8 +64,8 @@ static void channels_state(struct manifest *m, struct hv_params *p)
 }
 
 static struct manifest_nic nics[] = {
-	{ "eth0", MANIFEST_NIC_UPLINK, "52:54:00:12:34:56" },
-	{ "eth1", MANIFEST_NIC_GUEST, NULL },
+	{ "eth0", MANIFEST_NIC_UPLINK, "52:54:00:12:34:56", NULL },
+	{ "eth1", MANIFEST_NIC_GUEST, NULL, NULL },
 };
 
 static void two_nics(struct manifest *m, struct hv_params *p)
@@ -101,7 +101,7 @@ static void pci_usb(struct manifest *m, struct hv_params *p)
 
 /* The VoIP appliance's shape: a sound card, a NIC, one channel; vappd
  * gives the audiodev (tests: a WAV file of what the speaker plays). */
-static struct manifest_nic voip_nic[] = { { "eth0", MANIFEST_NIC_UPLINK, NULL } };
+static struct manifest_nic voip_nic[] = { { "eth0", MANIFEST_NIC_UPLINK, NULL, NULL } };
 
 static void sound(struct manifest *m, struct hv_params *p)
 {
@@ -120,7 +120,7 @@ static void sound(struct manifest *m, struct hv_params *p)
  * channel specs cannot hold one (a test below checks that it is refused). */
 static const char *esc_taps[] = { "vapp-tap.0" }; /* libvirt: [a-zA-Z0-9_.:/\\-]+ */
 static const char *esc_bridges[] = { "br-guest" };
-static struct manifest_nic esc_nic[] = { { "eth0", MANIFEST_NIC_GUEST, NULL } };
+static struct manifest_nic esc_nic[] = { { "eth0", MANIFEST_NIC_GUEST, NULL, NULL } };
 
 static void escaping(struct manifest *m, struct hv_params *p)
 {

@@ -20,9 +20,11 @@
 #define MAX_FILE (1 << 20)
 
 static const char usage[] =
-	"Usage: vapp-fw [-c ADDR] [-j] [-t MS] COMMAND [ARGS]\n"
+	"Usage: vapp-fw [-c ADDR] [-g GUEST] [-j] [-t MS] COMMAND [ARGS]\n"
 	"\n"
 	"Manages the firewall appliance (vapp.firewall.v1.Firewall) over typed RPC.\n"
+	"Each guest behind the firewall has a ruleset of its own; -g names it (left\n"
+	"out: the only guest, or the caller itself when the caller is a guest).\n"
 	"\n"
 	"Commands:\n"
 	"  list                          the rules in force, first match wins\n"
@@ -43,14 +45,17 @@ static const char usage[] =
 	"  export                        the ruleset as such a list, the default policy\n"
 	"                                last\n"
 	"  policy accept|drop            set the default policy\n"
-	"  counters                      packets and bytes per rule\n"
+	"  counters                      packets and bytes per rule, and what the\n"
+	"                                firewall itself refused\n"
 	"  log [N]                       stream drop events (N at most per second)\n"
-	"                                until interrupted, or -n events arrived\n"
-	"  status                        the appliance's status\n"
+	"                                until interrupted, or -n events arrived;\n"
+	"                                every guest's unless -g names one\n"
+	"  status                        the appliance's status and its guests\n"
 	"\n"
 	"Options:\n"
 	"  -c, --connect ADDR   the firewall's channel (default $VAPP_FW_ADDR, else\n"
 	"                       " DEFAULT_ADDR ")\n"
+	"  -g, --guest NAME     the guest whose ruleset the command is about\n"
 	"  -j, --json           print replies as JSON\n"
 	"  -n, --count N        log: stop after N events\n"
 	"  -t, --timeout MS     deadline of each call (default 10000; log: total time)\n"
@@ -61,10 +66,12 @@ static const char usage[] =
 	"\n"
 	"Example:\n"
 	"  vapp-fw add accept proto tcp to 192.0.2.0/24 port 443\n"
-	"  vapp-fw add drop proto udp port 5000-5010 before 3\n";
+	"  vapp-fw add drop proto udp port 5000-5010 before 3\n"
+	"  vapp-fw -g work list\n";
 
 struct cli {
 	struct vrpc_client *cli;
+	char *guest;      /* -g: every request's guest ("" none named) */
 	bool json;
 	bool qubes;       /* export: the ruleset as a Qubes rule list */
 	int timeout_ms;
@@ -141,12 +148,20 @@ static void print_counters(const Vapp__Firewall__V1__Counters *c)
 		printf("%7s %12llu %14llu\n", "spoof",
 		       (unsigned long long)c->spoof_refused->packets,
 		       (unsigned long long)c->spoof_refused->bytes);
+	if (c->guest_refused)
+		printf("%7s %12llu %14llu\n", "guest",
+		       (unsigned long long)c->guest_refused->packets,
+		       (unsigned long long)c->guest_refused->bytes);
 }
 
 static void print_status(const Vapp__Firewall__V1__Status *s)
 {
-	printf("version %s, generation %llu, %u rules, default %s\n", s->version,
-	       (unsigned long long)s->generation, s->rule_count, action_name(s->default_policy));
+	printf("guests:");
+	for (size_t i = 0; i < s->n_guests; i++)
+		printf(" %s", s->guests[i]);
+	printf("\nguest %s: generation %llu, %u rules, default %s (version %s)\n", s->guest_name,
+	       (unsigned long long)s->generation, s->rule_count, action_name(s->default_policy),
+	       s->version);
 	printf("forwarding %s (%s -> %s), ruleset from %s\n", s->forwarding ? "on" : "off",
 	       s->guest, s->uplink, s->ruleset_source);
 	printf("up %llu ms; %llu drop events, %llu left out by rate limits, %u watchers\n",
@@ -165,6 +180,8 @@ static void print_event(const Vapp__Firewall__V1__LogEvent *e)
 	printf("%llu.%03llu drop %-8s %-4s %s:%u -> %s:%u len %u in %s", (unsigned long long)e->time_ms / 1000,
 	       (unsigned long long)e->time_ms % 1000, rule, proto_name(e->protocol), e->source,
 	       e->source_port, e->destination, e->destination_port, e->length, e->in_interface);
+	if (e->guest[0])
+		printf(" guest %s", e->guest);
 	if (e->suppressed)
 		printf(" (%llu left out before)", (unsigned long long)e->suppressed);
 	putchar('\n');
@@ -371,21 +388,25 @@ static int start(struct cli *c, int argc, char **argv, ProtobufCMessage **owned)
 	argv++;
 	if (!strcmp(cmd, "list") && !argc) {
 		Vapp__Firewall__V1__ListRulesRequest q = VAPP__FIREWALL__V1__LIST_RULES_REQUEST__INIT;
+		q.guest = c->guest;
 		vapp__firewall__v1__firewall__list_rules(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "add")) {
 		Vapp__Firewall__V1__AddRuleRequest q = VAPP__FIREWALL__V1__ADD_RULE_REQUEST__INIT;
+		q.guest = c->guest;
 		q.rule = &rule;
 		if (parse_add(argc, argv, &q, &rule))
 			return 2;
 		vapp__firewall__v1__firewall__add_rule(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "del") && argc == 1) {
 		Vapp__Firewall__V1__DeleteRuleRequest q = VAPP__FIREWALL__V1__DELETE_RULE_REQUEST__INIT;
+		q.guest = c->guest;
 		if (parse_uint(argv[0], UINT32_MAX, &q.id))
 			return 2;
 		vapp__firewall__v1__firewall__delete_rule(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "replace") && argc == 1) {
 		Vapp__Firewall__V1__ReplaceRulesetRequest q =
 			VAPP__FIREWALL__V1__REPLACE_RULESET_REQUEST__INIT;
+		q.guest = c->guest;
 		if (!(*owned = read_ruleset(argv[0])))
 			return 1;
 		q.ruleset = (void *)*owned;
@@ -393,17 +414,20 @@ static int start(struct cli *c, int argc, char **argv, ProtobufCMessage **owned)
 	} else if (!strcmp(cmd, "import") && argc == 1) {
 		Vapp__Firewall__V1__ReplaceRulesetRequest q =
 			VAPP__FIREWALL__V1__REPLACE_RULESET_REQUEST__INIT;
+		q.guest = c->guest;
 		if (!imported && read_qubes(argv[0]))
 			return 1;
 		q.ruleset = imported;
 		vapp__firewall__v1__firewall__replace_ruleset(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "export") && !argc) {
 		Vapp__Firewall__V1__ListRulesRequest q = VAPP__FIREWALL__V1__LIST_RULES_REQUEST__INIT;
+		q.guest = c->guest;
 		c->qubes = true;
 		vapp__firewall__v1__firewall__list_rules(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "policy") && argc == 1) {
 		Vapp__Firewall__V1__SetDefaultPolicyRequest q =
 			VAPP__FIREWALL__V1__SET_DEFAULT_POLICY_REQUEST__INIT;
+		q.guest = c->guest;
 		int a;
 		if (parse_action(argv[0], &a))
 			return 2;
@@ -411,12 +435,15 @@ static int start(struct cli *c, int argc, char **argv, ProtobufCMessage **owned)
 		vapp__firewall__v1__firewall__set_default_policy(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "counters") && !argc) {
 		Vapp__Firewall__V1__GetCountersRequest q = VAPP__FIREWALL__V1__GET_COUNTERS_REQUEST__INIT;
+		q.guest = c->guest;
 		vapp__firewall__v1__firewall__get_counters(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "status") && !argc) {
 		Vapp__Firewall__V1__GetStatusRequest q = VAPP__FIREWALL__V1__GET_STATUS_REQUEST__INIT;
+		q.guest = c->guest;
 		vapp__firewall__v1__firewall__get_status(svc, &q, (void *)on_reply, c);
 	} else if (!strcmp(cmd, "log") && argc <= 1) {
 		Vapp__Firewall__V1__WatchLogRequest q = VAPP__FIREWALL__V1__WATCH_LOG_REQUEST__INIT;
+		q.guest = c->guest;
 		if (argc && parse_uint(argv[0], UINT32_MAX, &q.max_per_second))
 			return 2;
 		vapp__firewall__v1__firewall__watch_log(svc, &q, (void *)on_reply, c);
@@ -431,6 +458,7 @@ static int parse_opts(int argc, char **argv, struct cli *c, const char **addr)
 {
 	static const struct option lo[] = {
 		{ "connect", required_argument, NULL, 'c' },
+		{ "guest", required_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -440,9 +468,10 @@ static int parse_opts(int argc, char **argv, struct cli *c, const char **addr)
 	int opt;
 	uint32_t v;
 
-	while ((opt = getopt_long(argc, argv, "+c:jn:t:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:g:jn:t:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c': *addr = optarg; break;
+		case 'g': c->guest = optarg; break;
 		case 'j': c->json = true; break;
 		case 'n':
 			if (parse_uint(optarg, UINT32_MAX, &v))
@@ -486,7 +515,7 @@ static void wait_done(struct cli *c, bool streaming)
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .timeout_ms = 10000, .status = VRPC_UNKNOWN };
+	struct cli c = { .guest = (char *)"", .timeout_ms = 10000, .status = VRPC_UNKNOWN };
 	const char *addr = getenv("VAPP_FW_ADDR");
 	ProtobufCMessage *owned = NULL;
 	bool streaming;

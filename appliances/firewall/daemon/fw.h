@@ -8,7 +8,7 @@
  *              libnftables in one transaction; counters read back
  *   store.c    the ruleset in the state volume (temp file, fsync, rename)
  *   nflog.c    drop events from nfnetlink_log (libmnl), parsed defensively
- *   net.c      the two NICs: found by MAC or name, addressed, ip_forward
+ *   net.c      the NICs (the uplink, one per guest): ip_forward, RAs off
  *   service.c  the RPC methods
  *   main.c     options and the boot order (ruleset in force, then forwarding)
  *
@@ -30,6 +30,8 @@
 #define FW_TABLE "vapp_fw"
 #define FW_REASON_LEN 256
 #define FW_COMMENT_MAX 64
+#define FW_MAX_GUESTS 8
+#define FW_GUEST_NAME_MAX 15 /* [a-z0-9][a-z0-9_-]*: a chain name and a vappd guest */
 
 enum fw_proto { FW_ANY, FW_TCP, FW_UDP, FW_ICMP };
 enum fw_action { FW_ACCEPT = 1, FW_DROP = 2 };
@@ -91,62 +93,84 @@ void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out);
 /** "10.0.0.0/8", "2001:db8::1", "any". */
 void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len);
 
+/** A guest name fit for a chain, a file and vappd: 1..15 of [a-z0-9_-],
+ * starting with a letter or digit. */
+bool fw_guest_name_ok(const char *s);
+
 /* nft.c */
 struct fw_nft;
+/* One guest behind the firewall: its NIC and the networks it may send from. */
+struct fw_guest_if {
+	char name[FW_GUEST_NAME_MAX + 1];
+	char ifname[16];
+	/* "A/N" with the host bits cleared, or "" (that family's traffic from
+	 * this guest is not its own: dropped). */
+	char net4[24];
+	char net6[56];
+};
 struct fw_ifaces {
 	char uplink[16];
-	char guest[16];
-	/* The guest side's networks, "A/N" with the host bits cleared, or ""
-	 * (that family's traffic from the guest is not its own: dropped). */
-	char guest_net4[24];
-	char guest_net6[56];
+	struct fw_guest_if guests[FW_MAX_GUESTS];
+	size_t n_guests;
 };
 struct fw_count {
 	uint32_t id;
 	uint64_t packets, bytes;
 };
-struct fw_counts {
+struct fw_guest_counts {
 	struct fw_count *rules; /* in ruleset order */
 	size_t n;
-	struct fw_count policy, uplink;
+	struct fw_count policy;
 	struct fw_count spoof;  /* both families' anti-spoofing rules, summed */
+	struct fw_count guest;  /* new flows to another guest no rule accepted */
 };
+struct fw_counts {
+	struct fw_guest_counts g[FW_MAX_GUESTS]; /* in fw_ifaces order */
+	struct fw_count uplink;
+};
+void fw_counts_free(struct fw_counts *c);
 struct fw_nft *fw_nft_open(const struct fw_ifaces *ifs);
 void fw_nft_close(struct fw_nft *nft);
 /**
- * Puts @p rs in force: the whole table in one transaction (so the kernel
- * holds the old ruleset or the new one, never a mix), rule counters carried
- * over by id. @p check_only: ask the kernel to check, commit nothing.
+ * Puts the rulesets in force, @p rs[i] for guest i: the whole table in one
+ * transaction (so the kernel holds the old rulesets or the new ones, never
+ * a mix), rule counters carried over by guest and id. @p check_only: ask
+ * the kernel to check, commit nothing.
  */
-int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *rs, bool check_only, char *why,
-		 size_t whylen);
-/** Reads the counters. @p out->rules freed with free(). */
+int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, bool check_only,
+		 char *why, size_t whylen);
+/** Reads the counters; free with fw_counts_free(). */
 int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out);
 /** The JSON document fw_nft_apply() runs (malloc'd), for tests and --print. */
-char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
+char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *ifs,
 		  const struct fw_counts *carry);
 
-/* store.c */
-/** Reads DIR/ruleset.pb. @return 0, -ENOENT (none yet), -EINVAL (unreadable: @p why). */
-int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whylen);
+/* store.c: guest NAME's ruleset is DIR/ruleset-NAME.pb */
+/**
+ * Reads guest @p guest's ruleset; with @p legacy, DIR/ruleset.pb (a
+ * one-guest firewall's file) when the guest has none yet.
+ * @return 0, -ENOENT (none yet), -EINVAL (unreadable: @p why).
+ */
+int fw_store_load(const char *dir, const char *guest, bool legacy, struct fw_ruleset *rs,
+		  char *why, size_t whylen);
 /** The file's bytes to a checked ruleset (exposed for the fuzzer). */
 int fw_store_parse(const uint8_t *buf, size_t len, struct fw_ruleset *rs, char *why,
 		   size_t whylen);
 /**
- * Writes the ruleset to DIR/ruleset.pb.new and syncs it; fw_store_commit()
- * then renames it into place and syncs the folder. A crash before the
- * rename leaves the old file, after it the new one.
+ * Writes the ruleset to DIR/ruleset-NAME.pb.new and syncs it;
+ * fw_store_commit() then renames it into place and syncs the folder. A
+ * crash before the rename leaves the old file, after it the new one.
  */
-int fw_store_prepare(const char *dir, const struct fw_ruleset *rs);
-int fw_store_commit(const char *dir);
-void fw_store_abort(const char *dir);
+int fw_store_prepare(const char *dir, const char *guest, const struct fw_ruleset *rs);
+int fw_store_commit(const char *dir, const char *guest);
+void fw_store_abort(const char *dir, const char *guest);
 
 /* nflog.c */
 struct fw_nflog;
 struct fw_drop {
 	uint64_t time_ms;
 	uint32_t rule_id;
-	const char *reason;    /* "rule", "default", "uplink" */
+	const char *reason;    /* "rule", "default", "uplink", "spoof", "guest" */
 	int family;
 	uint8_t ip_proto;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
@@ -178,12 +202,16 @@ uint64_t fw_now_ms(void);
 struct vrpc_loop;
 struct fw_watch;
 
-struct fw_daemon {
+struct fw_guest {
 	struct fw_ruleset rs;         /* the ruleset in force */
+	char source[160];             /* where the boot ruleset came from */
+};
+
+struct fw_daemon {
+	struct fw_guest guests[FW_MAX_GUESTS]; /* guests[i] is ifs.guests[i] */
 	struct fw_nft *nft;
 	struct fw_ifaces ifs;
 	const char *state_dir;        /* NULL: nothing persists */
-	char source[160];             /* where the boot ruleset came from */
 	uint64_t boot_ms;
 	uint64_t log_events, log_suppressed;
 	struct fw_watch *watches;

@@ -29,24 +29,30 @@
 #define IFACE_WAIT_MS 10000
 
 static const char usage[] =
-	"Usage: vapp-firewalld --uplink IF|MAC --guest IF|MAC [options]\n"
+	"Usage: vapp-firewalld --uplink IF|MAC --guest [NAME=]IF|MAC [--guest ...] [options]\n"
 	"\n"
-	"The firewall appliance's daemon: nftables between the guest-side NIC and\n"
-	"the uplink NIC, managed over vapp.firewall.v1.Firewall.\n"
+	"The firewall appliance's daemon: nftables between guest-side NICs, one per\n"
+	"guest, and the uplink NIC, managed over vapp.firewall.v1.Firewall. Each\n"
+	"guest has its own ruleset, and is known by its NIC alone: a source address\n"
+	"outside its own networks is dropped and logged, and guests reach each other\n"
+	"only where a rule names the other's address.\n"
 	"\n"
 	"  -u, --uplink IF|MAC        the uplink NIC (name, or MAC as the manifest gives it)\n"
-	"  -g, --guest IF|MAC         the guest-side NIC\n"
+	"  -g, --guest [NAME=]IF|MAC  a guest's NIC; NAME (1-15 of a-z 0-9 _ -, as vappd\n"
+	"                             names the guest) is \"guest\" when left out; up to 8\n"
+	"      --guest-addr A/N       the firewall's address on the NIC of the --guest\n"
+	"                             before it, IPv4 or IPv6 (once for each family); its\n"
+	"                             network is where that guest's sources must be\n"
 	"      --uplink-addr A/N      an address of the uplink NIC, IPv4 or IPv6 (once\n"
 	"                             for each family)\n"
 	"      --gateway A            the default route through the uplink, IPv4 or IPv6\n"
 	"                             (once for each family)\n"
-	"      --guest-addr A/N       an address of the guest-side NIC, IPv4 or IPv6\n"
 	"\n"
-	"IPv6: neither NIC takes router advertisements or redirects (a guest's\n"
-	"must not re-route the appliance), and both skip duplicate address\n"
-	"detection (each link is the appliance's own).\n"
-	"  -s, --state DIR            keep the ruleset in DIR (the state volume)\n"
-	"  -p, --default-policy P     accept|drop for a fresh appliance (default drop)\n"
+	"IPv6: no NIC takes router advertisements or redirects (a guest's must not\n"
+	"re-route the appliance), and all skip duplicate address detection (each\n"
+	"link is the appliance's own).\n"
+	"  -s, --state DIR            keep each guest's ruleset in DIR (the state volume)\n"
+	"  -p, --default-policy P     accept|drop for a guest with no ruleset yet (default drop)\n"
 	"  -a, --attach ADDR          serve the single endpoint ADDR (the virtio-serial port)\n"
 	"  -l, --listen ADDR          accept connections on ADDR\n"
 	"      --no-forwarding        leave ip_forward alone (tests on a host)\n"
@@ -55,9 +61,17 @@ static const char usage[] =
 
 #define FAMILIES 2 /* an IPv4 and an IPv6 address or gateway each */
 
+struct guest_opt {
+	char name[FW_GUEST_NAME_MAX + 1];
+	const char *nic;
+	const char *addr[FAMILIES];
+};
+
 struct opts {
-	const char *uplink, *guest, *state;
-	const char *uplink_addr[FAMILIES], *gateway[FAMILIES], *guest_addr[FAMILIES];
+	const char *uplink, *state;
+	const char *uplink_addr[FAMILIES], *gateway[FAMILIES];
+	struct guest_opt guests[FW_MAX_GUESTS];
+	size_t n_guests;
 	enum fw_action policy;
 	bool no_forwarding, print;
 	const char *attach[4], *listen[4];
@@ -90,6 +104,37 @@ static int add_family(const char **slot, const char *arg)
 	return 0;
 }
 
+/* --guest [NAME=]IF|MAC */
+static int add_guest(struct opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct guest_opt *g = &o->guests[o->n_guests];
+
+	if (o->n_guests == FW_MAX_GUESTS) {
+		fprintf(stderr, "vapp-firewalld: --guest %s: at most %d guests\n", arg, FW_MAX_GUESTS);
+		return -1;
+	}
+	snprintf(g->name, sizeof(g->name), "%.*s", eq ? (int)(eq - arg) : 5, eq ? arg : "guest");
+	g->nic = eq ? eq + 1 : arg;
+	if (!fw_guest_name_ok(g->name) || (eq && (size_t)(eq - arg) > FW_GUEST_NAME_MAX)) {
+		fprintf(stderr, "vapp-firewalld: --guest %s: the name is 1-15 of a-z 0-9 _ -\n", arg);
+		return -1;
+	}
+	for (size_t i = 0; i < o->n_guests; i++) {
+		if (!strcmp(o->guests[i].name, g->name) || !strcmp(o->guests[i].nic, g->nic)) {
+			fprintf(stderr, "vapp-firewalld: --guest %s: %s given twice\n", arg,
+				strcmp(o->guests[i].name, g->name) ? "that NIC is" : "that guest is");
+			return -1;
+		}
+	}
+	if (!*g->nic) {
+		fprintf(stderr, "vapp-firewalld: --guest %s: no NIC\n", arg);
+		return -1;
+	}
+	o->n_guests++;
+	return 0;
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_UPADDR = 256, O_GW, O_GADDR, O_NOFWD, O_PRINT };
@@ -114,13 +159,22 @@ static int parse(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "u:g:s:p:a:l:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'u': o->uplink = optarg; break;
-		case 'g': o->guest = optarg; break;
+		case 'g':
+			if (add_guest(o, optarg))
+				return -1;
+			break;
+		case O_GADDR:
+			if (!o->n_guests) {
+				fprintf(stderr, "vapp-firewalld: --guest-addr %s: after its --guest\n",
+					optarg);
+				return -1;
+			}
+			if (add_family(o->guests[o->n_guests - 1].addr, optarg))
+				return -1;
+			break;
 		case O_UPADDR:
 		case O_GW:
-		case O_GADDR:
-			if (add_family(c == O_UPADDR ? o->uplink_addr : c == O_GW ? o->gateway
-										: o->guest_addr,
-				       optarg))
+			if (add_family(c == O_UPADDR ? o->uplink_addr : o->gateway, optarg))
 				return -1;
 			break;
 		case 's': o->state = optarg; break;
@@ -151,38 +205,61 @@ static int parse(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 	}
-	if (optind < argc || !o->uplink || !o->guest)
+	if (optind < argc || !o->uplink || !o->n_guests)
 		return -1;
 	return 0;
 }
 
-/* Steps 2 of the boot order: the stored ruleset, else the default, else drop all. */
+/* Guest @p i's boot ruleset: the stored one, else the default. */
+static void boot_guest(struct fw_daemon *d, size_t i, const struct opts *o)
+{
+	struct fw_guest *g = &d->guests[i];
+	char why[FW_REASON_LEN];
+	int err;
+
+	fw_ruleset_init(&g->rs, o->policy);
+	snprintf(g->source, sizeof(g->source), "default (no state volume)");
+	if (!o->state)
+		return;
+	err = fw_store_load(o->state, d->ifs.guests[i].name, i == 0, &g->rs, why, sizeof(why));
+	if (!err)
+		snprintf(g->source, sizeof(g->source), "state volume");
+	else if (err == -ENOENT)
+		snprintf(g->source, sizeof(g->source), "default (state volume empty)");
+	else
+		snprintf(g->source, sizeof(g->source), "default (%.140s)", why);
+	if (err)
+		fw_ruleset_init(&g->rs, o->policy);
+}
+
+static void rulesets_of(const struct fw_daemon *d, const struct fw_ruleset **rs)
+{
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		rs[i] = &d->guests[i].rs;
+}
+
+/* Step 2 of the boot order: each guest's stored ruleset, else the default;
+ * if those cannot be put in force, drop all. */
 static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 {
+	const struct fw_ruleset *rs[FW_MAX_GUESTS];
 	char why[FW_REASON_LEN];
-	int err = -ENOENT;
+	int err;
 
-	fw_ruleset_init(&d->rs, o->policy);
-	snprintf(d->source, sizeof(d->source), "default (no state volume)");
-	if (o->state) {
-		err = fw_store_load(o->state, &d->rs, why, sizeof(why));
-		if (!err)
-			snprintf(d->source, sizeof(d->source), "state volume");
-		else if (err == -ENOENT)
-			snprintf(d->source, sizeof(d->source), "default (state volume empty)");
-		else
-			snprintf(d->source, sizeof(d->source), "default (%.140s)", why);
-		if (err)
-			fw_ruleset_init(&d->rs, o->policy);
-	}
-	err = fw_nft_apply(d->nft, &d->rs, false, why, sizeof(why));
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		boot_guest(d, i, o);
+	rulesets_of(d, rs);
+	err = fw_nft_apply(d->nft, rs, false, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "vapp-firewalld: the boot ruleset failed (%s); dropping everything\n",
 			why);
-		fw_ruleset_fini(&d->rs);
-		fw_ruleset_init(&d->rs, FW_DROP);
-		snprintf(d->source, sizeof(d->source), "drop all (%.140s)", why);
-		err = fw_nft_apply(d->nft, &d->rs, false, why, sizeof(why));
+		for (size_t i = 0; i < d->ifs.n_guests; i++) {
+			fw_ruleset_fini(&d->guests[i].rs);
+			fw_ruleset_init(&d->guests[i].rs, FW_DROP);
+			snprintf(d->guests[i].source, sizeof(d->guests[i].source), "drop all (%.140s)",
+				 why);
+		}
+		err = fw_nft_apply(d->nft, rs, false, why, sizeof(why));
 	}
 	if (err)
 		fprintf(stderr, "vapp-firewalld: %s\n", why);
@@ -191,15 +268,20 @@ static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 
 static int bring_up(const struct fw_daemon *d, const struct opts *o)
 {
-	const char *ifs[] = { d->ifs.uplink, d->ifs.guest };
-	const char *const *addrs[] = { o->uplink_addr, o->guest_addr };
+	const char *ifs[1 + FW_MAX_GUESTS] = { d->ifs.uplink };
+	const char *const *addrs[1 + FW_MAX_GUESTS] = { o->uplink_addr };
+	size_t n = 1 + d->ifs.n_guests;
 	int err = vapp_netif_up("lo", NULL);
 
-	fw_net_no_ra(ifs, 2);
-	for (int n = 0; !err && n < 2; n++) {
-		err = vapp_netif_up(ifs[n], addrs[n][0]);
-		if (!err && addrs[n][1])
-			err = vapp_netif_up(ifs[n], addrs[n][1]);
+	for (size_t i = 0; i < d->ifs.n_guests; i++) {
+		ifs[1 + i] = d->ifs.guests[i].ifname;
+		addrs[1 + i] = o->guests[i].addr;
+	}
+	fw_net_no_ra(ifs, n);
+	for (size_t i = 0; !err && i < n; i++) {
+		err = vapp_netif_up(ifs[i], addrs[i][0]);
+		if (!err && addrs[i][1])
+			err = vapp_netif_up(ifs[i], addrs[i][1]);
 	}
 	if (err) {
 		fprintf(stderr, "vapp-firewalld: bringing the NICs up: %s\n", strerror(-err));
@@ -229,54 +311,90 @@ static int serve(struct fw_daemon *d, const struct opts *o, struct vrpc_server *
 	return err;
 }
 
-/* The guest side's networks, from its addresses: the sources it may use. */
+/* Each guest's networks, from its addresses: the sources it may use. */
 static int guest_nets(struct fw_daemon *d, const struct opts *o)
 {
-	char *out[FAMILIES] = { d->ifs.guest_net4, d->ifs.guest_net6 };
-	size_t len[FAMILIES] = { sizeof(d->ifs.guest_net4), sizeof(d->ifs.guest_net6) };
+	for (size_t i = 0; i < o->n_guests; i++) {
+		struct fw_guest_if *g = &d->ifs.guests[i];
+		char *out[FAMILIES] = { g->net4, g->net6 };
+		size_t len[FAMILIES] = { sizeof(g->net4), sizeof(g->net6) };
 
-	for (int f = 0; f < FAMILIES; f++) {
-		out[f][0] = '\0';
-		if (o->guest_addr[f] && fw_net_prefix(o->guest_addr[f], out[f], len[f])) {
-			fprintf(stderr, "vapp-firewalld: --guest-addr %s: not an address/prefix\n",
-				o->guest_addr[f]);
-			return -1;
+		snprintf(g->name, sizeof(g->name), "%s", o->guests[i].name);
+		for (int f = 0; f < FAMILIES; f++) {
+			const char *a = o->guests[i].addr[f];
+
+			out[f][0] = '\0';
+			if (a && fw_net_prefix(a, out[f], len[f])) {
+				fprintf(stderr, "vapp-firewalld: --guest-addr %s: not an address/prefix\n", a);
+				return -1;
+			}
 		}
 	}
+	d->ifs.n_guests = o->n_guests;
 	return 0;
 }
 
-/* --print: the nft document the ruleset would make, and nothing else. */
+/* --print: the nft document the rulesets would make, and nothing else. */
 static int print_ruleset(struct fw_daemon *d, const struct opts *o)
 {
+	const struct fw_ruleset *rs[FW_MAX_GUESTS];
 	char why[FW_REASON_LEN], *doc;
 
 	snprintf(d->ifs.uplink, sizeof(d->ifs.uplink), "%s", o->uplink);
-	snprintf(d->ifs.guest, sizeof(d->ifs.guest), "%s", o->guest);
 	if (guest_nets(d, o))
 		return 1;
-	fw_ruleset_init(&d->rs, o->policy);
-	if (o->state && fw_store_load(o->state, &d->rs, why, sizeof(why)) == -EINVAL)
-		fprintf(stderr, "vapp-firewalld: %s\n", why);
-	doc = fw_nft_json(&d->rs, &d->ifs, NULL);
+	for (size_t i = 0; i < d->ifs.n_guests; i++) {
+		struct fw_ruleset *r = &d->guests[i].rs;
+
+		snprintf(d->ifs.guests[i].ifname, sizeof(d->ifs.guests[i].ifname), "%s",
+			 o->guests[i].nic);
+		fw_ruleset_init(r, o->policy);
+		if (o->state && fw_store_load(o->state, d->ifs.guests[i].name, i == 0, r, why,
+					      sizeof(why)) == -EINVAL)
+			fprintf(stderr, "vapp-firewalld: %s\n", why);
+	}
+	rulesets_of(d, rs);
+	doc = fw_nft_json(rs, &d->ifs, NULL);
 	puts(doc ? doc : "");
 	free(doc);
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		fw_ruleset_fini(&d->guests[i].rs);
 	return doc ? 0 : 1;
 }
 
-/* The NICs, nftables, the ruleset in force, forwarding. @return 0, or -1
+/* Where each guest's traffic comes in, for the log: "alice (eth1), bob (eth2)". */
+static void describe_guests(const struct fw_daemon *d, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->ifs.n_guests && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s (%s)", i ? ", " : "",
+				       d->ifs.guests[i].name, d->ifs.guests[i].ifname);
+}
+
+/* The NICs, nftables, the rulesets in force, forwarding. @return 0, or -1
  * (said), d->nft then to be closed. */
 static int start_filtering(struct fw_daemon *d, const struct opts *o)
 {
+	char guests[FW_MAX_GUESTS * 40];
+	size_t rules = 0;
 	int err;
 
-	if ((err = vapp_netif_wait(o->uplink, d->ifs.uplink, sizeof(d->ifs.uplink), IFACE_WAIT_MS)) ||
-	    (err = vapp_netif_wait(o->guest, d->ifs.guest, sizeof(d->ifs.guest), IFACE_WAIT_MS))) {
-		fprintf(stderr, "vapp-firewalld: no NIC %s\n", d->ifs.uplink[0] ? o->guest : o->uplink);
+	if (vapp_netif_wait(o->uplink, d->ifs.uplink, sizeof(d->ifs.uplink), IFACE_WAIT_MS)) {
+		fprintf(stderr, "vapp-firewalld: no NIC %s\n", o->uplink);
 		return -1;
 	}
 	if (guest_nets(d, o))
 		return -1;
+	for (size_t i = 0; i < o->n_guests; i++) {
+		if (vapp_netif_wait(o->guests[i].nic, d->ifs.guests[i].ifname,
+				    sizeof(d->ifs.guests[i].ifname), IFACE_WAIT_MS)) {
+			fprintf(stderr, "vapp-firewalld: no NIC %s (guest %s)\n", o->guests[i].nic,
+				o->guests[i].name);
+			return -1;
+		}
+	}
 	d->nft = fw_nft_open(&d->ifs);
 	if (!d->nft) {
 		perror("vapp-firewalld: libnftables");
@@ -284,8 +402,11 @@ static int start_filtering(struct fw_daemon *d, const struct opts *o)
 	}
 	if (boot_ruleset(d, o))
 		return -1;
-	fprintf(stderr, "vapp-firewalld: ruleset in force (%zu rules, default %s, from %s)\n",
-		d->rs.n, d->rs.policy == FW_ACCEPT ? "accept" : "drop", d->source);
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		rules += d->guests[i].rs.n;
+	fprintf(stderr, "vapp-firewalld: rulesets in force (%zu guests, %zu rules; %s: default %s, from %s)\n",
+		d->ifs.n_guests, rules, d->ifs.guests[0].name,
+		d->guests[0].rs.policy == FW_ACCEPT ? "accept" : "drop", d->guests[0].source);
 	if (bring_up(d, o))
 		return -1;
 	if (o->no_forwarding)
@@ -294,7 +415,8 @@ static int start_filtering(struct fw_daemon *d, const struct opts *o)
 		fprintf(stderr, "vapp-firewalld: ip_forward: %s\n", strerror(-err));
 		return -1;
 	}
-	fprintf(stderr, "vapp-firewalld: forwarding %s -> %s\n", d->ifs.guest, d->ifs.uplink);
+	describe_guests(d, guests, sizeof(guests));
+	fprintf(stderr, "vapp-firewalld: forwarding %s -> %s\n", guests, d->ifs.uplink);
 	return 0;
 }
 
@@ -359,6 +481,7 @@ int main(int argc, char **argv)
 			fw_net_forwarding(false);
 	}
 	fw_nft_close(d->nft);
-	fw_ruleset_fini(&d->rs);
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		fw_ruleset_fini(&d->guests[i].rs);
 	return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * nflog.c - drop events from the kernel: the drop rules log to
  * nfnetlink_log group FW_LOG_GROUP with a prefix the daemon wrote
- * ("fw:rule:ID", "fw:default", "fw:uplink", "fw:spoof"); this reads them over a netlink
- * socket with libmnl.
+ * ("fw:rule:ID", "fw:default", "fw:uplink", "fw:spoof", "fw:guest"); this
+ * reads them over a netlink socket with libmnl.
  *
  * The packet bytes are the guest's: every header length is copied and
  * checked against what was received before a field is read.
@@ -179,6 +179,8 @@ static void parse_prefix(struct fw_drop *d, const char *s, size_t len)
 		d->reason = "uplink";
 	} else if (!strcmp(buf, "fw:spoof")) {
 		d->reason = "spoof";
+	} else if (!strcmp(buf, "fw:guest")) {
+		d->reason = "guest";
 	} else if (sscanf(buf, "fw:rule:%u", &id) == 1) {
 		d->reason = "rule";
 		d->rule_id = id;

@@ -7,16 +7,18 @@
  *
  * The table (family inet, so one ruleset covers IPv4 and IPv6):
  *
- *   chain forward   hook forward, policy drop
- *                   a guest-side source outside the guest's networks is
- *                   logged and dropped first (anti-spoofing);
- *                   replies to accepted flows pass; guest -> uplink goes to
- *                   "rules"; anything else (new flows from the uplink) is
- *                   counted, logged and dropped
- *   chain rules     the user's rules in order, each with a counter (and a
- *                   log statement when it drops), then the default policy
- *   chain input     policy drop: loopback, replies, ICMP/ICMPv6 only
- *   chain postrouting  nat: masquerade out of the uplink
+ *   chain forward     hook forward, policy drop: a guest's traffic jumps to
+ *                     its own chain by the interface it came in on; replies
+ *                     pass; anything else (new flows from the uplink) is
+ *                     counted, logged and dropped
+ *   chain from-NAME   one per guest: a source outside the guest's networks
+ *                     is logged and dropped first (anti-spoofing); replies
+ *                     pass; the guest's rules in order, each with a counter
+ *                     (and a log statement when it drops); the default
+ *                     policy for flows out of the uplink; new flows to
+ *                     another guest no rule accepted: counted, logged, dropped
+ *   chain input       policy drop: loopback, replies, ICMP/ICMPv6 only
+ *   chain postrouting nat: masquerade out of the uplink
  *
  * Protocols are numbers (6, 17, 1, 58), not names: nft would look names
  * up in /etc/protocols, which the image does not have.
@@ -158,7 +160,7 @@ static void add_rule(json_object *list, const char *chain, const char *comment, 
 	cmd(list, "add", "rule", r);
 }
 
-static const struct fw_count *carried(const struct fw_counts *c, uint32_t id)
+static const struct fw_count *carried(const struct fw_guest_counts *c, uint32_t id)
 {
 	static const struct fw_count zero;
 
@@ -245,11 +247,15 @@ static json_object *icmp_type_match(const struct fw_rule *r)
 	return match(jobj1("payload", p), jint(r->icmp_type));
 }
 
-static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt)
+/* @p out_if: the rule matches only what leaves through that interface. */
+static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt,
+			      const char *out_if)
 {
 	json_object *e = json_object_new_array(), *proto = proto_match(r);
 	char prefix[32];
 
+	if (out_if)
+		json_object_array_add(e, match(meta("oifname"), jstr(out_if)));
 	if (r->family)
 		json_object_array_add(e, addr_match(r));
 	if (proto)
@@ -272,19 +278,23 @@ static json_object *iface_match(const char *key, const char *name)
 	return match(meta(key), jstr(name));
 }
 
-/* From the guest side, a source outside the guest's own network of that
- * family (or any source of a family it has none of) is a lie: logged,
- * dropped, before any rule sees it. The guest is known by its interface,
- * never by the address it claims. */
-static void anti_spoof(json_object *list, const struct fw_ifaces *ifs, int family,
-		       const struct fw_counts *carry)
+static void chain_of(char *buf, size_t len, const struct fw_guest_if *g)
 {
-	const char *net = family == AF_INET ? ifs->guest_net4 : ifs->guest_net6;
+	snprintf(buf, len, "from-%s", g->name);
+}
+
+/* From guest @p g, a source outside its own network of that family (or any
+ * source of a family it has none of) is a lie: logged, dropped, before any
+ * rule sees it. The guest is known by its interface (this chain is only
+ * entered from it), never by the address it claims. */
+static void anti_spoof(json_object *list, const char *chain, const struct fw_guest_if *g,
+		       int family, const struct fw_guest_counts *carry)
+{
+	const char *net = family == AF_INET ? g->net4 : g->net6;
 	json_object *e = json_object_new_array(), *p;
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(net, '/');
 
-	json_object_array_add(e, iface_match("iifname", ifs->guest));
 	json_object_array_add(e, match(meta("nfproto"), jstr(family == AF_INET ? "ipv4" : "ipv6")));
 	if (slash && (size_t)(slash - net) < sizeof(addr)) {
 		memcpy(addr, net, (size_t)(slash - net));
@@ -307,27 +317,28 @@ static void anti_spoof(json_object *list, const struct fw_ifaces *ifs, int famil
 		json_object_array_add(e, counter(0, 0));
 	json_object_array_add(e, nflog("fw:spoof"));
 	json_object_array_add(e, jobj1("drop", NULL));
-	add_rule(list, "forward", "spoof", e);
+	add_rule(list, chain, "spoof", e);
 }
 
-/* Replies to what went out pass; the guest's traffic to the uplink goes to
- * "rules" unless it lies about its source; anything else is counted,
- * logged and dropped. */
+/* Each guest's traffic goes to its own chain, picked by the interface it
+ * came in on; replies to what went out pass; anything else (new flows from
+ * the uplink) is counted, logged and dropped. */
 static void forward_chain(json_object *list, const struct fw_ifaces *ifs,
 			  const struct fw_counts *carry)
 {
-	json_object *e = json_object_new_array();
+	json_object *e;
+	char chain[32];
 
-	/* First: not even a packet that claims to belong to a flow. */
-	anti_spoof(list, ifs, AF_INET, carry);
-	anti_spoof(list, ifs, AF_INET6, carry);
+	for (size_t i = 0; i < ifs->n_guests; i++) {
+		chain_of(chain, sizeof(chain), &ifs->guests[i]);
+		e = json_object_new_array();
+		json_object_array_add(e, iface_match("iifname", ifs->guests[i].ifname));
+		json_object_array_add(e, jobj1("jump", jobj1("target", jstr(chain))));
+		add_rule(list, "forward", NULL, e);
+	}
+	e = json_object_new_array();
 	json_object_array_add(e, ct_replies());
 	json_object_array_add(e, jobj1("accept", NULL));
-	add_rule(list, "forward", NULL, e);
-	e = json_object_new_array();
-	json_object_array_add(e, iface_match("iifname", ifs->guest));
-	json_object_array_add(e, iface_match("oifname", ifs->uplink));
-	json_object_array_add(e, jobj1("jump", jobj1("target", jstr("rules"))));
 	add_rule(list, "forward", NULL, e);
 	e = json_object_new_array();
 	json_object_array_add(e, counter(carry ? carry->uplink.packets : 0,
@@ -337,25 +348,47 @@ static void forward_chain(json_object *list, const struct fw_ifaces *ifs,
 	add_rule(list, "forward", "uplink", e);
 }
 
-/* The user's rules in order, then the default policy. */
-static void rules_chain(json_object *list, const struct fw_ruleset *rs,
-			const struct fw_counts *carry)
+/* Guest @p g's chain: anti-spoofing first (not even a packet that claims
+ * to belong to a flow passes with a lying source), replies, the user's
+ * rules in order, the default policy for what goes out of the uplink, and
+ * a drop for new flows to another guest no rule accepted. An accepting
+ * rule with no destination matches only what goes out of the uplink:
+ * another guest is reached only by a rule naming its address. */
+static void guest_chain(json_object *list, const struct fw_ifaces *ifs, const struct fw_guest_if *g,
+			const struct fw_ruleset *rs, const struct fw_guest_counts *carry)
 {
 	json_object *e;
-	char comment[24];
+	char chain[32], comment[24];
 
+	chain_of(chain, sizeof(chain), g);
+	anti_spoof(list, chain, g, AF_INET, carry);
+	anti_spoof(list, chain, g, AF_INET6, carry);
+	e = json_object_new_array();
+	json_object_array_add(e, ct_replies());
+	json_object_array_add(e, jobj1("accept", NULL));
+	add_rule(list, chain, NULL, e);
 	for (size_t i = 0; i < rs->n; i++) {
-		snprintf(comment, sizeof(comment), "id:%u", rs->rules[i].id);
-		add_rule(list, "rules", comment,
-			 user_rule(&rs->rules[i], carried(carry, rs->rules[i].id)));
+		const struct fw_rule *r = &rs->rules[i];
+
+		snprintf(comment, sizeof(comment), "id:%u", r->id);
+		e = user_rule(r, carried(carry, r->id),
+			      r->action == FW_ACCEPT && !r->family ? ifs->uplink : NULL);
+		add_rule(list, chain, comment, e);
 	}
 	e = json_object_new_array();
+	json_object_array_add(e, iface_match("oifname", ifs->uplink));
 	json_object_array_add(e, counter(carry ? carry->policy.packets : 0,
 					 carry ? carry->policy.bytes : 0));
 	if (rs->policy == FW_DROP)
 		json_object_array_add(e, nflog("fw:default"));
 	json_object_array_add(e, verdict(rs->policy));
-	add_rule(list, "rules", "default", e);
+	add_rule(list, chain, "default", e);
+	e = json_object_new_array();
+	json_object_array_add(e, counter(carry ? carry->guest.packets : 0,
+					 carry ? carry->guest.bytes : 0));
+	json_object_array_add(e, nflog("fw:guest"));
+	json_object_array_add(e, jobj1("drop", NULL));
+	add_rule(list, chain, "guest", e);
 }
 
 /* To the appliance itself: loopback, replies and ICMP only. */
@@ -376,22 +409,26 @@ static void input_chain(json_object *list)
 	add_rule(list, "input", NULL, e);
 }
 
-char *fw_nft_json(const struct fw_ruleset *rs, const struct fw_ifaces *ifs,
+char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *ifs,
 		  const struct fw_counts *carry)
 {
 	json_object *root, *list = json_object_new_array(), *e;
-	char *out;
+	char chain[32], *out;
 
 	/* add+delete: delete alone fails when the table is not there yet. */
 	cmd(list, "add", "table", table_ref());
 	cmd(list, "delete", "table", table_ref());
 	cmd(list, "add", "table", table_ref());
 	add_chain(list, "forward", "filter", "forward", 0, "drop");
-	add_chain(list, "rules", NULL, NULL, 0, NULL);
+	for (size_t i = 0; i < ifs->n_guests; i++) {
+		chain_of(chain, sizeof(chain), &ifs->guests[i]);
+		add_chain(list, chain, NULL, NULL, 0, NULL);
+	}
 	add_chain(list, "input", "filter", "input", 0, "drop");
 	add_chain(list, "postrouting", "nat", "postrouting", 100, "accept");
 	forward_chain(list, ifs, carry);
-	rules_chain(list, rs, carry);
+	for (size_t i = 0; i < ifs->n_guests; i++)
+		guest_chain(list, ifs, &ifs->guests[i], rs[i], carry ? &carry->g[i] : NULL);
 	input_chain(list);
 	e = json_object_new_array();
 	json_object_array_add(e, iface_match("oifname", ifs->uplink));
@@ -453,15 +490,16 @@ static int run(struct fw_nft *nft, const char *doc, char *why, size_t whylen)
 	return 0;
 }
 
-int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *rs, bool check_only, char *why,
-		 size_t whylen)
+int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, bool check_only,
+		 char *why, size_t whylen)
 {
-	struct fw_counts carry = { 0 };
+	struct fw_counts carry;
 	bool have = fw_nft_counters(nft, &carry) == 0;
 	char *doc = fw_nft_json(rs, &nft->ifs, have ? &carry : NULL);
 	int err;
 
-	free(carry.rules);
+	if (have)
+		fw_counts_free(&carry);
 	if (!doc)
 		return -ENOMEM;
 	nft_ctx_set_dry_run(nft->ctx, check_only);
@@ -490,7 +528,40 @@ static bool rule_counter(json_object *rule, uint64_t *packets, uint64_t *bytes)
 	return false;
 }
 
-static int collect(json_object *root, struct fw_counts *out)
+void fw_counts_free(struct fw_counts *c)
+{
+	for (size_t i = 0; i < FW_MAX_GUESTS; i++) {
+		free(c->g[i].rules);
+		c->g[i].rules = NULL;
+		c->g[i].n = 0;
+	}
+}
+
+static void add_count(struct fw_count *sum, const struct fw_count *c)
+{
+	sum->packets += c->packets;
+	sum->bytes += c->bytes;
+}
+
+/* The guest whose chain @p rule is in, or NULL (another chain). */
+static struct fw_guest_counts *guest_of(const struct fw_ifaces *ifs, struct fw_counts *out,
+					json_object *rule)
+{
+	json_object *v;
+	const char *chain;
+	char mine[32];
+
+	if (!json_object_object_get_ex(rule, "chain", &v) || !(chain = json_object_get_string(v)))
+		return NULL;
+	for (size_t i = 0; i < ifs->n_guests; i++) {
+		chain_of(mine, sizeof(mine), &ifs->guests[i]);
+		if (!strcmp(chain, mine))
+			return &out->g[i];
+	}
+	return NULL;
+}
+
+static int collect(const struct fw_ifaces *ifs, json_object *root, struct fw_counts *out)
 {
 	json_object *list, *rule, *v;
 	size_t n;
@@ -499,11 +570,12 @@ static int collect(json_object *root, struct fw_counts *out)
 	    !json_object_is_type(list, json_type_array))
 		return -EPROTO;
 	n = json_object_array_length(list);
-	out->rules = calloc(n ? n : 1, sizeof(*out->rules));
-	if (!out->rules)
-		return -ENOMEM;
+	for (size_t i = 0; i < ifs->n_guests; i++)
+		if (!(out->g[i].rules = calloc(n ? n : 1, sizeof(*out->g[i].rules))))
+			return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct fw_count c = { 0 };
+		struct fw_guest_counts *g;
 		const char *comment;
 		unsigned id;
 
@@ -512,16 +584,21 @@ static int collect(json_object *root, struct fw_counts *out)
 		    !(comment = json_object_get_string(v)) ||
 		    !rule_counter(rule, &c.packets, &c.bytes))
 			continue;
-		if (!strcmp(comment, "default")) {
-			out->policy = c;
-		} else if (!strcmp(comment, "uplink")) {
+		if (!strcmp(comment, "uplink")) {
 			out->uplink = c;
+			continue;
+		}
+		if (!(g = guest_of(ifs, out, rule)))
+			continue;
+		if (!strcmp(comment, "default")) {
+			g->policy = c;
+		} else if (!strcmp(comment, "guest")) {
+			g->guest = c;
 		} else if (!strcmp(comment, "spoof")) {
-			out->spoof.packets += c.packets;
-			out->spoof.bytes += c.bytes;
+			add_count(&g->spoof, &c);
 		} else if (sscanf(comment, "id:%u", &id) == 1) {
 			c.id = id;
-			out->rules[out->n++] = c;
+			g->rules[g->n++] = c;
 		}
 	}
 	return 0;
@@ -541,11 +618,9 @@ int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out)
 	root = json_tokener_parse(nft_ctx_get_output_buffer(nft->ctx));
 	if (!root)
 		return -EPROTO;
-	err = collect(root, out);
+	err = collect(&nft->ifs, root, out);
 	json_object_put(root);
-	if (err) {
-		free(out->rules);
-		out->rules = NULL;
-	}
+	if (err)
+		fw_counts_free(out);
 	return err;
 }

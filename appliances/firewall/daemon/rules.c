@@ -381,3 +381,20 @@ void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out)
 	out->rules = NULL;
 	out->n_rules = 0;
 }
+
+static bool name_char(char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && (c == '_' || c == '-'));
+}
+
+bool fw_guest_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > FW_GUEST_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!name_char(s[i], i == 0))
+			return false;
+	return true;
+}

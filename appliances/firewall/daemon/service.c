@@ -1,5 +1,6 @@
 /*
- * service.c - vapp.firewall.v1.Firewall. Every change goes the same way
+ * service.c - vapp.firewall.v1.Firewall, each method about one guest's
+ * ruleset (guest_for() says which). Every change goes the same way
  * (commit()): the new ruleset is built and checked as a whole, the kernel is
  * asked to check it (a dry-run transaction), it is written beside the old
  * file in the state volume, put in force in one transaction, and only then
@@ -24,6 +25,7 @@ struct fw_watch {
 	struct fw_watch *next;
 	Vapp__Firewall__V1__LogEvent_Closure closure;
 	void *data;
+	int guest;             /* only this guest's drops; -1: all */
 	uint32_t rate;         /* events per second */
 	double tokens;         /* token bucket: burst of one second's worth */
 	uint64_t last_ms;
@@ -34,39 +36,112 @@ struct fw_watch {
 
 typedef Vapp__Firewall__V1__Firewall_Service Svc;
 
-/* @return a vrpc status; @p next is taken over (freed or kept). */
-static int commit(struct fw_daemon *d, struct fw_ruleset *next, char *why, size_t whylen)
+static int find_guest(const struct fw_daemon *d, const char *name)
 {
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		if (!strcmp(d->ifs.guests[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* "alice, bob, carol" */
+static void guest_list(const struct fw_daemon *d, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < d->ifs.n_guests && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
+				       d->ifs.guests[i].name);
+}
+
+/* The caller, when it is one of the guests (vappd's broker names each
+ * guest's calls; a name never comes from the request): its index, else -1. */
+static int caller_guest(const struct fw_daemon *d, void *data)
+{
+	char caller[64];
+
+	appliance_caller(data, caller, sizeof(caller));
+	return find_guest(d, caller);
+}
+
+/*
+ * The guest a request is about. @p name "" is the caller itself when the
+ * caller is a guest, else the only guest; a guest caller may name only
+ * itself. @return its index, or -1 with the call's status set (the method
+ * then answers NULL).
+ */
+static int guest_for(const struct fw_daemon *d, const char *name, void *data)
+{
+	struct vrpc_call *call = vrpc_call_of(data);
+	int self = caller_guest(d, data), i;
+	char list[FW_MAX_GUESTS * (FW_GUEST_NAME_MAX + 2)];
+
+	if (!name || !*name) {
+		if (self >= 0)
+			return self;
+		if (d->ifs.n_guests == 1)
+			return 0;
+		guest_list(d, list, sizeof(list));
+		vrpc_call_set_status(call, VRPC_INVALID_ARGUMENT, "guest: name one of %s", list);
+		return -1;
+	}
+	i = find_guest(d, name);
+	if (i < 0) {
+		vrpc_call_set_status(call, VRPC_NOT_FOUND, "guest: no guest \"%.*s\" here",
+				     FW_GUEST_NAME_MAX + 1, name);
+		return -1;
+	}
+	if (self >= 0 && i != self) {
+		vrpc_call_set_status(call, VRPC_PERMISSION_DENIED, "guest: %s may name only itself",
+				     d->ifs.guests[self].name);
+		return -1;
+	}
+	return i;
+}
+
+/* @return a vrpc status; @p next (guest @p gi's new ruleset) is taken over
+ * (freed or kept). */
+static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char *why,
+		  size_t whylen)
+{
+	struct fw_guest *g = &d->guests[gi];
+	const char *name = d->ifs.guests[gi].name;
+	const struct fw_ruleset *rs[FW_MAX_GUESTS];
 	int err;
 
-	err = fw_nft_apply(d->nft, next, true, why, whylen);
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		rs[i] = &d->guests[i].rs;
+	rs[gi] = next;
+	err = fw_nft_apply(d->nft, rs, true, why, whylen);
 	if (err)
 		goto err_next;
-	if (d->state_dir && (err = fw_store_prepare(d->state_dir, next))) {
+	if (d->state_dir && (err = fw_store_prepare(d->state_dir, name, next))) {
 		snprintf(why, whylen, "state volume: %s", strerror(-err));
 		goto err_next;
 	}
-	err = fw_nft_apply(d->nft, next, false, why, whylen);
+	err = fw_nft_apply(d->nft, rs, false, why, whylen);
 	if (err)
 		goto err_file;
-	if (d->state_dir && (err = fw_store_commit(d->state_dir))) {
+	if (d->state_dir && (err = fw_store_commit(d->state_dir, name))) {
 		char ignored[FW_REASON_LEN];
 
 		snprintf(why, whylen, "state volume: %s (the previous ruleset is back)",
 			 strerror(-err));
-		fw_nft_apply(d->nft, &d->rs, false, ignored, sizeof(ignored));
+		rs[gi] = &g->rs;
+		fw_nft_apply(d->nft, rs, false, ignored, sizeof(ignored));
 		goto err_file;
 	}
-	fw_ruleset_fini(&d->rs);
-	d->rs = *next;
-	fprintf(stderr, "vapp-firewalld: generation %llu in force: %zu rules, default %s\n",
-		(unsigned long long)d->rs.generation, d->rs.n,
-		d->rs.policy == FW_ACCEPT ? "accept" : "drop");
+	fw_ruleset_fini(&g->rs);
+	g->rs = *next;
+	fprintf(stderr, "vapp-firewalld: %s: generation %llu in force: %zu rules, default %s\n",
+		name, (unsigned long long)g->rs.generation, g->rs.n,
+		g->rs.policy == FW_ACCEPT ? "accept" : "drop");
 	return VRPC_OK;
 
 err_file:
 	if (d->state_dir)
-		fw_store_abort(d->state_dir);
+		fw_store_abort(d->state_dir, name);
 err_next:
 	fw_ruleset_fini(next);
 	return VRPC_INTERNAL;
@@ -85,37 +160,51 @@ static void reply_ruleset(const struct fw_ruleset *rs, Vapp__Firewall__V1__Rules
 	fw_ruleset_pb_free(&out);
 }
 
-/* Commits @p next and replies with the ruleset then in force. */
-static void commit_reply(struct fw_daemon *d, struct fw_ruleset *next,
+/* Commits @p next for guest @p gi and replies with its ruleset then in force. */
+static void commit_reply(struct fw_daemon *d, size_t gi, struct fw_ruleset *next,
 			 Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
 {
 	char why[FW_REASON_LEN];
-	int st = commit(d, next, why, sizeof(why));
+	int st = commit(d, gi, next, why, sizeof(why));
 
 	if (st != VRPC_OK) {
 		APPLIANCE_FAIL(data, closure, st, "%s", why);
 		return;
 	}
-	reply_ruleset(&d->rs, closure, data);
+	reply_ruleset(&d->guests[gi].rs, closure, data);
 }
 
 static void list_rules(Svc *svc, const Vapp__Firewall__V1__ListRulesRequest *in,
 		       Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
 {
-	reply_ruleset(&DAEMON(svc)->rs, closure, data);
+	struct fw_daemon *d = DAEMON(svc);
+	int gi = guest_for(d, in->guest, data);
+
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
+	reply_ruleset(&d->guests[gi].rs, closure, data);
 }
 
 static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
 		     Vapp__Firewall__V1__Rule_Closure closure, void *data)
 {
 	struct fw_daemon *d = DAEMON(svc);
-	struct fw_ruleset next;
+	int gi = guest_for(d, in->guest, data);
+	struct fw_ruleset next, *cur;
 	struct fw_rule r;
 	char why[FW_REASON_LEN];
-	size_t pos = d->rs.n;
+	size_t pos;
 	ssize_t at;
 	int st;
 
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
+	cur = &d->guests[gi].rs;
+	pos = cur->n;
 	if (!in->rule) {
 		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "rule: missing");
 		return;
@@ -129,19 +218,19 @@ static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
 		     "rule.id: leave it 0, the appliance gives ids");
 		return;
 	}
-	if (d->rs.n >= FW_MAX_RULES) {
+	if (cur->n >= FW_MAX_RULES) {
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "rules: at most %d", FW_MAX_RULES);
 		return;
 	}
 	if (in->before_id) {
-		at = fw_ruleset_find(&d->rs, in->before_id);
+		at = fw_ruleset_find(cur, in->before_id);
 		if (at < 0) {
 			APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "before_id: no rule %u", in->before_id);
 			return;
 		}
 		pos = (size_t)at;
 	}
-	if (fw_ruleset_copy(&d->rs, &next)) {
+	if (fw_ruleset_copy(cur, &next)) {
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
@@ -152,7 +241,7 @@ static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	st = commit(d, &next, why, sizeof(why));
+	st = commit(d, (size_t)gi, &next, why, sizeof(why));
 	if (st != VRPC_OK) {
 		APPLIANCE_FAIL(data, closure, st, "%s", why);
 		return;
@@ -166,109 +255,136 @@ static void delete_rule(Svc *svc, const Vapp__Firewall__V1__DeleteRuleRequest *i
 			Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
 {
 	struct fw_daemon *d = DAEMON(svc);
-	ssize_t at = fw_ruleset_find(&d->rs, in->id);
+	int gi = guest_for(d, in->guest, data);
 	struct fw_ruleset next;
+	ssize_t at;
 
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
+	at = fw_ruleset_find(&d->guests[gi].rs, in->id);
 	if (!in->id || at < 0) {
 		APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "id: no rule %u", in->id);
 		return;
 	}
-	if (fw_ruleset_copy(&d->rs, &next)) {
+	if (fw_ruleset_copy(&d->guests[gi].rs, &next)) {
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	fw_ruleset_remove(&next, (size_t)at);
 	next.generation++;
-	commit_reply(d, &next, closure, data);
+	commit_reply(d, (size_t)gi, &next, closure, data);
 }
 
 static void replace_ruleset(Svc *svc, const Vapp__Firewall__V1__ReplaceRulesetRequest *in,
 			    Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
 {
 	struct fw_daemon *d = DAEMON(svc);
+	int gi = guest_for(d, in->guest, data);
 	struct fw_ruleset next;
 	char why[FW_REASON_LEN];
 	int err;
 
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
 	if (!in->ruleset) {
 		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "ruleset: missing");
 		return;
 	}
-	err = fw_ruleset_from_pb(in->ruleset, &d->rs, &next, why, sizeof(why));
+	err = fw_ruleset_from_pb(in->ruleset, &d->guests[gi].rs, &next, why, sizeof(why));
 	if (err) {
 		APPLIANCE_FAIL(data, closure, err == -ENOMEM ? VRPC_RESOURCE_EXHAUSTED : VRPC_INVALID_ARGUMENT,
 		     "%s", err == -ENOMEM ? "out of memory" : why);
 		return;
 	}
-	commit_reply(d, &next, closure, data);
+	commit_reply(d, (size_t)gi, &next, closure, data);
 }
 
 static void set_default_policy(Svc *svc, const Vapp__Firewall__V1__SetDefaultPolicyRequest *in,
 			       Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
 {
 	struct fw_daemon *d = DAEMON(svc);
+	int gi = guest_for(d, in->guest, data);
 	struct fw_ruleset next;
 	enum fw_action a;
 	char why[FW_REASON_LEN];
 
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
 	if (fw_action_from_pb(in->policy, "policy", &a, why, sizeof(why))) {
 		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "%s", why);
 		return;
 	}
-	if (fw_ruleset_copy(&d->rs, &next)) {
+	if (fw_ruleset_copy(&d->guests[gi].rs, &next)) {
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	next.policy = a;
 	next.generation++;
-	commit_reply(d, &next, closure, data);
+	commit_reply(d, (size_t)gi, &next, closure, data);
+}
+
+static void counter_pb(Vapp__Firewall__V1__RuleCounter *out, const struct fw_count *c)
+{
+	vapp__firewall__v1__rule_counter__init(out);
+	out->id = c->id;
+	out->packets = c->packets;
+	out->bytes = c->bytes;
 }
 
 static void get_counters(Svc *svc, const Vapp__Firewall__V1__GetCountersRequest *in,
 			 Vapp__Firewall__V1__Counters_Closure closure, void *data)
 {
 	struct fw_daemon *d = DAEMON(svc);
+	int gi = guest_for(d, in->guest, data);
 	Vapp__Firewall__V1__Counters out = VAPP__FIREWALL__V1__COUNTERS__INIT;
-	Vapp__Firewall__V1__RuleCounter *rc, **ptrs, pol = VAPP__FIREWALL__V1__RULE_COUNTER__INIT,
-					    up = VAPP__FIREWALL__V1__RULE_COUNTER__INIT,
-					    sp = VAPP__FIREWALL__V1__RULE_COUNTER__INIT;
+	Vapp__Firewall__V1__RuleCounter *rc = NULL, **ptrs = NULL, pol, up, sp, gu;
+	const struct fw_guest_counts *g;
 	struct fw_counts c;
-	int err = fw_nft_counters(d->nft, &c);
+	int err;
 
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
+	err = fw_nft_counters(d->nft, &c);
 	if (err) {
 		APPLIANCE_FAIL(data, closure, VRPC_INTERNAL, "nftables: cannot list the table: %s",
 		     strerror(-err));
 		return;
 	}
-	rc = calloc(c.n ? c.n : 1, sizeof(*rc));
-	ptrs = calloc(c.n ? c.n : 1, sizeof(*ptrs));
+	g = &c.g[gi];
+	rc = calloc(g->n ? g->n : 1, sizeof(*rc));
+	ptrs = calloc(g->n ? g->n : 1, sizeof(*ptrs));
 	if (!rc || !ptrs) {
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < c.n; i++) {
-		vapp__firewall__v1__rule_counter__init(&rc[i]);
-		rc[i].id = c.rules[i].id;
-		rc[i].packets = c.rules[i].packets;
-		rc[i].bytes = c.rules[i].bytes;
+	for (size_t i = 0; i < g->n; i++) {
+		counter_pb(&rc[i], &g->rules[i]);
 		ptrs[i] = &rc[i];
 	}
 	out.rules = ptrs;
-	out.n_rules = c.n;
-	pol.packets = c.policy.packets;
-	pol.bytes = c.policy.bytes;
-	up.packets = c.uplink.packets;
-	up.bytes = c.uplink.bytes;
+	out.n_rules = g->n;
+	counter_pb(&pol, &g->policy);
+	counter_pb(&up, &c.uplink);
+	counter_pb(&sp, &g->spoof);
+	counter_pb(&gu, &g->guest);
 	out.default_policy = &pol;
 	out.uplink_refused = &up;
-	sp.packets = c.spoof.packets;
-	sp.bytes = c.spoof.bytes;
 	out.spoof_refused = &sp;
+	out.guest_refused = &gu;
+	out.guest = (char *)d->ifs.guests[gi].name;
 	closure(&out, data);
 out:
 	free(rc);
 	free(ptrs);
-	free(c.rules);
+	fw_counts_free(&c);
 }
 
 static void watch_log(Svc *svc, const Vapp__Firewall__V1__WatchLogRequest *in,
@@ -276,10 +392,18 @@ static void watch_log(Svc *svc, const Vapp__Firewall__V1__WatchLogRequest *in,
 {
 	struct fw_daemon *d = DAEMON(svc);
 	struct fw_watch *w;
+	int gi = -1;
 
 	/* Streams whose callers left are ended here and on each drop event:
 	 * no timer wakes an idle appliance for them. */
 	fw_service_sweep(d);
+	/* A guest watches its own drops only; anyone else all, or one guest's. */
+	if ((in->guest && *in->guest) || caller_guest(d, data) >= 0) {
+		if ((gi = guest_for(d, in->guest, data)) < 0) {
+			closure(NULL, data);
+			return;
+		}
+	}
 	if (in->max_per_second > MAX_RATE) {
 		APPLIANCE_FAIL(data, closure, VRPC_INVALID_ARGUMENT, "max_per_second: at most %d", MAX_RATE);
 		return;
@@ -291,6 +415,7 @@ static void watch_log(Svc *svc, const Vapp__Firewall__V1__WatchLogRequest *in,
 	}
 	w->closure = closure;
 	w->data = data;
+	w->guest = gi;
 	w->rate = in->max_per_second ? in->max_per_second : DEFAULT_RATE;
 	w->tokens = w->rate;
 	w->last_ms = fw_now_ms();
@@ -304,20 +429,39 @@ static void get_status(Svc *svc, const Vapp__Firewall__V1__GetStatusRequest *in,
 {
 	struct fw_daemon *d = DAEMON(svc);
 	Vapp__Firewall__V1__Status out = VAPP__FIREWALL__V1__STATUS__INIT;
+	int self = caller_guest(d, data), gi;
+	const struct fw_ruleset *rs;
+	char *names[FW_MAX_GUESTS];
 
-	out.version = "0.1.0";
-	out.generation = d->rs.generation;
-	out.rule_count = (uint32_t)d->rs.n;
-	out.default_policy = d->rs.policy == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
-						       : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
+	/* Status with no guest named is the first guest's (any caller may ask). */
+	if ((in->guest && *in->guest) || self >= 0 || d->ifs.n_guests == 1)
+		gi = guest_for(d, in->guest, data);
+	else
+		gi = 0;
+	if (gi < 0) {
+		closure(NULL, data);
+		return;
+	}
+	rs = &d->guests[gi].rs;
+	out.version = "0.2.0";
+	out.generation = rs->generation;
+	out.rule_count = (uint32_t)rs->n;
+	out.default_policy = rs->policy == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
+						     : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
 	out.forwarding = fw_net_forwarding_on();
 	out.uplink = d->ifs.uplink;
-	out.guest = d->ifs.guest;
-	out.ruleset_source = d->source;
+	out.guest = d->ifs.guests[gi].ifname;
+	out.guest_name = d->ifs.guests[gi].name;
+	out.ruleset_source = d->guests[gi].source;
 	out.uptime_ms = fw_now_ms() - d->boot_ms;
 	out.log_events = d->log_events;
 	out.log_suppressed = d->log_suppressed;
 	out.log_watchers = d->n_watches;
+	/* A guest learns of no other guest. */
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		if (self < 0 || (int)i == self)
+			names[out.n_guests++] = d->ifs.guests[i].name;
+	out.guests = names;
 	closure(&out, data);
 }
 
@@ -342,7 +486,7 @@ static enum fw_proto proto_of(uint8_t p)
 	return p == 6 ? FW_TCP : p == 17 ? FW_UDP : (p == 1 || p == 58) ? FW_ICMP : FW_ANY;
 }
 
-static void send_event(struct fw_watch *w, const struct fw_drop *drop)
+static void send_event(struct fw_watch *w, const struct fw_drop *drop, const char *guest)
 {
 	Vapp__Firewall__V1__LogEvent ev = VAPP__FIREWALL__V1__LOG_EVENT__INIT;
 
@@ -357,6 +501,7 @@ static void send_event(struct fw_watch *w, const struct fw_drop *drop)
 	ev.destination_port = drop->dport;
 	ev.length = drop->length;
 	ev.in_interface = (char *)drop->in_if;
+	ev.guest = (char *)guest;
 	ev.suppressed = w->suppressed;
 	w->suppressed = 0;
 	w->closure(&ev, w->data);
@@ -366,7 +511,11 @@ void fw_service_drop(void *ud, const struct fw_drop *drop)
 {
 	struct fw_daemon *d = ud;
 	struct fw_drop rel = *drop;
+	int gi = -1;
 
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		if (!strcmp(drop->in_if, d->ifs.guests[i].ifname))
+			gi = (int)i;
 	rel.time_ms = drop->time_ms - d->boot_ms;
 	d->log_events++;
 	fw_service_sweep(d);
@@ -375,6 +524,8 @@ void fw_service_drop(void *ud, const struct fw_drop *drop)
 
 		if (vrpc_call_cancelled(vrpc_call_of(w->data)))
 			continue; /* the sweep ends it */
+		if (w->guest >= 0 && w->guest != gi)
+			continue; /* another guest's drop */
 		w->tokens += (double)(now - w->last_ms) * w->rate / 1000.0;
 		if (w->tokens > w->rate)
 			w->tokens = w->rate;
@@ -385,7 +536,7 @@ void fw_service_drop(void *ud, const struct fw_drop *drop)
 			continue;
 		}
 		w->tokens -= 1.0;
-		send_event(w, &rel);
+		send_event(w, &rel, gi >= 0 ? d->ifs.guests[gi].name : "");
 	}
 }
 

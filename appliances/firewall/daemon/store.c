@@ -1,12 +1,14 @@
 /*
- * store.c - the ruleset in the state volume, as DIR/ruleset.pb:
+ * store.c - each guest's ruleset in the state volume, as
+ * DIR/ruleset-NAME.pb (a one-guest firewall of an earlier version kept
+ * DIR/ruleset.pb: read for the first guest until it has a file of its own):
  *
  *   "VAPPFW1\n"   8 bytes of magic
  *   next_id       u32 little-endian (ids are never handed out twice)
  *   length        u32 little-endian, then a vapp.firewall.v1.Ruleset
  *
- * A change is written to ruleset.pb.new and fsync'd, put in force, then
- * renamed over ruleset.pb and the folder fsync'd: rename(2) replaces the
+ * A change is written to ruleset-NAME.pb.new and fsync'd, put in force,
+ * then renamed over ruleset-NAME.pb and the folder fsync'd: rename(2) replaces the
  * name atomically, so after a crash at any point the file holds the old
  * ruleset or the new one, never a mix (and never a half-written file).
  *
@@ -29,9 +31,13 @@
 #define HDR 16
 #define MAX_FILE (1u << 20)
 
-static void path_of(char *buf, size_t len, const char *dir, const char *name)
+/* DIR/ruleset-GUEST.pb and then SUFFIX; GUEST NULL: DIR/ruleset.pb. */
+static void path_of(char *buf, size_t len, const char *dir, const char *guest, const char *suffix)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	if (guest)
+		snprintf(buf, len, "%s/ruleset-%s.pb%s", dir, guest, suffix);
+	else
+		snprintf(buf, len, "%s/ruleset.pb%s", dir, suffix);
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -47,7 +53,7 @@ static uint32_t get32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int fw_store_prepare(const char *dir, const struct fw_ruleset *rs)
+int fw_store_prepare(const char *dir, const char *guest, const struct fw_ruleset *rs)
 {
 	Vapp__Firewall__V1__Ruleset pb;
 	char tmp[512];
@@ -70,7 +76,7 @@ int fw_store_prepare(const char *dir, const struct fw_ruleset *rs)
 	vapp__firewall__v1__ruleset__pack(&pb, buf + HDR);
 	fw_ruleset_pb_free(&pb);
 
-	path_of(tmp, sizeof(tmp), dir, "ruleset.pb.new");
+	path_of(tmp, sizeof(tmp), dir, guest, ".new");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
@@ -88,23 +94,23 @@ err_buf:
 	return err;
 }
 
-int fw_store_commit(const char *dir)
+int fw_store_commit(const char *dir, const char *guest)
 {
 	char tmp[512], dst[512];
 
-	path_of(tmp, sizeof(tmp), dir, "ruleset.pb.new");
-	path_of(dst, sizeof(dst), dir, "ruleset.pb");
+	path_of(tmp, sizeof(tmp), dir, guest, ".new");
+	path_of(dst, sizeof(dst), dir, guest, "");
 	if (rename(tmp, dst) < 0)
 		return -errno;
 	/* The rename itself lives in the folder: sync it too. */
 	return vapp_fsync_dir(dir);
 }
 
-void fw_store_abort(const char *dir)
+void fw_store_abort(const char *dir, const char *guest)
 {
 	char tmp[512];
 
-	path_of(tmp, sizeof(tmp), dir, "ruleset.pb.new");
+	path_of(tmp, sizeof(tmp), dir, guest, ".new");
 	unlink(tmp);
 }
 
@@ -176,15 +182,20 @@ int fw_store_parse(const uint8_t *buf, size_t len, struct fw_ruleset *rs, char *
 	return err;
 }
 
-int fw_store_load(const char *dir, struct fw_ruleset *rs, char *why, size_t whylen)
+int fw_store_load(const char *dir, const char *guest, bool legacy, struct fw_ruleset *rs,
+		  char *why, size_t whylen)
 {
 	char path[512], reason[FW_REASON_LEN];
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int err;
 
-	path_of(path, sizeof(path), dir, "ruleset.pb");
+	path_of(path, sizeof(path), dir, guest, "");
 	err = read_file(path, &buf, &len);
+	if (err == -ENOENT && legacy) {
+		path_of(path, sizeof(path), dir, NULL, "");
+		err = read_file(path, &buf, &len);
+	}
 	if (err == -ENOENT)
 		return err;
 	if (err) {

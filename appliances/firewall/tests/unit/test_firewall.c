@@ -162,8 +162,10 @@ static void test_ruleset_ids(void **state)
 static void test_icmp_and_comment(void **state)
 {
 	Vapp__Firewall__V1__IcmpMatch icmp = VAPP__FIREWALL__V1__ICMP_MATCH__INIT;
-	struct fw_ifaces ifs = { .uplink = "eth0", .guest = "eth1" };
+	struct fw_ifaces ifs = { .uplink = "eth0", .n_guests = 1,
+				 .guests = { { .name = "guest", .ifname = "eth1" } } };
 	struct fw_ruleset rs;
+	const struct fw_ruleset *rsp[] = { &rs };
 	struct fw_pb_rule back;
 	struct fw_rule out;
 	char why[FW_REASON_LEN], *doc;
@@ -191,7 +193,7 @@ static void test_icmp_and_comment(void **state)
 	fw_ruleset_init(&rs, FW_ACCEPT);
 	rs.rules = &out;
 	rs.n = 1;
-	doc = fw_nft_json(&rs, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL);
 	assert_non_null(doc);
 	assert_non_null(strstr(doc, "{\"payload\":{\"base\":\"th\",\"offset\":0,\"len\":8}},"
 				    "\"right\":8}"));
@@ -204,7 +206,7 @@ static void test_icmp_and_comment(void **state)
 	assert_false(out.has_icmp_type);
 	fw_rule_to_pb(&out, &back);
 	assert_null(back.rule.icmp);
-	doc = fw_nft_json(&rs, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL);
 	assert_null(strstr(doc, "\"th\""));
 	free(doc);
 }
@@ -227,10 +229,15 @@ static void test_net_prefix(void **state)
 	assert_int_equal(fw_net_prefix("10.99.2.1/24", out, 8), -EINVAL);
 }
 
+#define AT(doc, s) (strstr(doc, s) ? strstr(doc, s) : "")
+
 static void test_nft_json(void **state)
 {
-	struct fw_ifaces ifs = { .uplink = "eth0", .guest = "eth1", .guest_net4 = "10.99.2.0/24" };
+	struct fw_ifaces ifs = { .uplink = "eth0", .n_guests = 1,
+				 .guests = { { .name = "guest", .ifname = "eth1",
+					       .net4 = "10.99.2.0/24" } } };
 	struct fw_ruleset rs;
+	const struct fw_ruleset *rsp[] = { &rs };
 	struct fw_rule r[3];
 	char why[FW_REASON_LEN];
 	Rule a = mkrule(TCP, "2001:0db8:0000::/32", 1000, 2000, ACCEPT),
@@ -246,7 +253,7 @@ static void test_nft_json(void **state)
 	fw_ruleset_init(&rs, FW_DROP);
 	rs.rules = r;
 	rs.n = 3;
-	doc = fw_nft_json(&rs, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL);
 	assert_non_null(doc);
 	/* It parses as JSON, and holds what it must. */
 	json_object *root = json_tokener_parse(doc);
@@ -262,20 +269,23 @@ static void test_nft_json(void **state)
 	assert_non_null(strstr(doc, "\"policy\":\"drop\""));
 	assert_non_null(strstr(doc, "\"right\":\"eth1\""));
 	assert_non_null(strstr(doc, "{\"masquerade\":null}"));
-	/* Anti-spoofing, before everything else in forward: a source outside
-	 * the guest's IPv4 network, and any IPv6 (the guest side has none). */
+	/* Anti-spoofing, first in the guest's chain: a source outside the
+	 * guest's IPv4 network, and any IPv6 (the guest side has none). */
 	assert_non_null(strstr(doc, "{\"match\":{\"op\":\"!=\",\"left\":{\"payload\":{\"protocol\":"
 				    "\"ip\",\"field\":\"saddr\"}},\"right\":{\"prefix\":{\"addr\":"
 				    "\"10.99.2.0\",\"len\":24}}}}"));
 	assert_non_null(strstr(doc, "\"right\":\"ipv6\"}},{\"counter\":{\"packets\":0,\"bytes\":0}},{\"log\":{\"prefix\":\"fw:spoof\""));
-	assert_true(strstr(doc, "fw:spoof") < strstr(doc, "\"ct\""));
+	/* ... before the replies pass in that chain. */
+	assert_non_null(strstr(doc, "\"chain\":\"from-guest\",\"expr\":[{\"match\":{\"op\":\"in\""));
+	assert_true(strstr(doc, "fw:spoof") <
+		    AT(doc, "\"chain\":\"from-guest\",\"expr\":[{\"match\":{\"op\":\"in\",\"left\":{\"ct\""));
 	free(doc);
 
 	/* Carried counters come back on the rule with that id. */
 	struct fw_count kept[] = { { 3, 11, 222 } };
-	struct fw_counts carry = { .rules = kept, .n = 1, .policy = { 0, 5, 6 },
-				   .spoof = { 0, 7, 8 } };
-	doc = fw_nft_json(&rs, &ifs, &carry);
+	struct fw_counts carry = { .g = { { .rules = kept, .n = 1, .policy = { 0, 5, 6 },
+					    .spoof = { 0, 7, 8 } } } };
+	doc = fw_nft_json(rsp, &ifs, &carry);
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":11,\"bytes\":222}},{\"log\":{\"prefix\":\"fw:rule:3\""));
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":5,\"bytes\":6}},{\"log\":{\"prefix\":\"fw:default\""));
 	/* The spoof count, summed over both families, comes back once. */
@@ -321,7 +331,7 @@ static void test_store(void **state)
 	char why[FW_REASON_LEN] = "", path[128];
 	Rule a = mkrule(TCP, "192.0.2.0/24", 22, 0, ACCEPT), b = mkrule(ANY, "::1", 0, 0, DROP);
 
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -ENOENT);
+	assert_int_equal(fw_store_load(dir, "alice", true, &back, why, sizeof(why)), -ENOENT);
 	assert_int_equal(fw_rule_from_pb(&a, "a", &r[0], why, sizeof(why)), 0);
 	assert_int_equal(fw_rule_from_pb(&b, "b", &r[1], why, sizeof(why)), 0);
 	r[0].id = 5;
@@ -333,15 +343,17 @@ static void test_store(void **state)
 	rs.generation = 8;
 
 	/* Prepared but not committed: the old state (none) is what loads. */
-	assert_int_equal(fw_store_prepare(dir, &rs), 0);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -ENOENT);
-	fw_store_abort(dir);
-	snprintf(path, sizeof(path), "%s/ruleset.pb.new", dir);
+	assert_int_equal(fw_store_prepare(dir, "alice", &rs), 0);
+	assert_int_equal(fw_store_load(dir, "alice", true, &back, why, sizeof(why)), -ENOENT);
+	fw_store_abort(dir, "alice");
+	snprintf(path, sizeof(path), "%s/ruleset-alice.pb.new", dir);
 	assert_int_equal(access(path, F_OK), -1);
 
-	assert_int_equal(fw_store_prepare(dir, &rs), 0);
-	assert_int_equal(fw_store_commit(dir), 0);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), 0);
+	assert_int_equal(fw_store_prepare(dir, "alice", &rs), 0);
+	assert_int_equal(fw_store_commit(dir, "alice"), 0);
+	/* Each guest's own file: bob has none. */
+	assert_int_equal(fw_store_load(dir, "bob", false, &back, why, sizeof(why)), -ENOENT);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), 0);
 	assert_int_equal(back.n, 2);
 	assert_memory_equal(back.rules, r, sizeof(r));
 	assert_int_equal(back.next_id, 17);
@@ -351,10 +363,130 @@ static void test_store(void **state)
 
 	/* A crash after prepare of a newer one: the committed file still loads whole. */
 	rs.n = 1;
-	assert_int_equal(fw_store_prepare(dir, &rs), 0);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), 0);
+	assert_int_equal(fw_store_prepare(dir, "alice", &rs), 0);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), 0);
 	assert_int_equal(back.n, 2);
 	fw_ruleset_fini(&back);
+
+	/* A one-guest firewall's ruleset.pb of an earlier version serves the
+	 * first guest (legacy) until it has its own file, and no other guest. */
+	char old[128];
+	snprintf(path, sizeof(path), "%s/ruleset-alice.pb", dir);
+	snprintf(old, sizeof(old), "%s/ruleset.pb", dir);
+	assert_int_equal(rename(path, old), 0);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), -ENOENT);
+	assert_int_equal(fw_store_load(dir, "alice", true, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.n, 2);
+	fw_ruleset_fini(&back);
+	rs.n = 1;
+	assert_int_equal(fw_store_prepare(dir, "alice", &rs), 0);
+	assert_int_equal(fw_store_commit(dir, "alice"), 0);
+	assert_int_equal(fw_store_load(dir, "alice", true, &back, why, sizeof(why)), 0);
+	assert_int_equal(back.n, 1);
+	fw_ruleset_fini(&back);
+	unlink(old);
+}
+
+/* Names become chain names, file names and vappd's guests: nothing else. */
+static void test_guest_names(void **state)
+{
+	assert_true(fw_guest_name_ok("alice"));
+	assert_true(fw_guest_name_ok("a"));
+	assert_true(fw_guest_name_ok("work-vm_2"));
+	assert_true(fw_guest_name_ok("0123456789abcde"));
+	assert_false(fw_guest_name_ok("0123456789abcdef")); /* 16 */
+	assert_false(fw_guest_name_ok(""));
+	assert_false(fw_guest_name_ok("-x"));
+	assert_false(fw_guest_name_ok("_x"));
+	assert_false(fw_guest_name_ok("Alice"));
+	assert_false(fw_guest_name_ok("../etc"));
+	assert_false(fw_guest_name_ok("a b"));
+	assert_false(fw_guest_name_ok("a\"b"));
+	assert_false(fw_guest_name_ok("vapp.fw"));
+	assert_false(fw_guest_name_ok("uid:0"));
+}
+
+/* Three guests: each its own chain, entered by its interface alone; an
+ * accepting rule with no destination only out of the uplink; new flows to
+ * another guest dropped last; counters carried per guest. */
+static void test_nft_guests(void **state)
+{
+	struct fw_ifaces ifs = {
+		.uplink = "eth0", .n_guests = 3,
+		.guests = { { .name = "alice", .ifname = "eth1", .net4 = "10.99.2.0/24" },
+			    { .name = "bob", .ifname = "eth2", .net4 = "10.99.3.0/24",
+			      .net6 = "fd99:3::/64" },
+			    { .name = "carol", .ifname = "eth3", .net4 = "10.99.4.0/24" } },
+	};
+	struct fw_ruleset ra, rb, rc;
+	const struct fw_ruleset *rsp[] = { &ra, &rb, &rc };
+	struct fw_rule a[2], b;
+	char why[FW_REASON_LEN], *doc;
+	const char *from_bob, *from_carol;
+	Rule any = mkrule(TCP, "", 8080, 0, ACCEPT), lan = mkrule(ANY, "10.99.3.0/24", 0, 0, ACCEPT),
+	     drop = mkrule(UDP, "", 53, 0, DROP);
+
+	assert_int_equal(fw_rule_from_pb(&any, "a", &a[0], why, sizeof(why)), 0);
+	assert_int_equal(fw_rule_from_pb(&lan, "a", &a[1], why, sizeof(why)), 0);
+	assert_int_equal(fw_rule_from_pb(&drop, "b", &b, why, sizeof(why)), 0);
+	a[0].id = 1;
+	a[1].id = 2;
+	b.id = 1; /* ids are each guest's own */
+	fw_ruleset_init(&ra, FW_DROP);
+	ra.rules = a;
+	ra.n = 2;
+	fw_ruleset_init(&rb, FW_ACCEPT);
+	rb.rules = &b;
+	rb.n = 1;
+	fw_ruleset_init(&rc, FW_DROP);
+	doc = fw_nft_json(rsp, &ifs, NULL);
+	assert_non_null(doc);
+	json_object *root = json_tokener_parse(doc);
+	assert_non_null(root);
+	json_object_put(root);
+	/* Each guest's traffic jumps to its own chain by interface. */
+	assert_non_null(strstr(doc, "\"right\":\"eth1\"}},{\"jump\":{\"target\":\"from-alice\"}}"));
+	assert_non_null(strstr(doc, "\"right\":\"eth2\"}},{\"jump\":{\"target\":\"from-bob\"}}"));
+	assert_non_null(strstr(doc, "\"right\":\"eth3\"}},{\"jump\":{\"target\":\"from-carol\"}}"));
+	/* alice's port-8080 accept has no destination: only out of the
+	 * uplink; her rule naming bob's network needs no interface. */
+	assert_non_null(strstr(doc, "\"chain\":\"from-alice\",\"comment\":\"id:1\",\"expr\":[{\"match\""
+				    ":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"oifname\"}},\"right\":\"eth0\"}}"));
+	assert_non_null(strstr(doc, "\"chain\":\"from-alice\",\"comment\":\"id:2\",\"expr\":[{\"match\""
+				    ":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"ip\",\"field\":\"daddr\"}}"));
+	/* bob's drop rule applies whatever the way out. */
+	assert_non_null(strstr(doc, "\"chain\":\"from-bob\",\"comment\":\"id:1\",\"expr\":[{\"match\""
+				    ":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"l4proto\"}}"));
+	/* Each chain's sources are its own network. */
+	from_bob = AT(doc, "\"chain\":\"from-bob\",\"comment\":\"spoof\"");
+	from_carol = AT(doc, "\"chain\":\"from-carol\",\"comment\":\"spoof\"");
+	assert_true(*from_bob && *from_carol);
+	assert_non_null(strstr(from_bob, "\"addr\":\"10.99.3.0\",\"len\":24"));
+	assert_true(strstr(from_bob, "\"addr\":\"10.99.3.0\"") < from_carol);
+	assert_true(strstr(from_bob, "\"addr\":\"fd99:3::\",\"len\":64") < from_carol);
+	assert_non_null(strstr(from_carol, "\"addr\":\"10.99.4.0\",\"len\":24"));
+	/* The default policy only for the uplink; a drop for the rest. */
+	assert_non_null(strstr(doc, "\"chain\":\"from-bob\",\"comment\":\"default\",\"expr\":[{\"match\""
+				    ":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"oifname\"}},\"right\":\"eth0\"}},"
+				    "{\"counter\":{\"packets\":0,\"bytes\":0}},{\"accept\":null}"));
+	assert_non_null(strstr(doc, "\"chain\":\"from-bob\",\"comment\":\"guest\",\"expr\":[{\"counter\""
+				    ":{\"packets\":0,\"bytes\":0}},{\"log\":{\"prefix\":\"fw:guest\""));
+	free(doc);
+
+	/* Counters carried by guest and id: bob's rule 1 is not alice's. */
+	struct fw_count ka[] = { { 1, 3, 30 } }, kb[] = { { 1, 4, 40 } };
+	struct fw_counts carry = { .g = { { .rules = ka, .n = 1, .guest = { 0, 9, 90 } },
+					  { .rules = kb, .n = 1, .spoof = { 0, 6, 60 } } } };
+	doc = fw_nft_json(rsp, &ifs, &carry);
+	assert_non_null(strstr(AT(doc, "\"chain\":\"from-alice\",\"comment\":\"id:1\""),
+			       "{\"counter\":{\"packets\":3,\"bytes\":30}}"));
+	assert_non_null(strstr(AT(doc, "\"chain\":\"from-bob\",\"comment\":\"id:1\""),
+			       "{\"counter\":{\"packets\":4,\"bytes\":40}}"));
+	assert_non_null(strstr(AT(doc, "\"chain\":\"from-alice\",\"comment\":\"guest\""),
+			       "{\"counter\":{\"packets\":9,\"bytes\":90}}"));
+	assert_non_null(strstr(AT(doc, "\"chain\":\"from-bob\",\"comment\":\"spoof\""),
+			       "{\"counter\":{\"packets\":6,\"bytes\":60}}"));
+	free(doc);
 }
 
 static void test_store_hostile(void **state)
@@ -363,18 +495,18 @@ static void test_store_hostile(void **state)
 	char why[FW_REASON_LEN];
 	uint8_t buf[64] = "VAPPFW1\n";
 
-	write_file("ruleset.pb", "garbage", 7);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	write_file("ruleset-alice.pb", "garbage", 7);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), -EINVAL);
 	/* Length beyond the file. */
 	buf[12] = 200;
-	write_file("ruleset.pb", buf, 20);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	write_file("ruleset-alice.pb", buf, 20);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "bad header or length"));
 	/* Length that fits but a payload that does not decode. */
 	buf[12] = 4;
 	memset(buf + 16, 0xff, 4);
-	write_file("ruleset.pb", buf, 20);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	write_file("ruleset-alice.pb", buf, 20);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), -EINVAL);
 	/* A ruleset that decodes but holds a bad rule: refused by the same checks. */
 	Rule a = mkrule(TCP, "10.0.0.0/33", 0, 0, DROP);
 	Rule *rules[] = { &a };
@@ -384,9 +516,9 @@ static void test_store_hostile(void **state)
 	memcpy(f, "VAPPFW1\n", 8);
 	f[12] = (uint8_t)len;
 	vapp__firewall__v1__ruleset__pack(&rs, f + 16);
-	write_file("ruleset.pb", f, 16 + len);
+	write_file("ruleset-alice.pb", f, 16 + len);
 	free(f);
-	assert_int_equal(fw_store_load(dir, &back, why, sizeof(why)), -EINVAL);
+	assert_int_equal(fw_store_load(dir, "alice", false, &back, why, sizeof(why)), -EINVAL);
 	assert_non_null(strstr(why, "destination"));
 }
 
@@ -469,6 +601,8 @@ int main(void)
 		cmocka_unit_test(test_net_prefix),
 		cmocka_unit_test(test_nft_json),
 		cmocka_unit_test(test_icmp_and_comment),
+		cmocka_unit_test(test_guest_names),
+		cmocka_unit_test(test_nft_guests),
 		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_store_hostile, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nflog_parse),
