@@ -37,6 +37,7 @@ FW_UP_IP6=fd99:1::1
 FW_GUEST_IP6=fd99:2::2
 FW_PID=
 FW_SERVER_PIDS=()
+FW_NS_MORE=()   # more namespaces a test made (more guests): removed on exit
 
 fw_g() { ip netns exec "$FW_NS_G" "$@"; }
 fw_u() { ip netns exec "$FW_NS_U" "$@"; }
@@ -69,11 +70,10 @@ _fw_cleanup() {
 	for p in "${FW_SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${FW_SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	# Anything else still inside a namespace (a server's children).
-	for p in $(ip netns pids "$FW_NS_U" 2>/dev/null) $(ip netns pids "$FW_NS_G" 2>/dev/null); do
-		kill -9 "$p" 2>/dev/null
+	for ns in "$FW_NS_U" "$FW_NS_G" "${FW_NS_MORE[@]}"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
 	done
-	ip netns del "$FW_NS_U" 2>/dev/null
-	ip netns del "$FW_NS_G" 2>/dev/null
 	ip link del "$FW_TAP_U" 2>/dev/null
 	ip link del "$FW_TAP_G" 2>/dev/null
 	[ -n "${FW_KEEP:-}" ] || rm -rf "$FW_WORK"
@@ -121,8 +121,8 @@ fw_ns_up() {
 }
 
 # Moves tap $1 into namespace $2 as addresses $3/24 and $5/64 (IPv6, no
-# duplicate address detection: usable at once), once QEMU has made it
-# (waiting up to $4 seconds, default 4).
+# duplicate address detection: usable at once; none if $5 is empty), once
+# QEMU has made it (waiting up to $4 seconds, default 4).
 fw_take_tap() {
 	local i
 	for i in $(seq $(( ${4:-4} * 50 ))); do
@@ -130,8 +130,9 @@ fw_take_tap() {
 		sleep 0.02
 	done
 	ip link set "$1" netns "$2" || return 1
-	ip -n "$2" addr add "$3/24" dev "$1" && ip -n "$2" addr add "$5/64" dev "$1" nodad &&
-		ip -n "$2" link set "$1" up
+	ip -n "$2" addr add "$3/24" dev "$1" || return 1
+	[ -z "${5:-}" ] || ip -n "$2" addr add "$5/64" dev "$1" nodad || return 1
+	ip -n "$2" link set "$1" up
 }
 
 # Starts QEMU from qemu.args (as vappd would), memory $1 MiB if given.
@@ -242,7 +243,9 @@ fw_udp_send() { echo "$2" | fw_g socat -u - UDP-SENDTO:$FW_UP_IP:"$1" 2>/dev/nul
 # vappd runs the image as NAME, with call policy file POLICY and guest gates
 # GUEST... (RUN/guests/GUEST.sock); waits until it is ready and its taps
 # are in the namespaces. Sets FW_RUN to vappd's run folder of NAME and
-# FW_READY_MS. vappd names the taps vp<name>n<index>, in qemu.args order.
+# FW_READY_MS. vappd names the taps vp<name>n<index>, in qemu.args order,
+# and NAME-GUEST for a NIC in front of a guest (FW_GUEST_NIC: the guest on
+# the guest namespace's side).
 fw_vappd_run() {
 	local name=$1 policy=$2 g gates=() t0
 	shift 2
@@ -250,6 +253,8 @@ fw_vappd_run() {
 	export VAPPD_SOCKET=$FW_WORK/vappd.sock
 	FW_TAP_U=vp${name:0:8}n0
 	FW_TAP_G=vp${name:0:8}n1
+	# A NIC the manifest puts in front of guest G: NAME-G.
+	[ -z "${FW_GUEST_NIC:-}" ] || FW_TAP_G=${name:0:6}-$FW_GUEST_NIC
 	"$FW_BUILD/bin/vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$FW_WORK/run" \
 		--state-dir "$FW_WORK/state" --trust-image-key --accel tcg --boot-timeout 120 \
 		--policy "$policy" "${gates[@]}" >"$FW_WORK/vappd.log" 2>&1 &
