@@ -134,16 +134,27 @@ void fw_nft_close(struct fw_nft *nft);
 /**
  * Puts the rulesets in force, @p rs[i] for guest i: the whole table in one
  * transaction (so the kernel holds the old rulesets or the new ones, never
- * a mix), rule counters carried over by guest and id. @p check_only: ask
- * the kernel to check, commit nothing.
+ * a mix). At boot, and to go back to drop-all.
  */
-int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, bool check_only,
-		 char *why, size_t whylen);
-/** Reads the counters; free with fw_counts_free(). */
-int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out);
+int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, char *why,
+		 size_t whylen);
+/**
+ * Puts guest @p gi's ruleset @p rs in force: its chain flushed and filled
+ * in one transaction (the kernel holds its old rules or the new ones, never
+ * a mix; no other guest's chain is touched), its counters carried over by
+ * rule id. On failure nothing changed.
+ */
+int fw_nft_apply_guest(struct fw_nft *nft, size_t gi, const struct fw_ruleset *rs, char *why,
+		       size_t whylen);
+/** Reads guest @p gi's counters into out->g[gi], and the uplink's; free
+ * with fw_counts_free(). */
+int fw_nft_counters(struct fw_nft *nft, size_t gi, struct fw_counts *out);
 /** The JSON document fw_nft_apply() runs (malloc'd), for tests and --print. */
 char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *ifs,
 		  const struct fw_counts *carry);
+/** The one fw_nft_apply_guest() runs, for tests. */
+char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_ruleset *rs,
+			const struct fw_guest_counts *carry);
 
 /* store.c: guest NAME's ruleset is DIR/ruleset-NAME.pb */
 /**

@@ -249,7 +249,7 @@ static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 	for (size_t i = 0; i < d->ifs.n_guests; i++)
 		boot_guest(d, i, o);
 	rulesets_of(d, rs);
-	err = fw_nft_apply(d->nft, rs, false, why, sizeof(why));
+	err = fw_nft_apply(d->nft, rs, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "vapp-firewalld: the boot ruleset failed (%s); dropping everything\n",
 			why);
@@ -259,7 +259,7 @@ static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 			snprintf(d->guests[i].source, sizeof(d->guests[i].source), "drop all (%.140s)",
 				 why);
 		}
-		err = fw_nft_apply(d->nft, rs, false, why, sizeof(why));
+		err = fw_nft_apply(d->nft, rs, why, sizeof(why));
 	}
 	if (err)
 		fprintf(stderr, "vapp-firewalld: %s\n", why);

@@ -23,10 +23,13 @@
  * Protocols are numbers (6, 17, 1, 58), not names: nft would look names
  * up in /etc/protocols, which the image does not have.
  *
- * Every change replaces the whole table in one transaction ("add table;
- * delete table; add table ..." in one batch): the kernel swaps old for new
- * at commit, so no packet ever sees half a ruleset, and the forward chain's
- * policy is drop from the first instant the table exists.
+ * The boot makes the whole table in one transaction ("add table; delete
+ * table; add table ..." in one batch), so the forward chain's policy is
+ * drop from the first instant the table exists. A change to a guest's
+ * rules then flushes and refills that guest's chain alone, also in one
+ * transaction: the kernel swaps old for new at commit, so no packet ever
+ * sees half a ruleset, and the work (and memory: the appliance has little)
+ * is one guest's rules, not every guest's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -409,11 +412,35 @@ static void input_chain(json_object *list)
 	add_rule(list, "input", NULL, e);
 }
 
+static char *to_doc(json_object *list)
+{
+	json_object *root = jobj1("nftables", list);
+	char *out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(root);
+	return out;
+}
+
+char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_ruleset *rs,
+			const struct fw_guest_counts *carry)
+{
+	json_object *list = json_object_new_array(), *c = table_ref();
+	char chain[32];
+
+	chain_of(chain, sizeof(chain), &ifs->guests[gi]);
+	json_object_object_del(c, "name");
+	json_object_object_add(c, "table", jstr(FW_TABLE));
+	json_object_object_add(c, "name", jstr(chain));
+	cmd(list, "flush", "chain", c);
+	guest_chain(list, ifs, &ifs->guests[gi], rs, carry);
+	return to_doc(list);
+}
+
 char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *ifs,
 		  const struct fw_counts *carry)
 {
-	json_object *root, *list = json_object_new_array(), *e;
-	char chain[32], *out;
+	json_object *list = json_object_new_array(), *e;
+	char chain[32];
 
 	/* add+delete: delete alone fails when the table is not there yet. */
 	cmd(list, "add", "table", table_ref());
@@ -434,11 +461,7 @@ char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *if
 	json_object_array_add(e, iface_match("oifname", ifs->uplink));
 	json_object_array_add(e, jobj1("masquerade", NULL));
 	add_rule(list, "postrouting", NULL, e);
-
-	root = jobj1("nftables", list);
-	out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-	json_object_put(root);
-	return out;
+	return to_doc(list);
 }
 
 /* ---- running it ---- */
@@ -490,21 +513,32 @@ static int run(struct fw_nft *nft, const char *doc, char *why, size_t whylen)
 	return 0;
 }
 
-int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, bool check_only,
-		 char *why, size_t whylen)
+int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, char *why,
+		 size_t whylen)
+{
+	char *doc = fw_nft_json(rs, &nft->ifs, NULL);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	err = run(nft, doc, why, whylen);
+	free(doc);
+	return err;
+}
+
+int fw_nft_apply_guest(struct fw_nft *nft, size_t gi, const struct fw_ruleset *rs, char *why,
+		       size_t whylen)
 {
 	struct fw_counts carry;
-	bool have = fw_nft_counters(nft, &carry) == 0;
-	char *doc = fw_nft_json(rs, &nft->ifs, have ? &carry : NULL);
+	bool have = fw_nft_counters(nft, gi, &carry) == 0;
+	char *doc = fw_nft_guest_json(&nft->ifs, gi, rs, have ? &carry.g[gi] : NULL);
 	int err;
 
 	if (have)
 		fw_counts_free(&carry);
 	if (!doc)
 		return -ENOMEM;
-	nft_ctx_set_dry_run(nft->ctx, check_only);
 	err = run(nft, doc, why, whylen);
-	nft_ctx_set_dry_run(nft->ctx, false);
 	free(doc);
 	return err;
 }
@@ -570,9 +604,13 @@ static int collect(const struct fw_ifaces *ifs, json_object *root, struct fw_cou
 	    !json_object_is_type(list, json_type_array))
 		return -EPROTO;
 	n = json_object_array_length(list);
-	for (size_t i = 0; i < ifs->n_guests; i++)
-		if (!(out->g[i].rules = calloc(n ? n : 1, sizeof(*out->g[i].rules))))
+	for (size_t i = 0; i < ifs->n_guests; i++) {
+		struct fw_count *more = realloc(out->g[i].rules, (out->g[i].n + n + 1) * sizeof(*more));
+
+		if (!more)
 			return -ENOMEM;
+		out->g[i].rules = more;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct fw_count c = { 0 };
 		struct fw_guest_counts *g;
@@ -604,15 +642,21 @@ static int collect(const struct fw_ifaces *ifs, json_object *root, struct fw_cou
 	return 0;
 }
 
-int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out)
+/* Lists chain @p chain and collects its counters into @p out. */
+static int count_chain(struct fw_nft *nft, const char *chain, struct fw_counts *out)
 {
-	static const char list_doc[] =
-		"{\"nftables\":[{\"list\":{\"table\":{\"family\":\"inet\",\"name\":\"" FW_TABLE "\"}}}]}";
-	json_object *root;
+	json_object *list = json_object_new_array(), *c = table_ref(), *root;
+	char *doc;
 	int err;
 
-	memset(out, 0, sizeof(*out));
-	err = run(nft, list_doc, NULL, 0);
+	json_object_object_del(c, "name");
+	json_object_object_add(c, "table", jstr(FW_TABLE));
+	json_object_object_add(c, "name", jstr(chain));
+	cmd(list, "list", "chain", c);
+	if (!(doc = to_doc(list)))
+		return -ENOMEM;
+	err = run(nft, doc, NULL, 0);
+	free(doc);
 	if (err)
 		return err; /* no table yet */
 	root = json_tokener_parse(nft_ctx_get_output_buffer(nft->ctx));
@@ -620,6 +664,23 @@ int fw_nft_counters(struct fw_nft *nft, struct fw_counts *out)
 		return -EPROTO;
 	err = collect(&nft->ifs, root, out);
 	json_object_put(root);
+	return err;
+}
+
+/* One guest's chain and the forward chain (the uplink's count), never the
+ * whole table: listing every guest's rules costs what the appliance lacks. */
+int fw_nft_counters(struct fw_nft *nft, size_t gi, struct fw_counts *out)
+{
+	char chain[32];
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (gi >= nft->ifs.n_guests)
+		return -EINVAL;
+	chain_of(chain, sizeof(chain), &nft->ifs.guests[gi]);
+	err = count_chain(nft, chain, out);
+	if (!err)
+		err = count_chain(nft, "forward", out);
 	if (err)
 		fw_counts_free(out);
 	return err;

@@ -1,11 +1,11 @@
 /*
  * service.c - vapp.firewall.v1.Firewall, each method about one guest's
  * ruleset (guest_for() says which). Every change goes the same way
- * (commit()): the new ruleset is built and checked as a whole, the kernel is
- * asked to check it (a dry-run transaction), it is written beside the old
- * file in the state volume, put in force in one transaction, and only then
- * renamed over the old file. Any failure before the last step leaves the old
- * ruleset in force and on disk; the caller gets the reason.
+ * (commit()): the new ruleset is built and checked as a whole, written
+ * beside the old file in the state volume, put in force in one transaction
+ * (which the kernel takes whole or not at all), and only then renamed over
+ * the old file. Any failure before the last step leaves the old ruleset in
+ * force and on disk; the caller gets the reason.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -107,20 +107,13 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 {
 	struct fw_guest *g = &d->guests[gi];
 	const char *name = d->ifs.guests[gi].name;
-	const struct fw_ruleset *rs[FW_MAX_GUESTS];
 	int err;
 
-	for (size_t i = 0; i < d->ifs.n_guests; i++)
-		rs[i] = &d->guests[i].rs;
-	rs[gi] = next;
-	err = fw_nft_apply(d->nft, rs, true, why, whylen);
-	if (err)
-		goto err_next;
 	if (d->state_dir && (err = fw_store_prepare(d->state_dir, name, next))) {
 		snprintf(why, whylen, "state volume: %s", strerror(-err));
 		goto err_next;
 	}
-	err = fw_nft_apply(d->nft, rs, false, why, whylen);
+	err = fw_nft_apply_guest(d->nft, gi, next, why, whylen);
 	if (err)
 		goto err_file;
 	if (d->state_dir && (err = fw_store_commit(d->state_dir, name))) {
@@ -128,8 +121,7 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 
 		snprintf(why, whylen, "state volume: %s (the previous ruleset is back)",
 			 strerror(-err));
-		rs[gi] = &g->rs;
-		fw_nft_apply(d->nft, rs, false, ignored, sizeof(ignored));
+		fw_nft_apply_guest(d->nft, gi, &g->rs, ignored, sizeof(ignored));
 		goto err_file;
 	}
 	fw_ruleset_fini(&g->rs);
@@ -352,7 +344,7 @@ static void get_counters(Svc *svc, const Vapp__Firewall__V1__GetCountersRequest 
 		closure(NULL, data);
 		return;
 	}
-	err = fw_nft_counters(d->nft, &c);
+	err = fw_nft_counters(d->nft, (size_t)gi, &c);
 	if (err) {
 		APPLIANCE_FAIL(data, closure, VRPC_INTERNAL, "nftables: cannot list the table: %s",
 		     strerror(-err));

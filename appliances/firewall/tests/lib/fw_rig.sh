@@ -145,6 +145,8 @@ fw_vm_start() {
 		a=${a//'${ACCEL}'/tcg}
 		a=${a//'${TAP_eth0}'/$FW_TAP_U}
 		a=${a//'${TAP_eth1}'/$FW_TAP_G}
+		a=${a//'${TAP_eth2}'/fwt2$$}   # more guests' NICs (manifest-guests.yaml)
+		a=${a//'${TAP_eth3}'/fwt3$$}
 		FW_QARGS[$i]=$a
 	done
 	if [ -n "$mem" ]; then

@@ -487,6 +487,22 @@ static void test_nft_guests(void **state)
 	assert_non_null(strstr(AT(doc, "\"chain\":\"from-bob\",\"comment\":\"spoof\""),
 			       "{\"counter\":{\"packets\":6,\"bytes\":60}}"));
 	free(doc);
+
+	/* A change to bob's rules: his chain flushed and refilled, in one
+	 * document, his counters carried; nobody else's chain, no table. */
+	doc = fw_nft_guest_json(&ifs, 1, &rb, &carry.g[1]);
+	assert_non_null(doc);
+	const char *flush = "{\"nftables\":[{\"flush\":{\"chain\":{\"family\":\"inet\","
+			    "\"table\":\"vapp_fw\",\"name\":\"from-bob\"}}}";
+	assert_memory_equal(doc, flush, strlen(flush));
+	assert_non_null(strstr(AT(doc, "\"chain\":\"from-bob\",\"comment\":\"id:1\""),
+			       "{\"counter\":{\"packets\":4,\"bytes\":40}}"));
+	assert_non_null(strstr(doc, "\"chain\":\"from-bob\",\"comment\":\"guest\""));
+	assert_null(strstr(doc, "from-alice"));
+	assert_null(strstr(doc, "from-carol"));
+	assert_null(strstr(doc, "\"table\":{"));
+	assert_null(strstr(doc, "\"forward\""));
+	free(doc);
 }
 
 static void test_store_hostile(void **state)
