@@ -378,7 +378,6 @@ static void describe_guests(const struct fw_daemon *d, char *buf, size_t len)
 static int start_filtering(struct fw_daemon *d, const struct opts *o)
 {
 	char guests[FW_MAX_GUESTS * 40];
-	size_t rules = 0;
 	int err;
 
 	if (vapp_netif_wait(o->uplink, d->ifs.uplink, sizeof(d->ifs.uplink), IFACE_WAIT_MS)) {
@@ -403,10 +402,9 @@ static int start_filtering(struct fw_daemon *d, const struct opts *o)
 	if (boot_ruleset(d, o))
 		return -1;
 	for (size_t i = 0; i < d->ifs.n_guests; i++)
-		rules += d->guests[i].rs.n;
-	fprintf(stderr, "vapp-firewalld: rulesets in force (%zu guests, %zu rules; %s: default %s, from %s)\n",
-		d->ifs.n_guests, rules, d->ifs.guests[0].name,
-		d->guests[0].rs.policy == FW_ACCEPT ? "accept" : "drop", d->guests[0].source);
+		fprintf(stderr, "vapp-firewalld: %s: ruleset in force (%zu rules, default %s, from %s)\n",
+			d->ifs.guests[i].name, d->guests[i].rs.n,
+			d->guests[i].rs.policy == FW_ACCEPT ? "accept" : "drop", d->guests[i].source);
 	if (bring_up(d, o))
 		return -1;
 	if (o->no_forwarding)
