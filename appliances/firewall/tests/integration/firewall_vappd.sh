@@ -163,8 +163,8 @@ n=$(grep -c stream- "$FW_WORK/udp5454.log" 2>/dev/null)
 echo "no denied datagram passed during the restart ($sent allowed ones arrived in all)"
 grep -aq 'ruleset in force (3 rules, default accept, from state volume)' \
 	"$FW_WORK/run/$name/console.log" || fail "the restarted daemon did not load the state volume"
-grep -aq 'vapp-firewalld: ruleset in force' "$FW_WORK/run/$name/console.log" &&
-	awk '/ruleset in force/ { r = NR } /forwarding eth/ { f = NR } END { exit !(r && f && r < f) }' \
+grep -aq 'vapp-firewalld: guest: ruleset in force' "$FW_WORK/run/$name/console.log" &&
+	awk '/ruleset in force/ { r = NR } /vapp-firewalld: forwarding / { f = NR } END { exit !(r && f && r < f) }' \
 		"$FW_WORK/run/$name/console.log" || fail "forwarding was not switched on after the ruleset"
 
 # 5. the same rules, through the broker's new upstream
