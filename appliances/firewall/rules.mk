@@ -20,10 +20,14 @@ $(FW_DAEMON): $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(APPLIANCE_LIB) $(V
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_DAEMON_OBJS) $(call objs-of,$(FW_PROTO)) $(APPLIANCE_LIB) \
 		$(VRPC_LDLIBS) $(UTIL_LIB) $(FW_NFT_LIBS)
 
-$(FW_CLI): $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS)
+# vapp-fw checks host names with the daemon's own dns.c.
+FW_CLI_SHARED_OBJS := $(call objs-of,appliances/firewall/daemon/dns.c)
+$(FW_CLI_OBJS): INCLUDES += -Iappliances/firewall/daemon
+$(FW_CLI): $(FW_CLI_OBJS) $(FW_CLI_SHARED_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LIBS)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_CLI_OBJS) $(call objs-of,$(FW_PROTO)) $(VRPC_LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FW_CLI_OBJS) $(FW_CLI_SHARED_OBJS) $(call objs-of,$(FW_PROTO)) \
+		$(VRPC_LDLIBS)
 
 # Its tests are in appliances/firewall/tests/, laid out like tests/ (unit,
 # integration, fuzz, bench, lib); tests/rules.mk and the runners find them

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "qubes_rules.h"
+#include "fw.h" /* fw_host_name_ok(), FW_HOST_MAX: the appliance's own check */
 
 #define MAX_RULES 1024   /* the appliance's FW_MAX_RULES */
 #define MAX_ERRORS 20
@@ -33,6 +34,7 @@ struct slot {
 	Vapp__Firewall__V1__IcmpMatch icmp;
 	char dest[DEST_MAX];
 	char comment[COMMENT_MAX + 1];
+	char host[FW_HOST_MAX + 1];
 };
 
 struct reader {
@@ -148,13 +150,20 @@ static void take_dest(struct reader *r, struct slot *s, enum key k, const char *
 
 	if (got > 0)
 		return;
-	if (got < 0)
+	if (got < 0) {
 		complain(r, col, "%s=%s: host bits set beyond the prefix length", key_names[k],
 			 quote(v, len));
-	else if (k == K_DSTHOST)
-		complain(r, col, "dsthost=%s: host names need the appliance's resolver, which it "
-			 "does not have yet (give an address: dst4= or dst6=)", quote(v, len));
-	else
+	} else if (k == K_DSTHOST) {
+		/* A name: the appliance resolves it (and again by its TTL). */
+		for (size_t i = 0; i < len && i < FW_HOST_MAX; i++)
+			s->host[i] = (v[i] >= 'A' && v[i] <= 'Z') ? (char)(v[i] - 'A' + 'a') : v[i];
+		s->host[len < FW_HOST_MAX ? len : FW_HOST_MAX] = '\0';
+		if (len <= FW_HOST_MAX && fw_host_name_ok(s->host))
+			s->rule.host = s->host;
+		else
+			complain(r, col, "dsthost=%s: not an address, a prefix or a host name",
+				 quote(v, len));
+	} else
 		complain(r, col, "%s=%s: not an %s address or prefix", key_names[k], quote(v, len),
 			 k == K_DST4 ? "IPv4" : "IPv6");
 }
@@ -315,7 +324,8 @@ static void read_line(struct reader *r, const char *p, size_t len, struct slot *
 
 static bool bare(const Vapp__Firewall__V1__Rule *rule)
 {
-	return !rule->destination[0] && !rule->protocol && !rule->port_min && !rule->icmp;
+	return !rule->destination[0] && !rule->host[0] && !rule->protocol && !rule->port_min &&
+	       !rule->icmp;
 }
 
 void fw_qubes_free(Vapp__Firewall__V1__Ruleset *rs)
@@ -441,6 +451,8 @@ char *fw_qubes_export(const Vapp__Firewall__V1__Ruleset *rs)
 					     ? "accept" : "drop");
 		if (dest[0])
 			put(&o, " %s=%s", strchr(dest, ':') ? "dst6" : "dst4", dest);
+		else if (rule->host && rule->host[0])
+			put(&o, " dsthost=%s", rule->host);
 		if (rule->protocol > 0 && rule->protocol < 4)
 			put(&o, " proto=%s", protos[rule->protocol]);
 		if (rule->port_min)

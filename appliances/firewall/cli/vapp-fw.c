@@ -28,9 +28,12 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  list                          the rules in force, first match wins\n"
-	"  add ACTION [proto P] [to DEST] [port N[-M]] [icmp-type T] [comment TEXT]\n"
-	"      [before ID]               add a rule; ACTION accept|drop, P tcp|udp|icmp|any,\n"
-	"                                DEST an IPv4/IPv6 address or prefix, T an ICMP\n"
+	"  add ACTION [proto P] [to DEST | host NAME] [port N[-M]] [icmp-type T]\n"
+	"      [comment TEXT] [before ID]\n"
+	"                                add a rule; ACTION accept|drop, P tcp|udp|icmp|any,\n"
+	"                                DEST an IPv4/IPv6 address or prefix, NAME a DNS\n"
+	"                                name the appliance resolves (and again by TTL;\n"
+	"                                `list` shows its addresses in force), T an ICMP\n"
 	"                                (ICMPv6 for an IPv6 DEST) type 0..255, TEXT a note\n"
 	"                                of up to 64 printable bytes; prints its id\n"
 	"  del ID                        delete rule ID\n"
@@ -114,9 +117,21 @@ static void print_rule(const Vapp__Firewall__V1__Rule *r)
 		snprintf(proto, sizeof(proto), "%s/%u", proto_name(r->protocol), r->icmp->type);
 	else
 		snprintf(proto, sizeof(proto), "%s", proto_name(r->protocol));
-	printf("%5u  %-6s %-8s %-40s %-11s%s%s\n", r->id, action_name(r->action), proto,
-	       r->destination[0] ? r->destination : "*", ports, r->comment[0] ? " # " : "",
-	       r->comment);
+	char dest[160];
+
+	if (r->host[0]) {
+		size_t at = (size_t)snprintf(dest, sizeof(dest), "%s [", r->host);
+
+		for (size_t i = 0; i < r->n_resolved && at < sizeof(dest); i++)
+			at += (size_t)snprintf(dest + at, sizeof(dest) - at, "%s%s", i ? " " : "",
+					       r->resolved[i]);
+		if (at < sizeof(dest))
+			snprintf(dest + at, sizeof(dest) - at, "%s]", r->n_resolved ? "" : "unresolved");
+	} else {
+		snprintf(dest, sizeof(dest), "%s", r->destination[0] ? r->destination : "*");
+	}
+	printf("%5u  %-6s %-8s %-40s %-11s%s%s\n", r->id, action_name(r->action), proto, dest, ports,
+	       r->comment[0] ? " # " : "", r->comment);
 }
 
 static void print_ruleset(const Vapp__Firewall__V1__Ruleset *rs)
@@ -289,6 +304,8 @@ static int parse_add(int argc, char **argv, Vapp__Firewall__V1__AddRuleRequest *
 			r->protocol = p;
 		} else if (!strcmp(k, "to")) {
 			r->destination = (char *)v;
+		} else if (!strcmp(k, "host")) {
+			r->host = (char *)v;
 		} else if (!strcmp(k, "port")) {
 			char buf[16], *dash;
 

@@ -7,6 +7,9 @@
  *   nft.c      the model as an nftables JSON ruleset, put in force through
  *              libnftables in one transaction; counters read back
  *   store.c    the ruleset in the state volume (temp file, fsync, rename)
+ *   dns.c      DNS queries and answers on the wire, checked byte by byte
+ *   resolver.c the names rules use: asked of --dns, refreshed by TTL, their
+ *              addresses put in nftables sets
  *   nflog.c    drop events from nfnetlink_log (libmnl), parsed defensively
  *   net.c      the NICs (the uplink, one per guest): ip_forward, RAs off
  *   service.c  the RPC methods
@@ -32,6 +35,9 @@
 #define FW_COMMENT_MAX 64
 #define FW_MAX_GUESTS 8
 #define FW_GUEST_NAME_MAX 15 /* [a-z0-9][a-z0-9_-]*: a chain name and a vappd guest */
+#define FW_HOST_MAX 253      /* a DNS name, dotted, no trailing dot */
+#define FW_DNS_MAX_ADDRS 16  /* addresses kept per name and family */
+#define FW_MAX_HOSTS 64      /* names the rules of all guests may use */
 
 enum fw_proto { FW_ANY, FW_TCP, FW_UDP, FW_ICMP };
 enum fw_action { FW_ACCEPT = 1, FW_DROP = 2 };
@@ -48,6 +54,7 @@ struct fw_rule {
 	bool has_icmp_type;  /* proto FW_ICMP: only this type (zeroed: any) */
 	uint8_t icmp_type;
 	char comment[FW_COMMENT_MAX + 1];
+	char host[FW_HOST_MAX + 1]; /* a DNS name instead of a destination, or "" */
 };
 
 struct fw_ruleset {
@@ -86,9 +93,13 @@ struct fw_pb_rule {
 	char addr[64];
 	char comment[FW_COMMENT_MAX + 1];
 };
+struct fw_resolver;
+/** @p out points into @p r (host): valid while @p r is. */
 void fw_rule_to_pb(const struct fw_rule *r, struct fw_pb_rule *out);
-/** Fills @p out; free with fw_ruleset_pb_free(). @return 0 or -ENOMEM. */
-int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out);
+/** Fills @p out; with @p res, each host rule's addresses in force go into
+ * its `resolved`. Free with fw_ruleset_pb_free(). @return 0 or -ENOMEM. */
+int fw_ruleset_to_pb(const struct fw_ruleset *rs, const struct fw_resolver *res,
+		     Vapp__Firewall__V1__Ruleset *out);
 void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out);
 /** "10.0.0.0/8", "2001:db8::1", "any". */
 void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len);
@@ -97,8 +108,51 @@ void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len);
  * starting with a letter or digit. */
 bool fw_guest_name_ok(const char *s);
 
-/* nft.c */
+/* dns.c */
+struct fw_dns_result {
+	int rcode;            /* 0: the name has records (maybe none of this family) */
+	size_t n;
+	uint8_t addr[FW_DNS_MAX_ADDRS][16];
+	uint32_t ttl;         /* the least of the records' */
+};
+/** A host name a rule may name: dotted labels of a-z 0-9 - _, 1..63 each,
+ * 253 in all, lower case, no trailing dot. */
+bool fw_host_name_ok(const char *s);
+/** A query for @p host's A (AF_INET) or AAAA records into @p buf.
+ * @return its length, or -EINVAL. */
+int fw_dns_query(uint8_t *buf, size_t len, uint16_t id, const char *host, int family);
+/** Reads answer @p m to that query. @return 0 (out filled), or -EPROTO
+ * (not an answer to it, or malformed). */
+int fw_dns_answer(const uint8_t *m, size_t len, uint16_t id, const char *host, int family,
+		  struct fw_dns_result *out);
+
+/* resolver.c */
 struct fw_nft;
+/* The addresses in force for one name, in each family. */
+struct fw_host_addrs {
+	size_t n4, n6;
+	uint8_t a4[FW_DNS_MAX_ADDRS][4];
+	uint8_t a6[FW_DNS_MAX_ADDRS][16];
+};
+struct vrpc_loop;
+/** @p server: the DNS server's address (port 53), or NULL: names never
+ * resolve (their rules match nothing). */
+struct fw_resolver *fw_resolver_new(const char *server, struct vrpc_loop *loop);
+void fw_resolver_free(struct fw_resolver *res);
+/** Where answers go (nftables sets); set once the table exists. */
+void fw_resolver_set_nft(struct fw_resolver *res, struct fw_nft *nft);
+/** The names in @p rs[0..n-1]'s rules are the ones to keep resolved: new
+ * ones are asked at once, names no rule uses any more are forgotten (their
+ * sets deleted). @return 0, or -ENOSPC (over FW_MAX_HOSTS: @p why). */
+int fw_resolver_sync(struct fw_resolver *res, const struct fw_ruleset *const *rs, size_t n,
+		     char *why, size_t whylen);
+/** Would the names of @p rs fit beside those in use? @return 0 or -ENOSPC. */
+int fw_resolver_check(const struct fw_resolver *res, const struct fw_ruleset *rs, char *why,
+		      size_t whylen);
+/** The addresses in force for @p host (none if unknown). */
+const struct fw_host_addrs *fw_resolver_addrs(const struct fw_resolver *res, const char *host);
+
+/* nft.c */
 /* One guest behind the firewall: its NIC and the networks it may send from. */
 struct fw_guest_if {
 	char name[FW_GUEST_NAME_MAX + 1];
@@ -151,10 +205,16 @@ int fw_nft_apply_guest(struct fw_nft *nft, size_t gi, const struct fw_ruleset *r
 int fw_nft_counters(struct fw_nft *nft, size_t gi, struct fw_counts *out);
 /** The JSON document fw_nft_apply() runs (malloc'd), for tests and --print. */
 char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *ifs,
-		  const struct fw_counts *carry);
+		  const struct fw_counts *carry, const struct fw_resolver *res);
 /** The one fw_nft_apply_guest() runs, for tests. */
 char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_ruleset *rs,
-			const struct fw_guest_counts *carry);
+			const struct fw_guest_counts *carry, const struct fw_resolver *res);
+/** Host @p host's sets now hold @p a (one transaction). */
+int fw_nft_set_host(struct fw_nft *nft, const char *host, const struct fw_host_addrs *a);
+/** Deletes host @p host's sets (no rule refers to them any more). */
+int fw_nft_drop_host(struct fw_nft *nft, const char *host);
+/** The resolver whose addresses the documents carry (NULL: none). */
+void fw_nft_set_resolver(struct fw_nft *nft, const struct fw_resolver *res);
 
 /* store.c: guest NAME's ruleset is DIR/ruleset-NAME.pb */
 /**
@@ -221,6 +281,7 @@ struct fw_guest {
 struct fw_daemon {
 	struct fw_guest guests[FW_MAX_GUESTS]; /* guests[i] is ifs.guests[i] */
 	struct fw_nft *nft;
+	struct fw_resolver *resolver; /* the names rules use */
 	struct fw_ifaces ifs;
 	const char *state_dir;        /* NULL: nothing persists */
 	uint64_t boot_ms;

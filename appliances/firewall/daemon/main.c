@@ -47,6 +47,9 @@ static const char usage[] =
 	"                             for each family)\n"
 	"      --gateway A            the default route through the uplink, IPv4 or IPv6\n"
 	"                             (once for each family)\n"
+	"      --dns A                the DNS server (port 53) that names in rules (host)\n"
+	"                             are resolved by; without it they never resolve and\n"
+	"                             their rules match nothing\n"
 	"\n"
 	"IPv6: no NIC takes router advertisements or redirects (a guest's must not\n"
 	"re-route the appliance), and all skip duplicate address detection (each\n"
@@ -68,7 +71,7 @@ struct guest_opt {
 };
 
 struct opts {
-	const char *uplink, *state;
+	const char *uplink, *state, *dns;
 	const char *uplink_addr[FAMILIES], *gateway[FAMILIES];
 	struct guest_opt guests[FW_MAX_GUESTS];
 	size_t n_guests;
@@ -137,13 +140,14 @@ static int add_guest(struct opts *o, const char *arg)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_UPADDR = 256, O_GW, O_GADDR, O_NOFWD, O_PRINT };
+	enum { O_UPADDR = 256, O_GW, O_GADDR, O_NOFWD, O_PRINT, O_DNS };
 	static const struct option lo[] = {
 		{ "uplink", required_argument, NULL, 'u' },
 		{ "guest", required_argument, NULL, 'g' },
 		{ "uplink-addr", required_argument, NULL, O_UPADDR },
 		{ "gateway", required_argument, NULL, O_GW },
 		{ "guest-addr", required_argument, NULL, O_GADDR },
+		{ "dns", required_argument, NULL, O_DNS },
 		{ "state", required_argument, NULL, 's' },
 		{ "default-policy", required_argument, NULL, 'p' },
 		{ "attach", required_argument, NULL, 'a' },
@@ -178,6 +182,7 @@ static int parse(int argc, char **argv, struct opts *o)
 				return -1;
 			break;
 		case 's': o->state = optarg; break;
+		case O_DNS: o->dns = optarg; break;
 		case O_NOFWD: o->no_forwarding = true; break;
 		case O_PRINT: o->print = true; break;
 		case 'p':
@@ -354,7 +359,7 @@ static int print_ruleset(struct fw_daemon *d, const struct opts *o)
 			fprintf(stderr, "vapp-firewalld: %s\n", why);
 	}
 	rulesets_of(d, rs);
-	doc = fw_nft_json(rs, &d->ifs, NULL);
+	doc = fw_nft_json(rs, &d->ifs, NULL, NULL);
 	puts(doc ? doc : "");
 	free(doc);
 	for (size_t i = 0; i < d->ifs.n_guests; i++)
@@ -427,9 +432,24 @@ static int run_service(struct fw_daemon *d, const struct opts *o)
 	sigset_t mask;
 	int sfd = -1, rc = 1;
 
+	const struct fw_ruleset *rs[FW_MAX_GUESTS];
+	char why[FW_REASON_LEN];
+
 	d->loop = vrpc_loop_new();
 	if (!d->loop || !srv || serve(d, o, srv))
 		goto out;
+	/* The names in the boot rulesets: their sets exist (empty, so their
+	 * rules match nothing) until the answers come. */
+	d->resolver = d->loop ? fw_resolver_new(o->dns, d->loop) : NULL;
+	if (!d->resolver) {
+		fprintf(stderr, "vapp-firewalld: --dns %s: %s\n", o->dns ? o->dns : "-", strerror(errno));
+		goto out;
+	}
+	fw_resolver_set_nft(d->resolver, d->nft);
+	fw_nft_set_resolver(d->nft, d->resolver);
+	rulesets_of(d, rs);
+	if (fw_resolver_sync(d->resolver, rs, d->ifs.n_guests, why, sizeof(why)))
+		fprintf(stderr, "vapp-firewalld: %s\n", why);
 	nflog = fw_nflog_open(FW_LOG_GROUP, fw_service_drop, d);
 	if (!nflog)
 		fprintf(stderr, "vapp-firewalld: nflog group %d: %s (no drop log)\n", FW_LOG_GROUP,
@@ -450,6 +470,10 @@ static int run_service(struct fw_daemon *d, const struct opts *o)
 	rc = vrpc_loop_run(d->loop) ? 1 : 0;
 out:
 	fw_service_fini(d);
+	if (d->nft)
+		fw_nft_set_resolver(d->nft, NULL);
+	fw_resolver_free(d->resolver);
+	d->resolver = NULL;
 	if (sfd >= 0)
 		close(sfd);
 	fw_nflog_close(nflog);

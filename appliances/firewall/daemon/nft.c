@@ -45,6 +45,7 @@
 struct fw_nft {
 	struct nft_ctx *ctx;
 	struct fw_ifaces ifs;
+	const struct fw_resolver *res;
 };
 
 /* ---- building the document ---- */
@@ -250,17 +251,31 @@ static json_object *icmp_type_match(const struct fw_rule *r)
 	return match(jobj1("payload", p), jint(r->icmp_type));
 }
 
-/* @p out_if: the rule matches only what leaves through that interface. */
+/* The set of host @p host's addresses of family @p family: "h4-NAME". */
+static void set_name(char *buf, size_t len, const char *host, int family)
+{
+	snprintf(buf, len, "h%c-%s", family == AF_INET ? '4' : '6', host);
+}
+
+/* @p out_if: the rule matches only what leaves through that interface.
+ * A host rule (r->host, r->family the family this one is for) matches the
+ * addresses in its host's set. */
 static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cnt,
 			      const char *out_if)
 {
 	json_object *e = json_object_new_array(), *proto = proto_match(r);
-	char prefix[32];
+	char prefix[32], set[FW_HOST_MAX + 8];
 
 	if (out_if)
 		json_object_array_add(e, match(meta("oifname"), jstr(out_if)));
-	if (r->family)
+	if (r->host[0]) {
+		set_name(set + 1, sizeof(set) - 1, r->host, r->family);
+		set[0] = '@';
+		json_object_array_add(e, match(payload(r->family == AF_INET ? "ip" : "ip6", "daddr"),
+					       jstr(set)));
+	} else if (r->family) {
 		json_object_array_add(e, addr_match(r));
+	}
 	if (proto)
 		json_object_array_add(e, proto);
 	if (r->port_min)
@@ -372,8 +387,20 @@ static void guest_chain(json_object *list, const struct fw_ifaces *ifs, const st
 	add_rule(list, chain, NULL, e);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct fw_rule *r = &rs->rules[i];
+		static const struct fw_count zero;
 
 		snprintf(comment, sizeof(comment), "id:%u", r->id);
+		if (r->host[0]) {
+			/* One nft rule a family, one id: the count carried over
+			 * goes on the first, the two are summed (collect()). */
+			struct fw_rule fam = *r;
+
+			fam.family = AF_INET;
+			add_rule(list, chain, comment, user_rule(&fam, carried(carry, r->id), NULL));
+			fam.family = AF_INET6;
+			add_rule(list, chain, comment, user_rule(&fam, &zero, NULL));
+			continue;
+		}
 		e = user_rule(r, carried(carry, r->id),
 			      r->action == FW_ACCEPT && !r->family ? ifs->uplink : NULL);
 		add_rule(list, chain, comment, e);
@@ -412,6 +439,64 @@ static void input_chain(json_object *list)
 	add_rule(list, "input", NULL, e);
 }
 
+static json_object *set_ref(const char *host, int family)
+{
+	json_object *s = json_object_new_object();
+	char name[FW_HOST_MAX + 8];
+
+	set_name(name, sizeof(name), host, family);
+	json_object_object_add(s, "family", jstr("inet"));
+	json_object_object_add(s, "table", jstr(FW_TABLE));
+	json_object_object_add(s, "name", jstr(name));
+	return s;
+}
+
+/* The addresses of @p a in family @p family, as a JSON array. */
+static json_object *elems(const struct fw_host_addrs *a, int family)
+{
+	json_object *l = json_object_new_array();
+	char t[INET6_ADDRSTRLEN];
+	size_t n = family == AF_INET ? a->n4 : a->n6;
+
+	for (size_t i = 0; i < n; i++) {
+		inet_ntop(family, family == AF_INET ? (const void *)a->a4[i] : (const void *)a->a6[i],
+			  t, sizeof(t));
+		json_object_array_add(l, jstr(t));
+	}
+	return l;
+}
+
+/* "add set" for host @p host, both families, with the addresses in force
+ * (none yet for a new name): the sets exist before a rule refers to them. */
+static void add_host_sets(json_object *list, const char *host, const struct fw_resolver *res)
+{
+	const struct fw_host_addrs *a = fw_resolver_addrs(res, host);
+
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		json_object *s = set_ref(host, family);
+
+		json_object_object_add(s, "type", jstr(f ? "ipv6_addr" : "ipv4_addr"));
+		if (a && (f ? a->n6 : a->n4))
+			json_object_object_add(s, "elem", elems(a, family));
+		cmd(list, "add", "set", s);
+	}
+}
+
+/* The sets of every host @p rs names (each name once). */
+static void add_sets_of(json_object *list, const struct fw_ruleset *rs,
+			const struct fw_resolver *res)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		bool seen = !rs->rules[i].host[0];
+
+		for (size_t j = 0; !seen && j < i; j++)
+			seen = !strcmp(rs->rules[j].host, rs->rules[i].host);
+		if (!seen)
+			add_host_sets(list, rs->rules[i].host, res);
+	}
+}
+
 static char *to_doc(json_object *list)
 {
 	json_object *root = jobj1("nftables", list);
@@ -422,11 +507,12 @@ static char *to_doc(json_object *list)
 }
 
 char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_ruleset *rs,
-			const struct fw_guest_counts *carry)
+			const struct fw_guest_counts *carry, const struct fw_resolver *res)
 {
 	json_object *list = json_object_new_array(), *c = table_ref();
 	char chain[32];
 
+	add_sets_of(list, rs, res);
 	chain_of(chain, sizeof(chain), &ifs->guests[gi]);
 	json_object_object_del(c, "name");
 	json_object_object_add(c, "table", jstr(FW_TABLE));
@@ -437,7 +523,7 @@ char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_
 }
 
 char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *ifs,
-		  const struct fw_counts *carry)
+		  const struct fw_counts *carry, const struct fw_resolver *res)
 {
 	json_object *list = json_object_new_array(), *e;
 	char chain[32];
@@ -446,6 +532,8 @@ char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *if
 	cmd(list, "add", "table", table_ref());
 	cmd(list, "delete", "table", table_ref());
 	cmd(list, "add", "table", table_ref());
+	for (size_t i = 0; i < ifs->n_guests; i++)
+		add_sets_of(list, rs[i], res);
 	add_chain(list, "forward", "filter", "forward", 0, "drop");
 	for (size_t i = 0; i < ifs->n_guests; i++) {
 		chain_of(chain, sizeof(chain), &ifs->guests[i]);
@@ -516,7 +604,7 @@ static int run(struct fw_nft *nft, const char *doc, char *why, size_t whylen)
 int fw_nft_apply(struct fw_nft *nft, const struct fw_ruleset *const *rs, char *why,
 		 size_t whylen)
 {
-	char *doc = fw_nft_json(rs, &nft->ifs, NULL);
+	char *doc = fw_nft_json(rs, &nft->ifs, NULL, nft->res);
 	int err;
 
 	if (!doc)
@@ -531,7 +619,7 @@ int fw_nft_apply_guest(struct fw_nft *nft, size_t gi, const struct fw_ruleset *r
 {
 	struct fw_counts carry;
 	bool have = fw_nft_counters(nft, gi, &carry) == 0;
-	char *doc = fw_nft_guest_json(&nft->ifs, gi, rs, have ? &carry.g[gi] : NULL);
+	char *doc = fw_nft_guest_json(&nft->ifs, gi, rs, have ? &carry.g[gi] : NULL, nft->res);
 	int err;
 
 	if (have)
@@ -560,6 +648,56 @@ static bool rule_counter(json_object *rule, uint64_t *packets, uint64_t *bytes)
 		return true;
 	}
 	return false;
+}
+
+void fw_nft_set_resolver(struct fw_nft *nft, const struct fw_resolver *res)
+{
+	nft->res = res;
+}
+
+int fw_nft_set_host(struct fw_nft *nft, const char *host, const struct fw_host_addrs *a)
+{
+	json_object *list = json_object_new_array(), *e;
+	char why[FW_REASON_LEN], *doc;
+	int err;
+
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+
+		e = set_ref(host, family);
+		json_object_object_add(e, "type", jstr(f ? "ipv6_addr" : "ipv4_addr"));
+		cmd(list, "add", "set", e);
+		cmd(list, "flush", "set", set_ref(host, family));
+		if (f ? a->n6 : a->n4) {
+			e = set_ref(host, family);
+			json_object_object_add(e, "elem", elems(a, family));
+			cmd(list, "add", "element", e);
+		}
+	}
+	if (!(doc = to_doc(list)))
+		return -ENOMEM;
+	err = run(nft, doc, why, sizeof(why));
+	free(doc);
+	if (err)
+		fprintf(stderr, "vapp-firewalld: %s: %s\n", host, why);
+	return err;
+}
+
+int fw_nft_drop_host(struct fw_nft *nft, const char *host)
+{
+	json_object *list = json_object_new_array();
+	char why[FW_REASON_LEN], *doc;
+	int err;
+
+	cmd(list, "delete", "set", set_ref(host, AF_INET));
+	cmd(list, "delete", "set", set_ref(host, AF_INET6));
+	if (!(doc = to_doc(list)))
+		return -ENOMEM;
+	err = run(nft, doc, why, sizeof(why));
+	free(doc);
+	if (err)
+		fprintf(stderr, "vapp-firewalld: %s: %s\n", host, why);
+	return err;
 }
 
 void fw_counts_free(struct fw_counts *c)
@@ -636,7 +774,10 @@ static int collect(const struct fw_ifaces *ifs, json_object *root, struct fw_cou
 			add_count(&g->spoof, &c);
 		} else if (sscanf(comment, "id:%u", &id) == 1) {
 			c.id = id;
-			g->rules[g->n++] = c;
+			if (g->n && g->rules[g->n - 1].id == id)
+				add_count(&g->rules[g->n - 1], &c); /* a host rule's other family */
+			else
+				g->rules[g->n++] = c;
 		}
 	}
 	return 0;

@@ -127,6 +127,33 @@ static int parse_comment(const char *s, const char *field, struct fw_rule *r, ch
 	return 0;
 }
 
+/* A DNS name instead of a destination, taken in lower case. */
+static int parse_host(const Vapp__Firewall__V1__Rule *in, const char *field, struct fw_rule *r,
+		      char *why, size_t whylen)
+{
+	const char *s = in->host ? in->host : "";
+	size_t len = strnlen(s, FW_HOST_MAX + 1);
+
+	if (!len)
+		return 0;
+	if (r->family) {
+		snprintf(why, whylen, "%s.host: a rule names a destination or a host, not both", field);
+		return -EINVAL;
+	}
+	if (len > FW_HOST_MAX) {
+		snprintf(why, whylen, "%s.host: longer than %d bytes", field, FW_HOST_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i <= len; i++)
+		r->host[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	if (!fw_host_name_ok(r->host)) {
+		snprintf(why, whylen, "%s.host: '%.64s' is not a host name (dotted labels of "
+				      "letters, digits, '-' and '_')", field, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 		    struct fw_rule *out, char *why, size_t whylen)
 {
@@ -143,6 +170,8 @@ int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 		return -EINVAL;
 	}
 	err = parse_dest(in->destination ? in->destination : "", field, &r, why, whylen);
+	if (!err)
+		err = parse_host(in, field, &r, why, whylen);
 	if (err)
 		return err;
 	if (in->port_min > 65535) {
@@ -342,27 +371,63 @@ void fw_rule_to_pb(const struct fw_rule *r, struct fw_pb_rule *out)
 	}
 	snprintf(out->comment, sizeof(out->comment), "%s", r->comment);
 	m->comment = out->comment;
+	m->host = (char *)r->host;
 }
 
-/* One allocation for the rules and what they point into. */
-int fw_ruleset_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out)
+/* The addresses in force for host rule @p r, as text, from @p *next on. */
+static void put_resolved(const struct fw_host_addrs *a, Vapp__Firewall__V1__Rule *m,
+			 char **ptrs, char (*text)[INET6_ADDRSTRLEN])
+{
+	m->resolved = ptrs;
+	for (size_t i = 0; i < a->n4; i++) {
+		inet_ntop(AF_INET, a->a4[i], text[m->n_resolved], INET6_ADDRSTRLEN);
+		ptrs[m->n_resolved] = text[m->n_resolved];
+		m->n_resolved++;
+	}
+	for (size_t i = 0; i < a->n6; i++) {
+		inet_ntop(AF_INET6, a->a6[i], text[m->n_resolved], INET6_ADDRSTRLEN);
+		ptrs[m->n_resolved] = text[m->n_resolved];
+		m->n_resolved++;
+	}
+}
+
+/* One allocation for the rules and what they point into (slots first, so
+ * fw_ruleset_pb_free() frees it by rules[0]), the addresses text last. */
+int fw_ruleset_to_pb(const struct fw_ruleset *rs, const struct fw_resolver *res,
+		     Vapp__Firewall__V1__Ruleset *out)
 {
 	struct fw_pb_rule *slots = NULL;
 	Vapp__Firewall__V1__Rule **ptrs = NULL;
+	size_t n_addr = 0, at = 0;
+	char **aptr = NULL, (*atext)[INET6_ADDRSTRLEN] = NULL;
 
 	vapp__firewall__v1__ruleset__init(out);
+	for (size_t i = 0; res && i < rs->n; i++) {
+		const struct fw_host_addrs *a;
+
+		if (rs->rules[i].host[0] && (a = fw_resolver_addrs(res, rs->rules[i].host)))
+			n_addr += a->n4 + a->n6;
+	}
 	if (rs->n) {
-		slots = calloc(rs->n, sizeof(*slots));
+		slots = calloc(1, rs->n * sizeof(*slots) + n_addr * (sizeof(char *) + INET6_ADDRSTRLEN));
 		ptrs = calloc(rs->n, sizeof(*ptrs));
 		if (!slots || !ptrs) {
 			free(slots);
 			free(ptrs);
 			return -ENOMEM;
 		}
+		aptr = (char **)(slots + rs->n);
+		atext = (char (*)[INET6_ADDRSTRLEN])(aptr + n_addr);
 	}
 	for (size_t i = 0; i < rs->n; i++) {
+		const struct fw_host_addrs *a;
+
 		fw_rule_to_pb(&rs->rules[i], &slots[i]);
 		ptrs[i] = &slots[i].rule;
+		if (res && rs->rules[i].host[0] && (a = fw_resolver_addrs(res, rs->rules[i].host))) {
+			put_resolved(a, &slots[i].rule, aptr + at, atext + at);
+			at += slots[i].rule.n_resolved;
+		}
 	}
 	out->rules = ptrs;
 	out->n_rules = rs->n;

@@ -107,8 +107,13 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 {
 	struct fw_guest *g = &d->guests[gi];
 	const char *name = d->ifs.guests[gi].name;
+	const struct fw_ruleset *all[FW_MAX_GUESTS];
 	int err;
 
+	if (d->resolver && fw_resolver_check(d->resolver, next, why, whylen)) {
+		fw_ruleset_fini(next);
+		return VRPC_RESOURCE_EXHAUSTED;
+	}
 	if (d->state_dir && (err = fw_store_prepare(d->state_dir, name, next))) {
 		snprintf(why, whylen, "state volume: %s", strerror(-err));
 		goto err_next;
@@ -126,6 +131,11 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 	}
 	fw_ruleset_fini(&g->rs);
 	g->rs = *next;
+	/* New names are asked now; names no rule uses any more go. */
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		all[i] = &d->guests[i].rs;
+	if (d->resolver)
+		fw_resolver_sync(d->resolver, all, d->ifs.n_guests, why, whylen);
 	fprintf(stderr, "vapp-firewalld: %s: generation %llu in force: %zu rules, default %s\n",
 		name, (unsigned long long)g->rs.generation, g->rs.n,
 		g->rs.policy == FW_ACCEPT ? "accept" : "drop");
@@ -139,12 +149,12 @@ err_next:
 	return VRPC_INTERNAL;
 }
 
-static void reply_ruleset(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset_Closure closure,
-			  void *data)
+static void reply_ruleset(const struct fw_daemon *d, const struct fw_ruleset *rs,
+			  Vapp__Firewall__V1__Ruleset_Closure closure, void *data)
 {
 	Vapp__Firewall__V1__Ruleset out;
 
-	if (fw_ruleset_to_pb(rs, &out)) {
+	if (fw_ruleset_to_pb(rs, d->resolver, &out)) {
 		APPLIANCE_FAIL(data, closure, VRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
@@ -163,7 +173,7 @@ static void commit_reply(struct fw_daemon *d, size_t gi, struct fw_ruleset *next
 		APPLIANCE_FAIL(data, closure, st, "%s", why);
 		return;
 	}
-	reply_ruleset(&d->guests[gi].rs, closure, data);
+	reply_ruleset(d, &d->guests[gi].rs, closure, data);
 }
 
 static void list_rules(Svc *svc, const Vapp__Firewall__V1__ListRulesRequest *in,
@@ -176,7 +186,7 @@ static void list_rules(Svc *svc, const Vapp__Firewall__V1__ListRulesRequest *in,
 		closure(NULL, data);
 		return;
 	}
-	reply_ruleset(&d->guests[gi].rs, closure, data);
+	reply_ruleset(d, &d->guests[gi].rs, closure, data);
 }
 
 static void add_rule(Svc *svc, const Vapp__Firewall__V1__AddRuleRequest *in,

@@ -61,7 +61,7 @@ int fw_store_prepare(const char *dir, const char *guest, const struct fw_ruleset
 	size_t len;
 	int fd, err;
 
-	err = fw_ruleset_to_pb(rs, &pb);
+	err = fw_ruleset_to_pb(rs, NULL, &pb);
 	if (err)
 		return err;
 	len = vapp__firewall__v1__ruleset__get_packed_size(&pb);

@@ -12,7 +12,11 @@
 #     guest's, and logged to a watcher of that guest;
 #   - the RPC names the guest: none named with three guests is refused, an
 #     unknown one is NOT_FOUND; alice through her own gate sees her own
-#     rules, and naming bob is PERMISSION_DENIED.
+#     rules, and naming bob is PERMISSION_DENIED;
+#   - a rule by DNS name (dnsmasq in the uplink namespace, TTL 2 s): its
+#     address in force, the address changed while a flow is open (the flow
+#     goes on, new flows follow the new address), then the name gone (the
+#     rule opens nothing).
 # Bounded by $FW_TEST_LIMIT seconds (default 300); QEMU, vappd, servers and
 # namespaces are removed on exit, also on failure.
 set -u
@@ -163,5 +167,53 @@ out=$(as_alice counters) || fail "alice: counters: $out"
 out=$(as_alice add drop proto udp 2>&1) && fail "alice changed her rules, the policy allows her no AddRule"
 case $out in *PERMISSION_DENIED*) ;; *) fail "alice: add: $out" ;; esac
 echo "alice's gate: her own rules and counters; bob's refused by the appliance, AddRule by the policy"
+
+# 6. a rule by DNS name: dnsmasq in the uplink namespace answers web.test
+# (TTL 2 s); its address changes while a flow to the old one is open
+echo "$FW_UP_IP web.test" >"$FW_WORK/hosts"
+chmod 644 "$FW_WORK/hosts"
+ip -n "$FW_NS_U" addr add 10.99.1.3/24 dev "$FW_TAP_U"
+ip netns exec "$FW_NS_U" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+	--addn-hosts="$FW_WORK/hosts" --local-ttl=2 --listen-address=$FW_UP_IP --bind-interfaces \
+	--pid-file="$FW_WORK/dnsmasq.pid" --log-facility=- >"$FW_WORK/dnsmasq.log" 2>&1 &
+DNS_PID=$!
+FW_SERVER_PIDS+=($DNS_PID)
+ip netns exec "$FW_NS_U" socat -T 20 TCP-LISTEN:8081,reuseaddr,fork SYSTEM:'echo first; sleep 6; echo second' \
+	>/dev/null 2>&1 &
+FW_SERVER_PIDS+=($!)
+# Waits up to $2 s until bob's list shows $1 (a pattern); prints the ms it took.
+wait_list() {
+	local t0=$(date +%s%N)
+	for _ in $(seq $(( $2 * 5 ))); do
+		fw -g bob list 2>/dev/null | grep -q "$1" && { echo $(( ($(date +%s%N) - t0) / 1000000 )); return 0; }
+		sleep 0.2
+	done
+	return 1
+}
+cat >"$FW_WORK/bob-dns.json" <<EOF
+{ "rules": [ { "protocol": "PROTOCOL_TCP", "host": "Web.Test", "action": "ACTION_ACCEPT" } ],
+  "defaultPolicy": "ACTION_DROP" }
+EOF
+fw -g bob replace "$FW_WORK/bob-dns.json" >/dev/null || fail "bob's ruleset by name"
+ms=$(wait_list "web.test \[$FW_UP_IP\]" 10) || fail "web.test did not resolve: $(fw -g bob list)"
+echo "web.test resolved to $FW_UP_IP in $ms ms"
+tcp_answer "$NS_B" "$FW_UP_IP:8080" pong || fail "bob: TCP to web.test's address did not pass"
+tcp_answer "$NS_B" "10.99.1.3:8080" pong && fail "bob: TCP to an address web.test does not have passed"
+{ sleep 9 | ip netns exec "$NS_B" timeout 15 socat -T 12 - "TCP:$FW_UP_IP:8081" >"$FW_WORK/flow.out" 2>&1; } &
+flow=$!
+sleep 1
+echo "10.99.1.3 web.test" >"$FW_WORK/hosts"
+kill -HUP "$DNS_PID"
+ms=$(wait_list "web.test \[10.99.1.3\]" 12) || fail "web.test's new address did not come in force: $(fw -g bob list)"
+echo "web.test's new address in force $ms ms after the change (TTL 2 s)"
+tcp_answer "$NS_B" "10.99.1.3:8080" pong || fail "bob: TCP to web.test's new address did not pass"
+tcp_answer "$NS_B" "$FW_UP_IP:8080" pong && fail "bob: TCP to web.test's old address still passed"
+wait $flow
+grep -q second "$FW_WORK/flow.out" || fail "the flow open across the change was cut: $(cat "$FW_WORK/flow.out")"
+: >"$FW_WORK/hosts"
+kill -HUP "$DNS_PID"
+wait_list "web.test \[unresolved\]" 12 >/dev/null || fail "web.test gone from DNS still has addresses: $(fw -g bob list)"
+tcp_answer "$NS_B" "10.99.1.3:8080" pong && fail "bob: a name that no longer resolves still opened"
+echo "DNS-named rule: follows the address by TTL, an open flow survives, a name that does not resolve opens nothing"
 
 echo "PASS ($(( $(date +%s) - start )) s)"

@@ -224,9 +224,9 @@ fw export >"$FW_WORK/exported.txt" || fail "export"
 cmp -s "$FW_WORK/qubes.txt" "$FW_WORK/exported.txt" ||
 	fail "export differs from the import: $(diff "$FW_WORK/qubes.txt" "$FW_WORK/exported.txt" | tr '\n' ' ')"
 gen=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
-printf 'action=accept proto=tcp\naction=drop dstports=80\naction=drop dsthost=example.com\n' >"$FW_WORK/bad.txt"
+printf 'action=accept proto=tcp\naction=drop dstports=80\naction=drop dsthost=-x.example\n' >"$FW_WORK/bad.txt"
 out=$(fw import "$FW_WORK/bad.txt" 2>&1) && fail "a list with mistakes was imported"
-case $out in *"bad.txt:2:13: dstports= needs proto=tcp"*"bad.txt:3:13: dsthost=example.com"*) ;;
+case $out in *"bad.txt:2:13: dstports= needs proto=tcp"*"bad.txt:3:13: dsthost=-x.example"*) ;;
 *) fail "bad list: $out" ;; esac
 gen2=$(fw -j list | sed -n 's/.*"generation": "\([0-9]*\)".*/\1/p')
 [ "$gen2" = "$gen" ] || fail "a refused import changed the generation ($gen to $gen2)"

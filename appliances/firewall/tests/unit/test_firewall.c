@@ -193,7 +193,7 @@ static void test_icmp_and_comment(void **state)
 	fw_ruleset_init(&rs, FW_ACCEPT);
 	rs.rules = &out;
 	rs.n = 1;
-	doc = fw_nft_json(rsp, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
 	assert_non_null(doc);
 	assert_non_null(strstr(doc, "{\"payload\":{\"base\":\"th\",\"offset\":0,\"len\":8}},"
 				    "\"right\":8}"));
@@ -206,7 +206,7 @@ static void test_icmp_and_comment(void **state)
 	assert_false(out.has_icmp_type);
 	fw_rule_to_pb(&out, &back);
 	assert_null(back.rule.icmp);
-	doc = fw_nft_json(rsp, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
 	assert_null(strstr(doc, "\"th\""));
 	free(doc);
 }
@@ -253,7 +253,7 @@ static void test_nft_json(void **state)
 	fw_ruleset_init(&rs, FW_DROP);
 	rs.rules = r;
 	rs.n = 3;
-	doc = fw_nft_json(rsp, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
 	assert_non_null(doc);
 	/* It parses as JSON, and holds what it must. */
 	json_object *root = json_tokener_parse(doc);
@@ -285,12 +285,191 @@ static void test_nft_json(void **state)
 	struct fw_count kept[] = { { 3, 11, 222 } };
 	struct fw_counts carry = { .g = { { .rules = kept, .n = 1, .policy = { 0, 5, 6 },
 					    .spoof = { 0, 7, 8 } } } };
-	doc = fw_nft_json(rsp, &ifs, &carry);
+	doc = fw_nft_json(rsp, &ifs, &carry, NULL);
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":11,\"bytes\":222}},{\"log\":{\"prefix\":\"fw:rule:3\""));
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":5,\"bytes\":6}},{\"log\":{\"prefix\":\"fw:default\""));
 	/* The spoof count, summed over both families, comes back once. */
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":7,\"bytes\":8}},{\"log\":{\"prefix\":\"fw:spoof\""));
 	assert_non_null(strstr(doc, "{\"counter\":{\"packets\":0,\"bytes\":0}},{\"log\":{\"prefix\":\"fw:spoof\""));
+	free(doc);
+}
+
+/* ---- DNS-named rules ---- */
+
+static void test_host_names(void **state)
+{
+	Rule r = mkrule(TCP, "", 443, 0, ACCEPT);
+	struct fw_rule out;
+	char why[FW_REASON_LEN];
+
+	assert_true(fw_host_name_ok("example.com"));
+	assert_true(fw_host_name_ok("a"));
+	assert_true(fw_host_name_ok("x-1.y_2.test"));
+	assert_false(fw_host_name_ok(""));
+	assert_false(fw_host_name_ok(".example.com"));
+	assert_false(fw_host_name_ok("example.com."));
+	assert_false(fw_host_name_ok("a..b"));
+	assert_false(fw_host_name_ok("-a.b"));
+	assert_false(fw_host_name_ok("a-.b"));
+	assert_false(fw_host_name_ok("a b"));
+	assert_false(fw_host_name_ok("a\"b"));
+	assert_false(fw_host_name_ok("10.0.0.1/8"));
+	char label[80];
+	memset(label, 'a', 64);
+	label[64] = '\0';
+	assert_false(fw_host_name_ok(label)); /* a 64-byte label */
+	label[63] = '\0';
+	assert_true(fw_host_name_ok(label));
+
+	/* In a rule: lower-cased, never beside a destination. */
+	r.host = "Web.Example.COM";
+	assert_int_equal(fw_rule_from_pb(&r, "rule", &out, why, sizeof(why)), 0);
+	assert_string_equal(out.host, "web.example.com");
+	assert_int_equal(out.family, 0);
+	r.destination = "10.0.0.1";
+	refused(r, "rule.host: a rule names a destination or a host, not both");
+	r.destination = "";
+	r.host = "web/../x";
+	refused(r, "rule.host:");
+}
+
+/* An answer: header (id, QR, rcode), the question, then @p n A records
+ * "web.test" (by a pointer to the question's name) with TTL @p ttl. */
+static size_t mkanswer(uint8_t *m, uint16_t id, uint8_t rcode, uint16_t type, int n, uint32_t ttl)
+{
+	static const uint8_t q[] = { 3, 'w', 'e', 'b', 4, 't', 'e', 's', 't', 0 };
+	size_t at = 12;
+
+	memset(m, 0, 512);
+	m[0] = (uint8_t)(id >> 8);
+	m[1] = (uint8_t)id;
+	m[2] = 0x81;
+	m[3] = 0x80 | rcode;
+	m[5] = 1;
+	m[7] = (uint8_t)n;
+	memcpy(m + at, q, sizeof(q));
+	at += sizeof(q);
+	m[at + 1] = (uint8_t)type;
+	m[at + 3] = 1;
+	at += 4;
+	for (int i = 0; i < n; i++) {
+		size_t alen = type == 28 ? 16 : 4;
+
+		m[at++] = 0xc0; /* pointer to the question's name */
+		m[at++] = 12;
+		m[at + 1] = (uint8_t)type;
+		m[at + 3] = 1;
+		m[at + 4] = (uint8_t)(ttl >> 24);
+		m[at + 5] = (uint8_t)(ttl >> 16);
+		m[at + 6] = (uint8_t)(ttl >> 8);
+		m[at + 7] = (uint8_t)ttl;
+		m[at + 9] = (uint8_t)alen;
+		at += 10;
+		memset(m + at, 0, alen);
+		m[at] = 10;
+		m[at + alen - 1] = (uint8_t)(i + 1);
+		at += alen;
+	}
+	return at;
+}
+
+static void test_dns_wire(void **state)
+{
+	uint8_t q[300], m[512];
+	struct fw_dns_result r;
+	size_t len;
+	int qlen;
+
+	qlen = fw_dns_query(q, sizeof(q), 0xbeef, "web.test", AF_INET6);
+	assert_int_equal(qlen, 12 + 10 + 4);
+	assert_int_equal(q[0], 0xbe);
+	assert_int_equal(q[1], 0xef);
+	assert_memory_equal(q + 12, "\3web\4test\0\0\x1c\0\1", 14);
+	assert_int_equal(fw_dns_query(q, 20, 1, "web.test", AF_INET), -EINVAL);
+	assert_int_equal(fw_dns_query(q, sizeof(q), 1, "bad name", AF_INET), -EINVAL);
+
+	/* Two A records: both addresses, the least TTL. */
+	len = mkanswer(m, 0x1234, 0, 1, 2, 300);
+	assert_int_equal(fw_dns_answer(m, len, 0x1234, "web.test", AF_INET, &r), 0);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.n, 2);
+	assert_memory_equal(r.addr[0], "\x0a\0\0\x01", 4);
+	assert_memory_equal(r.addr[1], "\x0a\0\0\x02", 4);
+	assert_int_equal(r.ttl, 300);
+	/* Not this query's: another id, another name, another type, a query. */
+	assert_int_equal(fw_dns_answer(m, len, 0x1235, "web.test", AF_INET, &r), -EPROTO);
+	assert_int_equal(fw_dns_answer(m, len, 0x1234, "web.tesu", AF_INET, &r), -EPROTO);
+	assert_int_equal(fw_dns_answer(m, len, 0x1234, "web.test", AF_INET6, &r), -EPROTO);
+	m[2] &= 0x7f;
+	assert_int_equal(fw_dns_answer(m, len, 0x1234, "web.test", AF_INET, &r), -EPROTO);
+	m[2] |= 0x80;
+	/* Cut anywhere: never read past the end, never an address from it. */
+	for (size_t cut = 0; cut < len; cut++) {
+		int rc = fw_dns_answer(m, cut, 0x1234, "web.test", AF_INET, &r);
+
+		assert_true(rc == -EPROTO || (rc == 0 && r.n < 2));
+	}
+	/* A pointer forwards (or to itself) could loop: refused. */
+	m[12 + 10 + 4 + 1] = (uint8_t)(12 + 10 + 4);
+	assert_int_equal(fw_dns_answer(m, len, 0x1234, "web.test", AF_INET, &r), -EPROTO);
+	m[12 + 10 + 4 + 1] = 200;
+	assert_int_equal(fw_dns_answer(m, len, 0x1234, "web.test", AF_INET, &r), -EPROTO);
+	/* A record of the wrong length is no address. */
+	len = mkanswer(m, 7, 0, 1, 1, 60);
+	m[len - 4 - 1] = 5;
+	assert_int_equal(fw_dns_answer(m, len, 7, "web.test", AF_INET, &r), -EPROTO);
+	/* NXDOMAIN: an answer, no address. */
+	len = mkanswer(m, 9, 3, 28, 0, 0);
+	assert_int_equal(fw_dns_answer(m, len, 9, "web.test", AF_INET6, &r), 0);
+	assert_int_equal(r.rcode, 3);
+	assert_int_equal(r.n, 0);
+	/* More records than kept: FW_DNS_MAX_ADDRS of them. */
+	len = mkanswer(m, 5, 0, 1, 20, 9);
+	assert_int_equal(fw_dns_answer(m, len, 5, "web.test", AF_INET, &r), 0);
+	assert_int_equal(r.n, FW_DNS_MAX_ADDRS);
+}
+
+/* A host rule: one nft rule a family, matching the host's sets, which the
+ * document makes first; counters summed back under the one id. */
+static void test_nft_host_rule(void **state)
+{
+	struct fw_ifaces ifs = { .uplink = "eth0", .n_guests = 1,
+				 .guests = { { .name = "alice", .ifname = "eth1",
+					       .net4 = "10.99.2.0/24" } } };
+	struct fw_ruleset rs;
+	struct fw_rule r[2];
+	char why[FW_REASON_LEN], *doc;
+	Rule a = mkrule(TCP, "", 443, 0, ACCEPT), b = mkrule(ICMP, "", 0, 0, DROP);
+
+	a.host = "web.test";
+	b.host = "web.test";
+	assert_int_equal(fw_rule_from_pb(&a, "a", &r[0], why, sizeof(why)), 0);
+	assert_int_equal(fw_rule_from_pb(&b, "b", &r[1], why, sizeof(why)), 0);
+	r[0].id = 1;
+	r[1].id = 2;
+	fw_ruleset_init(&rs, FW_DROP);
+	rs.rules = r;
+	rs.n = 2;
+	doc = fw_nft_guest_json(&ifs, 0, &rs, NULL, NULL);
+	assert_non_null(doc);
+	json_object *root = json_tokener_parse(doc);
+	assert_non_null(root);
+	json_object_put(root);
+	/* The sets, once for the two rules, before the chain is refilled. */
+	const char *set4 = "{\"add\":{\"set\":{\"family\":\"inet\",\"table\":\"vapp_fw\",\"name\":\"h4-web.test\","
+			   "\"type\":\"ipv4_addr\"}}}";
+	assert_non_null(strstr(doc, set4));
+	assert_null(strstr(strstr(doc, set4) + 1, set4));
+	assert_non_null(strstr(doc, "\"name\":\"h6-web.test\",\"type\":\"ipv6_addr\""));
+	assert_true(strstr(doc, "h6-web.test") < strstr(doc, "\"flush\""));
+	/* Each family's rule matches its set; no uplink-only restriction (the
+	 * name is a destination), ICMP by the family's protocol. */
+	assert_non_null(strstr(doc, "\"comment\":\"id:1\",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":"
+				    "{\"payload\":{\"protocol\":\"ip\",\"field\":\"daddr\"}},\"right\":\"@h4-web.test\"}}"));
+	assert_non_null(strstr(doc, "\"comment\":\"id:1\",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":"
+				    "{\"payload\":{\"protocol\":\"ip6\",\"field\":\"daddr\"}},\"right\":\"@h6-web.test\"}}"));
+	assert_non_null(strstr(AT(doc, "\"right\":\"@h6-web.test\"}},{\"match\":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"l4proto\"}},\"right\":58}}"),
+			       "fw:rule:2"));
 	free(doc);
 }
 
@@ -439,7 +618,7 @@ static void test_nft_guests(void **state)
 	rb.rules = &b;
 	rb.n = 1;
 	fw_ruleset_init(&rc, FW_DROP);
-	doc = fw_nft_json(rsp, &ifs, NULL);
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
 	assert_non_null(doc);
 	json_object *root = json_tokener_parse(doc);
 	assert_non_null(root);
@@ -477,7 +656,7 @@ static void test_nft_guests(void **state)
 	struct fw_count ka[] = { { 1, 3, 30 } }, kb[] = { { 1, 4, 40 } };
 	struct fw_counts carry = { .g = { { .rules = ka, .n = 1, .guest = { 0, 9, 90 } },
 					  { .rules = kb, .n = 1, .spoof = { 0, 6, 60 } } } };
-	doc = fw_nft_json(rsp, &ifs, &carry);
+	doc = fw_nft_json(rsp, &ifs, &carry, NULL);
 	assert_non_null(strstr(AT(doc, "\"chain\":\"from-alice\",\"comment\":\"id:1\""),
 			       "{\"counter\":{\"packets\":3,\"bytes\":30}}"));
 	assert_non_null(strstr(AT(doc, "\"chain\":\"from-bob\",\"comment\":\"id:1\""),
@@ -490,7 +669,7 @@ static void test_nft_guests(void **state)
 
 	/* A change to bob's rules: his chain flushed and refilled, in one
 	 * document, his counters carried; nobody else's chain, no table. */
-	doc = fw_nft_guest_json(&ifs, 1, &rb, &carry.g[1]);
+	doc = fw_nft_guest_json(&ifs, 1, &rb, &carry.g[1], NULL);
 	assert_non_null(doc);
 	const char *flush = "{\"nftables\":[{\"flush\":{\"chain\":{\"family\":\"inet\","
 			    "\"table\":\"vapp_fw\",\"name\":\"from-bob\"}}}";
@@ -619,6 +798,9 @@ int main(void)
 		cmocka_unit_test(test_icmp_and_comment),
 		cmocka_unit_test(test_guest_names),
 		cmocka_unit_test(test_nft_guests),
+		cmocka_unit_test(test_host_names),
+		cmocka_unit_test(test_dns_wire),
+		cmocka_unit_test(test_nft_host_rule),
 		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_store_hostile, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nflog_parse),

@@ -63,7 +63,7 @@ static void test_sample(void **state)
 	assert_true(model.rules[2].has_icmp_type);
 	assert_int_equal(model.rules[2].icmp_type, 8);
 	assert_false(model.rules[0].has_icmp_type);
-	assert_int_equal(fw_ruleset_to_pb(&model, &back), 0);
+	assert_int_equal(fw_ruleset_to_pb(&model, NULL, &back), 0);
 	text = fw_qubes_export(&back);
 	assert_non_null(text);
 	assert_string_equal(text, sample);
@@ -95,6 +95,17 @@ static void test_forms(void **state)
 	free(text);
 	fw_qubes_free(rs);
 
+	/* dsthost= with a name: the rule's host, lower case, and back. */
+	rs = import_ok("action=accept proto=tcp dsthost=Web.Example.COM dstports=443-443\n");
+	assert_int_equal(rs->n_rules, 1);
+	assert_string_equal(rs->rules[0]->host, "web.example.com");
+	assert_string_equal(rs->rules[0]->destination, "");
+	text = fw_qubes_export(rs);
+	assert_string_equal(text, "action=accept dsthost=web.example.com proto=tcp dstports=443-443\n"
+				  "action=drop\n");
+	free(text);
+	fw_qubes_free(rs);
+
 	rs = import_ok("action=accept\n");
 	assert_int_equal(rs->n_rules, 0);
 	assert_int_equal(rs->default_policy, VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT);
@@ -116,7 +127,8 @@ static void test_errors(void **state)
 		{ "action=accept dst4=2001:db8::1\n", "t:1:15: dst4=2001:db8::1: not an IPv4" },
 		{ "action=accept dst4=10.0.0.1/8\n", "t:1:15: dst4=10.0.0.1/8: host bits set" },
 		{ "action=accept dst4=10.0.0.0/33\n", "t:1:15: dst4=10.0.0.0/33: not an IPv4" },
-		{ "action=accept dsthost=example.com\n", "t:1:15: dsthost=example.com: host names" },
+		{ "action=accept dsthost=-x.example\n", "t:1:15: dsthost=-x.example: not an address, a prefix or a host name" },
+		{ "action=accept dsthost=a..b\n", "t:1:15: dsthost=a..b: not an address" },
 		{ "action=accept proto=sctp\n", "t:1:15: proto=sctp: tcp, udp or icmp" },
 		{ "action=accept proto=tcp dstports=0-80\n", "t:1:25: dstports=0-80: not a port" },
 		{ "action=accept proto=tcp dstports=90-80\n", "t:1:25: dstports=90-80: not a port" },
