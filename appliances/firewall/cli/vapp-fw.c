@@ -39,7 +39,11 @@ static const char usage[] =
 	"  del ID                        delete rule ID\n"
 	"  replace FILE                  replace the whole ruleset, atomically, with the\n"
 	"                                Ruleset in FILE (JSON, as `list -j` prints it;\n"
-	"                                \"-\" reads standard input)\n"
+	"                                \"-\" reads standard input); its \"forwards\" are\n"
+	"                                the guest's ports forwarded from the uplink\n"
+	"                                ({\"protocol\": \"PROTOCOL_TCP\", \"port\": 2222,\n"
+	"                                \"toAddress\": \"10.99.3.2\", \"toPort\": 22}), none\n"
+	"                                unless listed\n"
 	"  import FILE                   replace the whole ruleset, atomically, with the\n"
 	"                                Qubes rule list in FILE (`qvm-firewall VM list\n"
 	"                                --raw`: action=accept dst4=192.0.2.0/24\n"
@@ -140,6 +144,12 @@ static void print_ruleset(const Vapp__Firewall__V1__Ruleset *rs)
 	       " # COMMENT");
 	for (size_t i = 0; i < rs->n_rules; i++)
 		print_rule(rs->rules[i]);
+	for (size_t i = 0; i < rs->n_forwards; i++) {
+		const Vapp__Firewall__V1__PortForward *f = rs->forwards[i];
+
+		printf("forward %s uplink port %u -> %s:%u\n", proto_name(f->protocol), f->port,
+		       f->to_address, f->to_port);
+	}
 	printf("default policy: %s (generation %llu)\n", action_name(rs->default_policy),
 	       (unsigned long long)rs->generation);
 }

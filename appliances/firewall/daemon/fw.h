@@ -38,6 +38,7 @@
 #define FW_HOST_MAX 253      /* a DNS name, dotted, no trailing dot */
 #define FW_DNS_MAX_ADDRS 16  /* addresses kept per name and family */
 #define FW_MAX_HOSTS 64      /* names the rules of all guests may use */
+#define FW_MAX_FORWARDS 16   /* port forwards a guest may have */
 
 enum fw_proto { FW_ANY, FW_TCP, FW_UDP, FW_ICMP };
 enum fw_action { FW_ACCEPT = 1, FW_DROP = 2 };
@@ -57,12 +58,22 @@ struct fw_rule {
 	char host[FW_HOST_MAX + 1]; /* a DNS name instead of a destination, or "" */
 };
 
+/* A port forward: uplink port -> an address:port of the guest. */
+struct fw_forward {
+	enum fw_proto proto; /* FW_TCP or FW_UDP */
+	uint16_t port;
+	uint8_t to[4];       /* IPv4, network byte order */
+	uint16_t to_port;
+};
+
 struct fw_ruleset {
 	struct fw_rule *rules;
 	size_t n;
 	enum fw_action policy;
 	uint64_t generation;
 	uint32_t next_id;    /* the next id AddRule hands out */
+	struct fw_forward fwd[FW_MAX_FORWARDS];
+	size_t n_fwd;
 };
 
 /* rules.c */
@@ -107,6 +118,14 @@ void fw_rule_dest_str(const struct fw_rule *r, char *buf, size_t len);
 /** A guest name fit for a chain, a file and vappd: 1..15 of [a-z0-9_-],
  * starting with a letter or digit. */
 bool fw_guest_name_ok(const char *s);
+struct fw_guest_if;
+/**
+ * Checks guest @p g's forwards in @p rs: each to an address of its own
+ * IPv4 network, and no uplink port another guest's @p others[] (NULL ones
+ * skipped) forwards already. @return 0 or -EINVAL (@p why).
+ */
+int fw_forwards_check(const struct fw_ruleset *rs, const struct fw_guest_if *g,
+		      const struct fw_ruleset *const *others, size_t n, char *why, size_t whylen);
 
 /* dns.c */
 struct fw_dns_result {

@@ -251,8 +251,17 @@ static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 	char why[FW_REASON_LEN];
 	int err;
 
-	for (size_t i = 0; i < d->ifs.n_guests; i++)
+	for (size_t i = 0; i < d->ifs.n_guests; i++) {
 		boot_guest(d, i, o);
+		/* A stored forward that no longer fits (the guest's network
+		 * changed, an earlier guest has the port) is left out. */
+		rulesets_of(d, rs);
+		if (fw_forwards_check(&d->guests[i].rs, &d->ifs.guests[i], rs, i, why, sizeof(why))) {
+			fprintf(stderr, "vapp-firewalld: %s: port forwards left out: %s\\n",
+				d->ifs.guests[i].name, why);
+			d->guests[i].rs.n_fwd = 0;
+		}
+	}
 	rulesets_of(d, rs);
 	err = fw_nft_apply(d->nft, rs, why, sizeof(why));
 	if (err) {

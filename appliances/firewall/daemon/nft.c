@@ -301,6 +301,55 @@ static void chain_of(char *buf, size_t len, const struct fw_guest_if *g)
 	snprintf(buf, len, "from-%s", g->name);
 }
 
+/* The guest's port forwards: its DNAT rules and the forward accepts. */
+static void dnat_chain_of(char *buf, size_t len, const struct fw_guest_if *g)
+{
+	snprintf(buf, len, "dnat-%s", g->name);
+}
+
+static void fwd_chain_of(char *buf, size_t len, const struct fw_guest_if *g)
+{
+	snprintf(buf, len, "fwd-%s", g->name);
+}
+
+/* Guest @p g's port forwards: in dnat-NAME, the uplink port rewritten to
+ * the guest's address; in fwd-NAME, those flows (and only those: ct status
+ * dnat, to that address and port) let through to the guest. */
+static void forwards(json_object *list, const struct fw_guest_if *g, const struct fw_ruleset *rs)
+{
+	char dnat[32], fwd[32], to[INET_ADDRSTRLEN];
+
+	dnat_chain_of(dnat, sizeof(dnat), g);
+	fwd_chain_of(fwd, sizeof(fwd), g);
+	for (size_t i = 0; i < rs->n_fwd; i++) {
+		const struct fw_forward *f = &rs->fwd[i];
+		const char *l4 = f->proto == FW_TCP ? "tcp" : "udp";
+		json_object *e = json_object_new_array(), *d = json_object_new_object(), *m;
+
+		inet_ntop(AF_INET, f->to, to, sizeof(to));
+		json_object_array_add(e, match(meta("l4proto"), jint(f->proto == FW_TCP ? 6 : 17)));
+		json_object_array_add(e, match(payload(l4, "dport"), jint(f->port)));
+		json_object_object_add(d, "family", jstr("ip"));
+		json_object_object_add(d, "addr", jstr(to));
+		json_object_object_add(d, "port", jint(f->to_port));
+		json_object_array_add(e, jobj1("dnat", d));
+		add_rule(list, dnat, NULL, e);
+
+		e = json_object_new_array();
+		m = json_object_new_object();
+		json_object_object_add(m, "op", jstr("in"));
+		json_object_object_add(m, "left", jobj1("ct", jobj1("key", jstr("status"))));
+		json_object_object_add(m, "right", jstr("dnat"));
+		json_object_array_add(e, jobj1("match", m));
+		json_object_array_add(e, match(payload("ip", "daddr"), jstr(to)));
+		json_object_array_add(e, match(meta("l4proto"), jint(f->proto == FW_TCP ? 6 : 17)));
+		json_object_array_add(e, match(payload(l4, "dport"), jint(f->to_port)));
+		json_object_array_add(e, counter(0, 0));
+		json_object_array_add(e, jobj1("accept", NULL));
+		add_rule(list, fwd, NULL, e);
+	}
+}
+
 /* From guest @p g, a source outside its own network of that family (or any
  * source of a family it has none of) is a lie: logged, dropped, before any
  * rule sees it. The guest is known by its interface (this chain is only
@@ -358,6 +407,15 @@ static void forward_chain(json_object *list, const struct fw_ifaces *ifs,
 	json_object_array_add(e, ct_replies());
 	json_object_array_add(e, jobj1("accept", NULL));
 	add_rule(list, "forward", NULL, e);
+	/* New flows from the uplink: only a guest's port forwards. */
+	for (size_t i = 0; i < ifs->n_guests; i++) {
+		fwd_chain_of(chain, sizeof(chain), &ifs->guests[i]);
+		e = json_object_new_array();
+		json_object_array_add(e, iface_match("iifname", ifs->uplink));
+		json_object_array_add(e, iface_match("oifname", ifs->guests[i].ifname));
+		json_object_array_add(e, jobj1("jump", jobj1("target", jstr(chain))));
+		add_rule(list, "forward", NULL, e);
+	}
 	e = json_object_new_array();
 	json_object_array_add(e, counter(carry ? carry->uplink.packets : 0,
 					 carry ? carry->uplink.bytes : 0));
@@ -419,6 +477,7 @@ static void guest_chain(json_object *list, const struct fw_ifaces *ifs, const st
 	json_object_array_add(e, nflog("fw:guest"));
 	json_object_array_add(e, jobj1("drop", NULL));
 	add_rule(list, chain, "guest", e);
+	forwards(list, g, rs);
 }
 
 /* To the appliance itself: loopback, replies and ICMP only. */
@@ -509,15 +568,23 @@ static char *to_doc(json_object *list)
 char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_ruleset *rs,
 			const struct fw_guest_counts *carry, const struct fw_resolver *res)
 {
-	json_object *list = json_object_new_array(), *c = table_ref();
+	json_object *list = json_object_new_array(), *c;
 	char chain[32];
 
 	add_sets_of(list, rs, res);
-	chain_of(chain, sizeof(chain), &ifs->guests[gi]);
-	json_object_object_del(c, "name");
-	json_object_object_add(c, "table", jstr(FW_TABLE));
-	json_object_object_add(c, "name", jstr(chain));
-	cmd(list, "flush", "chain", c);
+	for (int k = 0; k < 3; k++) {
+		if (k == 0)
+			chain_of(chain, sizeof(chain), &ifs->guests[gi]);
+		else if (k == 1)
+			dnat_chain_of(chain, sizeof(chain), &ifs->guests[gi]);
+		else
+			fwd_chain_of(chain, sizeof(chain), &ifs->guests[gi]);
+		c = table_ref();
+		json_object_object_del(c, "name");
+		json_object_object_add(c, "table", jstr(FW_TABLE));
+		json_object_object_add(c, "name", jstr(chain));
+		cmd(list, "flush", "chain", c);
+	}
 	guest_chain(list, ifs, &ifs->guests[gi], rs, carry);
 	return to_doc(list);
 }
@@ -538,10 +605,23 @@ char *fw_nft_json(const struct fw_ruleset *const *rs, const struct fw_ifaces *if
 	for (size_t i = 0; i < ifs->n_guests; i++) {
 		chain_of(chain, sizeof(chain), &ifs->guests[i]);
 		add_chain(list, chain, NULL, NULL, 0, NULL);
+		dnat_chain_of(chain, sizeof(chain), &ifs->guests[i]);
+		add_chain(list, chain, NULL, NULL, 0, NULL);
+		fwd_chain_of(chain, sizeof(chain), &ifs->guests[i]);
+		add_chain(list, chain, NULL, NULL, 0, NULL);
 	}
 	add_chain(list, "input", "filter", "input", 0, "drop");
+	add_chain(list, "prerouting", "nat", "prerouting", -100, "accept");
 	add_chain(list, "postrouting", "nat", "postrouting", 100, "accept");
 	forward_chain(list, ifs, carry);
+	/* Ports forwarded from the uplink: each guest's own DNAT chain. */
+	for (size_t i = 0; i < ifs->n_guests; i++) {
+		dnat_chain_of(chain, sizeof(chain), &ifs->guests[i]);
+		e = json_object_new_array();
+		json_object_array_add(e, iface_match("iifname", ifs->uplink));
+		json_object_array_add(e, jobj1("jump", jobj1("target", jstr(chain))));
+		add_rule(list, "prerouting", NULL, e);
+	}
 	for (size_t i = 0; i < ifs->n_guests; i++)
 		guest_chain(list, ifs, &ifs->guests[i], rs[i], carry ? &carry->g[i] : NULL);
 	input_chain(list);

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "fw.h"
+#include "vapp_util.h"
 
 #define DEST_MAX 64 /* longer than any address/prefix text */
 
@@ -274,6 +275,101 @@ void fw_ruleset_remove(struct fw_ruleset *rs, size_t pos)
  * stable); 0 gets the next free one. next_id only grows, so a deleted id is
  * not handed out again while the ruleset lives.
  */
+static int forward_from_pb(const Vapp__Firewall__V1__PortForward *in, const char *field,
+			   struct fw_forward *out, char *why, size_t whylen)
+{
+	const char *to = in->to_address ? in->to_address : "";
+
+	if (in->protocol != VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP &&
+	    in->protocol != VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP) {
+		snprintf(why, whylen, "%s.protocol: TCP or UDP", field);
+		return -EINVAL;
+	}
+	out->proto = in->protocol == VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP ? FW_TCP : FW_UDP;
+	if (!in->port || in->port > 65535) {
+		snprintf(why, whylen, "%s.port: %u is not a port (1..65535)", field, in->port);
+		return -EINVAL;
+	}
+	if (in->to_port > 65535) {
+		snprintf(why, whylen, "%s.to_port: %u is not a port (1..65535)", field, in->to_port);
+		return -EINVAL;
+	}
+	if (strnlen(to, 16) >= 16 || inet_pton(AF_INET, to, out->to) != 1) {
+		snprintf(why, whylen, "%s.to_address: '%.48s' is not an IPv4 address", field, to);
+		return -EINVAL;
+	}
+	out->port = (uint16_t)in->port;
+	out->to_port = (uint16_t)(in->to_port ? in->to_port : in->port);
+	return 0;
+}
+
+/* The forwards of @p in into @p out: checked, no uplink port twice. */
+static int forwards_from_pb(const Vapp__Firewall__V1__Ruleset *in, struct fw_ruleset *out,
+			    char *why, size_t whylen)
+{
+	char field[48];
+
+	if (in->n_forwards > FW_MAX_FORWARDS) {
+		snprintf(why, whylen, "ruleset.forwards: %zu, at most %d", in->n_forwards,
+			 FW_MAX_FORWARDS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < in->n_forwards; i++) {
+		struct fw_forward *f = &out->fwd[i];
+
+		snprintf(field, sizeof(field), "ruleset.forwards[%zu]", i);
+		if (forward_from_pb(in->forwards[i], field, f, why, whylen))
+			return -EINVAL;
+		for (size_t j = 0; j < i; j++) {
+			if (out->fwd[j].proto == f->proto && out->fwd[j].port == f->port) {
+				snprintf(why, whylen, "%s.port: %u is forwarded by forwards[%zu] too",
+					 field, f->port, j);
+				return -EINVAL;
+			}
+		}
+		out->n_fwd = i + 1;
+	}
+	return 0;
+}
+
+int fw_forwards_check(const struct fw_ruleset *rs, const struct fw_guest_if *g,
+		      const struct fw_ruleset *const *others, size_t n, char *why, size_t whylen)
+{
+	uint8_t net[16];
+	unsigned long plen;
+	int family;
+
+	for (size_t i = 0; i < rs->n_fwd; i++) {
+		const struct fw_forward *f = &rs->fwd[i];
+		uint32_t a, b, mask;
+
+		if (!g->net4[0] || vapp_cidr_parse(g->net4, &family, net, &plen) ||
+		    family != AF_INET) {
+			snprintf(why, whylen, "ruleset.forwards[%zu]: guest %s has no IPv4 network",
+				 i, g->name);
+			return -EINVAL;
+		}
+		memcpy(&a, f->to, 4);
+		memcpy(&b, net, 4);
+		mask = plen ? htonl(~0u << (32 - plen)) : 0;
+		if ((a & mask) != (b & mask)) {
+			snprintf(why, whylen, "ruleset.forwards[%zu].to_address: not in guest %s's "
+					      "network %s", i, g->name, g->net4);
+			return -EINVAL;
+		}
+		for (size_t o = 0; o < n; o++) {
+			for (size_t j = 0; others[o] && j < others[o]->n_fwd; j++) {
+				if (others[o]->fwd[j].proto == f->proto && others[o]->fwd[j].port == f->port) {
+					snprintf(why, whylen, "ruleset.forwards[%zu].port: %u is "
+							      "forwarded to another guest", i, f->port);
+					return -EINVAL;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
 int fw_ruleset_from_pb(const Vapp__Firewall__V1__Ruleset *in, const struct fw_ruleset *cur,
 		       struct fw_ruleset *out, char *why, size_t whylen)
 {
@@ -291,6 +387,9 @@ int fw_ruleset_from_pb(const Vapp__Firewall__V1__Ruleset *in, const struct fw_ru
 		snprintf(why, whylen, "ruleset.rules: %zu rules, at most %d", n, FW_MAX_RULES);
 		return -EINVAL;
 	}
+	err = forwards_from_pb(in, out, why, whylen);
+	if (err)
+		return err;
 	if (n && !(out->rules = calloc(n, sizeof(*out->rules))))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -391,6 +490,41 @@ static void put_resolved(const struct fw_host_addrs *a, Vapp__Firewall__V1__Rule
 	}
 }
 
+/* The forwards, in one allocation (its start is forwards[0]). */
+struct pb_forward {
+	Vapp__Firewall__V1__PortForward m;
+	char to[INET_ADDRSTRLEN];
+};
+
+static int forwards_to_pb(const struct fw_ruleset *rs, Vapp__Firewall__V1__Ruleset *out)
+{
+	struct pb_forward *f;
+	Vapp__Firewall__V1__PortForward **ptrs;
+
+	if (!rs->n_fwd)
+		return 0;
+	f = calloc(rs->n_fwd, sizeof(*f));
+	ptrs = calloc(rs->n_fwd, sizeof(*ptrs));
+	if (!f || !ptrs) {
+		free(f);
+		free(ptrs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rs->n_fwd; i++) {
+		vapp__firewall__v1__port_forward__init(&f[i].m);
+		f[i].m.protocol = rs->fwd[i].proto == FW_TCP ? VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_TCP
+							     : VAPP__FIREWALL__V1__PROTOCOL__PROTOCOL_UDP;
+		f[i].m.port = rs->fwd[i].port;
+		inet_ntop(AF_INET, rs->fwd[i].to, f[i].to, sizeof(f[i].to));
+		f[i].m.to_address = f[i].to;
+		f[i].m.to_port = rs->fwd[i].to_port;
+		ptrs[i] = &f[i].m;
+	}
+	out->forwards = ptrs;
+	out->n_forwards = rs->n_fwd;
+	return 0;
+}
+
 /* One allocation for the rules and what they point into (slots first, so
  * fw_ruleset_pb_free() frees it by rules[0]), the addresses text last. */
 int fw_ruleset_to_pb(const struct fw_ruleset *rs, const struct fw_resolver *res,
@@ -431,6 +565,13 @@ int fw_ruleset_to_pb(const struct fw_ruleset *rs, const struct fw_resolver *res,
 	}
 	out->rules = ptrs;
 	out->n_rules = rs->n;
+	if (forwards_to_pb(rs, out)) {
+		free(slots);
+		free(ptrs);
+		out->rules = NULL;
+		out->n_rules = 0;
+		return -ENOMEM;
+	}
 	out->default_policy = rs->policy == FW_ACCEPT ? VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT
 						      : VAPP__FIREWALL__V1__ACTION__ACTION_DROP;
 	out->generation = rs->generation;
@@ -445,6 +586,11 @@ void fw_ruleset_pb_free(Vapp__Firewall__V1__Ruleset *out)
 	free(out->rules);
 	out->rules = NULL;
 	out->n_rules = 0;
+	if (out->n_forwards)
+		free(out->forwards[0]);
+	free(out->forwards);
+	out->forwards = NULL;
+	out->n_forwards = 0;
 }
 
 static bool name_char(char c, bool first)

@@ -114,6 +114,12 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 		fw_ruleset_fini(next);
 		return VRPC_RESOURCE_EXHAUSTED;
 	}
+	for (size_t i = 0; i < d->ifs.n_guests; i++)
+		all[i] = i == gi ? NULL : &d->guests[i].rs;
+	if (fw_forwards_check(next, &d->ifs.guests[gi], all, d->ifs.n_guests, why, whylen)) {
+		fw_ruleset_fini(next);
+		return VRPC_INVALID_ARGUMENT;
+	}
 	if (d->state_dir && (err = fw_store_prepare(d->state_dir, name, next))) {
 		snprintf(why, whylen, "state volume: %s", strerror(-err));
 		goto err_next;

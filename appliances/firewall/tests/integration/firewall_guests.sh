@@ -16,7 +16,9 @@
 #   - a rule by DNS name (dnsmasq in the uplink namespace, TTL 2 s): its
 #     address in force, the address changed while a flow is open (the flow
 #     goes on, new flows follow the new address), then the name gone (the
-#     rule opens nothing).
+#     rule opens nothing);
+#   - a port forward from the uplink to bob: none by default, on, off; one to
+#     another guest's address, or of a port another guest has, refused.
 # Bounded by $FW_TEST_LIMIT seconds (default 300); QEMU, vappd, servers and
 # namespaces are removed on exit, also on failure.
 set -u
@@ -215,5 +217,28 @@ kill -HUP "$DNS_PID"
 wait_list "web.test \[unresolved\]" 12 >/dev/null || fail "web.test gone from DNS still has addresses: $(fw -g bob list)"
 tcp_answer "$NS_B" "10.99.1.3:8080" pong && fail "bob: a name that no longer resolves still opened"
 echo "DNS-named rule: follows the address by TTL, an open flow survives, a name that does not resolve opens nothing"
+
+# 7. port forwarding from the uplink: none by default, a guest's own only
+tcp_answer "$FW_NS_U" "10.99.1.2:2222" bob && fail "the uplink reached bob with no port forward"
+fwd_rules() { # FILE TO_ADDRESS PORT: a ruleset forwarding uplink TCP PORT to TO_ADDRESS:9000
+	cat >"$1" <<EOF
+{ "rules": [], "defaultPolicy": "ACTION_DROP",
+  "forwards": [ { "protocol": "PROTOCOL_TCP", "port": $3, "toAddress": "$2", "toPort": 9000 } ] }
+EOF
+}
+fwd_rules "$FW_WORK/bob-fwd.json" 10.99.3.2 2222
+fw -g bob replace "$FW_WORK/bob-fwd.json" >/dev/null || fail "bob's port forward"
+fw -g bob list | grep -q "forward tcp uplink port 2222 -> 10.99.3.2:9000" || fail "bob's list: $(fw -g bob list)"
+tcp_answer "$FW_NS_U" "10.99.1.2:2222" bob || fail "the uplink did not reach bob through his port forward"
+tcp_answer "$FW_NS_U" "10.99.1.2:2223" bob && fail "an uplink port nobody forwards reached bob"
+fwd_rules "$FW_WORK/alice-fwd.json" 10.99.3.2 2223
+out=$(fw -g alice replace "$FW_WORK/alice-fwd.json" 2>&1) && fail "alice forwarded a port to bob's address"
+case $out in *INVALID_ARGUMENT*"not in guest alice's network"*) ;; *) fail "alice's forward to bob: $out" ;; esac
+fwd_rules "$FW_WORK/carol-fwd.json" 10.99.4.2 2222
+out=$(fw -g carol replace "$FW_WORK/carol-fwd.json" 2>&1) && fail "carol took bob's uplink port"
+case $out in *INVALID_ARGUMENT*"2222 is forwarded to another guest"*) ;; *) fail "carol's forward: $out" ;; esac
+fw -g bob replace "$FW_WORK/bob-dns.json" >/dev/null || fail "bob's ruleset without the forward"
+tcp_answer "$FW_NS_U" "10.99.1.2:2222" bob && fail "bob's port forward still open after it was removed"
+echo "port forward: uplink 2222 -> bob:9000 on and off; to another guest's address or port refused"
 
 echo "PASS ($(( $(date +%s) - start )) s)"

@@ -473,6 +473,137 @@ static void test_nft_host_rule(void **state)
 	free(doc);
 }
 
+/* ---- port forwards ---- */
+
+static Vapp__Firewall__V1__PortForward mkfwd(int proto, uint32_t port, const char *to, uint32_t to_port)
+{
+	Vapp__Firewall__V1__PortForward f = VAPP__FIREWALL__V1__PORT_FORWARD__INIT;
+
+	f.protocol = proto;
+	f.port = port;
+	f.to_address = (char *)to;
+	f.to_port = to_port;
+	return f;
+}
+
+/* A ruleset of forwards @p f[0..n-1]: @return what fw_ruleset_from_pb says. */
+static int with_forwards(Vapp__Firewall__V1__PortForward *f, size_t n, struct fw_ruleset *out,
+			 char *why, size_t whylen)
+{
+	Vapp__Firewall__V1__PortForward *p[20];
+	Vapp__Firewall__V1__Ruleset in = mkset(NULL, 0, DROP);
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = &f[i];
+	in.forwards = p;
+	in.n_forwards = n;
+	return fw_ruleset_from_pb(&in, NULL, out, why, whylen);
+}
+
+static void test_forwards(void **state)
+{
+	static const struct {
+		int proto;
+		uint32_t port;
+		const char *to;
+		uint32_t to_port;
+		const char *want;
+	} bad[] = {
+		{ ICMP, 22, "10.99.3.2", 0, "ruleset.forwards[0].protocol: TCP or UDP" },
+		{ ANY, 22, "10.99.3.2", 0, "ruleset.forwards[0].protocol" },
+		{ TCP, 0, "10.99.3.2", 0, "ruleset.forwards[0].port: 0 is not a port" },
+		{ TCP, 65536, "10.99.3.2", 0, "ruleset.forwards[0].port: 65536" },
+		{ TCP, 22, "10.99.3.2", 70000, "ruleset.forwards[0].to_port: 70000" },
+		{ TCP, 22, "fd99:3::2", 0, "ruleset.forwards[0].to_address: 'fd99:3::2' is not an IPv4" },
+		{ TCP, 22, "10.99.3.0/24", 0, "ruleset.forwards[0].to_address" },
+		{ TCP, 22, "", 0, "ruleset.forwards[0].to_address" },
+	};
+	struct fw_guest_if alice = { .name = "alice", .ifname = "eth1", .net4 = "10.99.2.0/24" },
+			   bob = { .name = "bob", .ifname = "eth2", .net4 = "10.99.3.0/24" },
+			   v6 = { .name = "six", .ifname = "eth3", .net6 = "fd99:3::/64" };
+	Vapp__Firewall__V1__PortForward f[20];
+	struct fw_ruleset a, b;
+	char why[FW_REASON_LEN];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f[0] = mkfwd(bad[i].proto, bad[i].port, bad[i].to, bad[i].to_port);
+		assert_int_equal(with_forwards(f, 1, &a, why, sizeof(why)), -EINVAL);
+		if (!strstr(why, bad[i].want))
+			fail_msg("forward %zu: '%s' does not say '%s'", i, why, bad[i].want);
+	}
+	/* The same uplink port twice; one protocol's port is not the other's. */
+	f[0] = mkfwd(TCP, 2222, "10.99.3.2", 22);
+	f[1] = mkfwd(UDP, 2222, "10.99.3.2", 0);
+	f[2] = mkfwd(TCP, 2222, "10.99.3.3", 0);
+	assert_int_equal(with_forwards(f, 3, &a, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ruleset.forwards[2].port: 2222 is forwarded by forwards[0] too"));
+	for (size_t i = 0; i < 17; i++)
+		f[i] = mkfwd(TCP, (uint32_t)(1000 + i), "10.99.3.2", 0);
+	assert_int_equal(with_forwards(f, 17, &a, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "at most 16"));
+
+	/* bob's: kept as numbers, to_port 0 is the port itself. */
+	f[0] = mkfwd(TCP, 2222, "10.99.3.2", 22);
+	f[1] = mkfwd(UDP, 5353, "10.99.3.9", 0);
+	assert_int_equal(with_forwards(f, 2, &b, why, sizeof(why)), 0);
+	assert_int_equal(b.n_fwd, 2);
+	assert_int_equal(b.fwd[0].proto, FW_TCP);
+	assert_int_equal(b.fwd[0].to_port, 22);
+	assert_int_equal(b.fwd[1].to_port, 5353);
+	assert_memory_equal(b.fwd[1].to, "\x0a\x63\x03\x09", 4);
+	assert_int_equal(fw_forwards_check(&b, &bob, NULL, 0, why, sizeof(why)), 0);
+	/* Not into another guest's network, nor a guest with no IPv4. */
+	assert_int_equal(fw_forwards_check(&b, &alice, NULL, 0, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "not in guest alice's network 10.99.2.0/24"));
+	assert_int_equal(fw_forwards_check(&b, &v6, NULL, 0, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "guest six has no IPv4 network"));
+	/* An uplink port another guest has is refused, NULL slots skipped. */
+	f[0] = mkfwd(TCP, 2222, "10.99.2.7", 22);
+	assert_int_equal(with_forwards(f, 1, &a, why, sizeof(why)), 0);
+	const struct fw_ruleset *others[] = { NULL, &b };
+	assert_int_equal(fw_forwards_check(&a, &alice, others, 2, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ruleset.forwards[0].port: 2222 is forwarded to another guest"));
+
+	/* Back to messages, and through the store's bytes. */
+	Vapp__Firewall__V1__Ruleset pb;
+	assert_int_equal(fw_ruleset_to_pb(&b, NULL, &pb), 0);
+	assert_int_equal(pb.n_forwards, 2);
+	assert_string_equal(pb.forwards[0]->to_address, "10.99.3.2");
+	assert_int_equal(pb.forwards[0]->to_port, 22);
+	assert_int_equal(pb.forwards[1]->protocol, UDP);
+	fw_ruleset_pb_free(&pb);
+
+	/* In nftables: the DNAT in dnat-bob, the accept in fwd-bob, each
+	 * chain entered from the uplink; a change flushes all three. */
+	struct fw_ifaces ifs = { .uplink = "eth0", .n_guests = 2, .guests = { alice, bob } };
+	struct fw_ruleset empty;
+	const struct fw_ruleset *rsp[] = { &empty, &b };
+	char *doc;
+
+	fw_ruleset_init(&empty, FW_ACCEPT);
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
+	assert_non_null(strstr(doc, "\"chain\":\"dnat-bob\",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":{\"meta\":"
+				    "{\"key\":\"l4proto\"}},\"right\":6}},{\"match\":{\"op\":\"==\",\"left\":{\"payload\":"
+				    "{\"protocol\":\"tcp\",\"field\":\"dport\"}},\"right\":2222}},{\"dnat\":{\"family\":"
+				    "\"ip\",\"addr\":\"10.99.3.2\",\"port\":22}}]"));
+	assert_non_null(strstr(doc, "\"chain\":\"fwd-bob\",\"expr\":[{\"match\":{\"op\":\"in\",\"left\":{\"ct\":"
+				    "{\"key\":\"status\"}},\"right\":\"dnat\"}},{\"match\":{\"op\":\"==\",\"left\":"
+				    "{\"payload\":{\"protocol\":\"ip\",\"field\":\"daddr\"}},\"right\":\"10.99.3.2\"}}"));
+	assert_non_null(strstr(doc, "\"chain\":\"prerouting\",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":"
+				    "{\"meta\":{\"key\":\"iifname\"}},\"right\":\"eth0\"}},{\"jump\":{\"target\":\"dnat-bob\"}}"));
+	assert_non_null(strstr(doc, "\"right\":\"eth0\"}},{\"match\":{\"op\":\"==\",\"left\":{\"meta\":{\"key\":"
+				    "\"oifname\"}},\"right\":\"eth2\"}},{\"jump\":{\"target\":\"fwd-bob\"}}"));
+	/* ... before the uplink's drop. */
+	assert_true(strstr(doc, "\"target\":\"fwd-bob\"") < AT(doc, "\"comment\":\"uplink\""));
+	assert_null(strstr(AT(doc, "\"chain\":\"dnat-alice\",\"expr\""), "10.99.3.2\",\"port\":22"));
+	free(doc);
+	doc = fw_nft_guest_json(&ifs, 1, &b, NULL, NULL);
+	assert_non_null(strstr(doc, "{\"flush\":{\"chain\":{\"family\":\"inet\",\"table\":\"vapp_fw\",\"name\":\"dnat-bob\"}}}"));
+	assert_non_null(strstr(doc, "{\"flush\":{\"chain\":{\"family\":\"inet\",\"table\":\"vapp_fw\",\"name\":\"fwd-bob\"}}}"));
+	assert_non_null(strstr(doc, "\"dnat\":{\"family\":\"ip\",\"addr\":\"10.99.3.9\",\"port\":5353}"));
+	free(doc);
+}
+
 /* ---- the state file ---- */
 
 static char dir[64];
@@ -801,6 +932,7 @@ int main(void)
 		cmocka_unit_test(test_host_names),
 		cmocka_unit_test(test_dns_wire),
 		cmocka_unit_test(test_nft_host_rule),
+		cmocka_unit_test(test_forwards),
 		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_store_hostile, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nflog_parse),
