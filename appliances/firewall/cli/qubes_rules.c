@@ -239,8 +239,22 @@ static void take_value(struct reader *r, struct slot *s, enum key k, const char 
 		memcpy(s->comment, v, len);
 		s->comment[len] = '\0';
 		break;
+	case K_EXPIRE: {
+		/* Unix time, as qvm-firewall writes it (a "+N" is resolved there). */
+		uint64_t t = 0;
+		bool ok = len && len <= 19;
+
+		for (size_t i = 0; ok && i < len; i++) {
+			ok = v[i] >= '0' && v[i] <= '9';
+			t = t * 10 + (uint64_t)(v[i] - '0');
+		}
+		if (!ok || !t)
+			complain(r, col, "expire=%s: not a Unix time (seconds)", quote(v, len));
+		else
+			s->rule.expire = t;
+		break;
+	}
 	case K_SPECIAL:
-	case K_EXPIRE:
 		complain(r, col, "%s=: not supported by this firewall yet", key_names[k]);
 		break;
 	case K_N:
@@ -460,6 +474,8 @@ char *fw_qubes_export(const Vapp__Firewall__V1__Ruleset *rs)
 			    rule->port_max ? rule->port_max : rule->port_min);
 		if (rule->icmp)
 			put(&o, " icmptype=%u", rule->icmp->type);
+		if (rule->expire)
+			put(&o, " expire=%llu", (unsigned long long)rule->expire);
 		if (rule->comment && rule->comment[0])
 			put(&o, " comment=%s", rule->comment);
 		put(&o, "\n");

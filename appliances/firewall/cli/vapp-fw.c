@@ -4,6 +4,7 @@
  * the appliance checks every one and says which it refused.
  */
 #include <errno.h>
+#include <time.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,13 +30,15 @@ static const char usage[] =
 	"Commands:\n"
 	"  list                          the rules in force, first match wins\n"
 	"  add ACTION [proto P] [to DEST | host NAME] [port N[-M]] [icmp-type T]\n"
-	"      [comment TEXT] [before ID]\n"
+	"      [comment TEXT] [expire +SECONDS|UNIXTIME] [before ID]\n"
 	"                                add a rule; ACTION accept|drop, P tcp|udp|icmp|any,\n"
 	"                                DEST an IPv4/IPv6 address or prefix, NAME a DNS\n"
 	"                                name the appliance resolves (and again by TTL;\n"
 	"                                `list` shows its addresses in force), T an ICMP\n"
 	"                                (ICMPv6 for an IPv6 DEST) type 0..255, TEXT a note\n"
-	"                                of up to 64 printable bytes; prints its id\n"
+	"                                of up to 64 printable bytes; with expire the\n"
+	"                                appliance removes the rule then (+N: N seconds\n"
+	"                                from now); prints its id\n"
 	"  del ID                        delete rule ID\n"
 	"  replace FILE                  replace the whole ruleset, atomically, with the\n"
 	"                                Ruleset in FILE (JSON, as `list -j` prints it;\n"
@@ -134,8 +137,10 @@ static void print_rule(const Vapp__Firewall__V1__Rule *r)
 	} else {
 		snprintf(dest, sizeof(dest), "%s", r->destination[0] ? r->destination : "*");
 	}
-	printf("%5u  %-6s %-8s %-40s %-11s%s%s\n", r->id, action_name(r->action), proto, dest, ports,
-	       r->comment[0] ? " # " : "", r->comment);
+	printf("%5u  %-6s %-8s %-40s %-11s", r->id, action_name(r->action), proto, dest, ports);
+	if (r->expire)
+		printf(" expire %llu", (unsigned long long)r->expire);
+	printf("%s%s\n", r->comment[0] ? " # " : "", r->comment);
 }
 
 static void print_ruleset(const Vapp__Firewall__V1__Ruleset *rs)
@@ -316,6 +321,22 @@ static int parse_add(int argc, char **argv, Vapp__Firewall__V1__AddRuleRequest *
 			r->destination = (char *)v;
 		} else if (!strcmp(k, "host")) {
 			r->host = (char *)v;
+		} else if (!strcmp(k, "expire")) {
+			/* +N: N seconds from now (this machine's clock); else Unix time. */
+			uint32_t secs;
+
+			if (v[0] == '+') {
+				if (parse_uint(v + 1, 366u * 86400, &secs))
+					return -1;
+				r->expire = (uint64_t)time(NULL) + secs;
+			} else {
+				char *end;
+
+				errno = 0;
+				r->expire = strtoull(v, &end, 10);
+				if (!*v || *end || errno || v[0] == '-')
+					return -1;
+			}
 		} else if (!strcmp(k, "port")) {
 			char buf[16], *dash;
 

@@ -56,6 +56,7 @@ struct fw_rule {
 	uint8_t icmp_type;
 	char comment[FW_COMMENT_MAX + 1];
 	char host[FW_HOST_MAX + 1]; /* a DNS name instead of a destination, or "" */
+	uint64_t expire;     /* Unix seconds it goes at; 0: never */
 };
 
 /* A port forward: uplink port -> an address:port of the guest. */
@@ -287,6 +288,9 @@ int fw_net_prefix(const char *cidr, char *out, size_t len);
 void fw_net_no_ra(const char *const *ifs, size_t n);
 
 uint64_t fw_now_ms(void);
+/** The wall clock in Unix seconds, or 0 when it is not set (before 2020:
+ * a VM with no RTC starts at 1970). */
+uint64_t fw_wall_s(void);
 
 /* service.c: the daemon's state and its RPC methods */
 struct vrpc_loop;
@@ -308,6 +312,7 @@ struct fw_daemon {
 	struct fw_watch *watches;
 	unsigned n_watches;
 	struct vrpc_loop *loop;
+	int expire_timer;             /* the next rule expiry, 0: none armed */
 	Vapp__Firewall__V1__Firewall_Service svc;
 };
 
@@ -318,5 +323,8 @@ void fw_service_drop(void *ud, const struct fw_drop *drop);
 void fw_service_sweep(struct fw_daemon *d);
 /** Ends every stream (at exit). */
 void fw_service_fini(struct fw_daemon *d);
+/** Removes the rules whose expire has come, and arms the timer for the
+ * next (once the loop runs; after each change too). */
+void fw_service_expire(struct fw_daemon *d);
 
 #endif /* FW_H */

@@ -459,6 +459,9 @@ static int run_service(struct fw_daemon *d, const struct opts *o)
 	rulesets_of(d, rs);
 	if (fw_resolver_sync(d->resolver, rs, d->ifs.n_guests, why, sizeof(why)))
 		fprintf(stderr, "vapp-firewalld: %s\n", why);
+	/* Stored rules whose expire passed while the appliance was down go
+	 * now; the rest when theirs comes. */
+	fw_service_expire(d);
 	nflog = fw_nflog_open(FW_LOG_GROUP, fw_service_drop, d);
 	if (!nflog)
 		fprintf(stderr, "vapp-firewalld: nflog group %d: %s (no drop log)\n", FW_LOG_GROUP,

@@ -198,6 +198,7 @@ int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 		snprintf(why, whylen, "%s.port_min: a port needs protocol TCP or UDP", field);
 		return -EINVAL;
 	}
+	r.expire = in->expire;
 	r.port_min = (uint16_t)in->port_min;
 	r.port_max = (uint16_t)(in->port_max ? in->port_max : in->port_min);
 	err = parse_icmp(in, field, &r, why, whylen);
@@ -471,6 +472,7 @@ void fw_rule_to_pb(const struct fw_rule *r, struct fw_pb_rule *out)
 	snprintf(out->comment, sizeof(out->comment), "%s", r->comment);
 	m->comment = out->comment;
 	m->host = (char *)r->host;
+	m->expire = r->expire;
 }
 
 /* The addresses in force for host rule @p r, as text, from @p *next on. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vrpc.h"
 #include "appliance.h"
@@ -33,6 +34,49 @@ struct fw_watch {
 };
 
 #define DAEMON(svc) ((struct fw_daemon *)((char *)(svc) - offsetof(struct fw_daemon, svc)))
+#define WALL_CLOCK_SET 1577836800u /* 2020-01-01: before it, the clock was never set */
+#define EXPIRE_RETRY_MS 5000
+#define EXPIRE_MAX_WAIT_MS 3600000 /* a far deadline is looked at again hourly */
+
+static void schedule_expiry(struct fw_daemon *d);
+
+uint64_t fw_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec >= (time_t)WALL_CLOCK_SET ? (uint64_t)ts.tv_sec : 0;
+}
+
+/* A rule's expire must be to come, by a clock that is set; a rule kept as
+ * it was (same id and expire in @p cur) is not asked again. */
+static int check_expiry(const struct fw_ruleset *next, const struct fw_ruleset *cur, char *why,
+			size_t whylen)
+{
+	uint64_t now = fw_wall_s();
+
+	for (size_t i = 0; i < next->n; i++) {
+		const struct fw_rule *r = &next->rules[i];
+		ssize_t at;
+
+		if (!r->expire)
+			continue;
+		at = fw_ruleset_find(cur, r->id);
+		if (at >= 0 && cur->rules[at].expire == r->expire)
+			continue;
+		if (!now) {
+			snprintf(why, whylen, "rules[%zu].expire: the appliance has no wall clock", i);
+			return -EINVAL;
+		}
+		if (r->expire <= now) {
+			snprintf(why, whylen, "rules[%zu].expire: %llu is past (the appliance's clock "
+					      "reads %llu)", i, (unsigned long long)r->expire,
+				 (unsigned long long)now);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 typedef Vapp__Firewall__V1__Firewall_Service Svc;
 
@@ -114,6 +158,10 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 		fw_ruleset_fini(next);
 		return VRPC_RESOURCE_EXHAUSTED;
 	}
+	if (check_expiry(next, &g->rs, why, whylen)) {
+		fw_ruleset_fini(next);
+		return VRPC_INVALID_ARGUMENT;
+	}
 	for (size_t i = 0; i < d->ifs.n_guests; i++)
 		all[i] = i == gi ? NULL : &d->guests[i].rs;
 	if (fw_forwards_check(next, &d->ifs.guests[gi], all, d->ifs.n_guests, why, whylen)) {
@@ -142,6 +190,7 @@ static int commit(struct fw_daemon *d, size_t gi, struct fw_ruleset *next, char 
 		all[i] = &d->guests[i].rs;
 	if (d->resolver)
 		fw_resolver_sync(d->resolver, all, d->ifs.n_guests, why, whylen);
+	schedule_expiry(d);
 	fprintf(stderr, "vapp-firewalld: %s: generation %llu in force: %zu rules, default %s\n",
 		name, (unsigned long long)g->rs.generation, g->rs.n,
 		g->rs.policy == FW_ACCEPT ? "accept" : "drop");
@@ -465,12 +514,95 @@ static void get_status(Svc *svc, const Vapp__Firewall__V1__GetStatusRequest *in,
 	out.log_events = d->log_events;
 	out.log_suppressed = d->log_suppressed;
 	out.log_watchers = d->n_watches;
+	out.time = fw_wall_s();
 	/* A guest learns of no other guest. */
 	for (size_t i = 0; i < d->ifs.n_guests; i++)
 		if (self < 0 || (int)i == self)
 			names[out.n_guests++] = d->ifs.guests[i].name;
 	out.guests = names;
 	closure(&out, data);
+}
+
+/* ---- expiry ---- */
+
+static void on_expire(void *ud)
+{
+	struct fw_daemon *d = ud;
+
+	d->expire_timer = 0;
+	fw_service_expire(d);
+}
+
+static void arm_expiry(struct fw_daemon *d, uint64_t ms)
+{
+	if (d->expire_timer)
+		vrpc_loop_cancel_timer(d->loop, d->expire_timer);
+	d->expire_timer = 0;
+	if (ms > EXPIRE_MAX_WAIT_MS)
+		ms = EXPIRE_MAX_WAIT_MS;
+	d->expire_timer = vrpc_loop_add_timer(d->loop, (int)(ms ? ms : 1), on_expire, d);
+	if (d->expire_timer < 0)
+		d->expire_timer = 0;
+}
+
+/* The timer for the soonest expire of any guest's rules, or none. */
+static void schedule_expiry(struct fw_daemon *d)
+{
+	uint64_t now = fw_wall_s(), soonest = 0;
+
+	for (size_t g = 0; g < d->ifs.n_guests; g++)
+		for (size_t i = 0; i < d->guests[g].rs.n; i++) {
+			uint64_t e = d->guests[g].rs.rules[i].expire;
+
+			if (e && (!soonest || e < soonest))
+				soonest = e;
+		}
+	if (!d->loop)
+		return;
+	if (!soonest || !now) {
+		if (d->expire_timer)
+			vrpc_loop_cancel_timer(d->loop, d->expire_timer);
+		d->expire_timer = 0;
+		return;
+	}
+	arm_expiry(d, soonest > now ? (soonest - now) * 1000 : 0);
+}
+
+void fw_service_expire(struct fw_daemon *d)
+{
+	uint64_t now = fw_wall_s();
+	char why[FW_REASON_LEN];
+
+	for (size_t g = 0; now && g < d->ifs.n_guests; g++) {
+		struct fw_ruleset *rs = &d->guests[g].rs, next;
+		size_t gone = 0;
+
+		for (size_t i = 0; i < rs->n; i++)
+			gone += rs->rules[i].expire && rs->rules[i].expire <= now;
+		if (!gone)
+			continue;
+		if (fw_ruleset_copy(rs, &next)) {
+			arm_expiry(d, EXPIRE_RETRY_MS);
+			return;
+		}
+		for (size_t i = next.n; i-- > 0;) {
+			if (!next.rules[i].expire || next.rules[i].expire > now)
+				continue;
+			fprintf(stderr, "vapp-firewalld: %s: rule %u expired (at %llu)\n",
+				d->ifs.guests[g].name, next.rules[i].id,
+				(unsigned long long)next.rules[i].expire);
+			fw_ruleset_remove(&next, i);
+		}
+		next.generation++;
+		/* commit() re-arms the timer; on failure try again shortly. */
+		if (commit(d, g, &next, why, sizeof(why)) != VRPC_OK) {
+			fprintf(stderr, "vapp-firewalld: %s: expired rules stay: %s\n",
+				d->ifs.guests[g].name, why);
+			arm_expiry(d, EXPIRE_RETRY_MS);
+			return;
+		}
+	}
+	schedule_expiry(d);
 }
 
 void fw_service_init(struct fw_daemon *d)

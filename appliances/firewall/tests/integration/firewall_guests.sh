@@ -18,7 +18,9 @@
 #     goes on, new flows follow the new address), then the name gone (the
 #     rule opens nothing);
 #   - a port forward from the uplink to bob: none by default, on, off; one to
-#     another guest's address, or of a port another guest has, refused.
+#     another guest's address, or of a port another guest has, refused;
+#   - expiry: a rule of carol's for 6 s works, then goes by itself (logged),
+#     and a deadline already past is refused.
 # Bounded by $FW_TEST_LIMIT seconds (default 300); QEMU, vappd, servers and
 # namespaces are removed on exit, also on failure.
 set -u
@@ -240,5 +242,24 @@ case $out in *INVALID_ARGUMENT*"2222 is forwarded to another guest"*) ;; *) fail
 fw -g bob replace "$FW_WORK/bob-dns.json" >/dev/null || fail "bob's ruleset without the forward"
 tcp_answer "$FW_NS_U" "10.99.1.2:2222" bob && fail "bob's port forward still open after it was removed"
 echo "port forward: uplink 2222 -> bob:9000 on and off; to another guest's address or port refused"
+
+# 8. expiry: carol's rule for 6 s, then gone by itself; a past deadline refused
+t=$(fw -g carol -j status | tr -d ' \n' | sed -n 's/.*"time":"\([0-9]*\)".*/\1/p')
+[ "${t:-0}" -gt 1577836800 ] || fail "the appliance has no wall clock (status time '${t:-}')"
+skew=$(( $(date +%s) - t ))
+[ "${skew#-}" -le 5 ] || fail "the appliance's clock is $skew s off this machine's"
+out=$(fw -g carol add accept proto tcp port 8080 expire 1600000000 2>&1) && fail "a rule expiring in 2020 was taken"
+case $out in *INVALID_ARGUMENT*"expire: 1600000000 is past"*) ;; *) fail "past expire: $out" ;; esac
+out=$(fw -g carol add accept proto tcp port 8080 expire +6 comment "for a while") || fail "carol's expiring rule: $out"
+id=${out##* }
+tcp_answer "$NS_C" "$FW_UP_IP:8080" pong || fail "carol: her expiring rule did not let TCP 8080 through"
+t0=$(date +%s)
+while fw -g carol list | grep -q "for a while"; do
+	[ $(( $(date +%s) - t0 )) -lt 15 ] || fail "carol's rule $id did not expire: $(fw -g carol list)"
+	sleep 0.5
+done
+tcp_answer "$NS_C" "$FW_UP_IP:8080" pong && fail "carol: TCP 8080 passed after her rule expired"
+grep -aq "vapp-firewalld: carol: rule $id expired" "$FW_RUN/console.log" || fail "the expiry was not logged"
+echo "expiry: carol's rule $id gone by itself $(( $(date +%s) - t0 )) s after it worked, logged; a past deadline refused (clock skew ${skew} s)"
 
 echo "PASS ($(( $(date +%s) - start )) s)"

@@ -95,14 +95,16 @@ static void test_forms(void **state)
 	free(text);
 	fw_qubes_free(rs);
 
-	/* dsthost= with a name: the rule's host, lower case, and back. */
-	rs = import_ok("action=accept proto=tcp dsthost=Web.Example.COM dstports=443-443\n");
+	/* dsthost= with a name: the rule's host, lower case, and back; an
+	 * expire= Unix time kept. */
+	rs = import_ok("action=accept proto=tcp dsthost=Web.Example.COM dstports=443-443 expire=1900000000\n");
 	assert_int_equal(rs->n_rules, 1);
 	assert_string_equal(rs->rules[0]->host, "web.example.com");
 	assert_string_equal(rs->rules[0]->destination, "");
+	assert_int_equal(rs->rules[0]->expire, 1900000000);
 	text = fw_qubes_export(rs);
-	assert_string_equal(text, "action=accept dsthost=web.example.com proto=tcp dstports=443-443\n"
-				  "action=drop\n");
+	assert_string_equal(text, "action=accept dsthost=web.example.com proto=tcp dstports=443-443 "
+				  "expire=1900000000\naction=drop\n");
 	free(text);
 	fw_qubes_free(rs);
 
@@ -136,7 +138,10 @@ static void test_errors(void **state)
 		{ "action=accept proto=icmp icmptype=256\n", "t:1:26: icmptype=256: not an ICMP" },
 		{ "action=accept proto=tcp icmptype=8\n", "t:1:25: icmptype= needs proto=icmp" },
 		{ "action=accept specialtarget=dns\n", "t:1:15: specialtarget=: not supported" },
-		{ "action=accept expire=1700000000\n", "t:1:15: expire=: not supported" },
+		{ "action=accept expire=+600\n", "t:1:15: expire=+600: not a Unix time" },
+		{ "action=accept expire=0\n", "t:1:15: expire=0: not a Unix time" },
+		{ "action=accept expire=99999999999999999999\n", "t:1:15: expire=99999999999999999999: not a Unix time" },
+		{ "action=accept specialtarget=dns\n", "t:1:15: specialtarget=: not supported" },
 		{ "action=accept action=drop\n", "t:1:15: action= given twice (first at column 1)" },
 		{ "action=accept dst4=192.0.2.1 dst6=::1\n", "t:1:30: one destination a rule" },
 		{ "action=accept frobnicate\n", "t:1:15: 'frobnicate' is not one of" },
