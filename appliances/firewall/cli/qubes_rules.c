@@ -255,7 +255,10 @@ static void take_value(struct reader *r, struct slot *s, enum key k, const char 
 		break;
 	}
 	case K_SPECIAL:
-		complain(r, col, "%s=: not supported by this firewall yet", key_names[k]);
+		if (len == 3 && !memcmp(v, "dns", 3))
+			s->rule.special = VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS;
+		else
+			complain(r, col, "specialtarget=%s: only dns", quote(v, len));
 		break;
 	case K_N:
 		break;
@@ -338,8 +341,8 @@ static void read_line(struct reader *r, const char *p, size_t len, struct slot *
 
 static bool bare(const Vapp__Firewall__V1__Rule *rule)
 {
-	return !rule->destination[0] && !rule->host[0] && !rule->protocol && !rule->port_min &&
-	       !rule->icmp;
+	return !rule->destination[0] && !rule->host[0] && !rule->special && !rule->protocol &&
+	       !rule->port_min && !rule->icmp;
 }
 
 void fw_qubes_free(Vapp__Firewall__V1__Ruleset *rs)
@@ -467,6 +470,8 @@ char *fw_qubes_export(const Vapp__Firewall__V1__Ruleset *rs)
 			put(&o, " %s=%s", strchr(dest, ':') ? "dst6" : "dst4", dest);
 		else if (rule->host && rule->host[0])
 			put(&o, " dsthost=%s", rule->host);
+		else if (rule->special == VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS)
+			put(&o, " specialtarget=dns");
 		if (rule->protocol > 0 && rule->protocol < 4)
 			put(&o, " proto=%s", protos[rule->protocol]);
 		if (rule->port_min)

@@ -30,13 +30,14 @@ static const char usage[] =
 	"Commands:\n"
 	"  list                          the rules in force, first match wins\n"
 	"  add ACTION [proto P] [to DEST | host NAME] [port N[-M]] [icmp-type T]\n"
-	"      [comment TEXT] [expire +SECONDS|UNIXTIME] [before ID]\n"
+	"      [special dns] [comment TEXT] [expire +SECONDS|UNIXTIME] [before ID]\n"
 	"                                add a rule; ACTION accept|drop, P tcp|udp|icmp|any,\n"
 	"                                DEST an IPv4/IPv6 address or prefix, NAME a DNS\n"
 	"                                name the appliance resolves (and again by TTL;\n"
 	"                                `list` shows its addresses in force), T an ICMP\n"
 	"                                (ICMPv6 for an IPv6 DEST) type 0..255, TEXT a note\n"
-	"                                of up to 64 printable bytes; with expire the\n"
+	"                                of up to 64 printable bytes; special dns: the\n"
+	"                                appliance's DNS server, port 53; with expire the\n"
 	"                                appliance removes the rule then (+N: N seconds\n"
 	"                                from now); prints its id\n"
 	"  del ID                        delete rule ID\n"
@@ -134,6 +135,8 @@ static void print_rule(const Vapp__Firewall__V1__Rule *r)
 					       r->resolved[i]);
 		if (at < sizeof(dest))
 			snprintf(dest + at, sizeof(dest) - at, "%s]", r->n_resolved ? "" : "unresolved");
+	} else if (r->special == VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS) {
+		snprintf(dest, sizeof(dest), "[the appliance's DNS]");
 	} else {
 		snprintf(dest, sizeof(dest), "%s", r->destination[0] ? r->destination : "*");
 	}
@@ -321,6 +324,10 @@ static int parse_add(int argc, char **argv, Vapp__Firewall__V1__AddRuleRequest *
 			r->destination = (char *)v;
 		} else if (!strcmp(k, "host")) {
 			r->host = (char *)v;
+		} else if (!strcmp(k, "special")) {
+			if (strcmp(v, "dns"))
+				return -1;
+			r->special = VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS;
 		} else if (!strcmp(k, "expire")) {
 			/* +N: N seconds from now (this machine's clock); else Unix time. */
 			uint32_t secs;

@@ -57,6 +57,7 @@ struct fw_rule {
 	char comment[FW_COMMENT_MAX + 1];
 	char host[FW_HOST_MAX + 1]; /* a DNS name instead of a destination, or "" */
 	uint64_t expire;     /* Unix seconds it goes at; 0: never */
+	bool dns;            /* special DNS: the --dns server, port 53 */
 };
 
 /* A port forward: uplink port -> an address:port of the guest. */
@@ -184,6 +185,7 @@ struct fw_guest_if {
 };
 struct fw_ifaces {
 	char uplink[16];
+	char dns[INET6_ADDRSTRLEN]; /* the --dns server, or "" (special DNS then matches nothing) */
 	struct fw_guest_if guests[FW_MAX_GUESTS];
 	size_t n_guests;
 };

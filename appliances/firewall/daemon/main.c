@@ -12,6 +12,7 @@
  * On SIGTERM forwarding is switched off again; the table stays in the
  * kernel, so a restarted daemon never opens a window either.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -257,7 +258,7 @@ static int boot_ruleset(struct fw_daemon *d, const struct opts *o)
 		 * changed, an earlier guest has the port) is left out. */
 		rulesets_of(d, rs);
 		if (fw_forwards_check(&d->guests[i].rs, &d->ifs.guests[i], rs, i, why, sizeof(why))) {
-			fprintf(stderr, "vapp-firewalld: %s: port forwards left out: %s\\n",
+			fprintf(stderr, "vapp-firewalld: %s: port forwards left out: %s\n",
 				d->ifs.guests[i].name, why);
 			d->guests[i].rs.n_fwd = 0;
 		}
@@ -325,6 +326,23 @@ static int serve(struct fw_daemon *d, const struct opts *o, struct vrpc_server *
 	return err;
 }
 
+/* --dns, as text inet_ntop wrote (the special DNS target's address). */
+static int dns_server(struct fw_daemon *d, const struct opts *o)
+{
+	unsigned char a[16];
+	int family = o->dns && strchr(o->dns, ':') ? AF_INET6 : AF_INET;
+
+	d->ifs.dns[0] = '\0';
+	if (!o->dns)
+		return 0;
+	if (inet_pton(family, o->dns, a) != 1) {
+		fprintf(stderr, "vapp-firewalld: --dns %s: not an IPv4 or IPv6 address\n", o->dns);
+		return -1;
+	}
+	inet_ntop(family, a, d->ifs.dns, sizeof(d->ifs.dns));
+	return 0;
+}
+
 /* Each guest's networks, from its addresses: the sources it may use. */
 static int guest_nets(struct fw_daemon *d, const struct opts *o)
 {
@@ -345,7 +363,7 @@ static int guest_nets(struct fw_daemon *d, const struct opts *o)
 		}
 	}
 	d->ifs.n_guests = o->n_guests;
-	return 0;
+	return dns_server(d, o);
 }
 
 /* --print: the nft document the rulesets would make, and nothing else. */

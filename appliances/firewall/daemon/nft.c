@@ -291,6 +291,33 @@ static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cn
 	return e;
 }
 
+/* Special DNS: to the --dns server @p server, port 53, UDP or TCP or
+ * both; counted, logged when it drops, as any rule. */
+static json_object *dns_rule(const struct fw_rule *r, const char *server, const struct fw_count *cnt)
+{
+	json_object *e = json_object_new_array(), *set;
+	char prefix[32];
+
+	json_object_array_add(e, match(payload(strchr(server, ':') ? "ip6" : "ip", "daddr"),
+				       jstr(server)));
+	if (r->proto == FW_ANY) {
+		set = json_object_new_array();
+		json_object_array_add(set, jint(6));
+		json_object_array_add(set, jint(17));
+		json_object_array_add(e, match(meta("l4proto"), jobj1("set", set)));
+	} else {
+		json_object_array_add(e, match(meta("l4proto"), jint(r->proto == FW_TCP ? 6 : 17)));
+	}
+	json_object_array_add(e, match(payload("th", "dport"), jint(53)));
+	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
+	if (r->action == FW_DROP) {
+		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);
+		json_object_array_add(e, nflog(prefix));
+	}
+	json_object_array_add(e, verdict(r->action));
+	return e;
+}
+
 static json_object *iface_match(const char *key, const char *name)
 {
 	return match(meta(key), jstr(name));
@@ -448,6 +475,12 @@ static void guest_chain(json_object *list, const struct fw_ifaces *ifs, const st
 		static const struct fw_count zero;
 
 		snprintf(comment, sizeof(comment), "id:%u", r->id);
+		if (r->dns) {
+			/* No --dns: nothing to match, no nft rule at all. */
+			if (ifs->dns[0])
+				add_rule(list, chain, comment, dns_rule(r, ifs->dns, carried(carry, r->id)));
+			continue;
+		}
 		if (r->host[0]) {
 			/* One nft rule a family, one id: the count carried over
 			 * goes on the first, the two are summed (collect()). */

@@ -155,6 +155,33 @@ static int parse_host(const Vapp__Firewall__V1__Rule *in, const char *field, str
 	return 0;
 }
 
+/* SPECIAL_DNS: the appliance's DNS server, port 53; alone, UDP or TCP. */
+static int parse_special(const Vapp__Firewall__V1__Rule *in, const char *field, struct fw_rule *r,
+			 char *why, size_t whylen)
+{
+	if (in->special == VAPP__FIREWALL__V1__SPECIAL__SPECIAL_NONE)
+		return 0;
+	if (in->special != VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS) {
+		snprintf(why, whylen, "%s.special: unknown special target %d", field, in->special);
+		return -EINVAL;
+	}
+	if (r->family || r->host[0]) {
+		snprintf(why, whylen, "%s.special: a rule names a destination, a host or a special "
+				      "target, one only", field);
+		return -EINVAL;
+	}
+	if (in->port_min || in->port_max) {
+		snprintf(why, whylen, "%s.special: DNS is port 53, give no port", field);
+		return -EINVAL;
+	}
+	if (r->proto == FW_ICMP) {
+		snprintf(why, whylen, "%s.special: DNS is UDP or TCP", field);
+		return -EINVAL;
+	}
+	r->dns = true;
+	return 0;
+}
+
 int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 		    struct fw_rule *out, char *why, size_t whylen)
 {
@@ -173,6 +200,8 @@ int fw_rule_from_pb(const Vapp__Firewall__V1__Rule *in, const char *field,
 	err = parse_dest(in->destination ? in->destination : "", field, &r, why, whylen);
 	if (!err)
 		err = parse_host(in, field, &r, why, whylen);
+	if (!err)
+		err = parse_special(in, field, &r, why, whylen);
 	if (err)
 		return err;
 	if (in->port_min > 65535) {
@@ -473,6 +502,8 @@ void fw_rule_to_pb(const struct fw_rule *r, struct fw_pb_rule *out)
 	m->comment = out->comment;
 	m->host = (char *)r->host;
 	m->expire = r->expire;
+	m->special = r->dns ? VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS
+			    : VAPP__FIREWALL__V1__SPECIAL__SPECIAL_NONE;
 }
 
 /* The addresses in force for host rule @p r, as text, from @p *next on. */

@@ -16,7 +16,8 @@
 #   - a rule by DNS name (dnsmasq in the uplink namespace, TTL 2 s): its
 #     address in force, the address changed while a flow is open (the flow
 #     goes on, new flows follow the new address), then the name gone (the
-#     rule opens nothing);
+#     rule opens nothing); the special target DNS lets carol reach the
+#     appliance's DNS server and nothing else;
 #   - a port forward from the uplink to bob: none by default, on, off; one to
 #     another guest's address, or of a port another guest has, refused;
 #   - expiry: a rule of carol's for 6 s works, then goes by itself (logged),
@@ -219,6 +220,14 @@ kill -HUP "$DNS_PID"
 wait_list "web.test \[unresolved\]" 12 >/dev/null || fail "web.test gone from DNS still has addresses: $(fw -g bob list)"
 tcp_answer "$NS_B" "10.99.1.3:8080" pong && fail "bob: a name that no longer resolves still opened"
 echo "DNS-named rule: follows the address by TTL, an open flow survives, a name that does not resolve opens nothing"
+# carol (default drop) reaches the appliance's DNS server only by the special target.
+dns_tcp() { ip netns exec "$NS_C" timeout 5 socat -u /dev/null "TCP:$FW_UP_IP:53,connect-timeout=3" 2>/dev/null; }
+dns_tcp && fail "carol reached the DNS server with no rule"
+out=$(fw -g carol add accept special dns) || fail "carol's special DNS rule: $out"
+dns_tcp || fail "carol: the special DNS target did not let her reach the appliance's DNS server"
+tcp_answer "$NS_C" "$FW_UP_IP:8080" pong && fail "carol: the special DNS target opened port 8080 too"
+fw -g carol del "${out##* }" >/dev/null || fail "carol: deleting her DNS rule"
+echo "special target DNS: carol reaches the appliance's DNS server (port 53), nothing else"
 
 # 7. port forwarding from the uplink: none by default, a guest's own only
 tcp_answer "$FW_NS_U" "10.99.1.2:2222" bob && fail "the uplink reached bob with no port forward"

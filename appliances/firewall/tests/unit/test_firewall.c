@@ -473,6 +473,57 @@ static void test_nft_host_rule(void **state)
 	free(doc);
 }
 
+/* Special DNS: the appliance's --dns server, port 53, alone. */
+static void test_special_dns(void **state)
+{
+	struct fw_ifaces ifs = { .uplink = "eth0", .dns = "10.99.1.1", .n_guests = 1,
+				 .guests = { { .name = "carol", .ifname = "eth3" } } };
+	struct fw_ruleset rs;
+	const struct fw_ruleset *rsp[] = { &rs };
+	struct fw_rule r;
+	struct fw_pb_rule back;
+	char why[FW_REASON_LEN], *doc;
+	Rule a = mkrule(ANY, "", 0, 0, ACCEPT);
+
+	a.special = VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS;
+	assert_int_equal(fw_rule_from_pb(&a, "rule", &r, why, sizeof(why)), 0);
+	assert_true(r.dns);
+	fw_rule_to_pb(&r, &back);
+	assert_int_equal(back.rule.special, VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS);
+	a.destination = "10.0.0.1";
+	refused(a, "rule.special: a rule names a destination, a host or a special target, one only");
+	a.destination = "";
+	a.host = "web.test";
+	refused(a, "rule.special: a rule names");
+	a.host = "";
+	a.protocol = UDP;
+	a.port_min = 53;
+	refused(a, "rule.special: DNS is port 53, give no port");
+	a.port_min = 0;
+	a.protocol = ICMP;
+	refused(a, "rule.special: DNS is UDP or TCP");
+	a.protocol = ANY;
+	a.special = 7;
+	refused(a, "rule.special: unknown special target 7");
+
+	r.id = 3;
+	fw_ruleset_init(&rs, FW_DROP);
+	rs.rules = &r;
+	rs.n = 1;
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
+	assert_non_null(strstr(doc, "\"comment\":\"id:3\",\"expr\":[{\"match\":{\"op\":\"==\",\"left\":{\"payload\":"
+				    "{\"protocol\":\"ip\",\"field\":\"daddr\"}},\"right\":\"10.99.1.1\"}},{\"match\":"
+				    "{\"op\":\"==\",\"left\":{\"meta\":{\"key\":\"l4proto\"}},\"right\":{\"set\":[6,17]}}},"
+				    "{\"match\":{\"op\":\"==\",\"left\":{\"payload\":{\"protocol\":\"th\",\"field\":"
+				    "\"dport\"}},\"right\":53}}"));
+	free(doc);
+	/* No --dns: nothing to match, so no rule (it opens nothing). */
+	ifs.dns[0] = '\0';
+	doc = fw_nft_json(rsp, &ifs, NULL, NULL);
+	assert_null(strstr(doc, "\"id:3\""));
+	free(doc);
+}
+
 /* ---- port forwards ---- */
 
 static Vapp__Firewall__V1__PortForward mkfwd(int proto, uint32_t port, const char *to, uint32_t to_port)
@@ -933,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_dns_wire),
 		cmocka_unit_test(test_nft_host_rule),
 		cmocka_unit_test(test_forwards),
+		cmocka_unit_test(test_special_dns),
 		cmocka_unit_test_setup_teardown(test_store, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_store_hostile, setup_dir, teardown_dir),
 		cmocka_unit_test(test_nflog_parse),

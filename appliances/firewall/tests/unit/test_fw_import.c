@@ -108,6 +108,15 @@ static void test_forms(void **state)
 	free(text);
 	fw_qubes_free(rs);
 
+	/* specialtarget=dns, and back. */
+	rs = import_ok("action=accept specialtarget=dns\naction=drop\n");
+	assert_int_equal(rs->n_rules, 1);
+	assert_int_equal(rs->rules[0]->special, VAPP__FIREWALL__V1__SPECIAL__SPECIAL_DNS);
+	text = fw_qubes_export(rs);
+	assert_string_equal(text, "action=accept specialtarget=dns\naction=drop\n");
+	free(text);
+	fw_qubes_free(rs);
+
 	rs = import_ok("action=accept\n");
 	assert_int_equal(rs->n_rules, 0);
 	assert_int_equal(rs->default_policy, VAPP__FIREWALL__V1__ACTION__ACTION_ACCEPT);
@@ -137,11 +146,11 @@ static void test_errors(void **state)
 		{ "action=accept dstports=80\n", "t:1:15: dstports= needs proto=tcp or proto=udp" },
 		{ "action=accept proto=icmp icmptype=256\n", "t:1:26: icmptype=256: not an ICMP" },
 		{ "action=accept proto=tcp icmptype=8\n", "t:1:25: icmptype= needs proto=icmp" },
-		{ "action=accept specialtarget=dns\n", "t:1:15: specialtarget=: not supported" },
+		{ "action=accept specialtarget=ntp\n", "t:1:15: specialtarget=ntp: only dns" },
 		{ "action=accept expire=+600\n", "t:1:15: expire=+600: not a Unix time" },
 		{ "action=accept expire=0\n", "t:1:15: expire=0: not a Unix time" },
 		{ "action=accept expire=99999999999999999999\n", "t:1:15: expire=99999999999999999999: not a Unix time" },
-		{ "action=accept specialtarget=dns\n", "t:1:15: specialtarget=: not supported" },
+		{ "action=accept specialtarget=ntp\n", "t:1:15: specialtarget=ntp: only dns" },
 		{ "action=accept action=drop\n", "t:1:15: action= given twice (first at column 1)" },
 		{ "action=accept dst4=192.0.2.1 dst6=::1\n", "t:1:30: one destination a rule" },
 		{ "action=accept frobnicate\n", "t:1:15: 'frobnicate' is not one of" },
