@@ -21,7 +21,9 @@
 #   - a port forward from the uplink to bob: none by default, on, off; one to
 #     another guest's address, or of a port another guest has, refused;
 #   - expiry: a rule of carol's for 6 s works, then goes by itself (logged),
-#     and a deadline already past is refused.
+#     and a deadline already past is refused;
+#   - a router advertisement from alice (herself as router, a prefix): the
+#     appliance takes no address from it, and IPv6 of alice and bob goes on.
 # Bounded by $FW_TEST_LIMIT seconds (default 300); QEMU, vappd, servers and
 # namespaces are removed on exit, also on failure.
 set -u
@@ -270,5 +272,32 @@ done
 tcp_answer "$NS_C" "$FW_UP_IP:8080" pong && fail "carol: TCP 8080 passed after her rule expired"
 grep -aq "vapp-firewalld: carol: rule $id expired" "$FW_RUN/console.log" || fail "the expiry was not logged"
 echo "expiry: carol's rule $id gone by itself $(( $(date +%s) - t0 )) s after it worked, logged; a past deadline refused (clock skew ${skew} s)"
+
+# 9. router advertisements from a guest: alice announces herself as a router
+# with a prefix; the appliance takes neither an address nor a route from it
+ra_send() { # in namespace NS, on interface IF: an RA for 2001:db8:bad::/64, router lifetime 1800 s
+	ip netns exec "$1" python3 - "$2" <<'PYEOF'
+import socket, struct, sys
+ifindex = socket.if_nametoindex(sys.argv[1])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+ra = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0)
+pi = struct.pack('!BBBBIII', 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, '2001:db8:bad::')
+for _ in range(3):
+    s.sendto(ra + pi, ('ff02::1', 0, 0, ifindex))
+PYEOF
+}
+ra_send "$FW_NS_G" "$FW_TAP_G" || fail "sending the router advertisement"
+sleep 2
+# The address SLAAC would have made from eth1's MAC (52:54:00:f1:00:02).
+ip -n "$FW_NS_G" -6 route replace 2001:db8:bad::/64 via fd99:2::1
+ip netns exec "$FW_NS_G" ping -6 -c 1 -W 2 2001:db8:bad::5054:ff:fef1:2 >/dev/null 2>&1 &&
+	fail "the appliance took an address from alice's router advertisement"
+fw_tcp6_ok || fail "IPv6 from alice stopped after her router advertisement"
+tcp6_b() { [ "$(ip netns exec "$NS_B" timeout 5 socat -T 3 - "TCP6:[$FW_UP_IP6]:8080,connect-timeout=3" </dev/null 2>/dev/null)" = pong6 ]; }
+fw -g bob replace "$FW_WORK/bob.json" >/dev/null || fail "bob's TCP 8080 ruleset again"
+tcp6_b || fail "bob's IPv6 to the uplink went astray after alice's router advertisement"
+echo "router advertisement from alice: no address, no route taken; IPv6 of alice and bob goes on"
 
 echo "PASS ($(( $(date +%s) - start )) s)"
