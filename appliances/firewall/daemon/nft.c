@@ -251,6 +251,21 @@ static json_object *icmp_type_match(const struct fw_rule *r)
 	return match(jobj1("payload", p), jint(r->icmp_type));
 }
 
+/* What ends every user rule: its counter, a log statement when it drops
+ * ("fw:rule:ID"), the verdict. @return @p e. */
+static json_object *rule_end(json_object *e, const struct fw_rule *r, const struct fw_count *cnt)
+{
+	char prefix[32];
+
+	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
+	if (r->action == FW_DROP) {
+		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);
+		json_object_array_add(e, nflog(prefix));
+	}
+	json_object_array_add(e, verdict(r->action));
+	return e;
+}
+
 /* The set of host @p host's addresses of family @p family: "h4-NAME". */
 static void set_name(char *buf, size_t len, const char *host, int family)
 {
@@ -264,7 +279,7 @@ static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cn
 			      const char *out_if)
 {
 	json_object *e = json_object_new_array(), *proto = proto_match(r);
-	char prefix[32], set[FW_HOST_MAX + 8];
+	char set[FW_HOST_MAX + 8];
 
 	if (out_if)
 		json_object_array_add(e, match(meta("oifname"), jstr(out_if)));
@@ -282,13 +297,7 @@ static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cn
 		json_object_array_add(e, port_match(r));
 	if (r->has_icmp_type)
 		json_object_array_add(e, icmp_type_match(r));
-	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
-	if (r->action == FW_DROP) {
-		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);
-		json_object_array_add(e, nflog(prefix));
-	}
-	json_object_array_add(e, verdict(r->action));
-	return e;
+	return rule_end(e, r, cnt);
 }
 
 /* Special DNS: to the --dns server @p server, port 53, UDP or TCP or
@@ -296,7 +305,6 @@ static json_object *user_rule(const struct fw_rule *r, const struct fw_count *cn
 static json_object *dns_rule(const struct fw_rule *r, const char *server, const struct fw_count *cnt)
 {
 	json_object *e = json_object_new_array(), *set;
-	char prefix[32];
 
 	json_object_array_add(e, match(payload(strchr(server, ':') ? "ip6" : "ip", "daddr"),
 				       jstr(server)));
@@ -309,13 +317,7 @@ static json_object *dns_rule(const struct fw_rule *r, const char *server, const 
 		json_object_array_add(e, match(meta("l4proto"), jint(r->proto == FW_TCP ? 6 : 17)));
 	}
 	json_object_array_add(e, match(payload("th", "dport"), jint(53)));
-	json_object_array_add(e, counter(cnt->packets, cnt->bytes));
-	if (r->action == FW_DROP) {
-		snprintf(prefix, sizeof(prefix), "fw:rule:%u", r->id);
-		json_object_array_add(e, nflog(prefix));
-	}
-	json_object_array_add(e, verdict(r->action));
-	return e;
+	return rule_end(e, r, cnt);
 }
 
 static json_object *iface_match(const char *key, const char *name)
