@@ -11,6 +11,10 @@
 #                              and carol hold 1,000 each (median of 3; the whole
 #                              table, 3,000 rules, goes in one transaction);
 #                              baseline: the same replace with 10 rules
+#   fw_dns_refresh_ms          a DNS-named rule's address changed at the resolver
+#                              (dnsmasq in the uplink namespace, TTL 2 s) until
+#                              the new one is in force (ListRules), median of 3;
+#                              baseline: the TTL
 #
 # Under TCG every figure is the emulator's. Needs root; bounded by
 # $FW_BENCH_LIMIT seconds (default 400).
@@ -96,5 +100,35 @@ for i in 1 2 3; do
 done
 echo "replace 1000 rules: ${big[*]} ms; 10 rules: ${small[*]} ms"
 bench_emit fw_replace_1000_rules_ms "$(median "${big[@]}")" ms "$(median "${small[@]}")"
+# DNS: how long after the name's address changes at the resolver (dnsmasq,
+# TTL 2 s) the new address is in force, median of 3; baseline the TTL.
+if command -v dnsmasq >/dev/null; then
+	echo "$FW_UP_IP web.test" >"$FW_WORK/hosts"
+	chmod 644 "$FW_WORK/hosts"
+	ip netns exec "$FW_NS_U" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+		--addn-hosts="$FW_WORK/hosts" --local-ttl=2 --listen-address=$FW_UP_IP --bind-interfaces \
+		--pid-file="$FW_WORK/dnsmasq.pid" >/dev/null 2>&1 &
+	FW_SERVER_PIDS+=($!)
+	dns_pid=$!
+	printf '{ "rules": [ { "protocol": "PROTOCOL_TCP", "host": "web.test", "action": "ACTION_ACCEPT" } ], "defaultPolicy": "ACTION_DROP" }\n' \
+		>"$FW_WORK/dns.json"
+	fw -g bob replace "$FW_WORK/dns.json" >/dev/null || { echo "the DNS-named rule failed"; exit 1; }
+	for _ in $(seq 100); do fw -g bob list 2>/dev/null | grep -q "web.test \[$FW_UP_IP\]" && break; sleep 0.1; done
+	refresh=()
+	for i in 3 4 5; do
+		echo "10.99.1.$i web.test" >"$FW_WORK/hosts"
+		kill -HUP "$dns_pid"
+		t0=$(date +%s%N)
+		until fw -g bob list 2>/dev/null | grep -q "web.test \[10.99.1.$i\]"; do
+			[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 15000 ] || { echo "10.99.1.$i never came in force"; exit 1; }
+			sleep 0.05
+		done
+		refresh+=($(( ($(date +%s%N) - t0) / 1000000 )))
+	done
+	echo "DNS refresh: ${refresh[*]} ms"
+	bench_emit fw_dns_refresh_ms "$(median "${refresh[@]}")" ms 2000
+else
+	echo "note: no dnsmasq; fw_dns_refresh_ms not measured"
+fi
 fw_vm_kill
 echo "bench_fw_guests: done in $(( $(date +%s) - start )) s"

@@ -56,6 +56,10 @@ fi
 out=$(fw status) || fail "status: $out"
 echo "$out"
 case $out in *"forwarding on"*"default (state volume empty)"*) ;; *) fail "status: $out" ;; esac
+# A wall clock (the emulated RTC): rule expiry reads it.
+t=$(fw -j status | tr -d ' \n' | sed -n 's/.*"time":"\([0-9]*\)".*/\1/p')
+[ "${t:-0}" -gt 1577836800 ] || fail "the appliance has no wall clock (status time '${t:-}')"
+echo "the appliance's clock is $(( $(date +%s) - t )) s behind this machine's"
 fw_tcp_ok 10 || fail "fresh: TCP guest -> uplink did not pass"
 fw_ping_ok || fail "fresh: ping did not pass"
 fw_udp_send 5454 fresh-5454
