@@ -162,29 +162,28 @@ static void print_ruleset(const Vapp__Firewall__V1__Ruleset *rs)
 	       (unsigned long long)rs->generation);
 }
 
+/* One counter line: the rule's id, or @p name for the firewall's own. */
+static void print_count(const char *name, const Vapp__Firewall__V1__RuleCounter *r)
+{
+	char id[16];
+
+	if (!r)
+		return;
+	if (!name)
+		snprintf(id, sizeof(id), "%u", r->id);
+	printf("%7s %12llu %14llu\n", name ? name : id, (unsigned long long)r->packets,
+	       (unsigned long long)r->bytes);
+}
+
 static void print_counters(const Vapp__Firewall__V1__Counters *c)
 {
 	printf("%7s %12s %14s\n", "RULE", "PACKETS", "BYTES");
 	for (size_t i = 0; i < c->n_rules; i++)
-		printf("%7u %12llu %14llu\n", c->rules[i]->id,
-		       (unsigned long long)c->rules[i]->packets,
-		       (unsigned long long)c->rules[i]->bytes);
-	if (c->default_policy)
-		printf("%7s %12llu %14llu\n", "default",
-		       (unsigned long long)c->default_policy->packets,
-		       (unsigned long long)c->default_policy->bytes);
-	if (c->uplink_refused)
-		printf("%7s %12llu %14llu\n", "uplink",
-		       (unsigned long long)c->uplink_refused->packets,
-		       (unsigned long long)c->uplink_refused->bytes);
-	if (c->spoof_refused)
-		printf("%7s %12llu %14llu\n", "spoof",
-		       (unsigned long long)c->spoof_refused->packets,
-		       (unsigned long long)c->spoof_refused->bytes);
-	if (c->guest_refused)
-		printf("%7s %12llu %14llu\n", "guest",
-		       (unsigned long long)c->guest_refused->packets,
-		       (unsigned long long)c->guest_refused->bytes);
+		print_count(NULL, c->rules[i]);
+	print_count("default", c->default_policy);
+	print_count("uplink", c->uplink_refused);
+	print_count("spoof", c->spoof_refused);
+	print_count("guest", c->guest_refused);
 }
 
 static void print_status(const Vapp__Firewall__V1__Status *s)

@@ -133,14 +133,22 @@ static json_object *table_ref(void)
 	return t;
 }
 
+/* A chain or set of the table: {"family", "table", "name"}. */
+static json_object *obj_ref(const char *name)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "family", jstr("inet"));
+	json_object_object_add(o, "table", jstr(FW_TABLE));
+	json_object_object_add(o, "name", jstr(name));
+	return o;
+}
+
 static void add_chain(json_object *list, const char *name, const char *type, const char *hook,
 		      int prio, const char *policy)
 {
-	json_object *c = table_ref();
+	json_object *c = obj_ref(name);
 
-	json_object_object_del(c, "name");
-	json_object_object_add(c, "table", jstr(FW_TABLE));
-	json_object_object_add(c, "name", jstr(name));
 	if (hook) {
 		json_object_object_add(c, "type", jstr(type));
 		json_object_object_add(c, "hook", jstr(hook));
@@ -535,14 +543,10 @@ static void input_chain(json_object *list)
 
 static json_object *set_ref(const char *host, int family)
 {
-	json_object *s = json_object_new_object();
 	char name[FW_HOST_MAX + 8];
 
 	set_name(name, sizeof(name), host, family);
-	json_object_object_add(s, "family", jstr("inet"));
-	json_object_object_add(s, "table", jstr(FW_TABLE));
-	json_object_object_add(s, "name", jstr(name));
-	return s;
+	return obj_ref(name);
 }
 
 /* The addresses of @p a in family @p family, as a JSON array. */
@@ -603,7 +607,7 @@ static char *to_doc(json_object *list)
 char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_ruleset *rs,
 			const struct fw_guest_counts *carry, const struct fw_resolver *res)
 {
-	json_object *list = json_object_new_array(), *c;
+	json_object *list = json_object_new_array();
 	char chain[32];
 
 	add_sets_of(list, rs, res);
@@ -614,11 +618,7 @@ char *fw_nft_guest_json(const struct fw_ifaces *ifs, size_t gi, const struct fw_
 			dnat_chain_of(chain, sizeof(chain), &ifs->guests[gi]);
 		else
 			fwd_chain_of(chain, sizeof(chain), &ifs->guests[gi]);
-		c = table_ref();
-		json_object_object_del(c, "name");
-		json_object_object_add(c, "table", jstr(FW_TABLE));
-		json_object_object_add(c, "name", jstr(chain));
-		cmd(list, "flush", "chain", c);
+		cmd(list, "flush", "chain", obj_ref(chain));
 	}
 	guest_chain(list, ifs, &ifs->guests[gi], rs, carry);
 	return to_doc(list);
@@ -770,11 +770,25 @@ void fw_nft_set_resolver(struct fw_nft *nft, const struct fw_resolver *res)
 	nft->res = res;
 }
 
+/* Runs the commands @p list about host @p host's sets (taken over); a
+ * failure is logged under the host's name: no caller waits for it. */
+static int run_host(struct fw_nft *nft, json_object *list, const char *host)
+{
+	char why[FW_REASON_LEN], *doc = to_doc(list);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	err = run(nft, doc, why, sizeof(why));
+	free(doc);
+	if (err)
+		fprintf(stderr, "vapp-firewalld: %s: %s\n", host, why);
+	return err;
+}
+
 int fw_nft_set_host(struct fw_nft *nft, const char *host, const struct fw_host_addrs *a)
 {
 	json_object *list = json_object_new_array(), *e;
-	char why[FW_REASON_LEN], *doc;
-	int err;
 
 	for (int f = 0; f < 2; f++) {
 		int family = f ? AF_INET6 : AF_INET;
@@ -789,30 +803,16 @@ int fw_nft_set_host(struct fw_nft *nft, const char *host, const struct fw_host_a
 			cmd(list, "add", "element", e);
 		}
 	}
-	if (!(doc = to_doc(list)))
-		return -ENOMEM;
-	err = run(nft, doc, why, sizeof(why));
-	free(doc);
-	if (err)
-		fprintf(stderr, "vapp-firewalld: %s: %s\n", host, why);
-	return err;
+	return run_host(nft, list, host);
 }
 
 int fw_nft_drop_host(struct fw_nft *nft, const char *host)
 {
 	json_object *list = json_object_new_array();
-	char why[FW_REASON_LEN], *doc;
-	int err;
 
 	cmd(list, "delete", "set", set_ref(host, AF_INET));
 	cmd(list, "delete", "set", set_ref(host, AF_INET6));
-	if (!(doc = to_doc(list)))
-		return -ENOMEM;
-	err = run(nft, doc, why, sizeof(why));
-	free(doc);
-	if (err)
-		fprintf(stderr, "vapp-firewalld: %s: %s\n", host, why);
-	return err;
+	return run_host(nft, list, host);
 }
 
 void fw_counts_free(struct fw_counts *c)
@@ -901,14 +901,11 @@ static int collect(const struct fw_ifaces *ifs, json_object *root, struct fw_cou
 /* Lists chain @p chain and collects its counters into @p out. */
 static int count_chain(struct fw_nft *nft, const char *chain, struct fw_counts *out)
 {
-	json_object *list = json_object_new_array(), *c = table_ref(), *root;
+	json_object *list = json_object_new_array(), *root;
 	char *doc;
 	int err;
 
-	json_object_object_del(c, "name");
-	json_object_object_add(c, "table", jstr(FW_TABLE));
-	json_object_object_add(c, "name", jstr(chain));
-	cmd(list, "list", "chain", c);
+	cmd(list, "list", "chain", obj_ref(chain));
 	if (!(doc = to_doc(list)))
 		return -ENOMEM;
 	err = run(nft, doc, NULL, 0);
