@@ -1,7 +1,9 @@
 /* bench_vrpc.c - libvrpc's speed against baselines measured in the same run:
  * round-trip time over shm and unix against a raw socketpair ping-pong,
  * calls per second with 1 and 64 in flight, and bulk bandwidth over shm
- * against memcpy of buffers larger than the last-level cache. Every figure
+ * against memcpy of buffers larger than the last-level cache; and the round
+ * trip and calls in flight again on a busy machine (a CPU hog on every CPU,
+ * the baseline under the same hogs). Every figure
  * is the median of BENCH_RUNS interleaved runs (bench_stats.h); --json FILE
  * appends one JSON object per figure (name, value, min, max, runs, unit,
  * baseline, ratio: the median of the runs' value / baseline). */
@@ -189,7 +191,59 @@ static double bulk_MBps(const char *addr, Vrpc__Test__EchoRequest *bulk, long ca
 }
 
 enum { F_RTT_SHM50, F_RTT_SHM99, F_RTT_UNIX50, F_RTT_UNIX99, F_CALLS1, F_CALLS64, F_BULK64K,
-       F_BULK, F_N };
+       F_BULK, F_BUSY_RTT50, F_BUSY_RTT99, F_BUSY_CALLS64, F_N };
+
+/* ---- a busy machine: one thread that never sleeps per CPU ---- */
+
+static volatile int hogs_stop;
+
+static void *hog(void *arg)
+{
+	while (!hogs_stop)
+		;
+	return NULL;
+}
+
+static int hogs_start(pthread_t *t, int max)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	if (n > max)
+		n = max;
+	hogs_stop = 0;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, hog, NULL))
+			exit(1);
+	return (int)n;
+}
+
+static void hogs_end(pthread_t *t, int n)
+{
+	hogs_stop = 1;
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void busy_run(struct bench_fig *f, const char *shm)
+{
+	static uint8_t data[PAYLOAD];
+	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
+	double raw50, raw99, p50, p99;
+	pthread_t t[64];
+	int n = hogs_start(t, 64);
+
+	small.data.data = data;
+	small.data.len = sizeof(data);
+	raw_pingpong(&raw50, &raw99);
+	rpc_rtt(shm, &p50, &p99);
+	bench_add(&f[F_BUSY_RTT50], p50, raw50);
+	bench_add(&f[F_BUSY_RTT99], p99, raw99);
+	raw_pingpong(&raw50, &raw99);
+	bench_add(&f[F_BUSY_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
+	hogs_end(t, n);
+}
 
 /* One run of every figure, each right after its baseline. */
 static void one_run(struct bench_fig *f, const char *shm, const char *unx, const char *big)
@@ -221,6 +275,7 @@ static void one_run(struct bench_fig *f, const char *shm, const char *unx, const
 	mcpy = memcpy_MBps();
 	bench_add(&f[F_BULK], bulk_MBps(big, &bulk, 600), mcpy);
 	free(bulk.data.data);
+	busy_run(f, shm);
 }
 
 int main(int argc, char **argv)
@@ -236,6 +291,9 @@ int main(int argc, char **argv)
 		[F_CALLS64] = { .name = "calls_per_s_inflight_64", .unit = "1/s" },
 		[F_BULK64K] = { .name = "bulk_shm_64k_ring_MBps", .unit = "MB/s" },
 		[F_BULK] = { .name = "bulk_shm_MBps", .unit = "MB/s" },
+		[F_BUSY_RTT50] = { .name = "rtt_shm_busy_p50_us", .unit = "us" },
+		[F_BUSY_RTT99] = { .name = "rtt_shm_busy_p99_us", .unit = "us" },
+		[F_BUSY_CALLS64] = { .name = "calls_per_s_busy_inflight_64", .unit = "1/s" },
 	};
 	char dir[] = "/tmp/vrpc-bench-XXXXXX", addr[128];
 	FILE *json = NULL;

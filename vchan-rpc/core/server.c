@@ -178,16 +178,22 @@ int server_spin(struct vrpc_server *srv, int max_us)
 	do {
 		srv->in_process = true;
 		for (struct sconn *sc = srv->conns, *next; sc; sc = next) {
+			int ready = 0;
+
 			next = sc->next;
-			if (sc->c.t->ops->ready && !sc->paused && sc->c.t->ops->ready(sc->c.t)) {
+			if (sc->c.t->ops->ready && !sc->paused)
+				ready = sc->c.t->ops->ready(sc->c.t);
+			if (ready > 0) {
 				sconn_ready(sc);
 				found = 2;
+			} else if (ready < 0) {
+				found = found < 2 ? -1 : found; /* a peer needs this CPU */
 			}
 		}
 		end_round(srv);
-		if (found < 2)
-			sched_yield(); /* the peer may be waiting for this core */
-	} while (found < 2 && vrpc_now_us() < end);
+		for (int i = 0; i < 64 && found == 1; i++)
+			vrpc_cpu_relax();
+	} while (found == 1 && vrpc_now_us() < end);
 	return found == 2;
 }
 

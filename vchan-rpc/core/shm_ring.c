@@ -10,6 +10,7 @@
  * honours it (and then signals the event channel).
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "shm_ring.h"
@@ -21,6 +22,9 @@
 
 /* Offsets of the in-page rings, as in Xen's init.c. */
 #define SMALL_RING_OFFSET 1024u
+_Static_assert(SHM_RING_HINT_OFFSET >= sizeof(struct vchan_interface) &&
+		       SHM_RING_HINT_OFFSET + 2 * sizeof(uint32_t) <= SMALL_RING_OFFSET,
+	       "the CPU hints sit between the interface and the first ring");
 #define LARGE_RING_OFFSET 2048u
 #define PAGE_SHIFT 12u
 
@@ -77,9 +81,13 @@ static void ring_setup(struct shm_ring *r, void *mem, unsigned left_order,
 	size_t next = SHM_RING_PAGE;
 	uint8_t *left = ring_buf(mem, left_order, &next);
 	uint8_t *right = ring_buf(mem, right_order, &next);
+	uint32_t *hints;
 
 	memset(r, 0, sizeof(*r));
 	r->shr = shr;
+	hints = (uint32_t *)((uint8_t *)mem + SHM_RING_HINT_OFFSET);
+	r->my_cpu = &hints[is_server ? 0 : 1];
+	r->peer_cpu = &hints[is_server ? 1 : 0];
 	r->is_server = is_server;
 	r->left_order = (uint16_t)left_order;
 	r->right_order = (uint16_t)right_order;
@@ -192,6 +200,26 @@ int shm_ring_peer_live(struct shm_ring *r)
 		return ring_fail(r);
 	r->peer_live_seen = live;
 	return live != 0;
+}
+
+void vrpc_shm_ring_note_cpu(struct shm_ring *r)
+{
+	int cpu = sched_getcpu(); /* no syscall: glibc reads it from rseq */
+	uint32_t said = cpu < 0 ? 0 : (uint32_t)cpu + 1;
+
+	if (said != r->my_cpu_said) {
+		r->my_cpu_said = said;
+		WRITE_ONCE(*r->my_cpu, said);
+	}
+}
+
+bool vrpc_shm_ring_peer_shares_cpu(struct shm_ring *r)
+{
+	uint32_t peer;
+
+	vrpc_shm_ring_note_cpu(r);
+	peer = READ_ONCE(*r->peer_cpu);
+	return peer != 0 && peer == r->my_cpu_said;
 }
 
 void shm_ring_set_peer_gone(struct shm_ring *r)

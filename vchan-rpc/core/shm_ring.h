@@ -56,6 +56,8 @@ struct shm_ring {
 	uint8_t *peer_notify; /* where I ask the peer to wake me: I set bits */
 	uint8_t *my_live, *peer_live;
 	uint8_t peer_live_seen;
+	uint32_t *my_cpu, *peer_cpu; /* the CPU hints (SHM_RING_HINT_OFFSET) */
+	uint32_t my_cpu_said;        /* what *my_cpu last got from us */
 	bool is_server;
 	bool peer_gone; /* the transport learnt the peer died (socket hang-up) */
 	bool broken;    /* the peer corrupted the page: -EPROTO from now on */
@@ -112,6 +114,22 @@ int shm_ring_space(struct shm_ring *r);
  * page): do not sleep; 0 when the peer will signal.
  */
 int vrpc_shm_ring_arm(struct shm_ring *r, bool want_write);
+
+/*
+ * Where each side last ran: one word per side at SHM_RING_HINT_OFFSET of the
+ * page (the server's, then the client's), bytes that Xen's layout leaves
+ * unused before its first in-page ring. Each holds the CPU number + 1 (0:
+ * not known). Only the decision to spin reads them: a peer that lies about
+ * its CPU changes how long we spin, never what we read or write.
+ */
+#define SHM_RING_HINT_OFFSET 512u
+
+/** Publishes the CPU this thread runs on (a store only when it changed). */
+void vrpc_shm_ring_note_cpu(struct shm_ring *r);
+
+/** Notes our CPU, then @return whether the peer last ran on it: spinning
+ *  for it would only keep it from running. */
+bool vrpc_shm_ring_peer_shares_cpu(struct shm_ring *r);
 
 /** @return 1 if the peer is live (or not yet connected), 0 if not, -EPROTO. */
 int shm_ring_peer_live(struct shm_ring *r);

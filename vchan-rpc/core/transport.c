@@ -206,14 +206,12 @@ int transport_spin(struct vrpc_transport *t, int max_us)
 	}
 	do {
 		for (int i = 0; i < 64; i++) {
-			if (t->ops->ready(t))
-				return 1;
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
+			int ready = t->ops->ready(t);
+
+			if (ready)
+				return ready > 0;
+			vrpc_cpu_relax();
 		}
-		/* Let the peer have this core if it is waiting for one. */
-		sched_yield();
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
 	return 0;

@@ -59,8 +59,9 @@ struct vrpc_transport_ops {
 	void (*poll_done)(struct vrpc_transport *t);
 	/* Would read() return anything but -EAGAIN now? Must be cheap and
 	 * make no syscall and arm no wake-up: waiters call it in a short spin
-	 * before sleeping (see transport_spin). NULL for transports where
-	 * only a syscall can tell. */
+	 * before sleeping (see transport_spin). 1: yes; 0: not yet; -1: not
+	 * yet, and spinning cannot help (the peer runs on our CPU). NULL for
+	 * transports where only a syscall can tell. */
 	int (*ready)(struct vrpc_transport *t);
 	/* Releases everything; t may be half-built. */
 	void (*close)(struct vrpc_transport *t);
@@ -137,9 +138,21 @@ int vrpc_spin_budget(struct spin_ctl *s);
 /* Whether that spin found work. */
 void vrpc_spin_result(struct spin_ctl *s, bool found);
 
+/* One step of a spin: tells the CPU (and a hyperthread sibling) we wait. No
+ * sched_yield(): on a busy machine it hands the core to whatever else runs
+ * there for a whole time slice; a peer on our own CPU is seen by ready()
+ * instead, and the spin stops. */
+static inline void vrpc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 /* Spins up to @p max_us microseconds for t->ops->ready(). A peer in shared
  * memory answers sooner than a sleep and a wake-up take.
- * @return 1 if ready, 0 if not (or the transport cannot tell). */
+ * @return 1 if ready, 0 if not (or the transport cannot tell, or the peer
+ * needs our CPU). */
 int transport_spin(struct vrpc_transport *t, int max_us);
 
 /* Waits up to @p timeout_ms for t to become ready for @p want_write.

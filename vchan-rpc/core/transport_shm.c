@@ -518,6 +518,8 @@ static ssize_t shm_read(struct vrpc_transport *t, void *buf, size_t len)
 
 	if (kick)
 		shm_kick(s);
+	if (n > 0)
+		vrpc_shm_ring_note_cpu(&s->ring);
 	return n;
 }
 
@@ -573,7 +575,9 @@ static int shm_ready(struct vrpc_transport *t)
 {
 	struct shm_transport *s = (struct shm_transport *)t;
 
-	return shm_ring_data_ready(&s->ring) != 0 || shm_ring_peer_live(&s->ring) != 1;
+	if (shm_ring_data_ready(&s->ring) != 0 || shm_ring_peer_live(&s->ring) != 1)
+		return 1;
+	return vrpc_shm_ring_peer_shares_cpu(&s->ring) ? -1 : 0;
 }
 
 const struct vrpc_transport_ops vrpc_transport_shm = {
