@@ -193,6 +193,14 @@ static double bulk_MBps(const char *addr, Vrpc__Test__EchoRequest *bulk, long ca
 enum { F_RTT_SHM50, F_RTT_SHM99, F_RTT_UNIX50, F_RTT_UNIX99, F_CALLS1, F_CALLS64, F_BULK64K,
        F_BULK, F_BUSY_RTT50, F_BUSY_RTT99, F_BUSY_CALLS64, F_N };
 
+/* --only WORD: only the figures whose name holds WORD are measured. */
+static const char *only;
+
+static bool want(const struct bench_fig *f)
+{
+	return !only || strstr(f->name, only);
+}
+
 /* ---- a busy machine: one thread that never sleeps per CPU ---- */
 
 static volatile int hogs_stop;
@@ -232,16 +240,23 @@ static void busy_run(struct bench_fig *f, const char *shm)
 	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
 	double raw50, raw99, p50, p99;
 	pthread_t t[64];
-	int n = hogs_start(t, 64);
+	int n;
 
+	if (!want(&f[F_BUSY_RTT50]) && !want(&f[F_BUSY_CALLS64]))
+		return;
+	n = hogs_start(t, 64);
 	small.data.data = data;
 	small.data.len = sizeof(data);
-	raw_pingpong(&raw50, &raw99);
-	rpc_rtt(shm, &p50, &p99);
-	bench_add(&f[F_BUSY_RTT50], p50, raw50);
-	bench_add(&f[F_BUSY_RTT99], p99, raw99);
-	raw_pingpong(&raw50, &raw99);
-	bench_add(&f[F_BUSY_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
+	if (want(&f[F_BUSY_RTT50])) {
+		raw_pingpong(&raw50, &raw99);
+		rpc_rtt(shm, &p50, &p99);
+		bench_add(&f[F_BUSY_RTT50], p50, raw50);
+		bench_add(&f[F_BUSY_RTT99], p99, raw99);
+	}
+	if (want(&f[F_BUSY_CALLS64])) {
+		raw_pingpong(&raw50, &raw99);
+		bench_add(&f[F_BUSY_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
+	}
 	hogs_end(t, n);
 }
 
@@ -253,27 +268,39 @@ static void one_run(struct bench_fig *f, const char *shm, const char *unx, const
 	Vrpc__Test__EchoRequest bulk = VRPC__TEST__ECHO_REQUEST__INIT;
 	double raw50, raw99, p50, p99, mcpy;
 
-	raw_pingpong(&raw50, &raw99);
-	rpc_rtt(shm, &p50, &p99);
-	bench_add(&f[F_RTT_SHM50], p50, raw50);
-	bench_add(&f[F_RTT_SHM99], p99, raw99);
-	raw_pingpong(&raw50, &raw99);
-	rpc_rtt(unx, &p50, &p99);
-	bench_add(&f[F_RTT_UNIX50], p50, raw50);
-	bench_add(&f[F_RTT_UNIX99], p99, raw99);
+	if (want(&f[F_RTT_SHM50])) {
+		raw_pingpong(&raw50, &raw99);
+		rpc_rtt(shm, &p50, &p99);
+		bench_add(&f[F_RTT_SHM50], p50, raw50);
+		bench_add(&f[F_RTT_SHM99], p99, raw99);
+	}
+	if (want(&f[F_RTT_UNIX50])) {
+		raw_pingpong(&raw50, &raw99);
+		rpc_rtt(unx, &p50, &p99);
+		bench_add(&f[F_RTT_UNIX50], p50, raw50);
+		bench_add(&f[F_RTT_UNIX99], p99, raw99);
+	}
 	small.data.data = data;
 	small.data.len = sizeof(data);
-	raw_pingpong(&raw50, &raw99);
-	bench_add(&f[F_CALLS1], pipelined(shm, &small, 1, 50000), 1e6 / raw50);
-	raw_pingpong(&raw50, &raw99);
-	bench_add(&f[F_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
+	if (want(&f[F_CALLS1])) {
+		raw_pingpong(&raw50, &raw99);
+		bench_add(&f[F_CALLS1], pipelined(shm, &small, 1, 50000), 1e6 / raw50);
+	}
+	if (want(&f[F_CALLS64])) {
+		raw_pingpong(&raw50, &raw99);
+		bench_add(&f[F_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
+	}
 	bulk.data.len = 1u << 20;
 	bulk.data.data = calloc(1, bulk.data.len);
 	bulk.reply_bytes = 1;
-	mcpy = memcpy_MBps();
-	bench_add(&f[F_BULK64K], bulk_MBps(shm, &bulk, 600), mcpy);
-	mcpy = memcpy_MBps();
-	bench_add(&f[F_BULK], bulk_MBps(big, &bulk, 600), mcpy);
+	if (want(&f[F_BULK64K])) {
+		mcpy = memcpy_MBps();
+		bench_add(&f[F_BULK64K], bulk_MBps(shm, &bulk, 600), mcpy);
+	}
+	if (want(&f[F_BULK])) {
+		mcpy = memcpy_MBps();
+		bench_add(&f[F_BULK], bulk_MBps(big, &bulk, 600), mcpy);
+	}
 	free(bulk.data.data);
 	busy_run(f, shm);
 }
@@ -299,15 +326,22 @@ int main(int argc, char **argv)
 	FILE *json = NULL;
 	int runs = bench_runs();
 
-	if (argc == 3 && !strcmp(argv[1], "--json")) {
-		json = fopen(argv[2], "a");
-		if (!json) {
-			perror(argv[2]);
-			return 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && i + 1 < argc) {
+			json = fopen(argv[++i], "a");
+			if (!json) {
+				perror(argv[i]);
+				return 1;
+			}
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
+		} else {
+			fprintf(stderr, "Usage: bench_vrpc [--json FILE] [--only WORD]\n"
+					"  --json FILE  append each figure to FILE as one JSON object\n"
+					"  --only WORD  measure only the figures whose name holds WORD\n"
+					"BENCH_RUNS (default 5) sets the number of interleaved runs.\n");
+			return !strcmp(argv[i], "--help") ? 0 : 2;
 		}
-	} else if (argc != 1) {
-		fprintf(stderr, "Usage: bench_vrpc [--json FILE]\n");
-		return 2;
 	}
 	if (!mkdtemp(dir))
 		return 1;
@@ -328,7 +362,8 @@ int main(int argc, char **argv)
 	printf("%-26s %12s %-5s [min..max]  (memcpy baseline on %d MiB buffers)\n", "figure",
 	       "median", "unit", MEMCPY_MIB);
 	for (int i = 0; i < F_N; i++)
-		bench_report(json, &f[i]);
+		if (f[i].n)
+			bench_report(json, &f[i]);
 
 	server_thread_stop(&shm);
 	server_thread_stop(&unx);

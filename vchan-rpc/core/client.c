@@ -237,7 +237,8 @@ int vrpc_client_wait(struct vrpc_client *cli, int timeout_ms)
 		timeout_ms = next;
 	if (timeout_ms != 0 && cli->inflight && cli->c.t->ops->ready) {
 		int budget = vrpc_spin_budget(&cli->spin);
-		bool found = budget > 0 && transport_spin(cli->c.t, budget);
+		bool found = budget > 0 &&
+			     transport_spin(cli->c.t, conn_queued(&cli->c) > 0, budget);
 
 		if (budget > 0)
 			vrpc_spin_result(&cli->spin, found);

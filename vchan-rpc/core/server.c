@@ -182,7 +182,7 @@ int server_spin(struct vrpc_server *srv, int max_us)
 
 			next = sc->next;
 			if (sc->c.t->ops->ready && !sc->paused)
-				ready = sc->c.t->ops->ready(sc->c.t);
+				ready = sc->c.t->ops->ready(sc->c.t, conn_queued(&sc->c) > 0);
 			if (ready > 0) {
 				sconn_ready(sc);
 				found = 2;

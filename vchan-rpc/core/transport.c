@@ -192,7 +192,7 @@ void vrpc_spin_result(struct spin_ctl *s, bool found)
 		s->budget_us = s->budget_us < 4 ? 0 : s->budget_us / 2;
 }
 
-int transport_spin(struct vrpc_transport *t, int max_us)
+int transport_spin(struct vrpc_transport *t, int want_write, int max_us)
 {
 	struct timespec now, end;
 
@@ -206,7 +206,7 @@ int transport_spin(struct vrpc_transport *t, int max_us)
 	}
 	do {
 		for (int i = 0; i < 64; i++) {
-			int ready = t->ops->ready(t);
+			int ready = t->ops->ready(t, want_write);
 
 			if (ready)
 				return ready > 0;

@@ -57,12 +57,13 @@ struct vrpc_transport_ops {
 	/* Called after poll reported t->fd ready, before read/write (drain an
 	 * eventfd, say). NULL if nothing to do. */
 	void (*poll_done)(struct vrpc_transport *t);
-	/* Would read() return anything but -EAGAIN now? Must be cheap and
-	 * make no syscall and arm no wake-up: waiters call it in a short spin
-	 * before sleeping (see transport_spin). 1: yes; 0: not yet; -1: not
-	 * yet, and spinning cannot help (the peer runs on our CPU). NULL for
+	/* Would read() return anything but -EAGAIN now, or, with
+	 * @p want_write, would write() take bytes? Must be cheap and make no
+	 * syscall and arm no wake-up: waiters call it in a short spin before
+	 * sleeping (see transport_spin). 1: yes; 0: not yet; -1: not yet,
+	 * and spinning cannot help (the peer runs on our CPU). NULL for
 	 * transports where only a syscall can tell. */
-	int (*ready)(struct vrpc_transport *t);
+	int (*ready)(struct vrpc_transport *t, int want_write);
 	/* Releases everything; t may be half-built. */
 	void (*close)(struct vrpc_transport *t);
 	/* A process that holds no address (a confined broker) is handed sockets
@@ -153,7 +154,7 @@ static inline void vrpc_cpu_relax(void)
  * memory answers sooner than a sleep and a wake-up take.
  * @return 1 if ready, 0 if not (or the transport cannot tell, or the peer
  * needs our CPU). */
-int transport_spin(struct vrpc_transport *t, int max_us);
+int transport_spin(struct vrpc_transport *t, int want_write, int max_us);
 
 /* Waits up to @p timeout_ms for t to become ready for @p want_write.
  * @return > 0 ready, 0 timed out, -errno. */

@@ -510,28 +510,61 @@ static bool shm_peer_hung_up(struct shm_transport *s)
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/*
+ * Bulk moves through the ring in pieces of a quarter ring: each piece is
+ * published (and the peer signalled, if it asked) before the next is
+ * copied, so the peer copies one piece out while we copy the next in. One
+ * copy of a whole ring would leave the two sides taking turns.
+ */
+static size_t shm_piece(const struct shm_ring_dir *d)
+{
+	return d->size >= 16384 ? d->size / 4 : d->size;
+}
+
 static ssize_t shm_read(struct vrpc_transport *t, void *buf, size_t len)
 {
 	struct shm_transport *s = (struct shm_transport *)t;
-	bool kick;
-	ssize_t n = shm_ring_read(&s->ring, buf, len, &kick);
+	size_t piece = shm_piece(&s->ring.rd), done = 0;
 
-	if (kick)
-		shm_kick(s);
-	if (n > 0)
+	while (done < len) {
+		size_t want = len - done < piece ? len - done : piece;
+		bool kick;
+		ssize_t n = shm_ring_read(&s->ring, (uint8_t *)buf + done, want, &kick);
+
+		if (kick)
+			shm_kick(s);
+		if (n <= 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	if (done)
 		vrpc_shm_ring_note_cpu(&s->ring);
-	return n;
+	return (ssize_t)done;
 }
 
 static ssize_t shm_write(struct vrpc_transport *t, const void *buf, size_t len)
 {
 	struct shm_transport *s = (struct shm_transport *)t;
-	bool kick;
-	ssize_t n = shm_ring_write(&s->ring, buf, len, &kick);
+	size_t piece = shm_piece(&s->ring.wr), done = 0;
 
-	if (kick)
-		shm_kick(s);
-	return n;
+	if (len == 0)
+		return shm_ring_write(&s->ring, buf, 0, NULL);
+	while (done < len) {
+		size_t want = len - done < piece ? len - done : piece;
+		bool kick;
+		ssize_t n = shm_ring_write(&s->ring, (const uint8_t *)buf + done, want, &kick);
+
+		if (kick)
+			shm_kick(s);
+		if (n <= 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	return (ssize_t)done;
 }
 
 /* Both directions wake us through the eventfd, and an epoll fd only ever
@@ -570,12 +603,14 @@ static int shm_arm(struct vrpc_transport *t, int want_write)
 	return 1;
 }
 
-/* Data, or a change read() must report; no syscall, no notify armed. */
-static int shm_ready(struct vrpc_transport *t)
+/* Data, room to write when we have bytes for it, or a change read() must
+ * report; no syscall, no notify armed. */
+static int shm_ready(struct vrpc_transport *t, int want_write)
 {
 	struct shm_transport *s = (struct shm_transport *)t;
 
-	if (shm_ring_data_ready(&s->ring) != 0 || shm_ring_peer_live(&s->ring) != 1)
+	if (shm_ring_data_ready(&s->ring) != 0 || shm_ring_peer_live(&s->ring) != 1 ||
+	    (want_write && shm_ring_space(&s->ring) != 0))
 		return 1;
 	return vrpc_shm_ring_peer_shares_cpu(&s->ring) ? -1 : 0;
 }
