@@ -57,6 +57,8 @@ enum op {
 	OP_LOOK,      /* data_ready, space, peer_live */
 	OP_GONE,
 	OP_CLOSE,
+	OP_HOLD,      /* u16 len, u8 shift: written, not yet published */
+	OP_PUBLISH,
 	OP_COUNT,
 };
 
@@ -181,6 +183,16 @@ static void run_ops(struct shm_ring *r, uint8_t *mem, size_t mem_len, struct inp
 			break;
 		case OP_CLOSE:
 			shm_ring_close(r);
+			break;
+		case OP_HOLD:
+			len = io_len(in);
+			n = vrpc_shm_ring_hold(r, iobuf, len);
+			check_rc(r, n, len, &broken);
+			if (r->wr.held > r->wr.size)
+				abort(); /* never more held than the ring holds */
+			break;
+		case OP_PUBLISH:
+			vrpc_shm_ring_publish(r, &kick);
 			break;
 		}
 	}

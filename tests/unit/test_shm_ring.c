@@ -186,6 +186,44 @@ static void test_partial(void **state)
 	pair_free(p);
 }
 
+/* Held bytes: in the ring, counted against its space, unseen by the peer
+ * and signalling nothing until published; wrapping like any write. */
+static void test_hold(void **state)
+{
+	struct pair *p = pair_new(10, 11);
+	struct vchan_interface *v = page(p);
+	uint8_t big[1024], out[1024];
+	bool kick;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = pat(i);
+	/* Move the indices so that the held bytes wrap around the end. */
+	assert_int_equal(shm_ring_write(&p->cli, big, 700, &kick), 700);
+	assert_int_equal(shm_ring_read(&p->srv, out, 700, &kick), 700);
+	assert_int_equal(vrpc_shm_ring_hold(&p->cli, big, 300), 300);
+	assert_int_equal(vrpc_shm_ring_hold(&p->cli, big + 300, 600), 600);
+	assert_int_equal(shm_ring_space(&p->cli), 1024 - 900);
+	assert_int_equal(shm_ring_data_ready(&p->srv), 0);
+	assert_int_equal(v->left.prod, 700);
+	/* The ring holds 1024: a hold past that is short, then -EAGAIN. */
+	assert_int_equal(vrpc_shm_ring_hold(&p->cli, big + 900, 500), 124);
+	assert_int_equal(vrpc_shm_ring_hold(&p->cli, big, 1), -EAGAIN);
+	/* The server waits for data: publishing signals it, once. */
+	assert_int_equal(shm_ring_read(&p->srv, out, 1, &kick), -EAGAIN);
+	vrpc_shm_ring_publish(&p->cli, &kick);
+	assert_true(kick);
+	vrpc_shm_ring_publish(&p->cli, &kick);
+	assert_false(kick);
+	assert_int_equal(shm_ring_read(&p->srv, out, sizeof(out), &kick), 1024);
+	assert_memory_equal(out, big, 1024);
+	/* A write publishes what was held before it, in order. */
+	assert_int_equal(vrpc_shm_ring_hold(&p->cli, "ab", 2), 2);
+	assert_int_equal(shm_ring_write(&p->cli, "cd", 2, &kick), 2);
+	assert_int_equal(shm_ring_read(&p->srv, out, sizeof(out), &kick), 4);
+	assert_memory_equal(out, "abcd", 4);
+	pair_free(p);
+}
+
 static void test_notify(void **state)
 {
 	struct pair *p = pair_new(10, 11);
@@ -475,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_wrap_every_order),
 		cmocka_unit_test(test_index_wrap),
 		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_hold),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_arm),
 		cmocka_unit_test(test_before_attach),

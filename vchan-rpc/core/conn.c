@@ -166,6 +166,74 @@ static int wbuf_reserve(struct vrpc_conn *c, size_t len)
 	return 0;
 }
 
+/*
+ * Packing straight into the transport, for those whose write() is a copy
+ * into shared memory (ops->room): protobuf-c hands a bytes field to the
+ * appender as the caller's own pointer, so a payload goes from the caller's
+ * buffer into the ring in one copy, not two (pack into wbuf, wbuf into the
+ * ring). Small pieces are gathered first (one ring write per field would
+ * cost more than the copy saved). Only a frame the ring has room for goes
+ * this way: one that must wait for the peer to read is better packed
+ * whole into wbuf first, then streamed while the peer reads (a frame half
+ * in the ring would leave the peer idle while we copy the rest aside).
+ * Should the ring still refuse bytes (a broken peer), the rest is spilled
+ * into wbuf, where room for the whole frame was reserved, and conn_flush()
+ * says what went wrong.
+ */
+#define DIRECT_STAGE 2048u
+
+struct direct_pack {
+	ProtobufCBuffer base;
+	struct vrpc_conn *c;
+	size_t staged;
+	bool spilled;
+	uint8_t stage[DIRECT_STAGE];
+};
+
+/* Writes @p len bytes to the transport while it takes them; the rest go to
+ * wbuf, and so does all that follows. */
+static void direct_out(struct direct_pack *d, const uint8_t *data, size_t len)
+{
+	struct vrpc_conn *c = d->c;
+
+	while (!d->spilled && len) {
+		ssize_t n = c->t->ops->write(c->t, data, len);
+
+		if (n <= 0) {
+			d->spilled = true; /* full, or broken: conn_flush() will say */
+			break;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	memcpy(c->wbuf + c->wlen, data, len);
+	c->wlen += len;
+}
+
+static void direct_drain(struct direct_pack *d)
+{
+	direct_out(d, d->stage, d->staged);
+	d->staged = 0;
+}
+
+static void direct_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	struct direct_pack *d = (struct direct_pack *)b;
+
+	if (d->staged + len <= DIRECT_STAGE) {
+		memcpy(d->stage + d->staged, data, len);
+		d->staged += len;
+		return;
+	}
+	direct_drain(d);
+	if (len < DIRECT_STAGE) {
+		memcpy(d->stage, data, len);
+		d->staged = len;
+	} else {
+		direct_out(d, data, len);
+	}
+}
+
 int conn_queue(struct vrpc_conn *c, struct vrpc_hdr *h, const ProtobufCMessage *msg,
 	       const void *raw, size_t len)
 {
@@ -180,6 +248,22 @@ int conn_queue(struct vrpc_conn *c, struct vrpc_hdr *h, const ProtobufCMessage *
 	if (err)
 		return err;
 	h->length = (uint32_t)len;
+	if (c->t->ops->room && conn_queued(c) == 0 &&
+	    c->t->ops->room(c->t) >= VRPC_HDR_SIZE + len) {
+		struct direct_pack d = { .base.append = direct_append, .c = c };
+
+		c->wpos = c->wlen = 0;
+		wire_encode_header(h, d.stage);
+		d.staged = VRPC_HDR_SIZE;
+		c->t->ops->hold(c->t, true);
+		if (msg)
+			protobuf_c_message_pack_to_buffer(msg, &d.base);
+		else
+			direct_append(&d.base, len, raw);
+		direct_drain(&d);
+		c->t->ops->hold(c->t, false);
+		return 0;
+	}
 	wire_encode_header(h, c->wbuf + c->wlen);
 	if (msg)
 		protobuf_c_message_pack(msg, c->wbuf + c->wlen + VRPC_HDR_SIZE);

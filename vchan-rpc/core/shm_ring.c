@@ -253,7 +253,7 @@ static int write_space(struct shm_ring *r)
 	if (used > r->wr.size || used > before)
 		return ring_fail(r);
 	r->wr.seen = cons;
-	return (int)(r->wr.size - used);
+	return (int)(r->wr.size - used - r->wr.held);
 }
 
 int shm_ring_data_ready(struct shm_ring *r)
@@ -358,14 +358,13 @@ ssize_t shm_ring_read(struct shm_ring *r, void *buf, size_t len, bool *kick)
 	return n;
 }
 
-ssize_t shm_ring_write(struct shm_ring *r, const void *buf, size_t len, bool *kick)
+/* Copies into the ring after the held bytes, and holds them too. */
+static ssize_t ring_put(struct shm_ring *r, const void *buf, size_t len)
 {
 	struct shm_ring_dir *d = &r->wr;
 	uint32_t n, off, first;
 	int live, space, err;
 
-	if (kick)
-		*kick = false;
 	err = ring_check(r);
 	if (err)
 		return err;
@@ -390,17 +389,44 @@ ssize_t shm_ring_write(struct shm_ring *r, const void *buf, size_t len, bool *ki
 	/* Acquire: cons is read before we overwrite the bytes it freed (the
 	 * peer read them before publishing cons). */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	off = d->mine & (d->size - 1);
+	off = (d->mine + d->held) & (d->size - 1);
 	first = d->size - off < n ? d->size - off : n;
 	memcpy(d->buf + off, buf, first);
 	memcpy(d->buf, (const uint8_t *)buf + first, n - first);
+	d->held += n;
+	return n;
+}
+
+void vrpc_shm_ring_publish(struct shm_ring *r, bool *kick)
+{
+	struct shm_ring_dir *d = &r->wr;
+
+	if (kick)
+		*kick = false;
+	if (!d->held || r->broken)
+		return;
 	/* Write barrier: the data is in place before prod publishes it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	d->mine += n;
+	d->mine += d->held;
+	d->held = 0;
 	WRITE_ONCE(d->idx->prod, d->mine);
-
 	if (honour_notify(r, VCHAN_NOTIFY_WRITE) && kick)
 		*kick = true;
+}
+
+ssize_t vrpc_shm_ring_hold(struct shm_ring *r, const void *buf, size_t len)
+{
+	return ring_put(r, buf, len);
+}
+
+ssize_t shm_ring_write(struct shm_ring *r, const void *buf, size_t len, bool *kick)
+{
+	ssize_t n = ring_put(r, buf, len);
+
+	if (kick)
+		*kick = false;
+	if (n > 0)
+		vrpc_shm_ring_publish(r, kick);
 	return n;
 }
 

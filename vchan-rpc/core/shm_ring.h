@@ -46,6 +46,7 @@ struct shm_ring_dir {
 	uint32_t size;
 	uint32_t mine;           /* my index: cons when reading, prod when writing */
 	uint32_t seen;           /* the peer's index as last read and accepted */
+	uint32_t held;           /* writing: bytes copied past mine, not yet published */
 };
 
 struct shm_ring {
@@ -101,6 +102,17 @@ ssize_t shm_ring_read(struct shm_ring *r, void *buf, size_t len, bool *kick);
  * 0), -EAGAIN (after asking for a wake-up), -EPIPE (peer gone), -EPROTO.
  */
 ssize_t shm_ring_write(struct shm_ring *r, const void *buf, size_t len, bool *kick);
+
+/**
+ * Copies up to @p len bytes into the ring after those already held, without
+ * publishing them: the peer sees nothing until vrpc_shm_ring_publish() (or
+ * the next shm_ring_write()). @return bytes (short when the ring is nearly
+ * full), -EAGAIN (after asking for a wake-up), -EPIPE, -EPROTO.
+ */
+ssize_t vrpc_shm_ring_hold(struct shm_ring *r, const void *buf, size_t len);
+
+/** Publishes the held bytes. *@p kick as for shm_ring_write(). */
+void vrpc_shm_ring_publish(struct shm_ring *r, bool *kick);
 
 /** @return bytes ready to read, or -EPROTO. Asks for no notification. */
 int shm_ring_data_ready(struct shm_ring *r);

@@ -64,6 +64,14 @@ struct vrpc_transport_ops {
 	 * and spinning cannot help (the peer runs on our CPU). NULL for
 	 * transports where only a syscall can tell. */
 	int (*ready)(struct vrpc_transport *t, int want_write);
+	/* For a transport whose write() is a copy into shared memory: how
+	 * many bytes write() would take now (no syscall). A frame that fits
+	 * is packed straight into it (conn_queue). NULL for the others. */
+	size_t (*room)(struct vrpc_transport *t);
+	/* With room: between hold(t, true) and hold(t, false), what write()
+	 * takes is shown to the peer a piece at a time, not a write at a
+	 * time (the pieces of one frame packed field by field). */
+	void (*hold)(struct vrpc_transport *t, bool on);
 	/* Releases everything; t may be half-built. */
 	void (*close)(struct vrpc_transport *t);
 	/* A process that holds no address (a confined broker) is handed sockets

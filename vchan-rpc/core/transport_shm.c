@@ -59,6 +59,7 @@ struct shm_transport {
 	int sock;    /* set-up socket, kept to see the peer die */
 	int efd_in;  /* the peer signals it, we wait on it */
 	int efd_out; /* we signal it */
+	bool holding; /* see ops->hold */
 };
 
 struct shm_listener {
@@ -544,6 +545,15 @@ static ssize_t shm_read(struct vrpc_transport *t, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+static void shm_publish(struct shm_transport *s)
+{
+	bool kick;
+
+	vrpc_shm_ring_publish(&s->ring, &kick);
+	if (kick)
+		shm_kick(s);
+}
+
 static ssize_t shm_write(struct vrpc_transport *t, const void *buf, size_t len)
 {
 	struct shm_transport *s = (struct shm_transport *)t;
@@ -552,12 +562,13 @@ static ssize_t shm_write(struct vrpc_transport *t, const void *buf, size_t len)
 	if (len == 0)
 		return shm_ring_write(&s->ring, buf, 0, NULL);
 	while (done < len) {
-		size_t want = len - done < piece ? len - done : piece;
-		bool kick;
-		ssize_t n = shm_ring_write(&s->ring, (const uint8_t *)buf + done, want, &kick);
+		/* A piece, less what is held already. */
+		size_t room = piece - (s->ring.wr.held < piece ? s->ring.wr.held : 0);
+		size_t want = len - done < room ? len - done : room;
+		ssize_t n = vrpc_shm_ring_hold(&s->ring, (const uint8_t *)buf + done, want);
 
-		if (kick)
-			shm_kick(s);
+		if (n > 0 && (!s->holding || s->ring.wr.held >= piece))
+			shm_publish(s);
 		if (n <= 0)
 			return done ? (ssize_t)done : n;
 		done += (size_t)n;
@@ -565,6 +576,15 @@ static ssize_t shm_write(struct vrpc_transport *t, const void *buf, size_t len)
 			break;
 	}
 	return (ssize_t)done;
+}
+
+static void shm_hold(struct vrpc_transport *t, bool on)
+{
+	struct shm_transport *s = (struct shm_transport *)t;
+
+	s->holding = on;
+	if (!on)
+		shm_publish(s);
 }
 
 /* Both directions wake us through the eventfd, and an epoll fd only ever
@@ -615,6 +635,14 @@ static int shm_ready(struct vrpc_transport *t, int want_write)
 	return vrpc_shm_ring_peer_shares_cpu(&s->ring) ? -1 : 0;
 }
 
+static size_t shm_room(struct vrpc_transport *t)
+{
+	struct shm_transport *s = (struct shm_transport *)t;
+	int space = shm_ring_space(&s->ring);
+
+	return space > 0 ? (size_t)space : 0;
+}
+
 const struct vrpc_transport_ops vrpc_transport_shm = {
 	.scheme = "shm",
 	.connect = shm_connect,
@@ -624,6 +652,8 @@ const struct vrpc_transport_ops vrpc_transport_shm = {
 	.poll_events = shm_poll_events,
 	.poll_done = shm_poll_done,
 	.ready = shm_ready,
+	.room = shm_room,
+	.hold = shm_hold,
 	.arm = shm_arm,
 	.close = shm_close,
 };
