@@ -62,7 +62,6 @@ replace_ms() {
 	fw -t 120000 -g "$1" replace "$2" >/dev/null || { echo "replace for $1 failed" >&2; return 1; }
 	echo $(( ($(date +%s%N) - t0) / 1000000 ))
 }
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 rules 1000 "$FW_WORK/r1000.json"
 rules 10 "$FW_WORK/r10.json"
@@ -87,10 +86,9 @@ for round in 1 2 3; do
 	full+=("$(iperf)")
 	echo "round $round: empty ${empty[-1]} Mbit/s, 3x1000 rules ${full[-1]} Mbit/s"
 done
-e=$(printf '%s\n' "${empty[@]}" | sort -g | sed -n 2p)
-f=$(printf '%s\n' "${full[@]}" | sort -g | sed -n 2p)
-[ -n "$e" ] && [ -n "$f" ] || { echo "iperf3 gave no figure (empty '${empty[*]}', 3x1000 rules '${full[*]}')"; exit 1; }
-bench_emit fw_guests_forward_1000_rules_mbps "$f" Mbit/s "$e"
+[ "$(echo ${empty[*]} | wc -w)" = 3 ] && [ "$(echo ${full[*]} | wc -w)" = 3 ] ||
+	{ echo "iperf3 gave no figure (empty '${empty[*]}', 3x1000 rules '${full[*]}')"; exit 1; }
+bench_emit fw_guests_forward_1000_rules_mbps "${full[*]}" Mbit/s "${empty[*]}"
 
 big=() small=()
 for i in 1 2 3; do
@@ -99,7 +97,7 @@ for i in 1 2 3; do
 	small+=("$(replace_ms alice "$FW_WORK/r10.json")") || exit 1
 done
 echo "replace 1000 rules: ${big[*]} ms; 10 rules: ${small[*]} ms"
-bench_emit fw_replace_1000_rules_ms "$(median "${big[@]}")" ms "$(median "${small[@]}")"
+bench_emit fw_replace_1000_rules_ms "${big[*]}" ms "${small[*]}"
 # DNS: how long after the name's address changes at the resolver (dnsmasq,
 # TTL 2 s) the new address is in force, median of 3; baseline the TTL.
 if command -v dnsmasq >/dev/null; then
@@ -126,7 +124,7 @@ if command -v dnsmasq >/dev/null; then
 		refresh+=($(( ($(date +%s%N) - t0) / 1000000 )))
 	done
 	echo "DNS refresh: ${refresh[*]} ms"
-	bench_emit fw_dns_refresh_ms "$(median "${refresh[@]}")" ms 2000
+	bench_emit fw_dns_refresh_ms "${refresh[*]}" ms 2000
 else
 	echo "note: no dnsmasq; fw_dns_refresh_ms not measured"
 fi
