@@ -2,7 +2,8 @@
 # rules.mk beside its sources; they are included here, never run by a sub-make.
 #
 #   make            build everything into build/
-#   make test       build, then run every unit and integration test
+#   make test       build (the small kernel too), then run every test
+#   make kernel     the appliances' small kernel (kernel/build.sh)
 #   make bench      build, then run the benchmarks (figures in build/bench.json)
 #   make fuzz       build the libFuzzer targets with clang and run each briefly
 #   make clean      remove build/
@@ -126,10 +127,11 @@ include runtime/vappd/rules.mk
 include sdk/rules.mk
 include runtime/rules.mk
 include tests/rules.mk
+include kernel/rules.mk
 
 all: $(LIBS) $(PROGRAMS)
 
-test: all $(TESTS_UNIT)
+test: all kernel $(TESTS_UNIT)
 	$(Q)BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 bench: all $(BENCHES)

@@ -125,6 +125,9 @@ static void summary(const struct manifest *m, const char *out, const struct buil
 	if (r->kernel_package[0])
 		printf("  kernel      %7.2f MiB  %s (%s)\n", mib(r->kernel_size), r->kernel_package,
 		       r->kernel_version);
+	else if (m->kernel.tree)
+		printf("  kernel      %7.2f MiB  %s (%s)\n", mib(r->kernel_size), m->kernel.tree,
+		       r->kernel_version);
 	else
 		printf("  kernel      %7.2f MiB  %s\n", mib(r->kernel_size), m->kernel.path);
 	printf("  initramfs   %7.2f MiB  %zu entries, %.2f MiB before gzip\n",
@@ -253,7 +256,9 @@ const struct vapp_cmd vapp_cmd_build = {
 		"  kernel              the kernel: the manifest's Debian package (default\n"
 		"                      linux-image-cloud-amd64), fetched with apt-get download\n"
 		"                      into the cache and unpacked there, never installed;\n"
-		"                      or the manifest's kernel.path\n"
+		"                      or the manifest's kernel.path; or the vmlinuz of its\n"
+		"                      kernel.tree (make kernel builds the project's small\n"
+		"                      kernel as one: build/kernels/small)\n"
 		"  initramfs.cpio.gz   /init (vapp-init), static BusyBox and its applet links,\n"
 		"                      the binaries (debug sections left out) with their\n"
 		"                      shared-library closure (read from their ELF headers,\n"

@@ -100,6 +100,14 @@ static int get_kernel(struct build *b)
 		b->vmlinuz = m->kernel.path;
 		return 0;
 	}
+	if (m->kernel.tree) {
+		ret = kernel_tree(m->kernel.tree, &b->k, b->r->error, sizeof(b->r->error));
+		if (ret)
+			return ret;
+		snprintf(b->r->kernel_version, sizeof(b->r->kernel_version), "%s", b->k.version);
+		b->vmlinuz = b->k.vmlinuz;
+		return 0;
+	}
 	ret = kernel_fetch(m->kernel.package ? m->kernel.package : DEFAULT_KERNEL_PKG,
 			   b->o->cache_dir, b->o->progress, &b->k, b->r->error,
 			   sizeof(b->r->error));

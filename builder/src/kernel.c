@@ -306,6 +306,65 @@ out:
 	return ret;
 }
 
+int kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen)
+{
+	char *mods = NULL, *dep = NULL;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	memset(k, 0, sizeof(*k));
+	if (asprintf(&k->vmlinuz, "%s/vmlinuz", tree) < 0 ||
+	    asprintf(&mods, "%s/lib/modules", tree) < 0) {
+		k->vmlinuz = NULL;
+		free(mods);
+		return -ENOMEM;
+	}
+	if (!exists(k->vmlinuz)) {
+		snprintf(err, errlen, "kernel.tree %s has no vmlinuz: build it (make kernel)", tree);
+		ret = -ENOENT;
+		goto out;
+	}
+	d = opendir(mods);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (k->version[0]) {
+			snprintf(err, errlen, "kernel.tree %s: more than one folder in lib/modules "
+				 "(%s, %s)", tree, k->version, de->d_name);
+			ret = -EINVAL;
+			break;
+		}
+		if (strlen(de->d_name) >= sizeof(k->version)) {
+			snprintf(err, errlen, "kernel.tree %s: lib/modules/%.64s...: name too long",
+				 tree, de->d_name);
+			ret = -EINVAL;
+			break;
+		}
+		memcpy(k->version, de->d_name, strlen(de->d_name) + 1);
+	}
+	if (d)
+		closedir(d);
+	if (!ret && !k->version[0]) {
+		snprintf(err, errlen, "kernel.tree %s has no lib/modules/VERSION folder", tree);
+		ret = -ENOENT;
+	}
+	if (!ret && (asprintf(&k->moddir, "%s/%s", mods, k->version) < 0 ||
+		     asprintf(&dep, "%s/modules.dep", k->moddir) < 0)) {
+		ret = -ENOMEM;
+	} else if (!ret && !exists(dep)) {
+		snprintf(err, errlen, "kernel.tree %s: %s has no modules.dep (run depmod)", tree,
+			 k->moddir);
+		ret = -ENOENT;
+	}
+out:
+	free(mods);
+	free(dep);
+	if (ret)
+		kernel_src_free(k);
+	return ret;
+}
+
 void kernel_src_free(struct kernel_src *k)
 {
 	if (!k)

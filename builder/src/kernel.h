@@ -31,4 +31,12 @@ int kernel_fetch(const char *pkg, const char *cache_dir, FILE *progress, struct 
 		 char *err, size_t errlen);
 void kernel_src_free(struct kernel_src *k);
 
+/**
+ * A kernel build laid out as an unpacked package (kernel/build.sh's output,
+ * a manifest's kernel.tree): @p tree/vmlinuz and the one module folder
+ * @p tree/lib/modules/VERSION, which must have its modules.dep.
+ * @return 0, or -ENOENT / -EINVAL; @p err says what is missing.
+ */
+int kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen);
+
 #endif /* VAPP_BUILDER_KERNEL_H */

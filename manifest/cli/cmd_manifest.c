@@ -106,6 +106,8 @@ static void print_json(FILE *f, const struct manifest *m)
 	json_str(f, m->kernel.package);
 	fputs(", \"path\": ", f);
 	json_str(f, m->kernel.path);
+	fputs(", \"tree\": ", f);
+	json_str(f, m->kernel.tree);
 	fputs(", \"cmdline\": ", f);
 	json_str(f, m->kernel.cmdline);
 	fputs(", \"modules\": ", f);

@@ -46,6 +46,8 @@ struct manifest_kernel {
 	char *package;      /* Debian package, default "linux-image-cloud-amd64";
 			     * "linux-image-amd64" when USB is asked for */
 	char *path;         /* a kernel image instead of the package (resolved) */
+	char *tree;         /* a kernel build laid out as a package: TREE/vmlinuz
+			     * and TREE/lib/modules/VERSION (resolved) */
 	char *cmdline;      /* extra kernel command line, may be NULL */
 	char **modules;     /* module names (without .ko), NULL-terminated */
 	size_t n_modules;

@@ -187,9 +187,10 @@ static void convert_kernel(struct mctx *c, struct manifest *m, const struct raw_
 	bool full = raw->devices && (raw->devices->usb || raw->devices->sound);
 
 	m->kernel.path = k ? host_path(c, "kernel.path", k->path) : NULL;
+	m->kernel.tree = k ? host_path(c, "kernel.tree", k->tree) : NULL;
 	if (k && k->package)
 		m->kernel.package = dup(c, k->package);
-	else if (!k || !k->path)
+	else if (!k || (!k->path && !k->tree))
 		m->kernel.package = dup(c, full ? "linux-image-amd64" : "linux-image-cloud-amd64");
 	m->kernel.cmdline = k ? dup(c, k->cmdline) : NULL;
 	m->kernel.modules = dup_list(c, k ? k->modules : NULL, k ? k->n_modules : 0,

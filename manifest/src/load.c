@@ -58,6 +58,7 @@ void manifest_free(struct manifest *m)
 	free(m->description);
 	free(m->kernel.package);
 	free(m->kernel.path);
+	free(m->kernel.tree);
 	free(m->kernel.cmdline);
 	free_list(m->kernel.modules, m->kernel.n_modules);
 	free_files(m->binaries, m->n_binaries);

@@ -28,6 +28,7 @@ struct raw_file {
 struct raw_kernel {
 	char *package;
 	char *path;
+	char *tree;
 	char *cmdline;
 	char **modules;
 	unsigned n_modules;

@@ -50,6 +50,7 @@ static const cyaml_strval_t xen_type_names[] = {
 static const cyaml_schema_field_t kernel_fields[] = {
 	STR("package", OPT, struct raw_kernel, package),
 	STR("path", OPT, struct raw_kernel, path),
+	STR("tree", OPT, struct raw_kernel, tree),
 	STR("cmdline", OPT, struct raw_kernel, cmdline),
 	SEQ("modules", OPT, struct raw_kernel, modules, n_modules, &string_entry, 0),
 	CYAML_FIELD_END

@@ -78,15 +78,36 @@ static void check_name(struct mctx *c, const struct manifest *m)
 			   "'%.64s' is not a valid version: letters, digits and . + ~ _ -", m->version);
 }
 
+/* A kernel tree (kernel/build.sh's output) has its image and one module
+ * folder; one not built yet says how to build it. */
+static void vcheck_tree(struct mctx *c, const char *key, const char *tree)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!tree || c->image)
+		return; /* unresolved, or an image's: the build checked it */
+	if (snprintf(path, sizeof(path), "%s/vmlinuz", tree) >= (int)sizeof(path)) {
+		diag_error(c, key, "the path is too long");
+		return;
+	}
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		diag_error(c, key, "%.200s has no kernel image (vmlinuz): build the tree first "
+			   "(make kernel, or kernel/build.sh)", tree);
+}
+
 static void check_kernel(struct mctx *c, const struct manifest *m, const struct raw_manifest *raw)
 {
 	const struct manifest_kernel *k = &m->kernel;
 	char key[64], other[64];
 
-	if (raw->kernel && raw->kernel->package && raw->kernel->path)
-		diag_error(c, "kernel.path", "give kernel.package or kernel.path, not both");
+	if (raw->kernel && !!raw->kernel->package + !!raw->kernel->path + !!raw->kernel->tree > 1)
+		diag_error(c, raw->kernel->tree ? "kernel.tree" : "kernel.path",
+			   "give one of kernel.package, kernel.path and kernel.tree");
 	else if (raw->kernel && raw->kernel->path)
 		vcheck_file(c, "kernel.path", k->path, false);
+	else if (raw->kernel && raw->kernel->tree)
+		vcheck_tree(c, "kernel.tree", k->tree);
 	if (k->package && !vchar_ok(k->package, "+.-", 2, 128))
 		diag_error(c, "kernel.package", "'%.64s' is not a Debian package name", k->package);
 	/* The cloud kernel is built without USB host controller drivers. */
