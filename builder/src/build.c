@@ -101,7 +101,7 @@ static int get_kernel(struct build *b)
 		return 0;
 	}
 	if (m->kernel.tree) {
-		ret = kernel_tree(m->kernel.tree, &b->k, b->r->error, sizeof(b->r->error));
+		ret = builder_kernel_tree(m->kernel.tree, &b->k, b->r->error, sizeof(b->r->error));
 		if (ret)
 			return ret;
 		snprintf(b->r->kernel_version, sizeof(b->r->kernel_version), "%s", b->k.version);

@@ -306,7 +306,7 @@ out:
 	return ret;
 }
 
-int kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen)
+int builder_kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen)
 {
 	char *mods = NULL, *dep = NULL;
 	struct dirent *de;

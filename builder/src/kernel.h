@@ -37,6 +37,6 @@ void kernel_src_free(struct kernel_src *k);
  * @p tree/lib/modules/VERSION, which must have its modules.dep.
  * @return 0, or -ENOENT / -EINVAL; @p err says what is missing.
  */
-int kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen);
+int builder_kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen);
 
 #endif /* VAPP_BUILDER_KERNEL_H */
