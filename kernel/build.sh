@@ -6,7 +6,7 @@
 # manifest names the modules it loads (kernel.modules), so an appliance
 # carries only its own.
 #
-#   kernel/build.sh              (make kernel; about 15 minutes on 2 cores)
+#   kernel/build.sh              (make kernel; 10.5 minutes on 2 cores from scratch)
 #
 # Output, laid out as an unpacked Debian kernel package is, so that the
 # builder resolves modules the same way (kernel.tree in a manifest):

@@ -308,17 +308,16 @@ out:
 
 int builder_kernel_tree(const char *tree, struct kernel_src *k, char *err, size_t errlen)
 {
-	char *mods = NULL, *dep = NULL;
+	char *mods = vapp_path_join(tree, "lib/modules"), *dep = NULL;
 	struct dirent *de;
 	DIR *d;
 	int ret = 0;
 
 	memset(k, 0, sizeof(*k));
-	if (asprintf(&k->vmlinuz, "%s/vmlinuz", tree) < 0 ||
-	    asprintf(&mods, "%s/lib/modules", tree) < 0) {
-		k->vmlinuz = NULL;
-		free(mods);
-		return -ENOMEM;
+	k->vmlinuz = vapp_path_join(tree, "vmlinuz");
+	if (!k->vmlinuz || !mods) {
+		ret = -ENOMEM;
+		goto out;
 	}
 	if (!exists(k->vmlinuz)) {
 		snprintf(err, errlen, "kernel.tree %s has no vmlinuz: build it (make kernel)", tree);
@@ -349,10 +348,13 @@ int builder_kernel_tree(const char *tree, struct kernel_src *k, char *err, size_
 		snprintf(err, errlen, "kernel.tree %s has no lib/modules/VERSION folder", tree);
 		ret = -ENOENT;
 	}
-	if (!ret && (asprintf(&k->moddir, "%s/%s", mods, k->version) < 0 ||
-		     asprintf(&dep, "%s/modules.dep", k->moddir) < 0)) {
-		ret = -ENOMEM;
-	} else if (!ret && !exists(dep)) {
+	if (!ret) {
+		k->moddir = vapp_path_join(mods, k->version);
+		dep = k->moddir ? vapp_path_join(k->moddir, "modules.dep") : NULL;
+		if (!dep)
+			ret = -ENOMEM;
+	}
+	if (!ret && !exists(dep)) {
 		snprintf(err, errlen, "kernel.tree %s: %s has no modules.dep (run depmod)", tree,
 			 k->moddir);
 		ret = -ENOENT;

@@ -206,6 +206,36 @@ static bool want(const struct bench_fig *f)
 	return !only || strstr(f->name, only);
 }
 
+/* The round trip's p50 and p99 over @p addr, right after the socketpair's,
+ * when --only wants either. */
+static void rtt_figs(struct bench_fig *f50, struct bench_fig *f99, const char *addr)
+{
+	double raw50, raw99, p50, p99;
+
+	if (!want(f50) && !want(f99))
+		return;
+	raw_pingpong(&raw50, &raw99);
+	rpc_rtt(addr, &p50, &p99);
+	bench_add(f50, p50, raw50);
+	bench_add(f99, p99, raw99);
+}
+
+/* Small calls per second over @p addr with @p inflight in flight, against
+ * the socketpair's round trips per second measured right before. */
+static void calls_fig(struct bench_fig *f, const char *addr, int inflight, long total)
+{
+	static uint8_t data[PAYLOAD];
+	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
+	double raw50, raw99;
+
+	if (!want(f))
+		return;
+	small.data.data = data;
+	small.data.len = sizeof(data);
+	raw_pingpong(&raw50, &raw99);
+	bench_add(f, pipelined(addr, &small, inflight, total), 1e6 / raw50);
+}
+
 /* ---- a busy machine: one thread that never sleeps per CPU ---- */
 
 static volatile int hogs_stop;
@@ -241,60 +271,27 @@ static void hogs_end(pthread_t *t, int n)
 
 static void busy_run(struct bench_fig *f, const char *shm)
 {
-	static uint8_t data[PAYLOAD];
-	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
-	double raw50, raw99, p50, p99;
 	pthread_t t[64];
 	int n;
 
-	if (!want(&f[F_BUSY_RTT50]) && !want(&f[F_BUSY_CALLS64]))
+	if (!want(&f[F_BUSY_RTT50]) && !want(&f[F_BUSY_RTT99]) && !want(&f[F_BUSY_CALLS64]))
 		return;
 	n = hogs_start(t, 64);
-	small.data.data = data;
-	small.data.len = sizeof(data);
-	if (want(&f[F_BUSY_RTT50])) {
-		raw_pingpong(&raw50, &raw99);
-		rpc_rtt(shm, &p50, &p99);
-		bench_add(&f[F_BUSY_RTT50], p50, raw50);
-		bench_add(&f[F_BUSY_RTT99], p99, raw99);
-	}
-	if (want(&f[F_BUSY_CALLS64])) {
-		raw_pingpong(&raw50, &raw99);
-		bench_add(&f[F_BUSY_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
-	}
+	rtt_figs(&f[F_BUSY_RTT50], &f[F_BUSY_RTT99], shm);
+	calls_fig(&f[F_BUSY_CALLS64], shm, 64, 300000);
 	hogs_end(t, n);
 }
 
 /* One run of every figure, each right after its baseline. */
 static void one_run(struct bench_fig *f, const char *shm, const char *unx, const char *big)
 {
-	static uint8_t data[PAYLOAD];
-	Vrpc__Test__EchoRequest small = VRPC__TEST__ECHO_REQUEST__INIT;
 	Vrpc__Test__EchoRequest bulk = VRPC__TEST__ECHO_REQUEST__INIT;
-	double raw50, raw99, p50, p99, mcpy;
+	double mcpy;
 
-	if (want(&f[F_RTT_SHM50])) {
-		raw_pingpong(&raw50, &raw99);
-		rpc_rtt(shm, &p50, &p99);
-		bench_add(&f[F_RTT_SHM50], p50, raw50);
-		bench_add(&f[F_RTT_SHM99], p99, raw99);
-	}
-	if (want(&f[F_RTT_UNIX50])) {
-		raw_pingpong(&raw50, &raw99);
-		rpc_rtt(unx, &p50, &p99);
-		bench_add(&f[F_RTT_UNIX50], p50, raw50);
-		bench_add(&f[F_RTT_UNIX99], p99, raw99);
-	}
-	small.data.data = data;
-	small.data.len = sizeof(data);
-	if (want(&f[F_CALLS1])) {
-		raw_pingpong(&raw50, &raw99);
-		bench_add(&f[F_CALLS1], pipelined(shm, &small, 1, 50000), 1e6 / raw50);
-	}
-	if (want(&f[F_CALLS64])) {
-		raw_pingpong(&raw50, &raw99);
-		bench_add(&f[F_CALLS64], pipelined(shm, &small, 64, 300000), 1e6 / raw50);
-	}
+	rtt_figs(&f[F_RTT_SHM50], &f[F_RTT_SHM99], shm);
+	rtt_figs(&f[F_RTT_UNIX50], &f[F_RTT_UNIX99], unx);
+	calls_fig(&f[F_CALLS1], shm, 1, 50000);
+	calls_fig(&f[F_CALLS64], shm, 64, 300000);
 	bulk.data.len = 1u << 20;
 	bulk.data.data = calloc(1, bulk.data.len);
 	bulk.reply_bytes = 1;

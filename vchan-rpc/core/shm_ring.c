@@ -359,7 +359,7 @@ ssize_t shm_ring_read(struct shm_ring *r, void *buf, size_t len, bool *kick)
 }
 
 /* Copies into the ring after the held bytes, and holds them too. */
-static ssize_t ring_put(struct shm_ring *r, const void *buf, size_t len)
+ssize_t vrpc_shm_ring_hold(struct shm_ring *r, const void *buf, size_t len)
 {
 	struct shm_ring_dir *d = &r->wr;
 	uint32_t n, off, first;
@@ -414,14 +414,9 @@ void vrpc_shm_ring_publish(struct shm_ring *r, bool *kick)
 		*kick = true;
 }
 
-ssize_t vrpc_shm_ring_hold(struct shm_ring *r, const void *buf, size_t len)
-{
-	return ring_put(r, buf, len);
-}
-
 ssize_t shm_ring_write(struct shm_ring *r, const void *buf, size_t len, bool *kick)
 {
-	ssize_t n = ring_put(r, buf, len);
+	ssize_t n = vrpc_shm_ring_hold(r, buf, len);
 
 	if (kick)
 		*kick = false;
