@@ -15,5 +15,5 @@ pc XENVCHAN xenvchan
 pc XENSTORE xenstore
 pc CYAML libcyaml yaml-0.1
 pc CRYPTO libcrypto
-pc ZLIB zlib
+pc ZSTD libzstd
 pc FPRINT libfprint-2

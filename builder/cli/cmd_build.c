@@ -130,7 +130,7 @@ static void summary(const struct manifest *m, const char *out, const struct buil
 		       r->kernel_version);
 	else
 		printf("  kernel      %7.2f MiB  %s\n", mib(r->kernel_size), m->kernel.path);
-	printf("  initramfs   %7.2f MiB  %zu entries, %.2f MiB before gzip\n",
+	printf("  initramfs   %7.2f MiB  %zu entries, %.2f MiB before zstd\n",
 	       mib(r->initramfs_size), r->n_entries, mib(r->initramfs_raw));
 	printf("  total       %7.2f MiB  of a %u MiB budget%s\n", mib(total),
 	       BUILDER_SIZE_BUDGET >> 20, total > BUILDER_SIZE_BUDGET ? ": OVER BUDGET" : "");
@@ -259,7 +259,8 @@ const struct vapp_cmd vapp_cmd_build = {
 		"                      or the manifest's kernel.path; or the vmlinuz of its\n"
 		"                      kernel.tree (make kernel builds the project's small\n"
 		"                      kernel as one: build/kernels/small)\n"
-		"  initramfs.cpio.gz   /init (vapp-init), static BusyBox and its applet links,\n"
+		"  initramfs           /init (vapp-init), static BusyBox and its applet links\n"
+		"                      (none with busybox: false),\n"
 		"                      the binaries (debug sections left out) with their\n"
 		"                      shared-library closure (read from their ELF headers,\n"
 		"                      nothing is run), the files, the kernel modules asked\n"
@@ -267,8 +268,9 @@ const struct vapp_cmd vapp_cmd_build = {
 		"                      kernel.path, whose modules must be built in),\n"
 		"                      /etc/vapp/* and the manifest with its .proto files.\n"
 		"                      Deterministic: entries sorted, owned by 0:0, dated\n"
-		"                      SOURCE_DATE_EPOCH (or 0), gzip without name or time, so\n"
-		"                      the same inputs give the same bytes.\n"
+		"                      SOURCE_DATE_EPOCH (or 0), zstd in one thread, so the\n"
+		"                      same inputs give the same bytes. The kernel needs\n"
+		"                      CONFIG_RD_ZSTD (Debian's kernels and the small one have it).\n"
 		"  cmdline.tcg, cmdline.kvm, cmdline.xen\n"
 		"                      the kernel command line under each backend (measured)\n"
 		"  manifest.yaml       the manifest as given (measured: vappd runs the image\n"

@@ -55,7 +55,7 @@ const struct vapp_cmd vapp_cmd_sign = {
 	.usage =
 		"Usage: vapp sign [--key PRIVATE.pem] [--dev-key PATH] DIR\n"
 		"\n"
-		"Hashes kernel, initramfs.cpio.gz and cmdline in the image folder DIR,\n"
+		"Hashes kernel, initramfs and cmdline in the image folder DIR,\n"
 		"writes the SHA-256 chain to DIR/measurement (format in image/README.md),\n"
 		"signs it with an Ed25519 key into DIR/measurement.sig and writes the\n"
 		"public key to DIR/signer.pub. 'vapp build' does the same as its last\n"

@@ -4,7 +4,7 @@
  *   kernel               the kernel image, from the Debian package (fetched
  *                        with apt-get download into the cache, unpacked
  *                        there, never installed) or the manifest's kernel.path
- *   initramfs.cpio.gz    deterministic cpio newc + gzip (image/src/cpio.c)
+ *   initramfs            deterministic cpio newc + zstd (image/src/cpio.c)
  *   manifest.yaml        the manifest as given
  *
  * The kernel command lines (one per backend) and hypervisor configs
@@ -46,8 +46,8 @@ struct build_result {
 	char kernel_version[128]; /* "6.1.0-28-cloud-amd64"; "" for a kernel.path */
 	char kernel_package[128]; /* the versioned package, "" for a kernel.path */
 	uint64_t kernel_size;     /* bytes of out_dir/kernel */
-	uint64_t initramfs_size;  /* bytes of out_dir/initramfs.cpio.gz */
-	uint64_t initramfs_raw;   /* bytes of the cpio archive before gzip */
+	uint64_t initramfs_size;  /* bytes of out_dir/initramfs */
+	uint64_t initramfs_raw;   /* bytes of the cpio archive before zstd */
 	size_t n_entries;         /* cpio entries (directories, files, links) */
 	size_t n_modules;         /* .ko files copied (dependencies included) */
 	size_t n_builtin;         /* modules asked for (and the state volume's ext4) that are built in */

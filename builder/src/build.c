@@ -4,7 +4,8 @@
  *
  * Inside the initramfs (what vapp-init and the runtime agree on):
  *   /init                 vapp-init
- *   /bin/busybox + links  one symlink per applet (busybox --list-full)
+ *   /bin/busybox + links  one symlink per applet (busybox --list-full);
+ *                         none with the manifest's `busybox: false`
  *   binaries, files       where the manifest puts them
  *   shared libraries      the ELF closure of /init, BusyBox, the binaries and
  *                         the files that are ELF objects (plugins)
@@ -268,7 +269,8 @@ static int add_closure(struct build *b, const char *busybox)
 	if (!progs)
 		return fail(b, -ENOMEM, "out of memory");
 	progs[n++] = b->o->init_path;
-	progs[n++] = busybox;
+	if (busybox)
+		progs[n++] = busybox;
 	for (size_t i = 0; i < m->n_binaries; i++)
 		progs[n++] = m->binaries[i].source;
 	/* A file that is an ELF object (a plugin a program dlopen()s) brings
@@ -591,7 +593,7 @@ static int copy_out(struct build *b, const char *name, const char *src, uint64_t
 
 static int write_initramfs(struct build *b)
 {
-	struct vapp_buf raw = { 0 }, gz = { 0 };
+	struct vapp_buf raw = { 0 }, z = { 0 };
 	int ret = cpio_write(b->cpio, &raw, &b->r->n_entries);
 
 	if (ret) {
@@ -599,18 +601,18 @@ static int write_initramfs(struct build *b)
 		goto out;
 	}
 	b->r->initramfs_raw = raw.len;
-	progress(b, "GZIP", "initramfs.cpio.gz (%zu entries, %.1f MiB of cpio)",
+	progress(b, "ZSTD", "initramfs (%zu entries, %.1f MiB of cpio)",
 		 b->r->n_entries, raw.len / 1048576.0);
-	ret = gzip_buf(raw.p, raw.len, &gz);
+	ret = cpio_compress(raw.p, raw.len, &z);
 	if (ret) {
-		fail(b, ret, "gzip: %s", strerror(-ret));
+		fail(b, ret, "zstd: %s", strerror(-ret));
 		goto out;
 	}
-	b->r->initramfs_size = gz.len;
-	ret = write_out(b, "initramfs.cpio.gz", gz.p, gz.len);
+	b->r->initramfs_size = z.len;
+	ret = write_out(b, "initramfs", z.p, z.len);
 out:
 	vapp_buf_free(&raw);
-	vapp_buf_free(&gz);
+	vapp_buf_free(&z);
 	return ret;
 }
 
@@ -658,7 +660,8 @@ static int check_opts(struct build *b)
 int builder_build(const struct manifest *m, const struct build_opts *o, struct build_result *r)
 {
 	struct build b = { .m = m, .o = o, .r = r };
-	const char *busybox = o->busybox_path ? o->busybox_path : DEFAULT_BUSYBOX;
+	/* NULL: the manifest leaves BusyBox out (no shell, no applets). */
+	const char *busybox = !m->busybox ? NULL : o->busybox_path ? o->busybox_path : DEFAULT_BUSYBOX;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -682,13 +685,13 @@ int builder_build(const struct manifest *m, const struct build_opts *o, struct b
 	ret = add_skeleton(&b);
 	if (!ret)
 		ret = add_file(&b, "/init", 0755, o->init_path, "init");
-	if (!ret)
+	if (!ret && busybox)
 		ret = add_file(&b, "/bin/busybox", 0755, busybox, "busybox");
 	if (!ret)
 		ret = add_manifest_files(&b);
 	if (!ret)
 		ret = add_closure(&b, busybox);
-	if (!ret)
+	if (!ret && busybox)
 		ret = add_applets(&b, busybox);
 	if (!ret)
 		ret = add_modules(&b);

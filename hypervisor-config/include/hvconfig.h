@@ -7,7 +7,7 @@
  * accelerator, tap and bridge names) is written as a ${NAME} placeholder
  * that the runtime replaces at launch, with hv_expand() or its own code:
  *
- *   ${IMAGE_DIR}     the image folder (kernel, initramfs.cpio.gz)
+ *   ${IMAGE_DIR}     the image folder (kernel, initramfs)
  *   ${RUN_DIR}       the run folder: NAME.sock per channel, vapp.ctl.sock,
  *                    console.log, state.img, qmp.sock
  *   ${ACCEL}         QEMU accelerator: kvm or tcg
@@ -38,7 +38,7 @@ extern "C" {
 /* The run-time values; every NULL field means its placeholder above. */
 struct hv_params {
 	const char *kernel;      /* default "${IMAGE_DIR}/kernel" */
-	const char *initrd;      /* default "${IMAGE_DIR}/initramfs.cpio.gz" */
+	const char *initrd;      /* default "${IMAGE_DIR}/initramfs" */
 	const char *cmdline;     /* default hv_cmdline(m, the generator's backend) */
 	const char *run_dir;     /* default "${RUN_DIR}" */
 	const char *accel;       /* default "${ACCEL}" */

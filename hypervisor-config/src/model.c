@@ -193,7 +193,7 @@ int hv_run_init(struct hv_run *r, const struct manifest *m, const struct hv_para
 		p = &none;
 	memset(r, 0, sizeof(*r));
 	r->kernel = p->kernel ? p->kernel : "${IMAGE_DIR}/kernel";
-	r->initrd = p->initrd ? p->initrd : "${IMAGE_DIR}/initramfs.cpio.gz";
+	r->initrd = p->initrd ? p->initrd : "${IMAGE_DIR}/initramfs";
 	r->run_dir = p->run_dir ? p->run_dir : "${RUN_DIR}";
 	r->accel = p->accel ? p->accel : "${ACCEL}";
 	r->virt_type = p->virt_type ? p->virt_type : "${VIRT_TYPE}";

@@ -106,7 +106,7 @@ const struct vapp_cmd vapp_cmd_verify = {
 		"Usage: vapp verify [--key PUB.pem]... [--quiet] DIR\n"
 		"\n"
 		"Checks the appliance image folder DIR (as 'vapp build' writes it):\n"
-		"  - hashes kernel, initramfs.cpio.gz and cmdline and compares each\n"
+		"  - hashes kernel, initramfs and cmdline and compares each\n"
 		"    with the 'measurement' file, naming any part that differs;\n"
 		"  - recomputes the SHA-256 chain (pcr = SHA256(pcr || SHA256(part)),\n"
 		"    from 32 zero bytes, see image/README.md) and compares it;\n"

@@ -17,9 +17,9 @@
  * `measurement` file holds the
  * chain as text, each line ending in "\n", each part named by its file:
  *
- *     vapp-measurement-v2
+ *     vapp-measurement-v3
  *     kernel <hex sha256>
- *     initramfs.cpio.gz <hex sha256>
+ *     initramfs <hex sha256>
  *     cmdline.tcg <hex sha256>
  *     cmdline.kvm <hex sha256>
  *     cmdline.xen <hex sha256>
@@ -51,14 +51,14 @@ extern "C" {
 #define MEASURE_HEX_LEN (2 * MEASURE_DIGEST_LEN)
 #define MEASURE_SIG_LEN 64
 #define MEASURE_ERR_LEN 256
-#define MEASURE_MAGIC "vapp-measurement-v2"
+#define MEASURE_MAGIC "vapp-measurement-v3"
 /* The first line of the format before it; such an image is refused with
  * "rebuild" rather than a bare parse error. */
 #define MEASURE_MAGIC_V1 "vapp-measurement-v1"
 /* The measurement file is exactly this long (nine lines, see above). */
 #define MEASURE_TEXT_LEN                                                        \
 	(sizeof(MEASURE_MAGIC "\n") - 1 + sizeof("kernel \n") - 1 +             \
-	 sizeof("initramfs.cpio.gz \n") - 1 + 3 * (sizeof("cmdline.tcg \n") - 1) + \
+	 sizeof("initramfs \n") - 1 + 3 * (sizeof("cmdline.tcg \n") - 1) + \
 	 sizeof("manifest.yaml \n") - 1 + sizeof("services.desc \n") - 1 +      \
 	 sizeof("chain \n") - 1 + 8 * MEASURE_HEX_LEN)
 
@@ -77,7 +77,7 @@ enum measure_part {
 };
 
 /* File name of each part in an image folder, which is also its label in
- * the measurement file ("initramfs.cpio.gz"). */
+ * the measurement file ("initramfs"). */
 extern const char *const measure_part_file[MEASURE_N_PARTS];
 
 struct measurement {

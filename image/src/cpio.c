@@ -1,5 +1,5 @@
 /*
- * cpio.c - the initramfs writer: cpio newc, sorted, deterministic; then gzip.
+ * cpio.c - the initramfs writer: cpio newc, sorted, deterministic; then zstd.
  *
  * newc header (110 bytes): "070701" and 13 fields of 8 uppercase-insensitive
  * hex digits: ino mode uid gid nlink mtime filesize devmajor devminor
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
+#include <zstd.h>
 
 #include "cpio.h"
 
@@ -322,47 +322,34 @@ err_truncate:
 	return ret;
 }
 
-int gzip_buf(const void *in, size_t len, struct vapp_buf *out)
+int cpio_compress(const void *in, size_t len, struct vapp_buf *out)
 {
-	/* A fixed header: without it zlib would still write mtime 0, but the OS
-	 * byte would be whatever zlib was built for. */
-	gz_header h = { .text = 0, .time = 0, .os = 3, .name = Z_NULL, .comment = Z_NULL };
-	z_stream z = { 0 };
-	int ret, zr;
+	ZSTD_CCtx *z = ZSTD_createCCtx();
+	size_t bound = ZSTD_compressBound(len), n;
+	int ret = -ENOMEM;
 
-	/* 15 + 16: a gzip wrapper instead of zlib's; level 9, memLevel 8 as gzip -9. */
-	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (!z)
 		return -ENOMEM;
-	if (deflateSetHeader(&z, &h) != Z_OK) {
+	/* Level 19, a 1 MiB window (what the kernel allocates to unpack it),
+	 * the size in the header and a checksum the kernel verifies; one
+	 * thread, so the bytes depend on the input and libzstd alone. */
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, CPIO_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_windowLog, CPIO_ZSTD_WINDOW_LOG)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_contentSizeFlag, 1))) {
 		ret = -EIO;
-		goto err_deflate;
+		goto out;
 	}
-	z.next_in = (Bytef *)in;
-	z.avail_in = 0;
-	do {
-		size_t chunk = 1 << 20;
-
-		/* avail_in is 32 bits: feed a big input in pieces. */
-		if (z.avail_in == 0 && len) {
-			z.avail_in = len > UINT32_MAX ? UINT32_MAX : (uInt)len;
-			len -= z.avail_in;
-		}
-		ret = vapp_buf_reserve(out, chunk);
-		if (ret)
-			goto err_deflate;
-		z.next_out = out->p + out->len;
-		z.avail_out = (uInt)chunk;
-		zr = deflate(&z, len || z.avail_in ? Z_NO_FLUSH : Z_FINISH);
-		if (zr == Z_STREAM_ERROR) {
-			ret = -EIO;
-			goto err_deflate;
-		}
-		out->len += chunk - z.avail_out;
-	} while (zr != Z_STREAM_END);
-	deflateEnd(&z);
-	return 0;
-
-err_deflate:
-	deflateEnd(&z);
+	if (vapp_buf_reserve(out, bound))
+		goto out;
+	n = ZSTD_compress2(z, out->p + out->len, bound, in, len);
+	if (ZSTD_isError(n)) {
+		ret = -EIO;
+		goto out;
+	}
+	out->len += n;
+	ret = 0;
+out:
+	ZSTD_freeCCtx(z);
 	return ret;
 }

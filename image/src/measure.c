@@ -17,7 +17,7 @@
 
 const char *const measure_part_file[MEASURE_N_PARTS] = {
 	[MEASURE_KERNEL] = "kernel",
-	[MEASURE_INITRAMFS] = "initramfs.cpio.gz",
+	[MEASURE_INITRAMFS] = "initramfs",
 	[MEASURE_CMDLINE_TCG] = "cmdline.tcg",
 	[MEASURE_CMDLINE_KVM] = "cmdline.kvm",
 	[MEASURE_CMDLINE_XEN] = "cmdline.xen",

@@ -112,7 +112,8 @@ static void print_json(FILE *f, const struct manifest *m)
 	json_str(f, m->kernel.cmdline);
 	fputs(", \"modules\": ", f);
 	json_list(f, m->kernel.modules, m->kernel.n_modules);
-	fprintf(f, "},\n  \"vcpus\": %u,\n  \"memory_mib\": %u,\n", m->vcpus, m->memory_mib);
+	fprintf(f, "},\n  \"vcpus\": %u,\n  \"memory_mib\": %u,\n  \"busybox\": %s,\n", m->vcpus,
+		m->memory_mib, m->busybox ? "true" : "false");
 	json_files(f, "binaries", m->binaries, m->n_binaries);
 	json_files(f, "files", m->files, m->n_files);
 	fputs("  \"daemon\": {\"command\": ", f);

@@ -121,6 +121,8 @@ struct manifest {
 	struct manifest_kernel kernel;
 	uint32_t vcpus;     /* default 1 */
 	uint32_t memory_mib; /* default 128 (the stock cloud kernel needs 96) */
+	bool busybox;       /* default true: /bin/busybox, /bin/sh and the other
+			     * applets, and mke2fs for a blank state volume */
 	struct manifest_file *binaries; /* shared-library closure added by the builder */
 	size_t n_binaries;
 	struct manifest_file *files;

@@ -347,6 +347,7 @@ struct manifest *convert(struct mctx *c, const struct raw_manifest *raw)
 	m->vcpus = raw->vcpus ? *raw->vcpus : 1;
 	/* The stock cloud kernel does not boot in less than 96 MiB. */
 	m->memory_mib = raw->memory ? size_mib(c, "memory", raw->memory, 128) : 128;
+	m->busybox = raw->busybox ? *raw->busybox : true;
 	convert_files(c, m, raw);
 	convert_daemon(c, m, raw);
 	convert_services(c, m, raw);

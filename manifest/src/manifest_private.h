@@ -105,6 +105,7 @@ struct raw_manifest {
 	struct raw_kernel *kernel;
 	unsigned *vcpus;
 	char *memory;
+	bool *busybox;
 	struct raw_file *binaries;
 	unsigned n_binaries;
 	struct raw_file *files;

@@ -164,6 +164,7 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("kernel", OPT, struct raw_manifest, kernel, kernel_fields),
 	CYAML_FIELD_UINT_PTR("vcpus", OPT, struct raw_manifest, vcpus),
 	STR("memory", OPT, struct raw_manifest, memory),
+	CYAML_FIELD_BOOL_PTR("busybox", OPT, struct raw_manifest, busybox),
 	SEQ("binaries", OPT, struct raw_manifest, binaries, n_binaries, &binary_entry, 0),
 	SEQ("files", OPT, struct raw_manifest, files, n_files, &file_entry, 0),
 	CYAML_FIELD_MAPPING_PTR("daemon", 0, struct raw_manifest, daemon, daemon_fields),

@@ -223,7 +223,7 @@ static void check_file_list(struct mctx *c, const struct manifest *m, bool binar
 static bool in_image(const struct manifest *m, const char *p)
 {
 	if (!strcmp(p, "/bin/busybox") || !strcmp(p, "/bin/sh"))
-		return true;
+		return m->busybox;
 	for (size_t i = 0; i < m->n_binaries; i++)
 		if (m->binaries[i].destination && !strcmp(m->binaries[i].destination, p))
 			return true;
@@ -250,7 +250,10 @@ static void check_daemon(struct mctx *c, const struct manifest *m)
 			   d->argv[0]);
 	else if (d->argc && !in_image(m, d->argv[0]))
 		diag_error(c, "daemon.command[0]",
-			   "%.128s is not in the image: add it to binaries or files", d->argv[0]);
+			   (!strcmp(d->argv[0], "/bin/sh") || !strcmp(d->argv[0], "/bin/busybox"))
+				   ? "%.128s is BusyBox's, and busybox is false"
+				   : "%.128s is not in the image: add it to binaries or files",
+			   d->argv[0]);
 	for (size_t i = 0; i < d->n_settings; i++) {
 		snprintf(key, sizeof(key), "daemon.settings[%zu]", i);
 		if (!manifest_setting_name_ok(d->settings[i])) {

@@ -484,6 +484,10 @@ void setup_state(void)
 			 dev, (unsigned long long)mib, st.size_mib);
 	switch (probe_disk(dev)) {
 	case INITCONF_DISK_BLANK:
+		if (access(mkfs[0], X_OK) < 0)
+			init_fatal("state volume %s is blank and the image has no mke2fs "
+				   "(busybox: false): format it on the host (mkfs.ext4 -L "
+				   "vapp-state), as vappd does", dev);
 		init_say("state: making an ext2 filesystem on %s (%llu MiB)", dev,
 			 (unsigned long long)mib);
 		if (run(mkfs, 120000) != 0)

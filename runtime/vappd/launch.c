@@ -183,7 +183,7 @@ static int make_argv(struct vappd *d, struct appliance *a, const char *accel, ch
 		tap_fds[i] = HV_SPAWN_FIRST_FD + (int)i;
 	}
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
-	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs.cpio.gz");
+	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs");
 	struct hv_params p = {
 		.kernel = kernel,
 		.initrd = initrd,

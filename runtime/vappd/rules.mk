@@ -10,7 +10,7 @@ VAPPD_PROTO_OBJS := $(call objs-of,$(VAPPD_PROTOS))
 VAPPD_LIB := $(BUILD)/lib/libvappd.a
 # What a program linking libvappd adds to its link line (users before used).
 VAPPD_LDLIBS := $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(IMAGE_LIB) $(HVCONFIG_LIB) \
-	$(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CYAML_LIBS) -lpthread \
+	$(MANIFEST_LIB) $(POLICY_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZSTD_LIBS) $(CYAML_LIBS) -lpthread \
 	-lseccomp $(XENSTORE_LIBS)
 
 LIBS += $(VAPPD_LIB)

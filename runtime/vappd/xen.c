@@ -536,7 +536,7 @@ static int write_config(struct appliance *a, const char *cmdline, char *err, siz
 		return -EOPNOTSUPP;
 	}
 	path_in(kernel, sizeof(kernel), a->image_dir, "kernel");
-	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs.cpio.gz");
+	path_in(initrd, sizeof(initrd), a->image_dir, "initramfs");
 	path_in(state, sizeof(state), a->run_dir, "state.img");
 	if (m->state.size_mib && a->xen->loop_fd < 0) {
 		a->xen->loop_fd = vappd_xen_disk_attach(state, a->xen->loop_dev,

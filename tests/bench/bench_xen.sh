@@ -77,7 +77,7 @@ xen_console b1 B-DONE 600
 xl destroy b1
 # The hello image by hand: xl create to its daemon serving its vchan.
 t0=\$(cut -d' ' -f1 /proc/uptime)
-XEN_PAUSED=1 XEN_EXTRA="\$(cat /img/hello/cmdline.xen)" xen_domu bare /img/hello/kernel /img/hello/initramfs.cpio.gz 128 >/tmp/bare.id
+XEN_PAUSED=1 XEN_EXTRA="\$(cat /img/hello/cmdline.xen)" xen_domu bare /img/hello/kernel /img/hello/initramfs 128 >/tmp/bare.id
 xl unpause bare
 k=/local/domain/\$(cat /tmp/bare.id)/data/vapp/vapp@rpc/event-channel
 i=0; while [ -z "\$(xenstore-read \$k 2>/dev/null)" ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i + 1)); done

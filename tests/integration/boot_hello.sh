@@ -58,11 +58,11 @@ guest_on_exit stop_peer
 manifest=${BOOT_TEST_MANIFEST:-examples/hello/manifest.yaml}
 timeout "$(left)" "$BUILD/bin/vapp" build -D "BUILD=$PWD/$BUILD" "$manifest" -o "$img" ||
 	fail "vapp build $manifest"
-for f in kernel initramfs.cpio.gz qemu.args; do
+for f in kernel initramfs qemu.args; do
 	[ -s "$img/$f" ] || fail "the image has no $f"
 done
 echo "image ($manifest): kernel $(stat -c %s "$img/kernel") bytes," \
-	"initramfs $(stat -c %s "$img/initramfs.cpio.gz") bytes"
+	"initramfs $(stat -c %s "$img/initramfs") bytes"
 
 # QEMU's argv: qemu.args with the run-time placeholders replaced.
 mapfile -t qargs <"$img/qemu.args"

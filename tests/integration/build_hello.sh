@@ -38,7 +38,7 @@ build "$tmp/b" --quiet
 [ -s "$tmp/b.out" ] && fail "--quiet printed: $(cat "$tmp/b.out")"
 
 # The folder: every file of the image contract, and the same bytes twice.
-files=(kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml services.desc
+files=(kernel initramfs cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml services.desc
 	measurement measurement.sig signer.pub qemu.args libvirt.xml xl.cfg)
 for f in "${files[@]}"; do
 	[ -s "$tmp/a/$f" ] || fail "$f missing or empty"
@@ -49,9 +49,15 @@ for f in $(cd "$tmp/a" && ls); do
 done
 echo "two builds: ${#files[@]} files, identical bytes"
 
-# gzip header: no name (FLG 0), MTIME 0, OS 3.
-[ "$(head -c 10 "$tmp/a/initramfs.cpio.gz" | od -An -tx1 | tr -d ' \n')" = 1f8b0800000000000203 ] ||
-	fail "gzip header is not the fixed one"
+# One zstd frame: the magic, then a window of at most 1 MiB (what the kernel
+# allocates to unpack it), the content size and a checksum.
+[ "$(head -c 4 "$tmp/a/initramfs" | od -An -tx1 | tr -d ' \n')" = 28b52ffd ] ||
+	fail "initramfs is not a zstd frame"
+zstd -lv "$tmp/a/initramfs" >"$tmp/zinfo" 2>&1 || fail "zstd cannot read it: $(cat "$tmp/zinfo")"
+w=$(sed -n 's/^Window Size: .*(\([0-9]*\) B)$/\1/p' "$tmp/zinfo")
+[ -n "$w" ] && [ "$w" -le 1048576 ] || fail "window not within 1 MiB: $(grep Window "$tmp/zinfo")"
+grep -q '^Check: XXH64' "$tmp/zinfo" || fail "no checksum: $(grep Check "$tmp/zinfo")"
+grep -q '^Decompressed Size: ' "$tmp/zinfo" || fail "no content size in the frame"
 # One command line per backend: TCG's calibration fix only under TCG, Xen's
 # console only under Xen.
 for b in tcg kvm xen; do
@@ -65,9 +71,9 @@ grep -q 'console=hvc0' "$tmp/a/cmdline.xen" || fail "cmdline.xen has no console=
 grep -q 'console=hvc0' "$tmp/a/xl.cfg" || fail "xl.cfg has no console=hvc0"
 
 # What is inside, listed by GNU cpio (an independent reader of the format).
-zcat "$tmp/a/initramfs.cpio.gz" | TZ=UTC0 cpio -itv --quiet >"$tmp/list" 2>"$tmp/cpio.err" ||
+zstd -dc "$tmp/a/initramfs" | TZ=UTC0 cpio -itv --quiet >"$tmp/list" 2>"$tmp/cpio.err" ||
 	fail "cpio cannot read it: $(cat "$tmp/cpio.err")"
-names=$(zcat "$tmp/a/initramfs.cpio.gz" | cpio -it --quiet)
+names=$(zstd -dc "$tmp/a/initramfs" | cpio -it --quiet)
 for want in init bin/busybox bin/sh usr/bin/hello-server etc/vapp/daemon etc/vapp/restart \
 	etc/vapp/modules etc/vapp/channels etc/vapp/name etc/vapp/manifest.yaml etc/vapp/proto/hello.proto \
 	lib64/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/libc.so.6 dev/console; do
@@ -76,10 +82,10 @@ done
 grep -q '^lib/x86_64-linux-gnu/libprotobuf-c\.so\.' <<<"$names" || fail "libprotobuf-c not in the initramfs"
 [ "$names" = "$(LC_ALL=C sort <<<"$names")" ] || fail "entries not sorted"
 awk '$3 != "root" || $4 != "root" { bad = 1 } END { exit bad }' "$tmp/list" || fail "an entry not owned by 0:0"
-zcat "$tmp/a/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/daemon >"$tmp/daemon"
+zstd -dc "$tmp/a/initramfs" | cpio -i --quiet --to-stdout etc/vapp/daemon >"$tmp/daemon"
 printf '/usr/bin/hello-server\n--attach\nchan:vapp.rpc\n' | cmp - "$tmp/daemon" ||
 	fail "etc/vapp/daemon is not the manifest's argv"
-[ "$(zcat "$tmp/a/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/name)" = hello ] ||
+[ "$(zstd -dc "$tmp/a/initramfs" | cpio -i --quiet --to-stdout etc/vapp/name)" = hello ] ||
 	fail "etc/vapp/name is not the manifest's name"
 # Every mtime is SOURCE_DATE_EPOCH (as cpio -tv shows a date of another year).
 stamp=$(TZ=UTC0 date -d "@$SOURCE_DATE_EPOCH" '+ %b %e %Y ' | tr -s ' ')
@@ -89,7 +95,7 @@ echo "entries: $n, all owned by 0:0, all dated$stamp"
 
 # Sizes: kernel + initramfs within the budget of a minimal appliance.
 k=$(stat -c %s "$tmp/a/kernel")
-i=$(stat -c %s "$tmp/a/initramfs.cpio.gz")
+i=$(stat -c %s "$tmp/a/initramfs")
 budget=$((16 * 1024 * 1024))
 printf 'kernel %d bytes (%.2f MiB), initramfs %d bytes (%.2f MiB), sum %.2f MiB of 16 MiB\n' \
 	"$k" "$(echo "$k/1048576" | bc -l)" "$i" "$(echo "$i/1048576" | bc -l)" \
@@ -101,7 +107,7 @@ fi
 
 # Sensitivity: the determinism above is not a builder that ignores its input.
 SOURCE_DATE_EPOCH=1700000001 build "$tmp/c" --quiet
-cmp -s "$tmp/a/initramfs.cpio.gz" "$tmp/c/initramfs.cpio.gz" &&
+cmp -s "$tmp/a/initramfs" "$tmp/c/initramfs" &&
 	fail "another SOURCE_DATE_EPOCH gave the same initramfs"
 cmp "$tmp/a/kernel" "$tmp/c/kernel" || fail "the kernel changed with SOURCE_DATE_EPOCH"
 

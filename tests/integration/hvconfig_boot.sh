@@ -42,7 +42,7 @@ boot() { # CASE MACHINE MODULES...
 	ln -s "$GUEST_VMLINUZ" "$img/kernel"
 	local mods=()
 	for m in "$@"; do mods+=(-m "$m"); done
-	guest_initramfs "$img/initramfs.cpio.gz" "$work/rc" "${mods[@]}" || return 1
+	guest_initramfs "$img/initramfs" "$work/rc" "${mods[@]}" || return 1
 	truncate -s 16M "$run/state.img"
 	while IFS= read -r line; do
 		# q35 here has no device to pass through: drop "-device vfio-pci,...".

@@ -36,12 +36,12 @@ trap 'rm -rf "$work" examples/hello/.small-kernel-test.yaml' EXIT
 	{ cat "$work/build.out"; fail "vapp build manifest-small.yaml"; }
 cat "$work/build.out"
 cmp -s "$work/img/kernel" "$tree/vmlinuz" || fail "the image's kernel is not the tree's vmlinuz"
-k=$(stat -c %s "$work/img/kernel") i=$(stat -c %s "$work/img/initramfs.cpio.gz")
+k=$(stat -c %s "$work/img/kernel") i=$(stat -c %s "$work/img/initramfs")
 echo "hello on the small kernel: $((k + i)) bytes (kernel $k, initramfs $i)"
 if [ "${SAN:-0}" != 1 ]; then # a sanitized daemon carries libasan
 	[ $((k + i)) -le $((4 * 1024 * 1024)) ] || fail "hello on the small kernel is over 4 MiB"
 fi
-[ -z "$(zcat "$work/img/initramfs.cpio.gz" | cpio -i --quiet --to-stdout etc/vapp/modules)" ] ||
+[ -z "$(zstd -dc "$work/img/initramfs" | cpio -i --quiet --to-stdout etc/vapp/modules)" ] ||
 	fail "hello loads modules on a kernel that has its drivers built in"
 
 # Trees that are not whole are refused, saying what is missing.

@@ -7,7 +7,7 @@
 #   - sign a copy with openssl alone (recipe + openssl pkeyutl) and see vapp
 #     verify accept it: the format is what the README says, not what our code
 #     happens to do;
-#   - flip one byte of each measured part (kernel, initramfs.cpio.gz, the
+#   - flip one byte of each measured part (kernel, initramfs, the
 #     three cmdline.* files, manifest.yaml),
 #     measurement, measurement.sig in a copy and see verify fail naming the
 #     part (and the recipe fail too);
@@ -42,7 +42,7 @@ else
 	mkdir -p "$img/root/etc"
 	head -c 1048576 /dev/urandom >"$img/kernel"
 	echo hello >"$img/root/etc/hello"
-	(cd "$img/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n >"$img/initramfs.cpio.gz"
+	(cd "$img/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -n >"$img/initramfs"
 	rm -rf "$img/root"
 	printf 'console=ttyS0 panic=-1 quiet tsc_early_khz=2000000' >"$img/cmdline.tcg"
 	printf 'console=ttyS0 panic=-1 quiet' >"$img/cmdline.kvm"
@@ -50,7 +50,7 @@ else
 	printf 'name: hello\n' >"$img/manifest.yaml"
 	: >"$img/services.desc"
 fi
-parts="kernel initramfs.cpio.gz cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml services.desc"
+parts="kernel initramfs cmdline.tcg cmdline.kvm cmdline.xen manifest.yaml services.desc"
 for f in $parts; do
 	[ -s "$img/$f" ] || fail "the image has no $f"
 done
@@ -86,7 +86,7 @@ cp -a "$img" "$dir/ossl"
 (cd "$dir/ossl" && rm -f measurement measurement.sig signer.pub &&
 	h() { sha256sum "$1" | cut -d' ' -f1; } &&
 	pcr=$(printf '%064d' 0) &&
-	{ echo vapp-measurement-v2 &&
+	{ echo vapp-measurement-v3 &&
 	for p in $parts; do
 		pcr=$(printf '%s%s' "$pcr" "$(h $p)" | xxd -r -p | sha256sum | cut -d' ' -f1)
 		echo "$p $(h $p)"
@@ -122,13 +122,13 @@ check_flip() { # FILE OFFSET EXPECTED-TEXT
 }
 size=$(stat -c %s "$img/kernel")
 check_flip kernel $((size / 2)) "kernel: sha256 mismatch (measurement says"
-size=$(stat -c %s "$img/initramfs.cpio.gz")
-check_flip initramfs.cpio.gz $((size - 1)) "initramfs.cpio.gz: sha256 mismatch"
+size=$(stat -c %s "$img/initramfs")
+check_flip initramfs $((size - 1)) "initramfs: sha256 mismatch"
 check_flip cmdline.tcg 0 "cmdline.tcg: sha256 mismatch"
 check_flip cmdline.kvm 3 "cmdline.kvm: sha256 mismatch"
 check_flip cmdline.xen 1 "cmdline.xen: sha256 mismatch"
 check_flip manifest.yaml 0 "manifest.yaml: sha256 mismatch"
-# Offset 30: a hex digit of the kernel line (after "vapp-measurement-v2\nkernel ").
+# Offset 30: a hex digit of the kernel line (after "vapp-measurement-v3\nkernel ").
 check_flip measurement 30 "measurement or measurement.sig was altered"
 check_flip measurement.sig 10 "measurement.sig: does not verify"
 

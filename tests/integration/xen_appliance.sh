@@ -48,7 +48,7 @@ xen_console hello poweroff 1
 echo XEN-TEST-DONE
 EOF
 xen_dom0_initramfs "$work/dom0.gz" "$work/dom0.rc" -b "$BUILD/bin/hello-client" \
-	-f "$work/img/kernel:/boot/app.kernel" -f "$work/img/initramfs.cpio.gz:/boot/app.initramfs" ||
+	-f "$work/img/kernel:/boot/app.kernel" -f "$work/img/initramfs:/boot/app.initramfs" ||
 	fail "dom0's initramfs"
 xen_boot "$work/boot" "$work/dom0.gz"
 guest_wait XEN-TEST-DONE "$(( limit - ($(date +%s) - start) ))" || fail "Xen's run did not finish"

@@ -3,7 +3,7 @@
  * format rules the Linux kernel's unpacker holds an archive to (newc magic,
  * 4-byte alignment of headers and data, TRAILER!!! last), sorting, implied
  * folders, link counts, and that the same tree gives the same bytes however
- * it was added, through gzip too.
+ * it was added, through zstd too.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader: the window the kernel must allocate */
+#include <zstd.h>
 
 #include <cmocka.h>
 
@@ -198,44 +199,43 @@ static struct cpio *tree(int reverse)
 	return c;
 }
 
-static void inflate_all(const struct vapp_buf *gz, struct vapp_buf *out)
+/* Unpacks @p z as the kernel would: one frame, its size in the header, a
+ * window no larger than CPIO_ZSTD_WINDOW_LOG, a checksum. */
+static void unzstd_all(const struct vapp_buf *z, struct vapp_buf *out)
 {
-	z_stream z = { 0 };
-	int zr;
+	ZSTD_frameHeader h;
+	size_t n;
 
-	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
-	z.next_in = gz->p;
-	z.avail_in = (uInt)gz->len;
-	do {
-		assert_int_equal(vapp_buf_reserve(out, 65536), 0);
-		z.next_out = out->p + out->len;
-		z.avail_out = 65536;
-		zr = inflate(&z, Z_NO_FLUSH);
-		assert_true(zr == Z_OK || zr == Z_STREAM_END);
-		out->len += 65536 - z.avail_out;
-	} while (zr != Z_STREAM_END);
-	assert_int_equal(z.avail_in, 0); /* nothing after the gzip member */
-	inflateEnd(&z);
+	assert_int_equal(ZSTD_getFrameHeader(&h, z->p, z->len), 0);
+	assert_int_equal(h.frameType, ZSTD_frame);
+	assert_true(h.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN);
+	assert_true(h.windowSize <= (1ULL << CPIO_ZSTD_WINDOW_LOG));
+	assert_true(h.checksumFlag);
+	assert_int_equal(ZSTD_findFrameCompressedSize(z->p, z->len), z->len); /* nothing after it */
+	assert_int_equal(vapp_buf_reserve(out, (size_t)h.frameContentSize), 0);
+	n = ZSTD_decompress(out->p, (size_t)h.frameContentSize, z->p, z->len);
+	assert_false(ZSTD_isError(n));
+	out->len = n;
 }
 
 static void deterministic(void **state)
 {
 	struct cpio *c1 = tree(0), *c2 = tree(1);
 	struct vapp_buf a = { 0 }, b = { 0 }, ga = { 0 }, gb = { 0 }, back = { 0 };
-	/* ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=2 (level 9) OS=3 (Unix) */
-	static const uint8_t gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3 };
+	/* zstd's frame magic, what the kernel's initramfs unpacker looks for */
+	static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
 
 	assert_int_equal(cpio_write(c1, &a, NULL), 0);
 	assert_int_equal(cpio_write(c2, &b, NULL), 0);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.p, b.p, a.len);
-	assert_int_equal(gzip_buf(a.p, a.len, &ga), 0);
-	assert_int_equal(gzip_buf(b.p, b.len, &gb), 0);
+	assert_int_equal(cpio_compress(a.p, a.len, &ga), 0);
+	assert_int_equal(cpio_compress(b.p, b.len, &gb), 0);
 	assert_int_equal(ga.len, gb.len);
 	assert_memory_equal(ga.p, gb.p, ga.len);
-	assert_true(ga.len > sizeof(gz_head));
-	assert_memory_equal(ga.p, gz_head, sizeof(gz_head));
-	inflate_all(&ga, &back);
+	assert_true(ga.len > sizeof(zstd_magic));
+	assert_memory_equal(ga.p, zstd_magic, sizeof(zstd_magic));
+	unzstd_all(&ga, &back);
 	assert_int_equal(back.len, a.len);
 	assert_memory_equal(back.p, a.p, a.len);
 	vapp_buf_free(&a);

@@ -40,9 +40,9 @@
 #define KAT_MANIFEST "name: kat"
 #define KAT_SERVICES "" /* no services: an empty FileDescriptorSet */
 static const char kat_text[] =
-	"vapp-measurement-v2\n"
+	"vapp-measurement-v3\n"
 	"kernel ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
-	"initramfs.cpio.gz e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+	"initramfs e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
 	"cmdline.tcg c470016e8335b013645ecf60f9358d7d9ef68c00b5364bfd02b0ebdb8900151d\n"
 	"cmdline.kvm 3ea0407a8cdc71d6162918df7accac1babc7f2a9914eabf1b6583cf14eacb314\n"
 	"cmdline.xen fa1980d36e71d301c390e0376b03334847e29f75b49561c4deb69af124d3b54e\n"
@@ -112,7 +112,7 @@ static void make_parts(const char *img)
 {
 	assert_int_equal(mkdir(img, 0755), 0);
 	write_file(img, "kernel", KAT_KERNEL, strlen(KAT_KERNEL));
-	write_file(img, "initramfs.cpio.gz", KAT_INITRAMFS, strlen(KAT_INITRAMFS));
+	write_file(img, "initramfs", KAT_INITRAMFS, strlen(KAT_INITRAMFS));
 	write_file(img, "cmdline.tcg", KAT_CMDLINE_TCG, strlen(KAT_CMDLINE_TCG));
 	write_file(img, "cmdline.kvm", KAT_CMDLINE, strlen(KAT_CMDLINE));
 	write_file(img, "cmdline.xen", KAT_CMDLINE_XEN, strlen(KAT_CMDLINE_XEN));
@@ -201,9 +201,9 @@ static void test_parse(void **state)
 		{ 27, 'A', 2 },  /* uppercase hex in kernel */
 		{ 20, 'K', 2 },  /* label */
 		{ 26, '\t', 2 }, /* separator */
-		{ 120, 'g', 3 }, /* not hex in initramfs.cpio.gz */
-		{ 250, ' ', 4 }, /* cmdline.tcg's hex one short */
-		{ 175, 'C', 4 }, /* label of cmdline.tcg */
+		{ 120, 'g', 3 }, /* not hex in initramfs */
+		{ 242, ' ', 4 }, /* cmdline.tcg's hex one short */
+		{ 167, 'C', 4 }, /* label of cmdline.tcg */
 		{ sizeof(kat_text) - 2, '\r', 9 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -365,9 +365,9 @@ static void test_flipped_parts(void **state)
 	expect_flip(f, "manifest.yaml", 6, 0x01, VERIFY_MANIFEST, "manifest.yaml: sha256 mismatch",
 		    "measurement says 8fd1eaf5");
 	/* The initramfs is empty in the fixture: give it a byte first. */
-	write_file(f->img, "initramfs.cpio.gz", "\x1f", 1);
-	expect_flip(f, "initramfs.cpio.gz", 0, 0x80, VERIFY_INITRAMFS,
-		    "initramfs.cpio.gz: sha256 mismatch", "file is");
+	write_file(f->img, "initramfs", "\x1f", 1);
+	expect_flip(f, "initramfs", 0, 0x80, VERIFY_INITRAMFS,
+		    "initramfs: sha256 mismatch", "file is");
 }
 
 static void test_flipped_measurement(void **state)

@@ -2,7 +2,7 @@
 # bench_fp_image.sh - the fingerprint appliance image's figures (the
 # production manifest), one JSON object a line on the --json FILE:
 #
-#   fp_image_bytes          kernel + initramfs.cpio.gz; baseline: the 16 MiB
+#   fp_image_bytes          kernel + initramfs; baseline: the 16 MiB
 #                           budget of the project's appliances
 #   fp_boot_to_ready_ms     QEMU start to the daemon answering GetStatus over
 #                           its channel, median of 3 boots, TCG
@@ -69,7 +69,7 @@ vm_boot() {
 }
 
 kb=$(stat -c %s "$work/img/kernel")
-ib=$(stat -c %s "$work/img/initramfs.cpio.gz")
+ib=$(stat -c %s "$work/img/initramfs")
 echo "image: kernel $kb + initramfs $ib bytes"
 bench_emit fp_image_bytes $((kb + ib)) bytes $((16 * 1024 * 1024))
 

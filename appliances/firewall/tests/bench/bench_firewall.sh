@@ -2,7 +2,7 @@
 # bench_firewall.sh - the firewall appliance's figures, appended to
 # the --json FILE as one JSON object a line, like the C benchmarks:
 #
-#   fw_image_bytes             kernel + initramfs.cpio.gz (baseline: the
+#   fw_image_bytes             kernel + initramfs (baseline: the
 #                              builder's 16 MiB budget)
 #   fw_boot_to_ready_ms        QEMU start to "forwarding" (ruleset in force,
 #                              ip_forward on), median of 3 boots, TCG
@@ -43,8 +43,7 @@ fw_servers_up
 # One boot at MEM MiB: 0 when it forwards a TCP exchange. Sets FW_READY_MS.
 boot_ok() {
 	local ok=1
-	rm -f "$FW_RUN/state.img"
-	truncate -s 16M "$FW_RUN/state.img"
+	fw_state_new
 	fw_vm_start "$1" || { fw_vm_kill; return 1; }
 	if fw_vm_wait_ready 90 && fw_tcp_ok 10; then ok=0; fi
 	fw_vm_kill
@@ -54,7 +53,7 @@ boot_ok() {
 measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 	local pfx=$1
 	kb=$(stat -c %s "$FW_IMG/kernel")
-	ib=$(stat -c %s "$FW_IMG/initramfs.cpio.gz")
+	ib=$(stat -c %s "$FW_IMG/initramfs")
 	echo "image: kernel $kb + initramfs $ib bytes (budget $((16 << 20)))"
 	# Baselines are the limits: the builder's 16 MiB image budget, and the
 	# 48 MiB of guest memory the default image is meant to fit (64 now).
@@ -84,8 +83,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 	bench_emit ${pfx}_ram_floor_mib "$hi" MiB 48
 
 	# Throughput: empty ruleset, then 100 rules, in one boot.
-	truncate -s 0 "$FW_RUN/state.img"
-	truncate -s 16M "$FW_RUN/state.img"
+	fw_state_new
 	fw_vm_start "$mem" && fw_vm_wait_ready 90 || { echo "throughput boot failed"; return 1; }
 	iperf() { # prints Mbit/s of a 5 s TCP run guest -> uplink
 		fw_g timeout 30 iperf3 -c "$FW_UP_IP" -p 5201 -t 5 -J 2>/dev/null |

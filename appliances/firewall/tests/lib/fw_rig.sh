@@ -104,7 +104,7 @@ fw_rig_init() {
 	timeout 300 "$FW_BUILD/bin/vapp" build -D "BUILD=$FW_BUILD" "$FW_MANIFEST" -o "$FW_IMG" \
 		>"$FW_WORK/build.log" 2>&1 || { cat "$FW_WORK/build.log"; echo "vapp build failed"; return 1; }
 	sed -n 's/^ *\(kernel\|initramfs\|total\) .*MiB.*/  &/p' "$FW_WORK/build.log"
-	truncate -s 16M "$FW_RUN/state.img"
+	fw_state_new
 	# A sanitized daemon (SAN=1) needs far more memory than the manifest's
 	# (ASan's shadow and quarantine): the OOM killer took it at 128 MiB.
 	if [ "${SAN:-0}" = 1 ]; then
@@ -233,6 +233,14 @@ fw_ping6_ok() {
 	command -v ping >/dev/null || ping=(busybox ping)
 	fw_g "${ping[@]}" -6 -c 1 -W "${1:-3}" "$FW_UP_IP6" >/dev/null 2>&1
 }
+# A fresh state volume, formatted as vappd makes one: the firewall's image
+# has no mke2fs (busybox: false), so a blank disk would stop it.
+fw_state_new() {
+	rm -f "$FW_RUN/state.img"
+	truncate -s 16M "$FW_RUN/state.img" &&
+		mkfs.ext4 -q -F -L vapp-state "$FW_RUN/state.img"
+}
+
 # ICMP echo guest -> uplink (iputils ping, else BusyBox's from busybox-static).
 fw_ping_ok() {
 	local ping=(ping)

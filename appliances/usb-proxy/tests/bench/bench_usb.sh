@@ -45,7 +45,7 @@ wait_console() { # FILE MARKER SECONDS
 # The production image's size.
 timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" appliances/usb-proxy/manifest.yaml -o "$work/prod" \
 	>"$work/prod.log" 2>&1 || fail "vapp build (production)"
-bench_emit usb_image_bytes $(( $(stat -c %s "$work/prod/kernel") + $(stat -c %s "$work/prod/initramfs.cpio.gz") )) \
+bench_emit usb_image_bytes $(( $(stat -c %s "$work/prod/kernel") + $(stat -c %s "$work/prod/initramfs") )) \
 	bytes $((16 * 1024 * 1024))
 
 # The baseline: the stick read inside the appliance (usb-storage there),

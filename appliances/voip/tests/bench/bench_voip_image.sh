@@ -2,7 +2,7 @@
 # bench_voip_image.sh - the VoIP appliance image's figures, appended to the
 # --json FILE as one JSON object a line, like the C benchmarks:
 #
-#   voip_image_bytes        kernel + initramfs.cpio.gz (the issue's budget:
+#   voip_image_bytes        kernel + initramfs (the issue's budget:
 #                           24 MiB)
 #   voip_boot_to_ready_ms   QEMU start to the SIP stack ready ("baresip is
 #                           ready" on the console, the daemon then answers
@@ -69,7 +69,7 @@ vm_boot() {
 }
 
 kb=$(stat -c %s "$work/img/kernel")
-ib=$(stat -c %s "$work/img/initramfs.cpio.gz")
+ib=$(stat -c %s "$work/img/initramfs")
 echo "image: kernel $kb + initramfs $ib bytes"
 bench_emit voip_image_bytes $((kb + ib)) bytes $((24 * 1024 * 1024))
 
