@@ -14,9 +14,10 @@
 #   $BUILD/kernels/small/vmlinuz
 #   $BUILD/kernels/small/lib/modules/VERSION/   modules, modules.dep, ...
 #
-# The source is unpacked once into $BUILD/cache/kernel-src/, the objects kept
-# in $BUILD/cache/kernel-obj/small/ (a second build only relinks what
-# changed). Same inputs, same kernel: no build host or time in it. Nothing
+# The source is unpacked once into $BUILD/cache/kernel-src/ and
+# kernel/patches/*.patch applied to it (in name order, patch -p1; a changed
+# set of patches unpacks it again and builds from scratch), the objects kept in
+# $BUILD/cache/kernel-obj/small/ (a second build only relinks what changed). Same inputs, same kernel: no build host or time in it. Nothing
 # here is committed. Exits 77 when linux-source-6.1 is not installed.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,10 +29,25 @@ out=$BUILD/kernels/small
 src=$BUILD/cache/kernel-src/linux-source-6.1
 obj=$BUILD/cache/kernel-obj/small
 [ -f "$src_tar" ] || { echo "linux-source-6.1 is not installed ($src_tar)"; exit 77; }
+patches=$(find kernel/patches -name '*.patch' 2>/dev/null | LC_ALL=C sort)
+# shellcheck disable=SC2086
+applied=$(cat /dev/null $patches | sha256sum | cut -d' ' -f1)
+if [ -f "$src/Makefile" ] && [ "$(cat "$src/.vapp-patches" 2>/dev/null)" != "$applied" ]; then
+	# tar keeps the files' old dates, so objects built from a patched file
+	# would look newer than the file unpatched again: they go too.
+	echo "kernel: the patches changed: unpacking the source again, building from scratch"
+	rm -rf "$src" "$obj"
+fi
 if [ ! -f "$src/Makefile" ]; then
 	echo "kernel: unpacking $src_tar"
+	rm -rf "$src"
 	mkdir -p "$(dirname "$src")"
 	timeout 600 tar -C "$(dirname "$src")" -xf "$src_tar"
+	for p in $patches; do
+		echo "kernel: applying $p"
+		patch -s -p1 -d "$src" <"$p" || { echo "kernel: $p does not apply"; rm -rf "$src"; exit 1; }
+	done
+	echo "$applied" >"$src/.vapp-patches"
 fi
 mkdir -p "$obj"
 export KBUILD_BUILD_TIMESTAMP=@${SOURCE_DATE_EPOCH:-0} KBUILD_BUILD_USER=vapp KBUILD_BUILD_HOST=vapp

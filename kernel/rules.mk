@@ -4,7 +4,7 @@
 # it is made in build/kernels/small, and another BUILD (build/san) gets a
 # link to it, for the kernel does not change with the sanitizers.
 KERNEL_TREE := build/kernels/small
-KERNEL_INPUTS := kernel/build.sh $(sort $(wildcard kernel/*.config))
+KERNEL_INPUTS := kernel/build.sh $(sort $(wildcard kernel/*.config kernel/patches/*.patch))
 
 $(KERNEL_TREE)/vmlinuz: $(KERNEL_INPUTS) | $(CONFIG)
 	$(call msg,KERNEL,$(KERNEL_TREE))

@@ -62,7 +62,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 	ib=$(stat -c %s "$FW_IMG/initramfs")
 	echo "image: kernel $kb + initramfs $ib bytes (budget $((16 << 20)))"
 	# Baselines are the limits: the builder's 16 MiB image budget, and the
-	# 48 MiB of guest memory the default image is meant to fit (56 now).
+	# 48 MiB of guest memory the default image is meant to fit.
 	bench_emit ${pfx}_image_bytes $((kb + ib)) bytes $((16 * 1024 * 1024))
 
 	mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args")

@@ -3,6 +3,9 @@
 # guest namespace and an uplink namespace, with real packets:
 #   - a fresh appliance (default accept) forwards and masquerades TCP, UDP, ICMP,
 #     and IPv6 TCP and ICMPv6;
+#   - in the memory its manifest asks for, it forwards a 3 s iperf3 stream at
+#     full speed and still forwards after it (its receive queues must not eat
+#     the RAM: kernel/README.md, "Memory");
 #   - ReplaceRuleset (vapp-fw replace): allowed TCP/UDP/ICMP pass, a denied UDP
 #     port and the default drop (TCP to another port times out) are dropped;
 #   - counters rise on the rules that matched and on the default policy;
@@ -72,6 +75,15 @@ case $peer in *10.99.2.2*) fail "the uplink saw the guest's own address: $peer" 
 fw_tcp6_ok || fail "fresh: IPv6 TCP did not pass"
 fw_ping6_ok || fail "fresh: an ICMPv6 echo did not pass"
 echo "fresh: TCP, ICMP, UDP pass; IPv6 TCP and ICMPv6 too"
+qpid=$( [ -n "${name:-}" ] && fw_qemu_pid "$name" || echo "$FW_PID")
+mbps=$(fw_g timeout 30 iperf3 -c "$FW_UP_IP" -p 5201 -t 3 -J 2>/dev/null |
+	awk -F'[:,]' '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { printf "%d", $2 / 1e6; exit }')
+[ "${mbps:-0}" -gt 0 ] || fail "a 3 s iperf3 stream through the firewall gave no figure"
+fw_tcp_ok 10 || fail "after a full-speed stream, TCP guest -> uplink did not pass (out of memory?)"
+grep -aq 'Out of memory' "$FW_RUN/console.log" 2>/dev/null && fail "the appliance ran out of memory under a stream"
+[ "$( [ -n "${name:-}" ] && fw_qemu_pid "$name" || echo "$FW_PID")" = "$qpid" ] && kill -0 "$qpid" 2>/dev/null ||
+	fail "the appliance's QEMU (pid $qpid) did not live through a stream"
+echo "a 3 s stream at $mbps Mbit/s through it in $(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args") MiB; it still forwards"
 
 # 2. a ruleset: allow TCP 8080, ICMP, UDP 5353; drop UDP 5454; default drop
 cat >"$FW_WORK/rules.json" <<EOF
