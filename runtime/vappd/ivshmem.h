@@ -1,0 +1,65 @@
+/*
+ * ivshmem.h - one direct channel between two VMs under QEMU/KVM, the host
+ * side (the foundation of issue 18): a shared-memory object both QEMUs map
+ * as an ivshmem-doorbell device's BAR2, and the ivshmem-server protocol
+ * (QEMU's docs/specs/ivshmem-spec.txt) that hands each QEMU that memory,
+ * the eventfds that interrupt it, and those that interrupt the other side.
+ * Debian ships no ivshmem-server, so vappd speaks the protocol itself.
+ *
+ * Who is who is fixed here, never by a VM: each side has a listening socket
+ * of its own, and a connection on side i is peer i (VAPPD_IVSHMEM_APPLIANCE,
+ * VAPPD_IVSHMEM_GUEST). A second connection on a side that has its peer is
+ * closed at once. The memory is a sealed memfd made for this channel alone:
+ * neither QEMU can grow or shrink it, and no other channel ever sees it.
+ *
+ * The protocol, server to client only, each message one little-endian
+ * int64 with at most one fd (SCM_RIGHTS): version 0; the client's ID; -1
+ * with the memory; for the other peer if connected, its ID once per vector
+ * with the eventfd that interrupts it there; the client's own ID once per
+ * vector with the eventfd it is interrupted on. Later: a peer's ID with an
+ * fd (it connected), or without one (it went away).
+ */
+#ifndef VAPPD_IVSHMEM_H
+#define VAPPD_IVSHMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VAPPD_IVSHMEM_APPLIANCE 0
+#define VAPPD_IVSHMEM_GUEST 1
+/* Interrupt vectors per peer: 0 "data for you", 1 "room for you". */
+#define VAPPD_IVSHMEM_VECTORS 2
+/* The memory: a power of two (it is a PCI BAR) in this range. */
+#define VAPPD_IVSHMEM_MIN_SIZE 4096
+#define VAPPD_IVSHMEM_MAX_SIZE (64u << 20)
+
+struct vappd_ivshmem {
+	int listen_fd[2];   /* side i's unix socket, listening */
+	int conn_fd[2];     /* peer i's connection, or -1 */
+	int shm_fd;         /* the memory: memfd, sealed */
+	size_t size;
+	/* evt[i][v]: writing 1 interrupts peer i on vector v */
+	int evt[2][VAPPD_IVSHMEM_VECTORS];
+};
+
+/**
+ * Makes the memory (@p size bytes, zeroed) and the eventfds, and listens on
+ * @p path[0] (the appliance's QEMU connects there) and @p path[1] (the
+ * guest's). @return 0, or -errno with @p err saying what failed; -EINVAL
+ * for a size that is not a power of two in range.
+ */
+int vappd_ivshmem_open(struct vappd_ivshmem *c, const char *const path[2], size_t size,
+		       char *err, size_t errlen);
+/**
+ * Accepts a connection on side @p side (its listening socket is readable)
+ * and sends it the opening messages, then tells the other peer, if there,
+ * that it connected. @return 0; -EBUSY when the side already has its peer
+ * (the new connection is closed); -errno (the connection is closed).
+ */
+int vappd_ivshmem_accept(struct vappd_ivshmem *c, int side);
+/** Peer @p side went away: its connection is closed, the other peer told. */
+void vappd_ivshmem_drop(struct vappd_ivshmem *c, int side);
+/** Closes everything; the paths are unlinked by the caller. */
+void vappd_ivshmem_close(struct vappd_ivshmem *c);
+
+#endif /* VAPPD_IVSHMEM_H */
