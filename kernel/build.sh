@@ -6,7 +6,7 @@
 # manifest names the modules it loads (kernel.modules), so an appliance
 # carries only its own.
 #
-#   kernel/build.sh              (make kernel; 10.5 minutes on 2 cores from scratch)
+#   kernel/build.sh              (make kernel; 11.5 minutes on 2 cores from scratch)
 #
 # Output, laid out as an unpacked Debian kernel package is, so that the
 # builder resolves modules the same way (kernel.tree in a manifest):
@@ -16,8 +16,9 @@
 #
 # The source is unpacked once into $BUILD/cache/kernel-src/ and
 # kernel/patches/*.patch applied to it (in name order, patch -p1; a changed
-# set of patches unpacks it again and builds from scratch), the objects kept in
-# $BUILD/cache/kernel-obj/small/ (a second build only relinks what changed). Same inputs, same kernel: no build host or time in it. Nothing
+# set of patches unpacks it again and builds from scratch), the objects kept
+# in $BUILD/cache/kernel-obj/small/ (a second build only relinks what
+# changed). Same inputs, same kernel: no build host or time in it. Nothing
 # here is committed. Exits 77 when linux-source-6.1 is not installed.
 set -eu
 cd "$(dirname "$0")/.."

@@ -1,6 +1,7 @@
 /*
  * ivshmem.h - one direct channel between two VMs under QEMU/KVM, the host
- * side (the foundation of issue 18): a shared-memory object both QEMUs map
+ * side (so far the only side; a guest needs a driver for the device's MSI-X
+ * interrupts, which is still to come): a shared-memory object both QEMUs map
  * as an ivshmem-doorbell device's BAR2, and the ivshmem-server protocol
  * (QEMU's docs/specs/ivshmem-spec.txt) that hands each QEMU that memory,
  * the eventfds that interrupt it, and those that interrupt the other side.

@@ -65,7 +65,7 @@ measure() { # PREFIX: the figures of the image in $FW_IMG, named PREFIX_...
 	# 48 MiB of guest memory the default image is meant to fit.
 	bench_emit ${pfx}_image_bytes $((kb + ib)) bytes $((16 * 1024 * 1024))
 
-	mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$FW_IMG/qemu.args")
+	mem=$(image_mem "$FW_IMG")
 	times=()
 	for i in 1 2 3; do
 		boot_ok "$mem" || { echo "boot $i at $mem MiB failed"; tail -n 5 "$FW_RUN/console.log"; return 1; }

@@ -24,6 +24,7 @@
 # signal), servers, namespaces (which takes the taps with them), the work
 # folder. Names carry the shell's pid, so two runs never collide.
 . tests/lib/vappd.sh
+. tests/lib/image_boot.sh # image_mem
 
 FW_BUILD=${BUILD:-build}
 FW_MANIFEST=${FW_MANIFEST:-appliances/firewall/manifest.yaml}
