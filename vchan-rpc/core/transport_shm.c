@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "shm_ring.h"
+#include "shm_stream.h"
 #include "sock.h"
 
 #define SHM_HELLO_MAGIC 0x4d485356u /* "VSHM" little-endian */
@@ -52,14 +52,11 @@ struct shm_hello {
 };
 
 struct shm_transport {
-	struct vrpc_transport t; /* t.fd: epoll set of efd_in and sock */
-	struct shm_ring ring;
+	struct shm_stream st; /* st.t.fd: epoll set of st.efd_in and sock */
 	void *mem;
 	size_t len;
 	int sock;    /* set-up socket, kept to see the peer die */
-	int efd_in;  /* the peer signals it, we wait on it */
 	int efd_out; /* we signal it */
-	bool holding; /* see ops->hold */
 };
 
 struct shm_listener {
@@ -111,28 +108,15 @@ static void shm_fill_peer(struct shm_transport *s)
 	socklen_t len = sizeof(cred);
 
 	if (getsockopt(s->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		s->t.peer.kind = VRPC_PEER_UID;
-		s->t.peer.id = cred.uid;
-		s->t.peer.aux = (uint32_t)cred.pid;
+		s->st.t.peer.kind = VRPC_PEER_UID;
+		s->st.t.peer.id = cred.uid;
+		s->st.t.peer.aux = (uint32_t)cred.pid;
 	}
 }
 
-static struct shm_transport *shm_new(int sock)
+static void shm_kick(struct shm_stream *st)
 {
-	struct shm_transport *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	s->t.ops = &vrpc_transport_shm;
-	s->t.fd = -1;
-	s->sock = sock;
-	s->efd_in = s->efd_out = -1;
-	s->mem = MAP_FAILED;
-	return s;
-}
-
-static void shm_kick(struct shm_transport *s)
-{
+	struct shm_transport *s = (struct shm_transport *)st;
 	uint64_t one = 1;
 
 	/* EAGAIN: the counter is full, the peer has a wake-up pending anyway.
@@ -141,19 +125,45 @@ static void shm_kick(struct shm_transport *s)
 		return;
 }
 
+/* Has the peer's end of the set-up socket gone (the peer died or closed)? */
+static bool shm_peer_hung_up(struct shm_stream *st)
+{
+	struct shm_transport *s = (struct shm_transport *)st;
+	struct pollfd pfd = { .fd = s->sock, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static struct shm_transport *shm_new(int sock)
+{
+	struct shm_transport *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->st.t.ops = &vrpc_transport_shm;
+	s->st.t.fd = -1;
+	s->st.kick = shm_kick;
+	s->st.peer_hung_up = shm_peer_hung_up;
+	s->st.cpu_hints = true;
+	s->sock = sock;
+	s->st.efd_in = s->efd_out = -1;
+	s->mem = MAP_FAILED;
+	return s;
+}
+
 /* One pollable fd for the peer's signals and its death (see the top). */
 static int shm_epoll(struct shm_transport *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	s->t.fd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->t.fd < 0)
+	s->st.t.fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->st.t.fd < 0)
 		return -errno;
-	if (epoll_ctl(s->t.fd, EPOLL_CTL_ADD, s->efd_in, &ev) < 0)
+	if (epoll_ctl(s->st.t.fd, EPOLL_CTL_ADD, s->st.efd_in, &ev) < 0)
 		return -errno;
 	/* Hang-up only: the socket carries nothing after set-up. */
 	ev.events = EPOLLRDHUP;
-	if (epoll_ctl(s->t.fd, EPOLL_CTL_ADD, s->sock, &ev) < 0)
+	if (epoll_ctl(s->st.t.fd, EPOLL_CTL_ADD, s->sock, &ev) < 0)
 		return -errno;
 	return 0;
 }
@@ -165,15 +175,15 @@ static void shm_close(struct vrpc_transport *t)
 	if (!s)
 		return;
 	if (s->mem != MAP_FAILED) {
-		shm_ring_close(&s->ring);
+		shm_ring_close(&s->st.ring);
 		if (s->efd_out >= 0)
-			shm_kick(s);
+			shm_kick(&s->st);
 		munmap(s->mem, s->len);
 	}
-	if (s->t.fd >= 0)
-		close(s->t.fd);
-	if (s->efd_in >= 0)
-		close(s->efd_in);
+	if (s->st.t.fd >= 0)
+		close(s->st.t.fd);
+	if (s->st.efd_in >= 0)
+		close(s->st.efd_in);
 	if (s->efd_out >= 0)
 		close(s->efd_out);
 	if (s->sock >= 0)
@@ -252,32 +262,32 @@ static int shm_server_new(int sock, unsigned left, unsigned right,
 		err = -errno;
 		goto err_memfd;
 	}
-	err = shm_ring_init_server(&s->ring, s->mem, s->len, left, right);
+	err = shm_ring_init_server(&s->st.ring, s->mem, s->len, left, right);
 	if (err)
 		goto err_memfd;
-	s->efd_in = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->st.efd_in = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->efd_out = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->efd_in < 0 || s->efd_out < 0) {
+	if (s->st.efd_in < 0 || s->efd_out < 0) {
 		err = -errno;
 		goto err_memfd;
 	}
 	err = shm_epoll(s);
 	if (err)
 		goto err_memfd;
-	fds[1] = s->efd_in;
+	fds[1] = s->st.efd_in;
 	fds[2] = s->efd_out;
 	err = shm_send_fds(sock, fds);
 	if (err)
 		goto err_memfd;
 	close(fds[0]); /* the mapping keeps the memory */
 	shm_fill_peer(s);
-	*out = &s->t;
+	*out = &s->st.t;
 	return 0;
 err_memfd:
 	if (fds[0] >= 0)
 		close(fds[0]);
 err_close:
-	shm_close(&s->t);
+	shm_close(&s->st.t);
 	return err;
 }
 
@@ -433,7 +443,7 @@ static int shm_map_client(struct shm_transport *s, int memfd)
 	s->mem = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (s->mem == MAP_FAILED)
 		return -errno;
-	return shm_ring_attach_client(&s->ring, s->mem, s->len);
+	return shm_ring_attach_client(&s->st.ring, s->mem, s->len);
 }
 
 static int shm_client_setup(struct shm_transport *s, int timeout_ms)
@@ -457,10 +467,10 @@ static int shm_client_setup(struct shm_transport *s, int timeout_ms)
 		return err;
 	/* The server's eventfd (fds[1]) is the one we signal, its "out" ours. */
 	s->efd_out = fds[1];
-	s->efd_in = fds[2];
+	s->st.efd_in = fds[2];
 	err = shm_check_eventfd(s->efd_out);
 	if (!err)
-		err = shm_check_eventfd(s->efd_in);
+		err = shm_check_eventfd(s->st.efd_in);
 	if (!err)
 		err = shm_map_client(s, fds[0]);
 	close(fds[0]);
@@ -491,169 +501,29 @@ static int shm_connect(const char *rest, int timeout_ms, struct vrpc_transport *
 	if (!err)
 		err = shm_client_setup(s, timeout_ms);
 	if (err) {
-		shm_close(&s->t);
+		shm_close(&s->st.t);
 		return err;
 	}
 	shm_fill_peer(s);
 	/* Tell the server we are live. */
-	shm_kick(s);
-	*out = &s->t;
+	shm_kick(&s->st);
+	*out = &s->st.t;
 	return 0;
 }
 
 /* ---- the stream ---- */
 
-/* Has the peer's end of the set-up socket gone (the peer died or closed)? */
-static bool shm_peer_hung_up(struct shm_transport *s)
-{
-	struct pollfd pfd = { .fd = s->sock, .events = POLLRDHUP };
-
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
-/*
- * Bulk moves through the ring in pieces of a quarter ring: each piece is
- * published (and the peer signalled, if it asked) before the next is
- * copied, so the peer copies one piece out while we copy the next in. One
- * copy of a whole ring would leave the two sides taking turns.
- */
-static size_t shm_piece(const struct shm_ring_dir *d)
-{
-	return d->size >= 16384 ? d->size / 4 : d->size;
-}
-
-static ssize_t shm_read(struct vrpc_transport *t, void *buf, size_t len)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-	size_t piece = shm_piece(&s->ring.rd), done = 0;
-
-	while (done < len) {
-		size_t want = len - done < piece ? len - done : piece;
-		bool kick;
-		ssize_t n = shm_ring_read(&s->ring, (uint8_t *)buf + done, want, &kick);
-
-		if (kick)
-			shm_kick(s);
-		if (n <= 0)
-			return done ? (ssize_t)done : n;
-		done += (size_t)n;
-		if ((size_t)n < want)
-			break;
-	}
-	if (done)
-		vrpc_shm_ring_note_cpu(&s->ring);
-	return (ssize_t)done;
-}
-
-static void shm_publish(struct shm_transport *s)
-{
-	bool kick;
-
-	vrpc_shm_ring_publish(&s->ring, &kick);
-	if (kick)
-		shm_kick(s);
-}
-
-static ssize_t shm_write(struct vrpc_transport *t, const void *buf, size_t len)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-	size_t piece = shm_piece(&s->ring.wr), done = 0;
-
-	if (len == 0)
-		return shm_ring_write(&s->ring, buf, 0, NULL);
-	while (done < len) {
-		/* A piece, less what is held already. */
-		size_t room = piece - (s->ring.wr.held < piece ? s->ring.wr.held : 0);
-		size_t want = len - done < room ? len - done : room;
-		ssize_t n = vrpc_shm_ring_hold(&s->ring, (const uint8_t *)buf + done, want);
-
-		if (n > 0 && (!s->holding || s->ring.wr.held >= piece))
-			shm_publish(s);
-		if (n <= 0)
-			return done ? (ssize_t)done : n;
-		done += (size_t)n;
-		if ((size_t)n < want)
-			break;
-	}
-	return (ssize_t)done;
-}
-
-static void shm_hold(struct vrpc_transport *t, bool on)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-
-	s->holding = on;
-	if (!on)
-		shm_publish(s);
-}
-
-/* Both directions wake us through the eventfd, and an epoll fd only ever
- * reports POLLIN: never ask for POLLOUT. */
-static short shm_poll_events(struct vrpc_transport *t, int want_write)
-{
-	return POLLIN;
-}
-
-static void shm_poll_done(struct vrpc_transport *t)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-	uint64_t v;
-
-	/* Non-blocking; the count does not matter, read/write look at the
-	 * ring. A wake-up with no signal pending came from the socket: look
-	 * for a dead peer only then (no syscall for it on the busy path). The
-	 * hang-up stays level-triggered, so a signal and a hang-up at once
-	 * are seen in turn. */
-	if (read(s->efd_in, &v, sizeof(v)) < 0 && errno == EAGAIN && shm_peer_hung_up(s))
-		shm_ring_set_peer_gone(&s->ring);
-}
-
-/* Kicks itself when there is something to do already, so that whoever
- * polls t->fd (a loop, not only transport_wait()) does not sleep past it. */
-static int shm_arm(struct vrpc_transport *t, int want_write)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-	uint64_t one = 1;
-
-	if (!vrpc_shm_ring_arm(&s->ring, want_write))
-		return 0;
-	if (write(s->efd_in, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is full, so t->fd is readable anyway. */
-	}
-	return 1;
-}
-
-/* Data, room to write when we have bytes for it, or a change read() must
- * report; no syscall, no notify armed. */
-static int shm_ready(struct vrpc_transport *t, int want_write)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-
-	if (shm_ring_data_ready(&s->ring) != 0 || shm_ring_peer_live(&s->ring) != 1 ||
-	    (want_write && shm_ring_space(&s->ring) != 0))
-		return 1;
-	return vrpc_shm_ring_peer_shares_cpu(&s->ring) ? -1 : 0;
-}
-
-static size_t shm_room(struct vrpc_transport *t)
-{
-	struct shm_transport *s = (struct shm_transport *)t;
-	int space = shm_ring_space(&s->ring);
-
-	return space > 0 ? (size_t)space : 0;
-}
-
 const struct vrpc_transport_ops vrpc_transport_shm = {
 	.scheme = "shm",
 	.connect = shm_connect,
 	.listen = shm_listen,
-	.read = shm_read,
-	.write = shm_write,
-	.poll_events = shm_poll_events,
-	.poll_done = shm_poll_done,
-	.ready = shm_ready,
-	.room = shm_room,
-	.hold = shm_hold,
-	.arm = shm_arm,
+	.read = vrpc_shm_stream_read,
+	.write = vrpc_shm_stream_write,
+	.poll_events = vrpc_shm_stream_poll_events,
+	.poll_done = vrpc_shm_stream_poll_done,
+	.ready = vrpc_shm_stream_ready,
+	.room = vrpc_shm_stream_room,
+	.hold = vrpc_shm_stream_hold,
+	.arm = vrpc_shm_stream_arm,
 	.close = shm_close,
 };
