@@ -1,7 +1,7 @@
 #!/bin/bash
 # build.sh - the appliances' small kernel: Debian's linux-source-6.1, `make
 # tinyconfig`, then base.config and one fragment per capability (net.config,
-# vsock.config, xen.config, usb.config, sound.config). One build serves every
+# vsock.config, xen.config, usb.config, sound.config, direct.config). One build serves every
 # appliance: base.config is built in, the capabilities are modules, and each
 # manifest names the modules it loads (kernel.modules), so an appliance
 # carries only its own.
@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 src_tar=/usr/src/linux-source-6.1.tar.xz
 frags="kernel/base.config kernel/net.config kernel/vsock.config kernel/xen.config
-	kernel/usb.config kernel/sound.config"
+	kernel/usb.config kernel/sound.config kernel/direct.config"
 out=$BUILD/kernels/small
 src=$BUILD/cache/kernel-src/linux-source-6.1
 obj=$BUILD/cache/kernel-obj/small

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,10 @@
 #include <unistd.h>
 
 #include "ivshmem.h"
+
+/* The page's layout (libvrpc's ivshmem: transport lays it out as Xen's
+ * vchan page); this header has no include guard, only this file reads it. */
+#include <xen/io/libxenvchan.h>
 
 /* One message: @p v as 8 little-endian bytes, with @p fd when >= 0. */
 static int send_msg(int sock, int64_t v, int fd)
@@ -183,12 +188,31 @@ int vappd_ivshmem_accept(struct vappd_ivshmem *c, int side)
 	return 0;
 }
 
+/* A VM that dies writes nothing: its side of the ring is marked gone here
+ * (the appliance is the ring's server, the guest its client) and the other
+ * woken on both vectors, as the dead side would have done closing. */
+static void mark_gone(struct vappd_ivshmem *c, int side)
+{
+	uint8_t zero = 0;
+	off_t at = side == VAPPD_IVSHMEM_APPLIANCE ? offsetof(struct vchan_interface, srv_live)
+						   : offsetof(struct vchan_interface, cli_live);
+	uint64_t one = 1;
+
+	if (pwrite(c->shm_fd, &zero, 1, at) != 1)
+		return;
+	for (int v = 0; v < VAPPD_IVSHMEM_VECTORS; v++)
+		if (write(c->evt[1 - side][v], &one, sizeof(one)) < 0) {
+			/* EAGAIN: a wake-up is pending anyway. */
+		}
+}
+
 void vappd_ivshmem_drop(struct vappd_ivshmem *c, int side)
 {
 	if ((side != 0 && side != 1) || c->conn_fd[side] < 0)
 		return;
 	close(c->conn_fd[side]);
 	c->conn_fd[side] = -1;
+	mark_gone(c, side);
 	/* What was left pending for the gone peer is not for the next one. */
 	for (int v = 0; v < VAPPD_IVSHMEM_VECTORS; v++) {
 		uint64_t n;

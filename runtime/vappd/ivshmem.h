@@ -1,11 +1,12 @@
 /*
  * ivshmem.h - one direct channel between two VMs under QEMU/KVM, the host
- * side (so far the only side; a guest needs a driver for the device's MSI-X
- * interrupts, which is still to come): a shared-memory object both QEMUs map
- * as an ivshmem-doorbell device's BAR2, and the ivshmem-server protocol
- * (QEMU's docs/specs/ivshmem-spec.txt) that hands each QEMU that memory,
- * the eventfds that interrupt it, and those that interrupt the other side.
+ * side: a shared-memory object both QEMUs map as an ivshmem-doorbell
+ * device's BAR2, and the ivshmem-server protocol (QEMU's
+ * docs/specs/ivshmem-spec.txt) that hands each QEMU that memory, the
+ * eventfds that interrupt it, and those that interrupt the other side.
  * Debian ships no ivshmem-server, so vappd speaks the protocol itself.
+ * Inside the VMs, libvrpc's ivshmem: transport drives the ring
+ * (vchan-rpc/core/transport_ivshmem.c): the appliance is its server.
  *
  * Who is who is fixed here, never by a VM: each side has a listening socket
  * of its own, and a connection on side i is peer i (VAPPD_IVSHMEM_APPLIANCE,
@@ -28,7 +29,8 @@
 
 #define VAPPD_IVSHMEM_APPLIANCE 0
 #define VAPPD_IVSHMEM_GUEST 1
-/* Interrupt vectors per peer: 0 "data for you", 1 "room for you". */
+/* Interrupt vectors per peer: 0 "the ring changed", 1 "a side attached or
+ * left" (transport_ivshmem.c). */
 #define VAPPD_IVSHMEM_VECTORS 2
 /* The memory: a power of two (it is a PCI BAR) in this range. */
 #define VAPPD_IVSHMEM_MIN_SIZE 4096
@@ -58,7 +60,8 @@ int vappd_ivshmem_open(struct vappd_ivshmem *c, const char *const path[2], size_
  * (the new connection is closed); -errno (the connection is closed).
  */
 int vappd_ivshmem_accept(struct vappd_ivshmem *c, int side);
-/** Peer @p side went away: its connection is closed, the other peer told. */
+/** Peer @p side went away: its connection is closed, the other peer told,
+ *  its side of the ring marked not live, and the other VM interrupted. */
 void vappd_ivshmem_drop(struct vappd_ivshmem *c, int side);
 /** Closes everything; the paths are unlinked by the caller. */
 void vappd_ivshmem_close(struct vappd_ivshmem *c);

@@ -37,7 +37,8 @@ VAPP_CLI_GEN_HEADERS += $(call gen-headers-of,$(VAPPD_PROTOS))
 # Unit tests of vappd's pure parts link the library.
 VAPPD_TESTS := $(BUILD)/tests/unit/test_supervise $(BUILD)/tests/unit/test_vappd_qemu \
 	$(BUILD)/tests/unit/test_privsep $(BUILD)/tests/fuzz/fuzz_privsep \
-	$(BUILD)/tests/unit/test_vappd_settings $(BUILD)/tests/unit/test_vappd_ivshmem
+	$(BUILD)/tests/unit/test_vappd_settings $(BUILD)/tests/unit/test_vappd_ivshmem \
+	$(BUILD)/tests/progs/ivshmem_serve
 $(VAPPD_TESTS): $(VAPPD_LIB) $(VAPPD_PROTO_OBJS) $(HVCONFIG_LIB) $(IMAGE_LIB) $(MANIFEST_LIB) \
 	$(POLICY_LIB)
 $(VAPPD_TESTS): TEST_COMMON_OBJS += $(VAPPD_LDLIBS)

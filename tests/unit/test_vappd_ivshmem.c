@@ -27,6 +27,9 @@
 
 #include "ivshmem.h"
 
+/* The ring's page, as transport_ivshmem.c lays it out (no include guard). */
+#include <xen/io/libxenvchan.h>
+
 #define SIZE (64u * 1024)
 
 static char dir[] = "/tmp/vappd-ivshmem.XXXXXX";
@@ -250,11 +253,21 @@ static void test_protocol(void **state)
 	expect_quiet(g.sock);
 
 	/* The guest goes: the appliance is told (its ID, no fd). Something
-	 * the appliance rang for it is not left for the next guest. */
+	 * the appliance rang for it is not left for the next guest. A VM that
+	 * dies writes nothing: its side of the ring (the client's) is marked
+	 * gone for it, and the appliance woken on both vectors. */
+	ma[offsetof(struct vchan_interface, srv_live)] = 1;
+	ma[offsetof(struct vchan_interface, cli_live)] = 1;
 	assert_int_equal(write(a.peer_evt[0], &one, sizeof(one)), sizeof(one));
 	vappd_ivshmem_drop(&c, VAPPD_IVSHMEM_GUEST);
 	expect(a.sock, 1, 0, NULL);
 	expect_quiet(a.sock);
+	assert_int_equal(ma[offsetof(struct vchan_interface, cli_live)], 0);
+	assert_int_equal(ma[offsetof(struct vchan_interface, srv_live)], 1);
+	for (int v = 0; v < VAPPD_IVSHMEM_VECTORS; v++) {
+		assert_int_equal(read(a.own_evt[v], &got, sizeof(got)), sizeof(got));
+		assert_int_equal(got, 1);
+	}
 	/* It comes back: a full opening again, and the appliance told. */
 	g2.sock = dial(path1);
 	assert_int_equal(vappd_ivshmem_accept(&c, VAPPD_IVSHMEM_GUEST), 0);

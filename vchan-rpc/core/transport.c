@@ -26,6 +26,7 @@ static const struct vrpc_transport_ops *const transports[] = {
 	&vrpc_transport_vsock,
 	&vrpc_transport_hvsock,
 	&vrpc_transport_xen,
+	&vrpc_transport_ivshmem,
 #endif
 };
 

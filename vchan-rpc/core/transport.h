@@ -175,6 +175,7 @@ extern const struct vrpc_transport_ops vrpc_transport_serial;
 extern const struct vrpc_transport_ops vrpc_transport_vsock;
 extern const struct vrpc_transport_ops vrpc_transport_hvsock;
 extern const struct vrpc_transport_ops vrpc_transport_xen;
+extern const struct vrpc_transport_ops vrpc_transport_ivshmem;
 /* The longest xenstore path a xen: address takes: libxenvchan formats
  * "PATH/event-channel" into 64 bytes and would cut a longer one. */
 #define XEN_PATH_MAX 49
