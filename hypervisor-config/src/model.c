@@ -74,8 +74,8 @@ const char *hv_channel_name(const struct manifest *m, size_t i)
 
 bool hv_needs_pci(const struct manifest *m)
 {
-	/* Intel HDA is a PCI device: microvm has no PCI bus. */
-	return m->n_pci > 0 || m->usb || m->sound;
+	/* Intel HDA and ivshmem are PCI devices: microvm has no PCI bus. */
+	return m->n_pci > 0 || m->usb || m->sound || m->direct;
 }
 
 static int hex_field(const char **s, unsigned ndigits, unsigned max, unsigned *out)

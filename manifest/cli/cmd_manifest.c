@@ -83,8 +83,8 @@ static void json_devices(FILE *f, const struct manifest *m)
 		}
 		fputc('}', f);
 	}
-	fprintf(f, "],\n    \"usb\": %s,\n    \"sound\": %s,\n    \"pci\": [", m->usb ? "true" : "false",
-		m->sound ? "true" : "false");
+	fprintf(f, "],\n    \"usb\": %s,\n    \"sound\": %s,\n    \"direct\": %s,\n    \"pci\": [",
+		m->usb ? "true" : "false", m->sound ? "true" : "false", m->direct ? "true" : "false");
 	for (size_t i = 0; i < m->n_pci; i++) {
 		fputs(i ? ", " : "", f);
 		json_str(f, m->pci[i].address);

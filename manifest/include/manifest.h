@@ -136,6 +136,8 @@ struct manifest {
 	size_t n_nics;
 	bool usb;           /* a USB controller (qemu-xhci) */
 	bool sound;         /* a sound card (Intel HDA, a duplex codec) */
+	bool direct;        /* takes direct channels from guests: under QEMU an
+			     * ivshmem-doorbell device per paired guest */
 	struct manifest_pci *pci;
 	size_t n_pci;
 	struct manifest_state state;

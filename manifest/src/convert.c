@@ -315,6 +315,7 @@ static void convert_devices(struct mctx *c, struct manifest *m, const struct raw
 	m->n_pci = n_pci;
 	m->usb = d && d->usb;
 	m->sound = d && d->sound;
+	m->direct = d && d->direct;
 }
 
 static void convert_hv(struct mctx *c, struct manifest *m, const struct raw_manifest *raw)

@@ -63,6 +63,7 @@ struct raw_devices {
 	unsigned n_nics;
 	bool usb;
 	bool sound;
+	bool direct;
 	char **pci;
 	unsigned n_pci;
 };

@@ -117,6 +117,7 @@ static const cyaml_schema_field_t devices_fields[] = {
 	SEQ("nics", OPT, struct raw_devices, nics, n_nics, &nic_entry, 0),
 	CYAML_FIELD_BOOL("usb", OPT, struct raw_devices, usb),
 	CYAML_FIELD_BOOL("sound", OPT, struct raw_devices, sound),
+	CYAML_FIELD_BOOL("direct", OPT, struct raw_devices, direct),
 	SEQ("pci", OPT, struct raw_devices, pci, n_pci, &string_entry, 0),
 	CYAML_FIELD_END
 };

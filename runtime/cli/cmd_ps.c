@@ -28,7 +28,11 @@ const struct vapp_cmd vapp_cmd_ps = {
 	"Options:\n"
 	"  -l, --long          also the image folder, the verified measurement, the\n"
 	"                      signer, the service and its channel, the last boot\n"
-	"                      time and the last error\n"
+	"                      time, the last error, and each direct channel under\n"
+	"                      QEMU: the guest, the device's address in the\n"
+	"                      appliance, the socket the guest's QEMU plugs its\n"
+	"                      ivshmem-doorbell device into, whether each side's\n"
+	"                      QEMU is connected, and the services\n"
 	"  -s, --socket PATH   vappd's control socket (default: $VAPPD_SOCKET, else\n"
 	"                      " VAPPD_SOCKET_DEFAULT ")\n"
 	"  -h, --help          show this help\n"
@@ -55,6 +59,8 @@ static void print_long(const Vapp__Runtime__V1__Appliance *a)
 		printf("  backoff      %u ms\n", a->backoff_ms);
 	if (a->error[0])
 		printf("  error        %s\n", a->error);
+	for (size_t i = 0; i < a->n_direct; i++)
+		printf("  direct       %s\n", a->direct[i]);
 }
 
 static int run(int argc, char **argv)

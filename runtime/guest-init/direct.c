@@ -2,8 +2,9 @@
  * direct.c - vapp-init's side of direct channels (initconf.h): one folder
  * a channel, /run/vapp/direct/CHAN, made before the daemon starts, where
  * each "direct" line from the host becomes the file libvrpc listens by
- * (vchan-rpc/core/direct.c) and each "direct-end" line removes it. Under
- * Xen only: a direct peer is another domain with a vchan of its own.
+ * (vchan-rpc/core/direct.c) and each "direct-end" line removes it. A
+ * direct peer is another VM: under Xen a domain with a vchan of its own,
+ * under QEMU a guest whose memory an ivshmem device shares with us.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +26,6 @@ void direct_setup(void)
 	size_t len;
 	int err;
 
-	if (!init_on_xen())
-		return;
 	err = init_read_file(INIT_ETC "/channels", &buf, &len);
 	if (err == -ENOENT)
 		return;

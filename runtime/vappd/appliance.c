@@ -233,6 +233,7 @@ void vappd_launch_text(struct appliance *a, struct vapp_buf *b)
 	if (vappd_settings_text(a->d, a->name, a->info.m, b, err, sizeof(err)) < 0)
 		vappd_log("%s: its settings were not sent, so its daemon will not start: %s",
 			  a->name, err[0] ? err : "out of memory");
+	vappd_kvm_direct_text(a, b);
 }
 
 /* The launch lines on QEMU's port. A fresh connection's socket buffer
@@ -554,6 +555,7 @@ void appliance_free(struct appliance *a)
 	cancel(a, &a->backoff_timer);
 	cancel(a, &a->stop_timer);
 	vappd_xen_free(a);
+	vappd_kvm_direct_close(a);
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);
 	free(a);
@@ -811,4 +813,6 @@ void appliance_info(struct appliance *a, struct appliance_info *o)
 	o->image_copy = a->image_dir;
 	o->manifest = a->info.m;
 	o->gate = a->d->host_gate;
+	o->direct = vappd_kvm_direct_lines(a);
+	o->n_direct = a->n_direct;
 }

@@ -11,6 +11,7 @@
 #include "measure.h"
 #include "vapp_util.h"
 #include "vappd.h"
+#include "kvm_direct.h"
 
 #define CTL_SOCK HV_CTL_CHANNEL ".sock"
 
@@ -56,6 +57,9 @@ struct appliance {
 	void *stop_ud;
 
 	struct xen_dom *xen; /* under Xen (xen.c), else NULL */
+	struct kvm_pair *direct; /* under QEMU: its direct channels (kvm_direct.c) */
+	size_t n_direct;
+	char *direct_lines[KVM_DIRECT_MAX];
 };
 
 void feed(struct appliance *a, enum sup_event ev);

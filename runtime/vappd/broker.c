@@ -189,6 +189,46 @@ bool vappd_broker_direct(const struct broker *b, const char *service, const char
 	return yes;
 }
 
+void vappd_broker_direct_services(const struct broker *b, const struct manifest *m,
+				  const char *channel, const char *guest, const char *appliance,
+				  char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < m->n_services; i++) {
+		const struct manifest_service *s = &m->services[i];
+		int n;
+
+		if (strcmp(s->channel, channel) || !vappd_broker_direct(b, s->name, guest, appliance))
+			continue;
+		n = snprintf(out + used, len - used, "%s%s", used ? " " : "", s->name);
+		if (n < 0 || (size_t)n >= len - used) {
+			out[0] = '\0';
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
+bool vappd_broker_guest_name(const struct broker *b, size_t i, char *out, size_t len)
+{
+	struct broker_guest g;
+	char err[128];
+
+	for (size_t k = 0; b && k < b->n_gates; k++) {
+		if (vappd_broker_parse_guest(b->gates[k].spec, true, &g, err, sizeof(err)))
+			continue;
+		if (strcmp(g.name, BROKER_HOST_LABEL) && i-- == 0) {
+			snprintf(out, len, "%s", g.name);
+			vappd_broker_guest_free(&g);
+			return true;
+		}
+		vappd_broker_guest_free(&g);
+	}
+	return false;
+}
+
 /* A gate's socket, bound by vappd: born 0600 root's (umask), then given to
  * vappd's group and opened to it; never a moment when it is wider. */
 static int bind_gate(struct broker *b, struct gate *g)

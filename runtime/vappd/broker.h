@@ -46,6 +46,15 @@ int broker_attach(struct broker *b, struct vappd *d, const char *user);
  * a direct channel (the policy's direct=yes, policy_direct())? */
 bool vappd_broker_direct(const struct broker *b, const char *service, const char *guest,
 			 const char *appliance);
+/** The services on @p channel of manifest @p m (appliance @p appliance)
+ * that guest @p guest may have directly, blank-separated into @p out;
+ * empty when none (or when they do not fit). */
+void vappd_broker_direct_services(const struct broker *b, const struct manifest *m,
+				  const char *channel, const char *guest, const char *appliance,
+				  char *out, size_t len);
+/** The name of the @p i-th --guest (the host's own gate left out) into
+ * @p out. @return false past the last. */
+bool vappd_broker_guest_name(const struct broker *b, size_t i, char *out, size_t len);
 /** Tells the child to stop, waits for it (bounded), removes the gates. */
 void broker_free(struct broker *b);
 

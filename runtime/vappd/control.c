@@ -82,6 +82,8 @@ static void describe(struct appliance *a, Appliance *m)
 	m->backoff_ms = i.backoff_ms;
 	m->gate = (char *)i.gate;
 	m->image_copy = (char *)i.image_copy;
+	m->direct = i.direct;
+	m->n_direct = i.n_direct;
 }
 
 /* ---- Run ---- */

@@ -167,12 +167,21 @@ int vappd_ivshmem_accept(struct vappd_ivshmem *c, int side)
 		close(fd);
 		return -EBUSY;
 	}
+	/* What was rung for this side while nobody was there is not for it. */
+	for (int v = 0; v < VAPPD_IVSHMEM_VECTORS; v++) {
+		uint64_t n;
+
+		while (read(c->evt[side][v], &n, sizeof(n)) == (ssize_t)sizeof(n))
+			;
+	}
 	e = send_msg(fd, 0, -1); /* the protocol's version */
 	if (!e)
 		e = send_msg(fd, side, -1);
 	if (!e)
 		e = send_msg(fd, -1, c->shm_fd);
-	if (!e && c->conn_fd[other] >= 0)
+	/* The other side's vectors whether its QEMU is there or not: they are
+	 * this channel's eventfds, the same for every QEMU of that side. */
+	if (!e)
 		e = send_vectors(c, fd, other);
 	if (!e)
 		e = send_vectors(c, fd, side);
@@ -181,10 +190,6 @@ int vappd_ivshmem_accept(struct vappd_ivshmem *c, int side)
 		return e;
 	}
 	c->conn_fd[side] = fd;
-	/* The other peer learns how to interrupt this one; if it cannot be
-	 * told, it has gone: its hang-up is handled where it is seen. */
-	if (c->conn_fd[other] >= 0)
-		send_vectors(c, c->conn_fd[other], side);
 	return 0;
 }
 
@@ -213,15 +218,6 @@ void vappd_ivshmem_drop(struct vappd_ivshmem *c, int side)
 	close(c->conn_fd[side]);
 	c->conn_fd[side] = -1;
 	mark_gone(c, side);
-	/* What was left pending for the gone peer is not for the next one. */
-	for (int v = 0; v < VAPPD_IVSHMEM_VECTORS; v++) {
-		uint64_t n;
-
-		while (read(c->evt[side][v], &n, sizeof(n)) == (ssize_t)sizeof(n))
-			;
-	}
-	if (c->conn_fd[1 - side] >= 0)
-		send_msg(c->conn_fd[1 - side], side, -1);
 }
 
 void vappd_ivshmem_close(struct vappd_ivshmem *c)

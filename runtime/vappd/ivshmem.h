@@ -16,10 +16,16 @@
  *
  * The protocol, server to client only, each message one little-endian
  * int64 with at most one fd (SCM_RIGHTS): version 0; the client's ID; -1
- * with the memory; for the other peer if connected, its ID once per vector
- * with the eventfd that interrupts it there; the client's own ID once per
- * vector with the eventfd it is interrupted on. Later: a peer's ID with an
- * fd (it connected), or without one (it went away).
+ * with the memory; the other peer's ID once per vector with the eventfd
+ * that interrupts it; the client's own ID once per vector with the eventfd
+ * it is interrupted on. Nothing after that opening. Each side's eventfds
+ * are the channel's, the same for every QEMU that comes on that side, so a
+ * QEMU learns its peer's at once, whether that peer is there yet or not,
+ * and keeps them when the peer's QEMU is replaced: QEMU 7.2 must never be
+ * told that a peer ID left and came back (its ivshmem then writes the new
+ * eventfds into the array it freed: heap corruption, measured as "free():
+ * corrupted unsorted chunks" on the next message), which QEMU's own
+ * server avoids by never reusing an ID.
  */
 #ifndef VAPPD_IVSHMEM_H
 #define VAPPD_IVSHMEM_H
@@ -55,13 +61,13 @@ int vappd_ivshmem_open(struct vappd_ivshmem *c, const char *const path[2], size_
 		       char *err, size_t errlen);
 /**
  * Accepts a connection on side @p side (its listening socket is readable)
- * and sends it the opening messages, then tells the other peer, if there,
- * that it connected. @return 0; -EBUSY when the side already has its peer
- * (the new connection is closed); -errno (the connection is closed).
+ * and sends it the opening messages; what was rung for that side before
+ * is dropped. @return 0; -EBUSY when the side already has its peer (the
+ * new connection is closed); -errno (the connection is closed).
  */
 int vappd_ivshmem_accept(struct vappd_ivshmem *c, int side);
-/** Peer @p side went away: its connection is closed, the other peer told,
- *  its side of the ring marked not live, and the other VM interrupted. */
+/** Peer @p side went away: its connection is closed, its side of the ring
+ *  marked not live, and the other VM interrupted on both vectors. */
 void vappd_ivshmem_drop(struct vappd_ivshmem *c, int side);
 /** Closes everything; the paths are unlinked by the caller. */
 void vappd_ivshmem_close(struct vappd_ivshmem *c);

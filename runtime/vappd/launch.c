@@ -458,6 +458,7 @@ static int boot(struct vappd *d, struct appliance *a, enum vappd_accel accel_wan
 			      notes, noteslen);
 	snprintf(a->accel, sizeof(a->accel), "%s", accel);
 	if ((rc = make_argv(d, a, accel, err, errlen)) < 0 ||
+	    (rc = vappd_kvm_direct_open(a, err, errlen)) < 0 ||
 	    (rc = make_state(d, a, err, errlen)) < 0)
 		return rc;
 	if (a->info.channel)
@@ -509,6 +510,7 @@ struct appliance *appliance_run(struct vappd *d, const char *image, const char *
 	arm_boot(a);
 	return a;
 err_a:
+	vappd_kvm_direct_close(a);
 	hv_argv_free(a->argv);
 	image_info_free(&a->info);
 	vappd_xen_free(a);

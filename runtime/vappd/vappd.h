@@ -120,6 +120,8 @@ struct appliance_info {
 	uint64_t uptime_ms, memory_bytes;
 	uint32_t restarts, boot_ms, backoff_ms;
 	const char *run_dir;
+	char **direct;   /* its direct channels, one line each (kvm_direct.h) */
+	size_t n_direct;
 };
 
 /**

@@ -71,30 +71,6 @@ static bool guest_key(struct xs_handle *xs, uint32_t guest, const char *app, con
 	       xs_write(xs, XBT_NULL, key, value, (unsigned)strlen(value));
 }
 
-/* The services of @p a's channel that guest @p g may have directly. */
-static void granted(struct vappd *d, const struct appliance *a, const char *g, char *out,
-		    size_t len)
-{
-	const struct manifest *m = a->info.m;
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < m->n_services; i++) {
-		const struct manifest_service *s = &m->services[i];
-		int n;
-
-		if (strcmp(s->channel, a->info.channel) ||
-		    !vappd_broker_direct(d->broker, s->name, g, a->name))
-			continue;
-		n = snprintf(out + used, len - used, "%s%s", used ? " " : "", s->name);
-		if (n < 0 || (size_t)n >= len - used) {
-			out[used] = '\0';
-			return;
-		}
-		used += (size_t)n;
-	}
-}
-
 static struct xen_pair *find_pair(const char *app, const char *guest)
 {
 	for (size_t i = 0; i < n_pairs; i++)
@@ -191,7 +167,8 @@ void vappd_xen_direct_sync(struct vappd *d)
 
 			if (!g->domid)
 				continue;
-			granted(d, a, g->name, services, sizeof(services));
+			vappd_broker_direct_services(d->broker, a->info.m, a->info.channel, g->name,
+						     a->name, services, sizeof(services));
 			if (!services[0])
 				continue;
 			p = find_pair(a->name, g->name);

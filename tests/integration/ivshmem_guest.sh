@@ -18,13 +18,9 @@ fail() { echo "FAIL: $*"; guest_tail 40; exit 1; }
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is not installed"; exit 77; }
 bin=$BUILD/tests/unit/test_transport_ivshmem
 serve=$BUILD/tests/progs/ivshmem_serve
-tree=$BUILD/kernels/small
 [ -x "$bin" ] && [ -x "$serve" ] || fail "build $bin and $serve first (make test)"
-[ -f "$tree/vmlinuz" ] || fail "no small kernel in $tree (make kernel)"
-GUEST_VMLINUZ=$tree/vmlinuz
-GUEST_MODDIR=$(ls -d "$tree"/lib/modules/* | head -n 1)
-GUEST_KVER=${GUEST_MODDIR##*/}
-GUEST_MACHINE=pc
+guest_small_kernel "$BUILD/kernels/small" || fail "no small kernel"
+GUEST_MACHINE=q35
 
 dir=$(mktemp -d /tmp/vapp-ivshmem.XXXXXX)
 chmod 711 "$dir"

@@ -4,6 +4,7 @@
 #
 #   . tests/lib/guest.sh
 #   guest_kernel || exit 77                 # Debian cloud kernel, cached
+#   guest_small_kernel TREE || exit 1       # or the project's (kernel/)
 #   guest_initramfs OUT RC [-m MODULE]... [-b PROGRAM[:/PATH]]... [-f FILE:/PATH]...
 #   guest_boot DIR INITRAMFS [extra QEMU args]
 #   guest_wait "MARKER" SECONDS             # in $GUEST_DIR/console.log
@@ -23,7 +24,9 @@
 # sorted, owned by 0:0 and dated $SOURCE_DATE_EPOCH, and gzip -n leaves no
 # timestamp, so the same inputs give the same bytes.
 #
-# QEMU: GUEST_MACHINE=microvm (default) or pc. Under TCG a microvm guest
+# QEMU: GUEST_MACHINE=microvm (default), pc or q35 (PCI Express, as the
+# appliances with PCI devices run; the small kernel's guests with an ivshmem
+# device hung now and then on pc, their serial console silent). Under TCG a microvm guest
 # often stalls calibrating the TSC against the PIT unless tsc_early_khz is
 # given, so it always is. The console goes to $GUEST_DIR/console.log.
 # QEMU is started with a parent-death signal, so even a test killed with
@@ -94,6 +97,15 @@ guest_kernel() {
 	[ -n "$GUEST_VMLINUZ" ] || { _guest_log "no vmlinuz in $dir"; return 1; }
 	GUEST_KVER=${GUEST_VMLINUZ##*/vmlinuz-}
 	GUEST_MODDIR=$dir/root/lib/modules/$GUEST_KVER
+}
+
+# The project's small kernel instead (kernel/, `make kernel`): TREE is its
+# folder, laid out as an unpacked package. @return 1 when it is not built.
+guest_small_kernel() {
+	[ -f "$1/vmlinuz" ] || { _guest_log "no small kernel in $1 (make kernel)"; return 1; }
+	GUEST_VMLINUZ=$1/vmlinuz
+	GUEST_MODDIR=$(ls -d "$1"/lib/modules/* | head -n 1)
+	GUEST_KVER=${GUEST_MODDIR##*/}
 }
 
 # The modules MODULE needs, then MODULE itself, as paths relative to
@@ -233,7 +245,8 @@ guest_boot() {
 		machine=(-M microvm)
 		cmdline="$cmdline tsc_early_khz=2000000 reboot=t" ;;
 	pc) machine=(-M pc) ;;
-	*) _guest_log "GUEST_MACHINE must be microvm or pc"; return 1 ;;
+	q35) machine=(-M q35) ;;
+	*) _guest_log "GUEST_MACHINE must be microvm, pc or q35"; return 1 ;;
 	esac
 	GUEST_BOOT_NS=$(date +%s%N)
 	# --pdeathsig: QEMU dies with this shell even if the shell is SIGKILLed.
@@ -249,14 +262,14 @@ guest_boot() {
 # SOCK (QEMU listens; wait=off so the guest boots with nobody connected).
 guest_serial_args() {
 	local sock=$1 name=$2 bus=virtio-serial-device
-	[ "$GUEST_MACHINE" = pc ] && bus=virtio-serial-pci
+	[ "$GUEST_MACHINE" != microvm ] && bus=virtio-serial-pci
 	echo "-device $bus -chardev socket,id=c_$name,path=$sock,server=on,wait=off" \
 		"-device virtserialport,chardev=c_$name,name=$name"
 }
 
 # Modules a guest needs for virtio-serial on GUEST_MACHINE.
 guest_serial_modules() {
-	if [ "$GUEST_MACHINE" = pc ]; then echo "virtio_pci virtio_console"
+	if [ "$GUEST_MACHINE" != microvm ]; then echo "virtio_pci virtio_console"
 	else echo "virtio_mmio virtio_console"; fi
 }
 

@@ -444,6 +444,21 @@ static void test_qemu_essentials(void **state)
 	assert_non_null(strstr(text, "\n-audiodev\nnone,id=snd0\n"));
 	free(text);
 	hv_argv_free(argv);
+
+	/* An appliance that takes direct channels gets ivshmem devices from
+	 * vappd: PCI, so q35, with its virtio devices on PCI too. */
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	channels_state(&m, &p);
+	m.direct = true;
+	argv = hv_qemu_argv(&m, &p);
+	assert_non_null(argv);
+	text = argv_text(argv);
+	assert_non_null(strstr(text, "\n-M\nq35\n"));
+	assert_non_null(strstr(text, "\nvirtio-serial-pci\n"));
+	assert_null(strstr(text, "microvm"));
+	free(text);
+	hv_argv_free(argv);
 }
 
 static void test_refused(void **state)

@@ -271,7 +271,7 @@ int vrpc_chan_watch_direct(struct vrpc_server *srv, const char *chan)
 
 	snprintf(dir, sizeof(dir), DIRECT_ROOT "/%s", chan);
 	if (access(dir, F_OK) < 0)
-		return 0; /* vapp-init makes it under Xen: elsewhere no direct peers */
+		return 0; /* vapp-init makes it in an appliance: elsewhere no direct peers */
 	return vrpc_server_watch_direct(srv, dir);
 }
 

@@ -310,6 +310,13 @@ int vrpc_server_attach(struct vrpc_server *srv, const char *addr)
 				return -errno;
 			return vrpc_chan_watch_direct(srv, addr + strlen(CHAN_SCHEME));
 		}
+		/* Under QEMU the direct peers come through devices of their own
+		 * (ivshmem), beside the port, which serves all the same when
+		 * they cannot be followed (a kernel without inotify). */
+		err = vrpc_chan_watch_direct(srv, addr + strlen(CHAN_SCHEME));
+		if (err)
+			fprintf(stderr, "vrpc: %s: direct channels not served: %s\n", addr,
+				strerror(-err));
 		addr = real;
 	}
 	err = transport_attach(addr, &t);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shm_ring.h"
@@ -36,6 +37,26 @@ int shm_ring_check_orders(unsigned left_order, unsigned right_order)
 	/* Two in-page rings of the same order would share one slot. */
 	if (left_order == right_order && left_order < PAGE_SHIFT)
 		return -EINVAL;
+	return 0;
+}
+
+int vrpc_shm_ring_parse_orders(const char *opt, unsigned *left, unsigned *right)
+{
+	char *end;
+	unsigned long l, r;
+
+	if (strncmp(opt, "?order=", 7))
+		return -EINVAL;
+	errno = 0;
+	l = strtoul(opt + 7, &end, 10);
+	r = l;
+	if (*end == ',')
+		r = strtoul(end + 1, &end, 10);
+	if (errno || *end || end == opt + 7 ||
+	    shm_ring_check_orders((unsigned)(l > 99 ? 99 : l), (unsigned)(r > 99 ? 99 : r)))
+		return -EINVAL;
+	*left = (unsigned)l;
+	*right = (unsigned)r;
 	return 0;
 }
 

@@ -69,6 +69,11 @@ struct shm_ring {
  *  in-page slot), else -EINVAL. */
 int shm_ring_check_orders(unsigned left_order, unsigned right_order);
 
+/** An address's "?order=N[,M]" (@p opt from the '?') into the left and
+ *  right orders (N alone: both). @return 0, or -EINVAL for anything else
+ *  or orders shm_ring_check_orders() refuses. */
+int vrpc_shm_ring_parse_orders(const char *opt, unsigned *left, unsigned *right);
+
 /** @return bytes of shared region the orders need (valid orders only). */
 size_t shm_ring_region_size(unsigned left_order, unsigned right_order);
 

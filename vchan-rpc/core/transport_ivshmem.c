@@ -97,24 +97,7 @@ static int ivs_parse(const char *rest, char addr[16], unsigned *left, unsigned *
 		return -EINVAL;
 	memcpy(addr, rest, n);
 	addr[n] = '\0';
-	if (q) {
-		char *end;
-		unsigned long l, r;
-
-		if (strncmp(q, "?order=", 7))
-			return -EINVAL;
-		errno = 0;
-		l = strtoul(q + 7, &end, 10);
-		r = l;
-		if (*end == ',')
-			r = strtoul(end + 1, &end, 10);
-		if (errno || *end || end == q + 7 ||
-		    shm_ring_check_orders((unsigned)(l > 99 ? 99 : l), (unsigned)(r > 99 ? 99 : r)))
-			return -EINVAL;
-		*left = (unsigned)l;
-		*right = (unsigned)r;
-	}
-	return 0;
+	return q ? vrpc_shm_ring_parse_orders(q, left, right) : 0;
 }
 
 static int ivs_dev_open(const char *rest, struct ivs_dev **out)

@@ -74,23 +74,8 @@ static int shm_addr(const char *rest, struct sockaddr_un *sun, socklen_t *slen,
 	size_t n = q ? (size_t)(q - rest) : strlen(rest);
 
 	*left = *right = SHM_RING_ORDER_DEFAULT;
-	if (q) {
-		char *end;
-		unsigned long l, r;
-
-		if (strncmp(q, "?order=", 7))
-			return -EINVAL;
-		errno = 0;
-		l = strtoul(q + 7, &end, 10);
-		r = l;
-		if (*end == ',')
-			r = strtoul(end + 1, &end, 10);
-		if (errno || *end || end == q + 7 ||
-		    shm_ring_check_orders((unsigned)(l > 99 ? 99 : l), (unsigned)(r > 99 ? 99 : r)))
-			return -EINVAL;
-		*left = (unsigned)l;
-		*right = (unsigned)r;
-	}
+	if (q && vrpc_shm_ring_parse_orders(q, left, right))
+		return -EINVAL;
 	if (n == 0 || n >= sizeof(sun->sun_path))
 		return -EINVAL;
 	memset(sun, 0, sizeof(*sun));
