@@ -4,8 +4,8 @@
 # (ivshmem: memory the two VMs share, no host process in the path) against
 # the same calls through vappd's broker (the guest's virtio-serial gate,
 # the broker, the appliance's port), in one run, from one guest program:
-# a 64-byte Echo's round trip (1,000 calls each way) and 1 MiB replies
-# (30 each way). The appliance is echo_server (tests/proto/echo.proto)
+# a 64-byte Echo's round trip (1,000 calls each way) and 512 KiB replies
+# (60 each way). The appliance is echo_server (tests/proto/echo.proto)
 # built by vapp build from a manifest written here, with devices.direct.
 # Figures: rtt_ivshmem_p50_us (baseline: rtt_brokered_p50_us), and
 # bulk_ivshmem_MBps (baseline: bulk_brokered_MBps).
@@ -15,7 +15,7 @@ BUILD=${BUILD:-build}
 json=
 [ "${1:-}" = --json ] && json=$2
 CALLS=${DIRECT_BENCH_CALLS:-1000}
-BULK_CALLS=${DIRECT_BENCH_BULK:-30}
+BULK_CALLS=${DIRECT_BENCH_BULK:-60}
 . tests/lib/guest.sh
 . tests/lib/bench_emit.sh
 tree=$BUILD/kernels/small
@@ -28,7 +28,7 @@ GUEST_MEM=128M
 work=$(mktemp -d /tmp/vapp-bench-direct.XXXXXX)
 chmod 711 "$work"
 VAPPD_PID=
-guest_on_exit '[ -n "$VAPPD_PID" ] && { kill "$VAPPD_PID"; wait "$VAPPD_PID"; } 2>/dev/null; rm -rf "$work"'
+guest_on_exit '[ -n "$VAPPD_PID" ] && { kill "$VAPPD_PID"; wait "$VAPPD_PID"; } 2>/dev/null; [ -n "${DIRECT_BENCH_KEEP:-}" ] || rm -rf "$work"'
 fail() { echo "bench_direct: $*"; tail -n 20 "$work/vappd.log" 2>/dev/null; exit 1; }
 
 cat >"$work/echo.yaml" <<YAML
