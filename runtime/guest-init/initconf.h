@@ -165,9 +165,10 @@ void initconf_settings_free(struct initconf_settings *s);
  *   "direct-end CHAN PEER"                 close it
  * CHAN must be one of the image's channels, PEER a name
  * ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 63 bytes), ADDRESS printable with no
- * blank, SERVICE a protobuf name; 1 to INITCONF_DIRECT_SERVICES of them.
- * vapp-init writes /run/vapp/direct/CHAN/PEER: ADDRESS, PEER, each SERVICE,
- * a line each (initconf_direct_file).
+ * blank, SERVICE a protobuf name, each followed by "!METHOD" for each of its
+ * methods the policy denies PEER; 1 to INITCONF_DIRECT_SERVICES words, the
+ * first a SERVICE. vapp-init writes /run/vapp/direct/CHAN/PEER: ADDRESS,
+ * PEER, each word, a line each (initconf_direct_file).
  */
 #define INITCONF_DIRECT_SERVICES 16
 

@@ -84,7 +84,12 @@ int initconf_direct_line(const char *line, const struct initconf_list *chans,
 	if (word(&p, out->address, sizeof(out->address) - 1) <= 0 || !address_ok(out->address))
 		return -EINVAL;
 	while ((n = word(&p, svc, sizeof(svc) - 1)) > 0) {
-		if (!word_ok(svc, (size_t)n, 255, "_.") || ++count > INITCONF_DIRECT_SERVICES)
+		/* SERVICE, or !METHOD: a method of the service before it that the
+		 * peer may not call. */
+		bool ok = svc[0] == '!' ? count && word_ok(svc + 1, (size_t)n - 1, 255, "_")
+					: word_ok(svc, (size_t)n, 255, "_.");
+
+		if (!ok || ++count > INITCONF_DIRECT_SERVICES)
 			return -EINVAL;
 		used += (size_t)snprintf(out->services + used, sizeof(out->services) - used,
 					 "%s%s", used ? " " : "", svc);

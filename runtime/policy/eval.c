@@ -205,21 +205,52 @@ int policy_eval(const struct policy *p, const char *service, const char *method,
 	return policy_explain(p, service, method, src, dst, d, NULL, NULL);
 }
 
-bool policy_direct(const struct policy *p, const char *service, const struct policy_peer *src,
-		   const struct policy_peer *dst)
+/* Does rule @p r apply to the pair and to @p service (any method)? */
+static bool about(const struct rule *r, const char *service, const struct policy_peer *src,
+		  const struct policy_peer *dst)
 {
+	return (r->kind == CALL_ANY || !strcmp(r->service, service)) &&
+	       peer_matches(&r->src, src, "source", NULL, 0) &&
+	       peer_matches(&r->dst, dst, "target", NULL, 0);
+}
+
+/* Was method @p i's method decided by a rule before it? (First match wins.) */
+static bool decided_before(const struct policy *p, unsigned i, const char *service,
+			   const struct policy_peer *src, const struct policy_peer *dst)
+{
+	for (unsigned j = 0; j < i; j++)
+		if (p->rules[j].kind == CALL_METHOD && about(&p->rules[j], service, src, dst) &&
+		    !strcmp(p->rules[j].method, p->rules[i].method))
+			return true;
+	return false;
+}
+
+bool policy_direct(const struct policy *p, const char *service, const struct policy_peer *src,
+		   const struct policy_peer *dst, char *denied, size_t len)
+{
+	size_t used = 0;
+
+	if (denied && len)
+		denied[0] = '\0';
 	if (!p || p->n_errors || !call_valid(service, "X") || !peer_valid(src) || !peer_valid(dst))
 		return false;
-	/* The first rule about any call of the service decides it whole. */
+	/* The first rule about the whole service decides it; method rules
+	 * before it decide their methods. */
 	for (unsigned i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
+		int n;
 
-		if (r->kind != CALL_ANY && strcmp(r->service, service))
+		if (!about(r, service, src, dst))
 			continue;
-		if (!peer_matches(&r->src, src, "source", NULL, 0) ||
-		    !peer_matches(&r->dst, dst, "target", NULL, 0))
+		if (r->kind != CALL_METHOD)
+			return r->kind == CALL_SERVICE && r->action == POLICY_ALLOW && r->direct == 1;
+		if (r->action != POLICY_DENY || decided_before(p, i, service, src, dst))
 			continue;
-		return r->kind == CALL_SERVICE && r->action == POLICY_ALLOW && r->direct == 1;
+		n = denied ? snprintf(denied + used, len - used, "%s%s", used ? " " : "", r->method)
+			   : -1;
+		if (n < 0 || (size_t)n >= len - used)
+			return false;
+		used += (size_t)n;
 	}
 	return false;
 }

@@ -37,7 +37,8 @@
  * (default: denies are logged, allows are not); direct=yes|no (default
  * no), on a rule that allows a whole service only: SOURCE may call that
  * service on a channel of its own, straight to the appliance, where the
- * broker sees none of its calls (policy_direct()).
+ * broker sees none of its calls; the methods that rules before it deny
+ * SOURCE are refused by the appliance itself (policy_direct()).
  *
  * Several files may make one policy: they are read in the order given and
  * their rules are tried in that order (like qrexec's policy.d/).
@@ -158,14 +159,18 @@ int policy_explain(const struct policy *p, const char *service, const char *meth
 
 /*
  * May @p src call @p service of @p dst on a direct channel, past the
- * broker? Only when the first rule about any call of that service from
- * @p src to @p dst allows the whole service with direct=yes: then no call
- * of it could be refused, so none needs the broker. A rule about one of
- * its methods, a '*' rule or a deny first, and the answer is no.
- * @return false too for a policy with errors or an invalid name.
+ * broker? When the first rule about the whole service (or '*') from @p src
+ * to @p dst allows the whole service with direct=yes. Rules about single
+ * methods of it before that one still decide those methods: the names of
+ * those they deny go to @p denied, blank-separated (@p len bytes; NULL
+ * when @p len is 0), for the appliance to refuse, since no broker sees the
+ * calls (vappd puts them in the direct channel's grant). A '*' rule or a
+ * deny of the whole service first, and the answer is no.
+ * @return false too for a policy with errors, an invalid name, or denied
+ * methods that do not fit in @p denied.
  */
 bool policy_direct(const struct policy *p, const char *service, const struct policy_peer *src,
-		   const struct policy_peer *dst);
+		   const struct policy_peer *dst, char *denied, size_t len);
 
 /* @return whether @p name (NUL-terminated) may name a guest, an appliance
  * or a tag in a policy. */

@@ -167,7 +167,7 @@ static int load_policies(struct broker *b, char *const *files, char *err, size_t
 }
 
 bool vappd_broker_direct(const struct broker *b, const char *service, const char *guest,
-			 const char *appliance)
+			 const char *appliance, char *denied, size_t len)
 {
 	struct policy_peer src = { .name = guest }, dst = { .name = appliance };
 	struct broker_guest g = { .n_tags = 0 };
@@ -180,7 +180,7 @@ bool vappd_broker_direct(const struct broker *b, const char *service, const char
 		if (!strcmp(g.name, guest)) {
 			src.tags = (const char *const *)g.tags;
 			src.n_tags = g.n_tags;
-			yes = policy_direct(b->policy, service, &src, &dst);
+			yes = policy_direct(b->policy, service, &src, &dst, denied, len);
 			vappd_broker_guest_free(&g);
 			break;
 		}
@@ -194,15 +194,23 @@ void vappd_broker_direct_services(const struct broker *b, const struct manifest 
 				  char *out, size_t len)
 {
 	size_t used = 0;
+	char denied[256];
 
 	out[0] = '\0';
 	for (size_t i = 0; i < m->n_services; i++) {
 		const struct manifest_service *s = &m->services[i];
+		char *save = NULL, *method;
 		int n;
 
-		if (strcmp(s->channel, channel) || !vappd_broker_direct(b, s->name, guest, appliance))
+		if (strcmp(s->channel, channel) ||
+		    !vappd_broker_direct(b, s->name, guest, appliance, denied, sizeof(denied)))
 			continue;
 		n = snprintf(out + used, len - used, "%s%s", used ? " " : "", s->name);
+		for (method = strtok_r(denied, " ", &save); method && n >= 0 &&
+		     (size_t)n < len - used; method = strtok_r(NULL, " ", &save)) {
+			used += (size_t)n;
+			n = snprintf(out + used, len - used, " !%s", method);
+		}
 		if (n < 0 || (size_t)n >= len - used) {
 			out[0] = '\0';
 			return;

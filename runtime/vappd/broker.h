@@ -43,12 +43,16 @@ struct broker *broker_new(struct vappd *d, char *const *policy_files, char *cons
  * child's messages from d->loop. @p user is who the child runs as. */
 int broker_attach(struct broker *b, struct vappd *d, const char *user);
 /** May guest @p guest (a --guest name) call @p service of @p appliance on
- * a direct channel (the policy's direct=yes, policy_direct())? */
+ * a direct channel (the policy's direct=yes, policy_direct())? The methods
+ * of it the policy denies that guest go to @p denied (blank-separated,
+ * @p len bytes). */
 bool vappd_broker_direct(const struct broker *b, const char *service, const char *guest,
-			 const char *appliance);
+			 const char *appliance, char *denied, size_t len);
 /** The services on @p channel of manifest @p m (appliance @p appliance)
- * that guest @p guest may have directly, blank-separated into @p out;
- * empty when none (or when they do not fit). */
+ * that guest @p guest may have directly, blank-separated into @p out,
+ * each followed by "!METHOD" for each of its methods the policy denies
+ * the guest (the appliance refuses those); empty when none (or when they
+ * do not fit). */
 void vappd_broker_direct_services(const struct broker *b, const struct manifest *m,
 				  const char *channel, const char *guest, const char *appliance,
 				  char *out, size_t len);

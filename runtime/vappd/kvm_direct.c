@@ -3,8 +3,9 @@
  * VM through memory the two share, with no hop through vappd.
  *
  * As under Xen (xen_direct.c), only where the policy says direct=yes on a
- * rule that allows a guest a whole service: the broker would have nothing
- * to decide. And only for an appliance whose manifest says devices.direct
+ * rule that allows a guest a whole service (the methods rules before it
+ * deny are refused by the appliance itself, "!METHOD" in the grant). And
+ * only for an appliance whose manifest says devices.direct
  * (it then runs on q35 and loads vfio_pci). At `vapp run`, for each --guest
  * the policy grants such a service of the appliance's channel, vappd makes
  * a pair (runtime/vappd/ivshmem.h): a sealed memfd of KVM_DIRECT_SIZE
@@ -204,6 +205,18 @@ static int open_pair(struct appliance *a, const char *guest, const char *service
 	return 0;
 }
 
+/* vapp-init takes the pair's "direct" line whole, or not at all. */
+static bool fits_a_line(const struct appliance *a, const char *guest, const char *services)
+{
+	size_t words = 1;
+
+	for (const char *s = services; *s; s++)
+		words += *s == ' ';
+	return words <= KVM_DIRECT_WORDS_MAX &&
+	       strlen("direct  ivshmem:0000:00:00.0 \n") + strlen(a->info.channel) + strlen(guest) +
+			       strlen(services) <= KVM_DIRECT_LINE_MAX;
+}
+
 int vappd_kvm_direct_open(struct appliance *a, char *err, size_t errlen)
 {
 	const struct manifest *m = a->info.m;
@@ -220,6 +233,11 @@ int vappd_kvm_direct_open(struct appliance *a, char *err, size_t errlen)
 		if (a->n_direct == KVM_DIRECT_MAX) {
 			vappd_log("direct: %s: more than %d guests, %s goes through the broker",
 				  a->name, KVM_DIRECT_MAX, guest);
+			continue;
+		}
+		if (!fits_a_line(a, guest, services)) {
+			vappd_log("direct: %s to %s: its grant (%s) is more than vapp.ctl's line takes; "
+				  "it goes through the broker", guest, a->name, services);
 			continue;
 		}
 		if ((e = open_pair(a, guest, services, err, errlen))) {

@@ -16,6 +16,10 @@ struct appliance;
 /* The appliance's PCI slots for its pairs' devices: 0x10, 0x11, ... */
 #define KVM_DIRECT_SLOT0 0x10
 #define KVM_DIRECT_MAX 8
+/* What vapp-init takes of a "direct" line (runtime/guest-init/initconf.h:
+ * INITCONF_LINE_MAX less its NUL, INITCONF_DIRECT_SERVICES words). */
+#define KVM_DIRECT_LINE_MAX 255
+#define KVM_DIRECT_WORDS_MAX 16
 /* Each pair's memory: room for two rings of 256 KiB (order 18). */
 #define KVM_DIRECT_SIZE (1u << 20)
 

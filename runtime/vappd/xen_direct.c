@@ -3,9 +3,10 @@
  * appliance domain over a vchan between the two, with no hop through dom0.
  *
  * Only where the policy says direct=yes on a rule that allows the guest a
- * whole service of the appliance (policy_direct()): then no call of that
- * service could be refused, so the broker has nothing to decide and the
- * appliance can take the calls itself. For each such (guest, appliance)
+ * whole service of the appliance (policy_direct()): then the broker has
+ * nothing to decide but the methods that rules before it deny, which the
+ * appliance's libvrpc refuses itself ("!METHOD" after the service in the
+ * grant), so the appliance can take the calls. For each such (guest, appliance)
  * pair, while both domains run (guest G, appliance A), vappd:
  *   - tells the appliance on vapp.ctl "direct CHAN GUEST ADDRESS SERVICE...",
  *     ADDRESS a vchan granted to G alone, xen:G:data/vapp/CHAN'-G (in A's

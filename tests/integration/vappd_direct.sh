@@ -2,10 +2,10 @@
 # vappd_direct.sh - a direct channel under QEMU: a guest VM calls the hello
 # appliance through memory the two VMs share (ivshmem), past vappd, in real
 # QEMU VMs (TCG) on the small kernel:
-#   - the policy gives alice Greeter whole with direct=yes; bob's rules
-#     deny him SayHello, so he has no direct channel (the broker decides
-#     his calls): vappd makes a pair for alice alone, `vapp ps --long`
-#     shows it, and bob has no socket to plug a device into;
+#   - the policy gives alice Greeter whole with direct=yes, bob too but
+#     denies him SayHello first, and carol may call Greeter through the
+#     broker only: vappd makes a pair for alice and one for bob, `vapp ps
+#     --long` shows them, and carol has no socket to plug a device into;
 #   - alice's VM, with the ivshmem device on her socket, calls SayHello
 #     and Watch on ivshmem:0000:00:05.0 and is answered as label:alice
 #     (vappd's word: the socket her QEMU came through); a second QEMU on
@@ -17,7 +17,9 @@
 #     through the broker, and serves alice's next honest call directly;
 #   - the appliance's QEMU is killed: alice's direct calls are answered
 #     again by the restarted appliance, on a fresh ring (a call made while
-#     it is down waits for it, up to its timeout).
+#     it is down waits for it, up to its timeout);
+#   - bob's VM calls directly too: SayHello is refused by the appliance
+#     itself (PERMISSION_DENIED, as the broker words it), Watch answered.
 # Bounded by $DIRECT_TEST_LIMIT seconds (default 400); everything it
 # started is killed on exit.
 set -u
@@ -62,11 +64,12 @@ timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" examples/hello/manifest-direct
 	>"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "vapp build manifest-direct.yaml"; }
 
 cat >"$work/policy" <<'POLICY'
-# alice may call the greeter whole, on a channel of her own; bob may only
-# watch, so every call of his is the broker's to decide.
+# alice may call the greeter whole, on a channel of her own; bob too, but
+# not SayHello (the appliance refuses it); carol through the broker only.
 vapp.hello.v1.Greeter           alice  hello  allow direct=yes
 vapp.hello.v1.Greeter.SayHello  bob    hello  deny
 vapp.hello.v1.Greeter           bob    hello  allow direct=yes
+vapp.hello.v1.Greeter           carol  hello  allow
 vapp.hello.v1.Greeter.Watch     host   hello  allow
 POLICY
 "$vapp" policy check "$work/policy" >/dev/null || fail "the test's policy does not check"
@@ -75,22 +78,25 @@ export VAPPD_SOCKET=$work/vappd.sock
 getent group vapp-test >/dev/null || groupadd --system vapp-test
 "$vappd" --foreground --socket "$VAPPD_SOCKET" --run-dir "$work/run" \
 	--state-dir "$work/state" --trust-image-key --accel tcg --boot-timeout 90 --group vapp-test \
-	--policy "$work/policy" --guest alice --guest bob >"$work/vappd.log" 2>&1 &
+	--policy "$work/policy" --guest alice --guest bob --guest carol >"$work/vappd.log" 2>&1 &
 VAPPD_PID=$!
 for _ in $(seq 50); do [ -S "$VAPPD_SOCKET" ] && break; sleep 0.1; done
 [ -S "$VAPPD_SOCKET" ] || fail "vappd did not make its socket"
 out=$(timeout "$(left)" "$vapp" run "$img" 2>&1) || fail "vapp run: $out"
 
-# The pair: alice's alone, her socket the group's.
+# The pairs: alice's and bob's, their sockets the group's; none for carol.
 sock=$work/run/guests/alice.direct/hello.sock
-[ -S "$sock" ] || fail "no direct socket for alice"
+bsock=$work/run/guests/bob.direct/hello.sock
+[ -S "$sock" ] && [ -S "$bsock" ] || fail "no direct socket for alice or bob"
 [ "$(stat -c %a:%G "$sock")" = 660:vapp-test ] || fail "alice's direct socket is $(stat -c %a:%G "$sock")"
-[ -e "$work/run/guests/bob.direct" ] && fail "bob, whom the policy denies a method, got a direct channel"
+[ -e "$work/run/guests/carol.direct" ] && fail "carol, with no direct=yes rule, got a direct channel"
 ps_long=$("$vapp" ps --long)
-echo "$ps_long" | grep -q "direct       alice ivshmem:0000:00:10.0 $sock (appliance connected, guest not connected) vapp.hello.v1.Greeter" ||
+echo "$ps_long" | grep -q "direct       alice ivshmem:0000:00:10.0 $sock (appliance connected, guest not connected) vapp.hello.v1.Greeter\$" ||
 	fail "vapp ps --long does not show alice's pair: $ps_long"
-[ "$(echo "$ps_long" | grep -c 'direct  ')" = 1 ] || fail "more than one pair: $ps_long"
-echo "vappd: one pair, alice's, on the appliance's 0000:00:10.0"
+echo "$ps_long" | grep -q "direct       bob ivshmem:0000:00:11.0 $bsock (appliance connected, guest not connected) vapp.hello.v1.Greeter !SayHello\$" ||
+	fail "vapp ps --long does not show bob's pair: $ps_long"
+[ "$(echo "$ps_long" | grep -c 'direct  ')" = 2 ] || fail "not two pairs: $ps_long"
+echo "vappd: alice's pair on the appliance's 0000:00:10.0, bob's (SayHello denied) on 11.0, none for carol"
 
 cat >"$work/alice.rc" <<'RC'
 mkdir -p /dev/virtio-ports
@@ -172,4 +178,22 @@ grep -q "direct: alice to hello: the appliance's QEMU went" "$work/vappd.log" ||
 [ "$(grep -c "direct: alice to hello: the appliance's QEMU took the memory" "$work/vappd.log")" = 2 ] ||
 	fail "the restarted appliance's QEMU did not take the pair's memory"
 echo "appliance killed (QEMU $old): alice answered directly again by QEMU $new"
+guest_stop
+
+cat >"$work/bob.rc" <<'RC'
+d=ivshmem:0000:00:05.0
+out=$(/bin/hello-client --timeout 30000 $d bob 2>&1); echo "BOB-SAYHELLO rc=$? $out"
+out=$(/bin/hello-client --timeout 30000 --watch 2 $d bob 2>&1 | tr '\n' ' '); echo "BOB-WATCH $out"
+echo BOB-DONE
+RC
+guest_initramfs "$work/bob.gz" "$work/bob.rc" -m vfio_pci -b "$client" || fail "initramfs for bob"
+guest_boot "$work/bob" "$work/bob.gz" -chardev "socket,id=direct,path=$bsock" \
+	-device ivshmem-doorbell,chardev=direct,vectors=2,addr=05.0
+guest_wait "BOB-DONE" 120 || fail "bob's calls did not come back"
+grep -aq "BOB-SAYHELLO rc=1 hello-client: PERMISSION_DENIED: policy denies bob calling vapp.hello.v1.Greeter.SayHello" \
+	"$GUEST_DIR/console.log" || fail "bob's direct SayHello: $(grep -a BOB-SAYHELLO "$GUEST_DIR/console.log")"
+grep -aq "BOB-WATCH Hello #1, bob! Hello #2, bob!" "$GUEST_DIR/console.log" ||
+	fail "bob's direct Watch: $(grep -a BOB-WATCH "$GUEST_DIR/console.log")"
+grep -q "denied: bob calling" "$work/vappd.log" && fail "bob's direct call reached the broker"
+echo "bob: SayHello refused by the appliance itself, Watch answered, both directly"
 echo "direct channel under QEMU: all held in $(( $(date +%s) - start )) s"

@@ -184,6 +184,11 @@ static void carol_and_dave(struct rig *r)
 	grant_text(r, "carol", a, "carol", "vrpc.test.Echo\n");
 	sock_addr(r, "dave", a, sizeof(a));
 	grant_text(r, "dave", a, "dave", "vrpc.test.Other\nvrpc.test.More\n");
+	/* erin may call Echo but not its Fail or WhoAmI (a "!" names a method
+	 * of the service before it); Sleep is denied for another service. */
+	sock_addr(r, "erin", a, sizeof(a));
+	grant_text(r, "erin", a, "erin",
+		   "vrpc.test.Echo\n!Fail\n!WhoAmI\nvrpc.test.Other\n!Sleep\n");
 }
 
 static void test_granted_and_not(void **state)
@@ -204,6 +209,34 @@ static void test_granted_and_not(void **state)
 	sock_addr(&r, "dave", a, sizeof(a));
 	assert_null(open_echo(a));
 	assert_int_equal(errno, EACCES);
+
+	/* erin: the methods the policy denied her are refused by the server,
+	 * the others answered. */
+	sock_addr(&r, "erin", a, sizeof(a));
+	cli = open_echo(a);
+	assert_non_null(cli);
+	{
+		Vrpc__Test__EchoRequest req = VRPC__TEST__ECHO_REQUEST__INIT;
+		ProtobufCMessage *reply = NULL;
+		char *msg = NULL;
+
+		req.text = "hi";
+		assert_int_equal(vrpc_client_call(cli, 0 /* Echo */, &req.base, &reply, 3000, NULL),
+				 VRPC_OK);
+		protobuf_c_message_free_unpacked(reply, NULL);
+		reply = NULL;
+		assert_int_equal(vrpc_client_call(cli, 4 /* WhoAmI */, &req.base, &reply, 3000, &msg),
+				 VRPC_PERMISSION_DENIED);
+		assert_null(reply);
+		assert_non_null(msg);
+		assert_string_equal(msg, "policy denies erin calling vrpc.test.Echo.WhoAmI");
+		free(msg);
+		/* Sleep is denied only on vrpc.test.Other: on Echo it answers. */
+		assert_int_equal(vrpc_client_call(cli, 2 /* Sleep */, &req.base, &reply, 3000, NULL),
+				 VRPC_OK);
+		protobuf_c_message_free_unpacked(reply, NULL);
+	}
+	vrpc_client_close(cli);
 
 	/* The server's own listener is as before: any service, the uid. */
 	cli = open_echo(r.main_addr);
@@ -292,6 +325,11 @@ static void bad_files(struct rig *r)
 		snprintf(path, sizeof(path), "%s/b8", r->grants);
 		assert_int_equal(mkfifo(path, 0644), 0);
 	}
+	/* A denied method before any service, and one that is not a name. */
+	sock_addr(r, "b9", a, sizeof(a));
+	grant_text(r, "b9", a, "early", "!Fail\nvrpc.test.Echo\n");
+	sock_addr(r, "b10", a, sizeof(a));
+	grant_text(r, "b10", a, "dotted", "vrpc.test.Echo\n!vrpc.test.Echo.Fail\n");
 }
 
 static void test_bad_files(void **state)
@@ -300,7 +338,7 @@ static void test_bad_files(void **state)
 	char a[128];
 
 	rig_start(&r, bad_files);
-	for (int i = 1; i <= 8; i++) {
+	for (int i = 1; i <= 10; i++) {
 		char name[8];
 
 		snprintf(name, sizeof(name), "b%d", i);

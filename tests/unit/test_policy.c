@@ -297,42 +297,58 @@ static void test_log_option(void **state)
 }
 
 /* direct=yes: only on a whole-service allow, and only when that rule is
- * the first about the service for the pair; calls still decided as ever. */
+ * the first about the whole service for the pair; method rules before it
+ * still decide their methods (the denied ones are given for the appliance
+ * to refuse); calls through the broker decided as ever. */
 static void test_direct_option(void **state)
 {
+	char denied[64];
 	struct diags d;
 	struct policy *p;
 
 	p = load(FW " work-vm firewall allow direct=yes\n"
 		 FW "/* @tag:dev firewall allow direct=yes log=no\n"
 		 FW " home-vm firewall allow direct=no\n", 0, &d);
-	assert_true(policy_direct(p, FW, &work_vm, &firewall));
-	assert_false(policy_direct(p, FW, &home_vm, &firewall));
-	assert_false(policy_direct(p, "vapp.other.v1.Other", &work_vm, &firewall));
-	assert_false(policy_direct(p, FW, &firewall, &work_vm));
+	strcpy(denied, "junk");
+	assert_true(policy_direct(p, FW, &work_vm, &firewall, denied, sizeof(denied)));
+	assert_string_equal(denied, "");
+	assert_false(policy_direct(p, FW, &home_vm, &firewall, denied, sizeof(denied)));
+	assert_false(policy_direct(p, "vapp.other.v1.Other", &work_vm, &firewall, denied,
+				   sizeof(denied)));
+	assert_false(policy_direct(p, FW, &firewall, &work_vm, denied, sizeof(denied)));
 	assert_int_equal(decide(p, FW, "AddRule", &work_vm, &firewall, POLICY_ALLOW), 1);
 	policy_free(p);
 
-	/* A narrower rule first (a method denied, or allowed alone), a deny, a
-	 * '*': the broker has to see the calls. */
+	/* Methods decided first: the denied ones listed (each once, first
+	 * match winning), the allowed ones not; the whole service direct. */
 	p = load(FW ".AddRule work-vm firewall deny\n"
+		 FW ".ListRules work-vm firewall allow\n"
+		 FW ".ListRules work-vm firewall deny\n"
+		 FW ".DelRule @tag:dev firewall deny\n"
+		 FW ".AddRule work-vm firewall deny\n"
+		 FW ".Reset home-vm firewall deny\n"
 		 FW " work-vm firewall allow direct=yes\n", 0, &d);
-	assert_false(policy_direct(p, FW, &work_vm, &firewall));
+	assert_true(policy_direct(p, FW, &work_vm, &firewall, denied, sizeof(denied)));
+	assert_string_equal(denied, "AddRule DelRule");
 	assert_int_equal(decide(p, FW, "AddRule", &work_vm, &firewall, POLICY_DENY), 1);
+	/* ... and no room to list them: no direct channel at all. */
+	assert_false(policy_direct(p, FW, &work_vm, &firewall, denied, 10));
+	assert_false(policy_direct(p, FW, &work_vm, &firewall, NULL, 0));
 	policy_free(p);
-	p = load(FW ".ListRules work-vm firewall allow\n"
+	/* A deny of the whole service or a '*' first: no direct channel. */
+	p = load(FW " work-vm firewall deny\n"
 		 FW " work-vm firewall allow direct=yes\n", 0, &d);
-	assert_false(policy_direct(p, FW, &work_vm, &firewall));
+	assert_false(policy_direct(p, FW, &work_vm, &firewall, denied, sizeof(denied)));
 	policy_free(p);
 	p = load("* @anyvm firewall deny\n"
 		 FW " work-vm firewall allow direct=yes\n", 0, &d);
-	assert_false(policy_direct(p, FW, &work_vm, &firewall));
+	assert_false(policy_direct(p, FW, &work_vm, &firewall, denied, sizeof(denied)));
 	policy_free(p);
 	/* Rules about other pairs or services before it do not matter. */
 	p = load(FW ".AddRule home-vm firewall deny\n"
 		 "vapp.other.v1.Other work-vm firewall deny\n"
 		 FW " work-vm firewall allow direct=yes\n", 0, &d);
-	assert_true(policy_direct(p, FW, &work_vm, &firewall));
+	assert_true(policy_direct(p, FW, &work_vm, &firewall, denied, sizeof(denied)));
 	policy_free(p);
 
 	static const char *const bad[] = {
@@ -346,10 +362,10 @@ static void test_direct_option(void **state)
 		p = load(bad[i], -EINVAL, &d);
 		assert_int_equal(d.errors, 1);
 		assert_non_null(strstr(d.last, "direct"));
-		assert_false(policy_direct(p, FW, &work_vm, &firewall));
+		assert_false(policy_direct(p, FW, &work_vm, &firewall, denied, sizeof(denied)));
 		policy_free(p);
 	}
-	assert_false(policy_direct(NULL, FW, &work_vm, &firewall));
+	assert_false(policy_direct(NULL, FW, &work_vm, &firewall, denied, sizeof(denied)));
 }
 
 /* One bad line makes the whole policy unusable: evaluating it denies. */

@@ -354,6 +354,15 @@ static void test_direct(void **state)
 	assert_string_equal(file, "xen:5:data/vapp/vapp@rpc-5\ncarol\nvapp.hello.v1.Greeter\nb.C\n");
 	assert_int_equal(initconf_direct_file(&d, file, 40), -ENOSPC);
 
+	/* A method the policy denies, after its service: a line of its own. */
+	assert_int_equal(initconf_direct_line("direct vapp.rpc carol ivshmem:0000:00:10.0 "
+					      "vapp.hello.v1.Greeter !SayHello b.C",
+					      &chans, &d), 0);
+	assert_string_equal(d.services, "vapp.hello.v1.Greeter !SayHello b.C");
+	assert_true(initconf_direct_file(&d, file, sizeof(file)) > 0);
+	assert_string_equal(file, "ivshmem:0000:00:10.0\ncarol\nvapp.hello.v1.Greeter\n!SayHello\n"
+				  "b.C\n");
+
 	assert_int_equal(initconf_direct_line("direct-end vapp.log carol", &chans, &d), 0);
 	assert_true(d.end);
 	assert_string_equal(d.chan, "vapp.log");
@@ -371,6 +380,11 @@ static void test_direct(void **state)
 		"direct-end vapp.rpc carol more",
 		"direct-end vapp.rpc",
 		"direct vapp.rpc carol x\x7f A",
+		"direct vapp.rpc carol x !SayHello A", /* a method before any service */
+		"direct vapp.rpc carol x A !a.b",      /* a method is one name */
+		"direct vapp.rpc carol x A !",
+		"direct vapp.rpc carol x A !!B",
+		"direct vapp.rpc carol x A !../B",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(initconf_direct_line(bad[i], &chans, &d), -EINVAL);

@@ -10,7 +10,10 @@
  *   ADDRESS       where to listen (under Xen: a vchan granted to the
  *                 peer's domain alone, xen:DOMID:data/vapp/CHANNEL'-DOMID)
  *   LABEL         the peer's name: each call's peer is label:LABEL
- *   SERVICE...    one a line, at least one: what it may HELLO
+ *   SERVICE...    one a line, at least one: what it may HELLO, each
+ *                 followed by "!METHOD" lines, one for each of its methods
+ *                 the peer may not call (the policy denies it them: they
+ *                 get PERMISSION_DENIED here, since no broker sees them)
  *
  * The directory is watched (inotify): a file written (renamed into place)
  * opens or replaces its listener, a file removed closes it; connections
@@ -104,7 +107,10 @@ static int parse_grant(const char *text, char *addr, size_t addrlen, char *label
 	memcpy(label, s, len);
 	label[len] = '\0';
 	while (next_line(text, &pos, &s, &len)) {
-		if (!name_ok(s, len, 255, "_."))
+		bool ok = len && s[0] == '!' ? used && name_ok(s + 1, len - 1, 255, "_")
+					     : name_ok(s, len, 255, "_.");
+
+		if (!ok)
 			return -EINVAL;
 		memcpy(services + used, s, len);
 		used += len;

@@ -266,6 +266,11 @@ int server_on_request(struct sconn *sc, const struct vrpc_hdr *h, const uint8_t 
 		       desc->name, h->method);
 		return 0;
 	}
+	if (vrpc_sconn_method_denied(sc, desc->name, desc->methods[h->method].name)) {
+		refuse(sc, h->call_id, VRPC_PERMISSION_DENIED, "policy denies %s calling %s.%s",
+		       sc->c.t->peer.label, desc->name, desc->methods[h->method].name);
+		return 0;
+	}
 	slot = find_slot(sc, h->call_id);
 	if (*slot) {
 		/* Replies could no longer be told apart: the peer is broken. */

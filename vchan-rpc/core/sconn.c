@@ -227,8 +227,24 @@ static bool granted(const struct sconn *sc, const struct service_entry *svc)
 	if (!sc->services)
 		return true;
 	for (const char *p = sc->services; *p; p += strlen(p) + 1)
-		if (!strcmp(p, name))
+		if (p[0] != '!' && !strcmp(p, name))
 			return true;
+	return false;
+}
+
+bool vrpc_sconn_method_denied(const struct sconn *sc, const char *service, const char *method)
+{
+	bool in = false;
+
+	if (!sc->services)
+		return false;
+	/* "!METHOD" entries follow their service's. */
+	for (const char *p = sc->services; *p; p += strlen(p) + 1) {
+		if (p[0] != '!')
+			in = !strcmp(p, service);
+		else if (in && !strcmp(p + 1, method))
+			return true;
+	}
 	return false;
 }
 

@@ -104,6 +104,9 @@ int sconn_flush(struct sconn *sc);
 /* When a peer that reads none of what is queued for it is dropped, or -1. */
 int64_t stall_deadline(const struct sconn *sc);
 const struct service_entry *find_service(struct vrpc_server *srv, const char *name);
+/* A direct channel's peer may not call @p method of @p service: vappd's
+ * grant names it after the service ("!METHOD"). */
+bool vrpc_sconn_method_denied(const struct sconn *sc, const char *service, const char *method);
 /* Serves an open transport (taken over even on failure). @p attached: a
  * single endpoint whose peer may go and come back. @return 0 or -errno. */
 int server_adopt(struct vrpc_server *srv, struct vrpc_transport *t, bool attached,

@@ -171,10 +171,13 @@ static struct ivs_transport *ivs_new(struct ivs_dev *d, bool server)
 	return s;
 }
 
-/* A fresh page for the next client (server side). */
+/* A fresh page for the next client (server side). Only the page: what
+ * the rings still hold was written by this pair, and a client that knocks
+ * again and again (a hostile one) costs a page's clearing each time, not
+ * the rings'. */
 static void ivs_lay_out(struct ivs_dev *d)
 {
-	memset(d->dev.mem, 0, shm_ring_region_size(d->left, d->right));
+	memset(d->dev.mem, 0, SHM_RING_PAGE);
 	/* Checked against the memory at open: cannot fail. */
 	shm_ring_init_server(&d->fresh, d->dev.mem, d->dev.len, d->left, d->right);
 	vrpc_ivshmem_dev_ring(&d->dev, peer_of(d), IVSHMEM_VEC_CONN);
