@@ -38,4 +38,15 @@ int vrpc_shm_stream_arm(struct vrpc_transport *t, int want_write);
 int vrpc_shm_stream_ready(struct vrpc_transport *t, int want_write);
 size_t vrpc_shm_stream_room(struct vrpc_transport *t);
 
+/* The stream's part of a struct vrpc_transport_ops. */
+#define SHM_STREAM_OPS                                        \
+	.read = vrpc_shm_stream_read,                         \
+	.write = vrpc_shm_stream_write,                       \
+	.poll_events = vrpc_shm_stream_poll_events,           \
+	.poll_done = vrpc_shm_stream_poll_done,               \
+	.ready = vrpc_shm_stream_ready,                       \
+	.room = vrpc_shm_stream_room,                         \
+	.hold = vrpc_shm_stream_hold,                         \
+	.arm = vrpc_shm_stream_arm
+
 #endif /* VRPC_SHM_STREAM_H */

@@ -496,19 +496,10 @@ static int shm_connect(const char *rest, int timeout_ms, struct vrpc_transport *
 	return 0;
 }
 
-/* ---- the stream ---- */
-
 const struct vrpc_transport_ops vrpc_transport_shm = {
 	.scheme = "shm",
 	.connect = shm_connect,
 	.listen = shm_listen,
-	.read = vrpc_shm_stream_read,
-	.write = vrpc_shm_stream_write,
-	.poll_events = vrpc_shm_stream_poll_events,
-	.poll_done = vrpc_shm_stream_poll_done,
-	.ready = vrpc_shm_stream_ready,
-	.room = vrpc_shm_stream_room,
-	.hold = vrpc_shm_stream_hold,
-	.arm = vrpc_shm_stream_arm,
+	SHM_STREAM_OPS,
 	.close = shm_close,
 };
