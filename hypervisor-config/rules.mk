@@ -8,6 +8,8 @@ HVCONFIG_LIB := $(BUILD)/lib/libvapp-hvconfig.a
 INCLUDES += -Ihypervisor-config/include -Imanifest/include
 LIBS += $(HVCONFIG_LIB)
 VAPP_CLI_LIBS := $(HVCONFIG_LIB) $(VAPP_CLI_LIBS)
+# hypervisor-config/cli: vapp export.
+VAPP_CLI_SRCS += $(sort $(wildcard hypervisor-config/cli/*.c))
 
 $(HVCONFIG_OBJS): INCLUDES += -Ihypervisor-config/src
 

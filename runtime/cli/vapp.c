@@ -8,6 +8,7 @@
 /* One line per subcommand; a cmd_NAME.c file adds itself here. */
 extern const struct vapp_cmd vapp_cmd_build;
 extern const struct vapp_cmd vapp_cmd_call;
+extern const struct vapp_cmd vapp_cmd_export;
 extern const struct vapp_cmd vapp_cmd_keygen;
 extern const struct vapp_cmd vapp_cmd_logs;
 extern const struct vapp_cmd vapp_cmd_manifest;
@@ -23,6 +24,7 @@ extern const struct vapp_cmd vapp_cmd_version;
 static const struct vapp_cmd *const commands[] = {
 	&vapp_cmd_build,
 	&vapp_cmd_call,
+	&vapp_cmd_export,
 	&vapp_cmd_keygen,
 	&vapp_cmd_logs,
 	&vapp_cmd_manifest,
