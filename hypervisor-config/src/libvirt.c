@@ -5,8 +5,15 @@
  * Every value goes through sb_xml(). libvirt adds devices of its own unless
  * told not to: a USB controller on q35 and a memory balloon, both PCI
  * devices that a microvm cannot have, so both are turned off explicitly.
- * The VM ends on poweroff or reboot alike (vapp-init ends it with a reboot),
- * like QEMU's -no-reboot.
+ * On a microvm each virtio device says it is on virtio-mmio, or libvirt
+ * looks for a PCI bus ("No PCI buses available"). libvirt turns ACPI off
+ * unless the domain asks for it, which a kernel that finds the microvm's
+ * devices through ACPI (Debian's) cannot boot without: <acpi/> unless the
+ * manifest's QEMU arguments turn it off themselves (the small kernel, which
+ * has no ACPI: QEMU then lists the devices on the command line). The VM
+ * ends on poweroff or reboot alike (vapp-init ends it with a reboot), like
+ * QEMU's -no-reboot. tests/integration/libvirt_run.sh starts one in a real
+ * libvirtd.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +26,22 @@ static void elem(struct sbuf *b, const char *indent, const char *tag, const char
 	sb_printf(b, "%s<%s>", indent, tag);
 	sb_xml(b, text);
 	sb_printf(b, "</%s>\n", tag);
+}
+
+/* On a microvm, a virtio device's address: virtio-mmio. */
+static void mmio(struct sbuf *b, const struct manifest *m, const char *indent)
+{
+	if (!hv_needs_pci(m))
+		sb_printf(b, "%s<address type='virtio-mmio'/>\n", indent);
+}
+
+/* Do the manifest's QEMU arguments turn ACPI off (-machine acpi=off)? */
+static bool acpi_off(const struct manifest *m)
+{
+	for (size_t i = 0; i < m->hv.n_qemu_args; i++)
+		if (strstr(m->hv.qemu_args[i], "acpi=off"))
+			return true;
+	return false;
 }
 
 static void add_os(struct sbuf *b, const struct manifest *m, const struct hv_run *r)
@@ -51,6 +74,8 @@ static void add_head(struct sbuf *b, const struct manifest *m, const struct hv_r
 	sb_printf(b, "  <memory unit='MiB'>%u</memory>\n", m->memory_mib);
 	sb_printf(b, "  <vcpu>%u</vcpu>\n", m->vcpus);
 	add_os(b, m, r);
+	if (!acpi_off(m))
+		sb_puts(b, "  <features>\n    <acpi/>\n  </features>\n");
 	sb_puts(b, "  <on_poweroff>destroy</on_poweroff>\n"
 		   "  <on_reboot>destroy</on_reboot>\n"
 		   "  <on_crash>destroy</on_crash>\n");
@@ -67,7 +92,11 @@ static void add_channels(struct sbuf *b, const struct manifest *m, const struct 
 {
 	size_t i;
 
-	sb_puts(b, "    <controller type='virtio-serial' index='0'/>\n");
+	if (hv_needs_pci(m))
+		sb_puts(b, "    <controller type='virtio-serial' index='0'/>\n");
+	else
+		sb_puts(b, "    <controller type='virtio-serial' index='0'>\n"
+			   "      <address type='virtio-mmio'/>\n    </controller>\n");
 	for (i = 0; i < hv_n_channels(m); i++) {
 		const char *name = hv_channel_name(m, i);
 
@@ -89,7 +118,9 @@ static void add_state(struct sbuf *b, const struct manifest *m, const struct hv_
 		   "      <driver name='qemu' type='raw'/>\n"
 		   "      <source file='");
 	sb_xml(b, r->state_image);
-	sb_puts(b, "'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n");
+	sb_puts(b, "'/>\n      <target dev='vda' bus='virtio'/>\n");
+	mmio(b, m, "      ");
+	sb_puts(b, "    </disk>\n");
 }
 
 /* The tap is made by the runtime (managed='no'), as with QEMU's -netdev tap. */
@@ -104,8 +135,9 @@ static void add_nics(struct sbuf *b, const struct manifest *m, const struct hv_r
 		sb_xml(b, mac);
 		sb_puts(b, "'/>\n      <target dev='");
 		sb_xml(b, r->taps[i]);
-		sb_puts(b, "' managed='no'/>\n      <model type='virtio'/>\n"
-			   "    </interface>\n");
+		sb_puts(b, "' managed='no'/>\n      <model type='virtio'/>\n");
+		mmio(b, m, "      ");
+		sb_puts(b, "    </interface>\n");
 	}
 }
 
