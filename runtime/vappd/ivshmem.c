@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ivshmem.h"
+#include "vapp_util.h"
 
 /* The page's layout (libvrpc's ivshmem: transport lays it out as Xen's
  * vchan page); this header has no include guard, only this file reads it. */
@@ -23,29 +24,15 @@
 /* One message: @p v as 8 little-endian bytes, with @p fd when >= 0. */
 static int send_msg(int sock, int64_t v, int fd)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	uint8_t le[8];
 	struct iovec iov = { .iov_base = le, .iov_len = sizeof(le) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)((uint64_t)v >> (8 * i));
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_RIGHTS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
-	}
-	while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0)
-		if (errno != EINTR)
-			return -errno;
+	n = vapp_send_fd(sock, &iov, 1, fd);
+	if (n < 0)
+		return (int)n;
 	/* Eight bytes into a fresh unix socket's buffer: never short. */
 	return n == (ssize_t)sizeof(le) ? 0 : -EIO;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "privsep.h"
+#include "vapp_util.h"
 
 #define NAME_MAX_LEN 255
 #define LOG_MAX_LEN 1024
@@ -88,30 +89,15 @@ int vappd_ps_send(int sock, enum vappd_ps_type type, const void *payload, size_t
 {
 	uint8_t hdr[VAPPD_PS_HDR] = { (uint8_t)type, (uint8_t)(type >> 8) };
 	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, len } };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t n;
 
 	if (type <= 0 || type >= VAPPD_PS_N_TYPES || len > VAPPD_PS_MAX ||
 	    rules[type].fd != (fd >= 0) || !payload_ok(type, payload, len))
 		return -EINVAL;
 	for (int i = 0; i < 4; i++)
 		hdr[4 + i] = (uint8_t)(len >> (8 * i));
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		ctl.h.cmsg_level = SOL_SOCKET;
-		ctl.h.cmsg_type = SCM_RIGHTS;
-		ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&ctl.h), &fd, sizeof(int));
-	}
-	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
+	n = vapp_send_fd(sock, iov, len ? 2 : 1, fd);
+	return n < 0 ? (int)n : 0;
 }
 
 /* The fds that came with a datagram: at most one is taken, every other

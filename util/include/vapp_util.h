@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct vapp_buf {
 	uint8_t *p;
@@ -43,6 +44,10 @@ int vapp_fsync_dir(const char *dir);
 int vapp_mkdir_p(const char *path, uint32_t mode);
 /* rm -rf, for our own temporary folders under the cache only. */
 int vapp_rm_rf(const char *path);
+struct iovec;
+/* sendmsg() of @p iov with @p fd (SCM_RIGHTS) when it is >= 0, retried on
+ * EINTR, never raising SIGPIPE. @return the bytes sent, or -errno. */
+ssize_t vapp_send_fd(int sock, struct iovec *iov, int iovcnt, int fd);
 /* The first line of @p path, without its newline, into @p buf (cut to
  * @p len). @return 0, -EIO (empty), or -errno. */
 int vapp_read_line(const char *path, char *buf, size_t len);
