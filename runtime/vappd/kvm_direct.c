@@ -84,7 +84,10 @@ static void on_listen(void *ud, int fd, short revents)
 		  side_name[side]);
 }
 
-/* QEMU says nothing on this socket: readable is its hang-up. */
+/* QEMU says nothing on this socket: readable is its hang-up. Bytes it
+ * sends anyway are dropped one read a wake-up (the loop is level
+ * triggered): the socket blocks, and a loop of reads would stop vappd at
+ * the first read that finds none. */
 static void on_conn(void *ud, int fd, short revents)
 {
 	struct appliance *a = ud;
@@ -96,9 +99,8 @@ static void on_conn(void *ud, int fd, short revents)
 	(void)revents;
 	if (!p)
 		return;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	n = read(fd, buf, sizeof(buf));
+	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 		return;
 	vrpc_loop_del_fd(a->d->loop, fd);
 	vappd_ivshmem_drop(&p->ch, side);

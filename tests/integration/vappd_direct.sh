@@ -98,6 +98,22 @@ echo "$ps_long" | grep -q "direct       bob ivshmem:0000:00:11.0 $bsock (applian
 [ "$(echo "$ps_long" | grep -c 'direct  ')" = 2 ] || fail "not two pairs: $ps_long"
 echo "vappd: alice's pair on the appliance's 0000:00:10.0, bob's (SayHello denied) on 11.0, none for carol"
 
+# A "QEMU" on bob's socket that talks, which no QEMU does: vappd drops the
+# bytes and keeps answering, and sees it go.
+python3 - "$bsock" "$vapp" <<'PY' || fail "vappd stopped answering while a peer sent bytes"
+import socket, subprocess, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"x" * 300)
+time.sleep(0.5)
+subprocess.run([sys.argv[2], "ps"], check=True, timeout=10, stdout=subprocess.DEVNULL)
+s.close()
+PY
+for _ in $(seq 50); do grep -q "direct: bob to hello: the guest's QEMU went" "$work/vappd.log" && break; sleep 0.1; done
+grep -q "direct: bob to hello: the guest's QEMU went" "$work/vappd.log" ||
+	fail "vappd did not see the talking peer go"
+echo "a peer that sends bytes on its socket: dropped, vappd answering"
+
 cat >"$work/alice.rc" <<'RC'
 mkdir -p /dev/virtio-ports
 for p in /sys/class/virtio-ports/vport*; do ln -sf "/dev/${p##*/}" "/dev/virtio-ports/$(cat "$p/name")"; done
