@@ -6,12 +6,12 @@ IMAGE_SRCS := $(sort $(wildcard image/src/*.c))
 IMAGE_OBJS := $(call objs-of,$(IMAGE_SRCS))
 IMAGE_LIB := $(BUILD)/lib/libvapp-image.a
 # What a program linking the image library adds to its link line.
-IMAGE_LDLIBS := $(IMAGE_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZSTD_LIBS)
+IMAGE_LDLIBS := $(IMAGE_LIB) $(UTIL_LIB) $(CRYPTO_LIBS) $(ZSTD_LIBS) $(JSON_C_LIBS)
 
-INCLUDES += -Iimage/include $(CRYPTO_CFLAGS)
+INCLUDES += -Iimage/include $(CRYPTO_CFLAGS) $(JSON_C_CFLAGS)
 LIBS += $(IMAGE_LIB)
 VAPP_CLI_LIBS := $(IMAGE_LIB) $(VAPP_CLI_LIBS)
-VAPP_CLI_LDLIBS += $(CRYPTO_LIBS) $(ZSTD_LIBS)
+VAPP_CLI_LDLIBS += $(CRYPTO_LIBS) $(ZSTD_LIBS) $(JSON_C_LIBS)
 VAPP_CLI_SRCS += $(sort $(wildcard image/cli/*.c))
 
 $(IMAGE_OBJS): INCLUDES += -Iimage/src

@@ -93,22 +93,6 @@ static int image_file(const char *dir, const char *name, struct vapp_buf *b)
 	return vapp_read_file_max(path, 1u << 20, b);
 }
 
-static int verify(const char *dir, const char *const *keys)
-{
-	struct verify_report r;
-	int ret = verify_image(dir, keys, &r);
-
-	for (size_t i = 0; i < r.n_problems; i++)
-		cmd_error(&vapp_cmd_export, "%s: %s", dir, r.problems[i]);
-	if (!ret && !r.trusted)
-		fprintf(stderr, "vapp export: note: %s verified against its own signer.pub only "
-			"(integrity, not trust); pass --key VENDOR.pub\n", dir);
-	verify_report_free(&r);
-	if (ret == -ENOMEM)
-		cmd_error(&vapp_cmd_export, "out of memory");
-	return ret;
-}
-
 /* Each NIC of @p m its device from @p opts, or an error naming the option. */
 static int nic_devices(const struct manifest *m, const struct nic_opt *opts, size_t n,
 		       const char *what, const char **out)
@@ -199,7 +183,7 @@ static int run(int argc, char **argv)
 		cmd_error(&vapp_cmd_export, "%s: %s", argv[optind], strerror(errno));
 		goto out;
 	}
-	if (verify(dir, n_keys ? keys : NULL))
+	if (cmd_verify_image(&vapp_cmd_export, dir, keys))
 		goto out;
 	/* The measured manifest and command line: verified just now. */
 	if ((c = image_file(dir, "manifest.yaml", &text)) < 0) {

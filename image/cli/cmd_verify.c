@@ -44,6 +44,22 @@ static void print_signer(const char *dir, const char *key, bool trusted)
 		"  a key. Pass --key VENDOR.pub to check who signed it.\n");
 }
 
+int cmd_verify_image(const struct vapp_cmd *cmd, const char *dir, const char *const *keys)
+{
+	struct verify_report r;
+	int ret = verify_image(dir, keys && keys[0] ? keys : NULL, &r);
+
+	for (size_t i = 0; i < r.n_problems; i++)
+		cmd_error(cmd, "%s: %s", dir, r.problems[i]);
+	if (!ret && !r.trusted)
+		fprintf(stderr, "vapp %s: note: %s verified against its own signer.pub only "
+			"(integrity, not trust); pass --key VENDOR.pub\n", cmd->name, dir);
+	verify_report_free(&r);
+	if (ret == -ENOMEM)
+		cmd_error(cmd, "out of memory");
+	return ret;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -24,4 +24,11 @@ void cmd_error(const struct vapp_cmd *cmd, const char *fmt, ...)
 int cmd_usage_error(const struct vapp_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Verifies the image folder @p dir as `vapp verify` does (image/cli/
+ * cmd_verify.c), for a command that goes on to use it: each problem on
+ * stderr ("vapp NAME: DIR: problem"), and a note when @p keys (NULL-
+ * terminated; NULL or empty: the folder's own signer.pub) proved integrity
+ * only. @return 0 or -errno (-EBADMSG: a check failed). */
+int cmd_verify_image(const struct vapp_cmd *cmd, const char *dir, const char *const *keys);
+
 #endif /* VAPP_CMD_H */

@@ -13,6 +13,7 @@ extern const struct vapp_cmd vapp_cmd_keygen;
 extern const struct vapp_cmd vapp_cmd_logs;
 extern const struct vapp_cmd vapp_cmd_manifest;
 extern const struct vapp_cmd vapp_cmd_new;
+extern const struct vapp_cmd vapp_cmd_oci;
 extern const struct vapp_cmd vapp_cmd_policy;
 extern const struct vapp_cmd vapp_cmd_ps;
 extern const struct vapp_cmd vapp_cmd_run;
@@ -29,6 +30,7 @@ static const struct vapp_cmd *const commands[] = {
 	&vapp_cmd_logs,
 	&vapp_cmd_manifest,
 	&vapp_cmd_new,
+	&vapp_cmd_oci,
 	&vapp_cmd_policy,
 	&vapp_cmd_ps,
 	&vapp_cmd_run,
