@@ -22,7 +22,7 @@ $(IMAGE_LIB): $(IMAGE_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # Its unit tests and fuzz target link the library (tests/rules.mk links libvrpc only).
-IMAGE_TESTS := $(BUILD)/tests/unit/test_measure $(BUILD)/tests/unit/test_cpio \
-	$(BUILD)/tests/fuzz/fuzz_measurement
+IMAGE_TESTS := $(BUILD)/tests/unit/test_measure $(BUILD)/tests/unit/test_cpio $(BUILD)/tests/unit/test_oci \
+	$(BUILD)/tests/fuzz/fuzz_measurement $(BUILD)/tests/fuzz/fuzz_oci
 $(IMAGE_TESTS): $(IMAGE_LIB) $(UTIL_LIB)
 $(IMAGE_TESTS): TEST_COMMON_OBJS += $(IMAGE_LDLIBS)

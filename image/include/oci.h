@@ -51,6 +51,7 @@
 #define OCI_TAG_MAX 128
 #define OCI_JSON_MAX (1u << 20)    /* index.json, a manifest, a config */
 #define OCI_FILE_MAX (512ull << 20) /* one file of the image */
+#define OCI_TOTAL_MAX (1536ull << 20) /* all of them */
 #define OCI_MAX_FILES 16
 #define OCI_ERR_LEN 512
 

@@ -389,6 +389,7 @@ int oci_manifest_parse(const char *json, size_t len, struct oci_manifest *m, cha
 {
 	struct json_object *root, *cfg, *layers;
 	unsigned seen = 0;
+	uint64_t total = 0;
 	const char *at;
 	char what[64];
 	size_t n;
@@ -424,6 +425,12 @@ int oci_manifest_parse(const char *json, size_t len, struct oci_manifest *m, cha
 		snprintf(what, sizeof(what), "manifest.layers[%zu]", i);
 		if ((rc = layer(json_object_array_get_idx(layers, i), m, &seen, what, err, errlen)))
 			goto out;
+		total += m->files[i].size; /* each at most OCI_FILE_MAX: no overflow */
+	}
+	if (total > OCI_TOTAL_MAX) {
+		rc = fail(err, errlen, "manifest: %llu bytes of files, more than %llu",
+			  (unsigned long long)total, OCI_TOTAL_MAX);
+		goto out;
 	}
 	for (size_t i = 0; i < N_REQUIRED; i++)
 		if (!(seen & (1u << i))) {

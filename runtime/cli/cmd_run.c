@@ -19,8 +19,11 @@ const struct vapp_cmd vapp_cmd_run = {
 	"\n"
 	"Asks vappd to run the appliance image IMAGE and waits until it is ready.\n"
 	"IMAGE is an image folder written by 'vapp build' (a path: it is made absolute\n"
-	"here, since vappd runs elsewhere) or the name of an image in vappd's --images\n"
-	"folder.\n"
+	"here, since vappd runs elsewhere), the name of an image in vappd's --images\n"
+	"folder, or oci:LAYOUT[:TAG], a tag of an OCI image layout that 'vapp oci\n"
+	"export' or skopeo wrote (the only one when no TAG is given): vappd takes\n"
+	"the image's files out of the layout's blobs, each checked against its\n"
+	"digest, and goes on as with a folder.\n"
 	"\n"
 	"vappd copies the folder, checks the copy's measurement and signature against\n"
 	"its trusted keys (an image that does not match is refused before it boots,\n"
@@ -118,6 +121,24 @@ static int report(const Vapp__Runtime__V1__RunReply *reply)
 	return 0;
 }
 
+/* "oci:LAYOUT[:TAG]" with LAYOUT made absolute into @p buf (PATH_MAX);
+ * left as given when it cannot be (vappd then says what is wrong). */
+static const char *oci_absolute(const char *ref, char *buf)
+{
+	const char *colon = strchr(ref + 4, ':');
+	char dir[PATH_MAX], real[PATH_MAX];
+	size_t n = colon ? (size_t)(colon - ref - 4) : strlen(ref + 4);
+
+	if (n == 0 || n >= sizeof(dir))
+		return ref;
+	memcpy(dir, ref + 4, n);
+	dir[n] = 0;
+	if (!realpath(dir, real) ||
+	    (size_t)snprintf(buf, PATH_MAX, "oci:%s%s", real, colon ? colon : "") >= PATH_MAX)
+		return ref;
+	return buf;
+}
+
 static int run(int argc, char **argv)
 {
 	Vapp__Runtime__V1__RunRequest req = VAPP__RUNTIME__V1__RUN_REQUEST__INIT;
@@ -131,8 +152,10 @@ static int run(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	/* A folder here is a folder for vappd too, once absolute. */
-	if ((strchr(argv[optind], '/') || stat(argv[optind], &st) == 0) &&
-	    realpath(argv[optind], image))
+	if (!strncmp(argv[optind], "oci:", 4))
+		req.image = (char *)oci_absolute(argv[optind], image);
+	else if ((strchr(argv[optind], '/') || stat(argv[optind], &st) == 0) &&
+		 realpath(argv[optind], image))
 		req.image = image;
 	else
 		req.image = argv[optind];

@@ -20,6 +20,7 @@
 #include "appliance.h"
 #include "hvconfig.h"
 #include "hvrun.h"
+#include "oci.h"
 #include "vapp_util.h"
 
 /* A kernel command line is at most 2 KiB on x86 (COMMAND_LINE_SIZE). */
@@ -307,11 +308,39 @@ err_errno:
 }
 
 /* The image folder the request names: a path, or a name in --images. */
+/* "oci:/LAYOUT[:TAG]": the layout's folder, absolute and real, into
+ * @p out as "oci:REAL[:TAG]" (how image_src names a layout). */
+static int resolve_oci(const char *ref, char *out, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tag[OCI_TAG_MAX + 1], real[PATH_MAX];
+	struct stat st;
+
+	if (oci_ref_split(ref, dir, tag, err, errlen) < 0)
+		return -EINVAL;
+	if (dir[0] != '/') {
+		snprintf(err, errlen, "layout path '%s' is relative (vappd's folder is not yours): "
+			 "give an absolute path", dir);
+		return -EINVAL;
+	}
+	if (!realpath(dir, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "no OCI layout folder at %s", dir);
+		return -ENOENT;
+	}
+	if ((size_t)snprintf(out, PATH_MAX, "oci:%s%s%s", real, tag[0] ? ":" : "", tag) >=
+	    PATH_MAX) {
+		snprintf(err, errlen, "layout path too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 static int resolve_image(struct vappd *d, const char *image, char *out, char *err, size_t errlen)
 {
 	char p[PATH_MAX];
 	struct stat st;
 
+	if (!strncmp(image, "oci:", 4))
+		return resolve_oci(image + 4, out, err, errlen);
 	if (!image[0]) {
 		snprintf(err, errlen, "no image given");
 		return -EINVAL;
@@ -375,6 +404,24 @@ static int claim_name(struct vappd *d, struct appliance *a, const char *name,
 	return 0;
 }
 
+/* The measured and trust files of image @p src (a folder, or "oci:LAYOUT
+ * [:TAG]": every blob checked against its digest as it is copied) into
+ * @p tmp, vappd's own; verify() then holds them to the measurement. */
+static int take_files(const char *src, const char *tmp, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tag[OCI_TAG_MAX + 1], why[OCI_ERR_LEN];
+	int rc;
+
+	if (strncmp(src, "oci:", 4))
+		return image_copy(src, tmp, err, errlen);
+	if (oci_ref_split(src + 4, dir, tag, err, errlen) < 0)
+		return -EINVAL;
+	rc = oci_import(dir, tag, tmp, OCI_IMPORT_TRUSTED_ONLY, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "%s refused: %s", src, why);
+	return rc;
+}
+
 /* The image's measured files, copied into @p tmp, verified, and only then
  * its manifest read (it is measured), and the name claimed. */
 static int take_image(struct vappd *d, struct appliance *a, const char *image, const char *name,
@@ -391,7 +438,7 @@ static int take_image(struct vappd *d, struct appliance *a, const char *image, c
 		tmp[0] = 0;
 		return -EIO;
 	}
-	if ((rc = image_copy(a->image_src, tmp, err, errlen)) < 0 ||
+	if ((rc = take_files(a->image_src, tmp, err, errlen)) < 0 ||
 	    (rc = verify(d, a, tmp, err, errlen, notes, noteslen)) < 0 ||
 	    (rc = read_info(tmp, &a->info, err, errlen)) < 0 ||
 	    (rc = claim_name(d, a, name, &old, err, errlen)) < 0 ||

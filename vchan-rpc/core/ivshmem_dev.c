@@ -25,6 +25,8 @@
 #define CMD_MASTER 0x4 /* QEMU sends no MSI-X message without it */
 
 static int fail(const struct ivshmem_dev *d, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(const struct ivshmem_dev *d, int err, const char *fmt, ...)
 {
 	va_list ap;
 
