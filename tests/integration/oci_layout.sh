@@ -144,6 +144,11 @@ out=$("$vapp" oci import bad:1.0 tampered 2>&1) && fail "a changed kernel blob w
 grep -q "blob sha256:$kblob (kernel): digest mismatch" <<<"$out" || fail "the refusal says: $out"
 [ -e tampered ] && fail "a refused import left tampered/"
 echo "refused: another key ('NOT verified', nothing left), a changed blob (named: kernel)"
+"$vapp" oci --help | grep -q 'vapp oci import' || fail "vapp oci --help"
+"$vapp" oci >/dev/null 2>&1; [ $? = 2 ] || fail "vapp oci without an action: not a usage error"
+"$vapp" oci export hello 'lay:no tag' >/dev/null 2>&1; [ $? = 2 ] || fail "a bad tag: not a usage error"
+"$vapp" oci import lay:1.0 hello >/dev/null 2>&1 && fail "import over an existing folder"
+same_image from-copy hello # untouched
 
 # 6. vappd runs a layout.
 "$vappd" --foreground --socket "$work/vappd.sock" --run-dir "$work/run" \
