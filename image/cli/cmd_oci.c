@@ -124,7 +124,7 @@ static int run(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **keys = calloc((size_t)argc + 1, sizeof(*keys));
+	const char **keys = calloc((size_t)argc + 1, sizeof(*keys)), *action;
 	size_t n_keys = 0;
 	int c, ret;
 
@@ -132,41 +132,26 @@ static int run(int argc, char **argv)
 		cmd_error(&vapp_cmd_oci, "out of memory");
 		return 1;
 	}
+	/* GNU getopt permutes: --key may come before or after the action. */
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+k:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
 		if (c != 'k') {
 			free(keys);
 			return cmd_usage_error(&vapp_cmd_oci, "unknown option");
 		}
 		keys[n_keys++] = optarg;
 	}
-	/* Options may also follow the action: vapp oci export --key K ... */
-	if (optind < argc) {
-		const char *action = argv[optind];
-
-		argv[optind] = argv[0];
-		argc -= optind;
-		argv += optind;
-		optind = 1;
-		while ((c = getopt_long(argc, argv, "k:", opts, NULL)) != -1) {
-			if (c != 'k') {
-				free(keys);
-				return cmd_usage_error(&vapp_cmd_oci, "unknown option");
-			}
-			keys[n_keys++] = optarg;
-		}
-		if (optind != argc - 2)
-			ret = cmd_usage_error(&vapp_cmd_oci, "%s takes two arguments", action);
-		else if (!strcmp(action, "export"))
-			ret = do_export(argv[optind], argv[optind + 1], keys);
-		else if (!strcmp(action, "import"))
-			ret = do_import(argv[optind], argv[optind + 1], keys);
-		else
-			ret = cmd_usage_error(&vapp_cmd_oci, "'%s': the action is export or import",
-					      action);
-	} else {
+	action = optind < argc ? argv[optind] : NULL;
+	if (!action)
 		ret = cmd_usage_error(&vapp_cmd_oci, "export or import?");
-	}
+	else if (strcmp(action, "export") && strcmp(action, "import"))
+		ret = cmd_usage_error(&vapp_cmd_oci, "'%s': the action is export or import", action);
+	else if (optind + 3 != argc)
+		ret = cmd_usage_error(&vapp_cmd_oci, "%s takes two arguments", action);
+	else if (!strcmp(action, "export"))
+		ret = do_export(argv[optind + 1], argv[optind + 2], keys);
+	else
+		ret = do_import(argv[optind + 1], argv[optind + 2], keys);
 	free(keys);
 	return ret;
 }

@@ -151,13 +151,15 @@ static int sha256_text(const char *buf, size_t len, char digest[OCI_DIGEST_LEN +
 	return 0;
 }
 
-int oci_blob_put(int layout_fd, const void *buf, size_t len, char digest[OCI_DIGEST_LEN + 1])
+/* A new blob: all of @p in (hashed as it is copied) or, when @p in < 0,
+ * @p len bytes at @p buf, into a temporary file then renamed to its
+ * digest. */
+static int store(int layout_fd, int in, const void *buf, size_t len,
+		 char digest[OCI_DIGEST_LEN + 1], uint64_t *size)
 {
 	char tmp[64];
 	int dir, fd, rc;
 
-	if ((rc = sha256_text(buf, len, digest)))
-		return rc;
 	if ((dir = oci_blobs_dir(layout_fd, 1)) < 0)
 		return dir;
 	snprintf(tmp, sizeof(tmp), ".put-%ld", (long)getpid());
@@ -167,7 +169,13 @@ int oci_blob_put(int layout_fd, const void *buf, size_t len, char digest[OCI_DIG
 		rc = -errno;
 		goto out;
 	}
-	rc = write_all(fd, buf, len);
+	if (in >= 0) {
+		rc = oci_copy_hashed(in, fd, OCI_FILE_MAX, digest, size);
+	} else {
+		*size = len;
+		if (!(rc = sha256_text(buf, len, digest)))
+			rc = write_all(fd, buf, len);
+	}
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	if (!rc && renameat(dir, tmp, dir, digest + 7) < 0)
@@ -177,6 +185,18 @@ int oci_blob_put(int layout_fd, const void *buf, size_t len, char digest[OCI_DIG
 out:
 	close(dir);
 	return rc;
+}
+
+int oci_blob_put(int layout_fd, const void *buf, size_t len, char digest[OCI_DIGEST_LEN + 1])
+{
+	uint64_t size;
+
+	return store(layout_fd, -1, buf, len, digest, &size);
+}
+
+int oci_blob_put_fd(int layout_fd, int in, struct oci_blob *b)
+{
+	return store(layout_fd, in, NULL, 0, b->digest, &b->size);
 }
 
 int oci_blob_read(int layout_fd, const struct oci_blob *b, const char *what, char **out,

@@ -40,6 +40,10 @@ int oci_copy_hashed(int in, int out, uint64_t max, char digest[OCI_DIGEST_LEN + 
  * @return 0 or -errno; @p digest gets its digest. */
 int oci_blob_put(int layout_fd, const void *buf, size_t len, char digest[OCI_DIGEST_LEN + 1]);
 
+/** Copies all of @p in (at most OCI_FILE_MAX bytes) in as a blob of
+ * @p layout_fd. @return 0 or -errno; @p b gets its digest and size. */
+int oci_blob_put_fd(int layout_fd, int in, struct oci_blob *b);
+
 /** Reads blob @p b whole (it is JSON: at most OCI_JSON_MAX) and checks its
  * size and digest. @return 0 or -errno (-EBADMSG: it does not match),
  * @p err naming the blob as @p what. *out is malloc'd, NUL-terminated. */

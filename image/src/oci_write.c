@@ -28,33 +28,15 @@ struct export {
 static int put_file(struct export *x, const char *image_dir, const char *name,
 		    struct oci_blob *b)
 {
-	char path[PATH_MAX], tmp[64];
-	int in, out, dir, rc;
+	char path[PATH_MAX];
+	int in, rc;
 
 	if ((rc = mfile_join(path, image_dir, name)))
 		return rc;
 	in = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
-	if ((dir = oci_blobs_dir(x->layout_fd, 0)) < 0) {
-		close(in);
-		return dir;
-	}
-	snprintf(tmp, sizeof(tmp), ".in-%ld", (long)getpid());
-	unlinkat(dir, tmp, 0);
-	out = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (out < 0) {
-		rc = -errno;
-	} else {
-		rc = oci_copy_hashed(in, out, OCI_FILE_MAX, b->digest, &b->size);
-		if (close(out) < 0 && !rc)
-			rc = -errno;
-		if (!rc && renameat(dir, tmp, dir, b->digest + 7) < 0)
-			rc = -errno;
-		if (rc)
-			unlinkat(dir, tmp, 0);
-	}
-	close(dir);
+	rc = oci_blob_put_fd(x->layout_fd, in, b);
 	close(in);
 	b->name = name;
 	return rc;
