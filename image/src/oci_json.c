@@ -65,6 +65,15 @@ int oci_tag_valid(const char *tag)
 	return 1;
 }
 
+/* Messages quote the layout's strings: no control character of theirs
+ * (a terminal's escape sequence) reaches whoever reads the message. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -75,6 +84,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		sanitize(err);
 	}
 	return -EINVAL;
 }
@@ -269,6 +279,7 @@ static void say_tags(struct json_object *list, const char *head, char *err, size
 	}
 	if (used + 2 < errlen)
 		strcat(err, ")");
+	sanitize(err);
 }
 
 int oci_index_find(const char *json, size_t len, const char *tag, struct oci_blob *out,

@@ -77,5 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rc && !err[0])
 		abort(); /* a refusal says why */
+	for (const char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort(); /* and quotes nothing a terminal would obey */
 	return 0;
 }

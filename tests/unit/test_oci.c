@@ -245,6 +245,9 @@ static void test_index_refusals(void **state)
 		{ "{\"schemaVersion\":2,\"manifests\":[]} x", NULL, "JSON error at byte 35" },
 		{ "{\"schemaVersion\":2,\"manifests\":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}", NULL, "JSON error" },
 		{ "{\"schemaVersion\":2,\"x\":\"\xff\"}", NULL, "JSON error" },
+		/* a tag that would drive the terminal is not quoted as it is */
+		{ "{\"schemaVersion\":2,\"manifests\":[{\"annotations\":{\"org.opencontainers.image.ref.name\":\"\\u001b[2J\"}}]}",
+		  "v", "tags: ?[2J)" },
 	};
 	struct oci_blob b;
 	char err[OCI_ERR_LEN];
