@@ -1,6 +1,7 @@
 /* cmd_build.c - vapp build: a manifest -> a measured, signed image folder. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "hvconfig.h"
 #include "manifest.h"
 #include "measure.h"
+#include "oci.h"
 
 #ifndef VAPP_BUILD_DIR
 #define VAPP_BUILD_DIR "build"
@@ -21,7 +23,7 @@
 extern const struct vapp_cmd vapp_cmd_build;
 
 struct args {
-	const char *manifest, *out, *cache, *init, *busybox;
+	const char *manifest, *out, *cache, *init, *busybox, *oci;
 	bool keep_debug;
 	struct manifest_var vars[MAX_VARS + 2];
 	size_t n_vars;
@@ -68,6 +70,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 		{ "init", required_argument, NULL, 'i' },
 		{ "busybox", required_argument, NULL, 'b' },
 		{ "keep-debug", no_argument, NULL, 'k' },
+		{ "oci", required_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -82,6 +85,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 		case 'b': a->busybox = optarg; break;
 		case 'q': a->quiet = true; break;
 		case 'k': a->keep_debug = true; break;
+		case 'O': a->oci = optarg; break;
 		case 'D':
 			ret = parse_define(a, optarg);
 			if (ret)
@@ -93,6 +97,12 @@ static int parse_args(struct args *a, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cmd_usage_error(&vapp_cmd_build, "expected one MANIFEST");
+	if (a->oci) {
+		char dir[PATH_MAX], tag[OCI_TAG_MAX + 1], err[OCI_ERR_LEN];
+
+		if (oci_ref_split(a->oci, dir, tag, err, sizeof(err)))
+			return cmd_usage_error(&vapp_cmd_build, "--oci %s", err);
+	}
 	a->manifest = argv[optind];
 	for (size_t i = 0; i < a->n_vars; i++)
 		have_build |= !strcmp(a->vars[i].name, "BUILD");
@@ -156,6 +166,24 @@ static void summary(const struct manifest *m, const char *out, const struct buil
 	       mr->dev_key ? "  [development key: not for release]" : "");
 }
 
+/* --oci LAYOUT[:TAG]: the image just signed, as an OCI artefact too. */
+static int export_oci(const struct args *a, const struct manifest *m, const char *out)
+{
+	char dir[PATH_MAX], tag[OCI_TAG_MAX + 1], err[OCI_ERR_LEN];
+	struct oci_export_opts o = { .name = m->name, .version = m->version };
+
+	if (oci_ref_split(a->oci, dir, tag, err, sizeof(err)) == 0) {
+		o.tag = tag[0] ? tag : "latest";
+		if (oci_export(out, dir, &o, err, sizeof(err)) == 0) {
+			if (!a->quiet)
+				printf("  OCI         %s:%s (vapp oci export)\n", dir, o.tag);
+			return 0;
+		}
+	}
+	cmd_error(&vapp_cmd_build, "--oci: %s", err);
+	return -1;
+}
+
 static int build(const struct args *a, const struct manifest *m)
 {
 	struct build_opts o = {
@@ -210,6 +238,8 @@ static int build(const struct args *a, const struct manifest *m)
 	}
 	if (!a->quiet)
 		summary(m, out, &r, &mr, cmdline);
+	if (a->oci && export_oci(a, m, out))
+		goto out;
 	status = 0;
 out:
 	free(out);
@@ -248,7 +278,8 @@ const struct vapp_cmd vapp_cmd_build = {
 	.summary = "build an appliance image (kernel, initramfs, configs, measurement) from a manifest",
 	.usage =
 		"Usage: vapp build MANIFEST [-o DIR] [-D NAME=VALUE]... [--cache DIR]\n"
-		"                  [--init PATH] [--busybox PATH] [--keep-debug] [--quiet]\n"
+		"                  [--init PATH] [--busybox PATH] [--keep-debug]\n"
+		"                  [--oci LAYOUT[:TAG]] [--quiet]\n"
 		"\n"
 		"Checks MANIFEST (as 'vapp manifest check' does), then writes the appliance's\n"
 		"image folder:\n"
@@ -298,6 +329,9 @@ const struct vapp_cmd vapp_cmd_build = {
 		"  --cache DIR             downloads and unpacked kernels (default build/cache,\n"
 		"                          shared with the tests and every build flavour)\n"
 		"  --init PATH             the image's /init (default ${BUILD}/bin/vapp-init)\n"
+		"  --oci LAYOUT[:TAG]      also write the image into the OCI image layout\n"
+		"                          LAYOUT under TAG (default latest), as 'vapp oci\n"
+		"                          export' does, for skopeo to push to a registry\n"
 		"  --busybox PATH          a static BusyBox (default /bin/busybox, Debian's\n"
 		"                          busybox-static)\n"
 		"  --keep-debug            keep the binaries' debug sections (strip --strip-debug\n"
