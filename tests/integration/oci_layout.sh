@@ -1,7 +1,8 @@
 #!/bin/bash
 # oci_layout.sh - an appliance image as an OCI artefact, with the real tools
 # a fleet already runs (Debian's skopeo, umoci and docker-registry):
-#   - `vapp build --oci` and `vapp oci export` twice: byte-identical layouts;
+#   - two builds with `vapp build --oci`, and `vapp oci export` twice:
+#     byte-identical layouts;
 #   - skopeo copies it between layouts (manifest digest unchanged), to a
 #     dir: and back, and through a registry on 127.0.0.1 and back; umoci
 #     lists its tags; skopeo inspect --raw and --config --raw show the
@@ -61,6 +62,8 @@ for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
 img=$work/hello
 timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" examples/hello/manifest-small.yaml -o "$img" \
 	--oci "$work/built:1.0" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "vapp build"; }
+timeout "$(left)" "$vapp" build -D "BUILD=$BUILD" examples/hello/manifest-small.yaml -o "$work/again" \
+	--oci "$work/built2:1.0" >"$work/build.log" 2>&1 || { cat "$work/build.log"; fail "vapp build (again)"; }
 chain=$(awk '$1 == "chain" { print $2 }' "$img/measurement")
 
 # 1. Deterministic export; the default tag.
@@ -68,11 +71,12 @@ cd "$work"
 "$vapp" oci export hello lay:1.0 >/dev/null 2>&1 || fail "vapp oci export"
 "$vapp" oci export hello lay2:1.0 >/dev/null 2>&1 || fail "vapp oci export (again)"
 diff -r lay lay2 >/dev/null || fail "two exports of one image differ: $(diff -rq lay lay2 | head -3)"
+diff -r built built2 >/dev/null || fail "two builds gave different layouts: $(diff -rq built built2 | head -3)"
 diff -r lay built >/dev/null || fail "vapp build --oci differs from vapp oci export: $(diff -rq lay built | head -3)"
 "$vapp" oci export hello lay >/dev/null 2>&1 || fail "vapp oci export without a tag"
 [ -n "$(manifest_digest lay latest)" ] || fail "no 'latest' tag without one given"
 [ "$(manifest_digest lay latest)" = "$(manifest_digest lay 1.0)" ] || fail "latest and 1.0 differ"
-echo "export: vapp build --oci and two vapp oci export byte-identical, manifest $(manifest_digest lay 1.0)"
+echo "export: two vapp build --oci and two vapp oci export byte-identical, manifest $(manifest_digest lay 1.0)"
 
 # 2. skopeo between layouts, umoci, skopeo inspect.
 skopeo copy -q oci:lay:1.0 oci:copied:v1 >/dev/null 2>"$work/err" || fail "skopeo copy oci: $(cat "$work/err")"

@@ -14,7 +14,7 @@ prefixes() { # LIBRARY: the prefixes its exports may use (regex)
 	libvapp-util.a) echo 'vapp_' ;;
 	libvapp-builder.a) echo 'builder_' ;;
 	libvapp-hvconfig.a) echo 'hv_' ;;
-	libvapp-image.a) echo 'measure_|cpio_|mfile_|mkey_' ;;
+	libvapp-image.a) echo 'measure_|cpio_|mfile_|mkey_|oci_' ;;
 	libvapp-manifest.a) echo 'manifest_' ;;
 	libvapp-policy.a) echo 'policy_' ;;
 	libvapp-template.a) echo 'new_|template_' ;;
