@@ -24,8 +24,6 @@
 #include "usbd.h"
 
 #define BUS "/sys/bus/usb"
-#define STOP_WAIT_MS 3000
-#define SETTLE_MS 200
 
 bool usb_export_available(void)
 {
@@ -94,23 +92,45 @@ static int status_of(const char *busid)
 	return n > 0 ? atoi(buf) : -1;
 }
 
-void usb_export_stop(const char *busid)
+/* The way back is in three steps, so that service.c can wait between them
+ * on its loop's timers rather than in a sleep that would stop every other
+ * guest's calls: the kernel's own way down first, then (once its event
+ * handler has shut the connection and reset the device, and a moment more)
+ * the unbind. Unbinding while that handler runs crashes Debian 12's
+ * usbip-host (an oops in usbip_core's event_handler, seen here when a
+ * guest let go). */
+void usb_export_release(const char *busid)
 {
-	char path[256], line[64];
+	char path[256];
 
 	if (!usb_busid_ok(busid))
 		return;
-	/* The kernel's own way down first, and then wait until its event
-	 * handler has shut the connection and reset the device: unbinding
-	 * while that handler runs crashes Debian 12's usbip-host (an oops in
-	 * usbip_core's event_handler, seen here when a guest let go). */
 	snprintf(path, sizeof(path), BUS "/devices/%s/usbip_sockfd", busid);
 	vapp_write_text(path, "-1"); /* fails when never given one, or the device is gone */
-	for (int i = 0; i < STOP_WAIT_MS / 20 && status_of(busid) == 2; i++)
-		usleep(20000);
-	usleep(SETTLE_MS * 1000);
+}
+
+bool usb_export_busy(const char *busid)
+{
+	return usb_busid_ok(busid) && status_of(busid) == 2;
+}
+
+void usb_export_rebind(const char *busid)
+{
+	char line[64];
+
+	if (!usb_busid_ok(busid))
+		return;
 	vapp_write_text(BUS "/drivers/usbip-host/unbind", busid);
 	snprintf(line, sizeof(line), "del %s", busid);
 	vapp_write_text(BUS "/drivers/usbip-host/match_busid", line);
 	vapp_write_text(BUS "/drivers_probe", busid);
+}
+
+void usb_export_stop(const char *busid)
+{
+	usb_export_release(busid);
+	for (int i = 0; i < USB_RETURN_WAIT_MS / USB_RETURN_POLL_MS && usb_export_busy(busid); i++)
+		usleep(USB_RETURN_POLL_MS * 1000);
+	usleep(USB_RETURN_SETTLE_MS * 1000);
+	usb_export_rebind(busid);
 }

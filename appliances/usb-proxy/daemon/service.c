@@ -121,6 +121,33 @@ static void tell(struct usbd *u, struct watcher *only, Vapp__Usb__V1__DeviceEven
  * whose busid now has another address was unplugged and another plugged).
  * Every reading goes through here, whether a uevent or a call asked for
  * it, so no change goes untold. */
+static struct returning *returning_of(struct usbd *u, const char *busid);
+
+/* A device on its way back is reset by the kernel meanwhile: for a moment
+ * its files cannot be read, or its devnum reads 0 (seen here). It is kept
+ * as it was until it is back (return_step() scans again then), not told as
+ * unplugged, which would also drop its assignment. */
+static void keep_returning(struct usbd *u, const struct usb_dev *old, int n_old)
+{
+	for (int i = 0; i < n_old && u->n_devs < USB_MAX_DEVICES; i++) {
+		struct usb_dev *now = (struct usb_dev *)device_of(u, old[i].busid);
+		int at = u->n_devs;
+
+		if (!returning_of(u, old[i].busid))
+			continue;
+		if (now) {
+			*now = old[i];
+			continue;
+		}
+		while (at > 0 && strcmp(u->devs[at - 1].busid, old[i].busid) > 0) {
+			u->devs[at] = u->devs[at - 1];
+			at--;
+		}
+		u->devs[at] = old[i];
+		u->n_devs++;
+	}
+}
+
 static void rescan(struct usbd *u)
 {
 	static struct usb_dev old[USB_MAX_DEVICES];
@@ -129,6 +156,7 @@ static void rescan(struct usbd *u)
 	memcpy(old, u->devs, (size_t)n_old * sizeof(old[0]));
 	n = usb_scan(u->sysfs, u->devs, USB_MAX_DEVICES);
 	u->n_devs = n < 0 ? 0 : n;
+	keep_returning(u, old, n_old);
 	for (int i = 0; i < n_old; i++) {
 		const struct usb_dev *d = device_of(u, old[i].busid);
 		struct assignment *as;
@@ -139,6 +167,7 @@ static void rescan(struct usbd *u)
 		tell(u, NULL, VAPP__USB__V1__DEVICE_EVENT__KIND__UNPLUG, &old[i]);
 		if (as && as->devnum == old[i].devnum) /* another device there is not it */
 			unassign(u, as);
+
 	}
 	for (int i = 0; i < u->n_devs; i++) {
 		bool seen = false;
@@ -169,6 +198,90 @@ static void reply_send(struct send_op *op, int status, const char *why)
 	free(op);
 }
 
+/* ---- the way back from usbip-host, on the loop's timers ---- */
+
+static void returned(struct returning *r)
+{
+	struct returning **pp;
+
+	usb_export_rebind(r->busid);
+	close(r->fd); /* only now: see export.c */
+	for (pp = &r->u->returning; *pp && *pp != r; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = r->next;
+	free(r);
+}
+
+static void return_step(void *ud)
+{
+	struct returning *r = ud;
+	int ms = USB_RETURN_SETTLE_MS;
+
+	r->timer = 0;
+	if (r->settling) {
+		struct usbd *u = r->u;
+
+		returned(r);
+		rescan(u); /* what changed meanwhile is told now */
+		return;
+	}
+	if (usb_export_busy(r->busid) && r->waited_ms < USB_RETURN_WAIT_MS) {
+		ms = USB_RETURN_POLL_MS;
+		r->waited_ms += ms;
+	} else {
+		r->settling = true;
+	}
+	r->timer = vrpc_loop_add_timer(r->u->loop, ms, return_step, r);
+	if (r->timer < 0) { /* no timer: the wait in place, as a last resort */
+		r->timer = 0;
+		usb_export_stop(r->busid);
+		returned(r);
+	}
+}
+
+/* Starts giving device @p busid back; @p fd, our end of its socket, is
+ * closed once it is back. The loop goes on meanwhile. */
+static void return_begin(struct usbd *u, const char *busid, int fd)
+{
+	struct returning *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		usb_export_stop(busid);
+		close(fd);
+		return;
+	}
+	r->u = u;
+	snprintf(r->busid, sizeof(r->busid), "%s", busid);
+	r->fd = fd;
+	r->next = u->returning;
+	u->returning = r;
+	usb_export_release(busid);
+	return_step(r);
+}
+
+/* Finishes @p r's way back now, waiting in place: the device is asked for
+ * again, or the appliance stops. */
+static void return_now(struct returning *r)
+{
+	if (r->timer > 0)
+		vrpc_loop_cancel_timer(r->u->loop, r->timer);
+	r->timer = 0;
+	for (; !r->settling && usb_export_busy(r->busid) && r->waited_ms < USB_RETURN_WAIT_MS;
+	     r->waited_ms += USB_RETURN_POLL_MS)
+		usleep(USB_RETURN_POLL_MS * 1000);
+	usleep(USB_RETURN_SETTLE_MS * 1000);
+	returned(r);
+}
+
+static struct returning *returning_of(struct usbd *u, const char *busid)
+{
+	for (struct returning *r = u->returning; r; r = r->next)
+		if (!strcmp(r->busid, busid))
+			return r;
+	return NULL;
+}
+
 /* Ends @p a: the device back to the appliance, its pending sends failed,
  * its stream ended with @p status. */
 static void end_attachment(struct attachment *a, int status, const char *why)
@@ -181,8 +294,7 @@ static void end_attachment(struct attachment *a, int status, const char *why)
 	if (*pp)
 		*pp = a->next;
 	vrpc_loop_del_fd(u->loop, a->fd);
-	usb_export_stop(a->dev.busid); /* then our end: see export.c */
-	close(a->fd);
+	return_begin(u, a->dev.busid, a->fd);
 	while (a->sends) {
 		struct send_op *op = a->sends;
 
@@ -334,6 +446,7 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 	const struct usb_dev *d;
 	struct attachment *a;
 	struct assignment *as;
+	struct returning *r;
 	int rule, err, n;
 
 	appliance_caller(data, caller, sizeof(caller));
@@ -359,6 +472,15 @@ static void usb_attach(Svc *svc, const Vapp__Usb__V1__AttachRequest *in,
 		APPLIANCE_FAIL(data, closure, VRPC_FAILED_PRECONDITION, "%s is attached to %s", in->busid,
 		     a->guest);
 		return;
+	}
+	/* Let go a moment ago and not back yet: it is, before it goes out. */
+	if ((r = returning_of(u, in->busid))) {
+		return_now(r);
+		rescan(u);
+		if (!(d = device_of(u, in->busid))) {
+			APPLIANCE_FAIL(data, closure, VRPC_NOT_FOUND, "no device %s", in->busid);
+			return;
+		}
 	}
 	if (!rules_give(u, caller, d, &rule, why, sizeof(why))) {
 		fprintf(stderr, "vapp-usbd: denied: %s asked for %s (%04x:%04x): %s%.0d\n", caller,
@@ -607,6 +729,8 @@ void usbd_fini(struct usbd *u)
 {
 	while (u->atts)
 		end_attachment(u->atts, VRPC_UNAVAILABLE, "the appliance stops");
+	while (u->returning)
+		return_now(u->returning);
 	if (u->uevent_fd >= 0)
 		close(u->uevent_fd);
 }

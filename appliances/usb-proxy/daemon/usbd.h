@@ -115,6 +115,18 @@ struct attachment {
 	struct attachment *next;
 };
 
+/* A device on its way back from usbip-host (service.c): waited for on
+ * timers; its end of the socket is closed only once it is back. */
+struct returning {
+	struct usbd *u;
+	char busid[USB_BUSID_MAX];
+	int fd;
+	int waited_ms;
+	int timer;                 /* > 0 while one is set */
+	bool settling;             /* the kernel let go; the last wait */
+	struct returning *next;
+};
+
 struct watcher {
 	void *data;
 	Vapp__Usb__V1__DeviceEvent_Closure closure;
@@ -138,6 +150,7 @@ struct usbd {
 	struct usb_dev devs[USB_MAX_DEVICES]; /* the last scan */
 	int n_devs;
 	struct attachment *atts;
+	struct returning *returning;
 	struct assignment assigned[USB_MAX_DEVICES];
 	int n_assigned;
 	struct watcher *watchers;
@@ -157,8 +170,21 @@ bool usb_export_available(void);
  * *@p fd (non-blocking) is the other, carrying USB/IP. @return 0, or
  * -errno with the step that failed in @p why (nothing left bound). */
 int usb_export_start(const struct usb_dev *d, int *fd, char *why, size_t whylen);
-/** Takes the device back from usbip-host and lets its own driver probe it
- * again; harmless on a device that is not exported or gone. */
+/* The way back: usb_export_release(), then wait while usb_export_busy()
+ * (at most USB_RETURN_WAIT_MS, polled every USB_RETURN_POLL_MS), then
+ * USB_RETURN_SETTLE_MS more, then usb_export_rebind(). Each is harmless on
+ * a device that is not exported or gone. */
+#define USB_RETURN_WAIT_MS 3000
+#define USB_RETURN_POLL_MS 20
+#define USB_RETURN_SETTLE_MS 200
+/** Tells the kernel to let go of the device's USB/IP connection. */
+void usb_export_release(const char *busid);
+/** Does the kernel still hold the connection (usbip_status "used")? */
+bool usb_export_busy(const char *busid);
+/** Takes the device from usbip-host and lets its own driver probe it. */
+void usb_export_rebind(const char *busid);
+/** All three in a row, sleeping between them (for an export that failed
+ * half way, before any guest had it). */
 void usb_export_stop(const char *busid);
 
 #endif
