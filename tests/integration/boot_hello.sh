@@ -65,14 +65,13 @@ echo "image ($manifest): kernel $(stat -c %s "$img/kernel") bytes," \
 	"initramfs $(stat -c %s "$img/initramfs") bytes"
 
 # QEMU's argv: qemu.args with the run-time placeholders replaced.
-mapfile -t qargs <"$img/qemu.args"
-for i in "${!qargs[@]}"; do
-	a=${qargs[$i]//'${IMAGE_DIR}'/$img}
-	a=${a//'${RUN_DIR}'/$run}
-	qargs[$i]=${a//'${ACCEL}'/tcg}
-	case ${qargs[$i]} in *'${'*) fail "qemu.args: placeholder left in ${qargs[$i]}" ;; esac
+. tests/lib/image_boot.sh # image_args, image_mem
+mem=$(image_mem "$img")
+image_args "$img" "$run" "$mem"
+qargs=("${IMAGE_ARGS[@]}")
+for a in "${qargs[@]}"; do
+	case $a in *'${'*) fail "qemu.args: placeholder left in $a" ;; esac
 done
-mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$img/qemu.args")
 has_state=0
 grep -q 'state.img' "$img/qemu.args" && has_state=1
 [ $has_state = 1 ] && truncate -s 16M "$run/state.img"

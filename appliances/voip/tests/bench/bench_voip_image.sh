@@ -27,6 +27,7 @@ json=
 limit=${VOIP_BENCH_LIMIT:-900}
 . appliances/voip/tests/lib/voip_vm.sh
 . tests/lib/bench_emit.sh
+. tests/lib/image_boot.sh # image_args, image_mem
 why=$(voip_vm_check)
 case $? in 0) ;; 77) echo "bench_voip_image: skipped: $why"; exit 0 ;; *) echo "$why"; exit 1 ;; esac
 voip_vm_init
@@ -40,24 +41,14 @@ vm_stop() {
 }
 # Boots at MEM MiB; 0 when the SIP stack is running within 60 s. Sets READY_MS.
 vm_boot() {
-	local a i args
 	vm_stop
 	mkdir -p "$run"
 	rm -f "$run"/*.sock "$run/state.img"
 	truncate -s 16M "$run/state.img"
 	: >"$run/console.log"
-	mapfile -t args <"$work/img/qemu.args"
-	for i in "${!args[@]}"; do
-		a=${args[$i]//'${IMAGE_DIR}'/$work/img}
-		a=${a//'${RUN_DIR}'/$run}
-		a=${a//'${ACCEL}'/tcg}
-		a=${a//'${TAP_eth0}'/$tap}
-		a=${a//'${AUDIODEV}'/alsa}
-		args[$i]=$a
-		[ "$a" = -m ] && args[$((i + 1))]=$1
-	done
+	image_args "$work/img" "$run" "$1" "TAP_eth0=$tap" AUDIODEV=alsa
 	local t0=$(date +%s%N)
-	ALSA_CONFIG_PATH=$work/asound.conf setpriv --pdeathsig KILL -- "${args[@]}" </dev/null \
+	ALSA_CONFIG_PATH=$work/asound.conf setpriv --pdeathsig KILL -- "${IMAGE_ARGS[@]}" </dev/null \
 		>"$run/qemu.log" 2>&1 &
 	QPID=$!
 	echo "$QPID" >>"$work/qemu.pids"
@@ -73,7 +64,7 @@ ib=$(stat -c %s "$work/img/initramfs")
 echo "image: kernel $kb + initramfs $ib bytes"
 bench_emit voip_image_bytes $((kb + ib)) bytes $((24 * 1024 * 1024))
 
-mem=$(awk 'prev == "-m" { print; exit } { prev = $0 }' "$work/img/qemu.args")
+mem=$(image_mem "$work/img")
 times=()
 for i in 1 2 3; do
 	vm_boot "$mem" || fail "boot $i at $mem MiB did not reach a running SIP stack"
