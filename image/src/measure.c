@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "measure.h"
+#include "measure_private.h"
 
 const char *const measure_part_file[MEASURE_N_PARTS] = {
 	[MEASURE_KERNEL] = "kernel",
@@ -38,45 +39,13 @@ void measure_hex(const uint8_t digest[MEASURE_DIGEST_LEN], char *hex)
 
 int measure_file(const char *path, uint8_t out[MEASURE_DIGEST_LEN])
 {
-	/* A kernel is ~14 MiB: hash it in pieces rather than map or slurp it. */
-	uint8_t buf[16384];
-	unsigned int len = 0;
-	EVP_MD_CTX *ctx;
-	int fd, ret = 0;
+	/* A kernel is ~14 MiB: hashed in pieces rather than mapped or slurped. */
+	uint64_t size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx) {
-		ret = -ENOMEM;
-		goto err_fd;
-	}
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		ret = -EIO;
-		goto err_ctx;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto err_ctx;
-		}
-		if (n == 0)
-			break;
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
-			ret = -EIO;
-			goto err_ctx;
-		}
-	}
-	if (!EVP_DigestFinal_ex(ctx, out, &len) || len != MEASURE_DIGEST_LEN)
-		ret = -EIO;
-err_ctx:
-	EVP_MD_CTX_free(ctx);
-err_fd:
+	ret = mfile_hash(fd, -1, UINT64_MAX, out, &size);
 	close(fd);
 	return ret;
 }

@@ -29,6 +29,13 @@ int mfile_replace(const char *path, const void *buf, size_t len, mode_t mode);
  * file appears whole or not at all (temporary file then link(2)). */
 int mfile_create(const char *path, const void *buf, size_t len, mode_t mode);
 
+/**
+ * SHA-256 of all of @p in, read in pieces, each also written to @p out
+ * when it is >= 0 (a copy hashed as it is made). More than @p max bytes:
+ * -EFBIG. @return 0 or -errno; @p size gets the bytes read.
+ */
+int mfile_hash(int in, int out, uint64_t max, uint8_t md[MEASURE_DIGEST_LEN], uint64_t *size);
+
 /** "DIR/NAME" into @p out (PATH_MAX bytes). @return 0 or -ENAMETOOLONG. */
 int mfile_join(char *out, const char *dir, const char *name);
 

@@ -122,3 +122,47 @@ int mfile_create(const char *path, const void *buf, size_t len, mode_t mode)
 	unlink(tmp);
 	return ret;
 }
+
+int mfile_hash(int in, int out, uint64_t max, uint8_t md[MEASURE_DIGEST_LEN], uint64_t *size)
+{
+	uint8_t buf[65536];
+	unsigned int len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ret = 0;
+
+	*size = 0;
+	if (!ctx)
+		return -ENOMEM;
+	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		ret = -EIO;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((uint64_t)n > max - *size) {
+			ret = -EFBIG;
+			goto out;
+		}
+		*size += (uint64_t)n;
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
+			ret = -EIO;
+			goto out;
+		}
+		if (out >= 0 && (ret = vapp_write_all(out, buf, (size_t)n)))
+			goto out;
+	}
+	if (!EVP_DigestFinal_ex(ctx, md, &len) || len != MEASURE_DIGEST_LEN)
+		ret = -EIO;
+out:
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}

@@ -12,7 +12,9 @@
 
 #include <openssl/evp.h>
 
+#include "measure_private.h"
 #include "oci_private.h"
+#include "vapp_util.h"
 
 static int open_dir(int at, const char *name, int create)
 {
@@ -64,65 +66,14 @@ static void digest_text(const unsigned char *md, char out[OCI_DIGEST_LEN + 1])
 	measure_hex(md, out + 7);
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int oci_copy_hashed(int in, int out, uint64_t max, char digest[OCI_DIGEST_LEN + 1],
 		    uint64_t *size)
 {
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = 0;
+	uint8_t md[MEASURE_DIGEST_LEN];
+	int rc = mfile_hash(in, out, max, md, size);
 
-	*size = 0;
-	if (!ctx)
-		return -ENOMEM;
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		rc = -EIO;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if ((uint64_t)n > max - *size) {
-			rc = -EFBIG;
-			goto out;
-		}
-		*size += (uint64_t)n;
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
-			rc = -EIO;
-			goto out;
-		}
-		if (out >= 0 && (rc = write_all(out, buf, (size_t)n)))
-			goto out;
-	}
-	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != MEASURE_DIGEST_LEN)
-		rc = -EIO;
-	else
+	if (!rc)
 		digest_text(md, digest);
-out:
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
@@ -174,7 +125,7 @@ static int store(int layout_fd, int in, const void *buf, size_t len,
 	} else {
 		*size = len;
 		if (!(rc = sha256_text(buf, len, digest)))
-			rc = write_all(fd, buf, len);
+			rc = vapp_write_all(fd, buf, len);
 	}
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
